@@ -1,0 +1,273 @@
+//! OCPP-J framing: `[2, id, action, payload]`, `[3, id, payload]`, `[4, id, code, description,
+//! details]`.
+//!
+//! [`Frame::parse`] never panics on bad input. When the frame cannot be read it returns a
+//! [`FrameError`] carrying the message id whenever one can be recovered, so the caller can still
+//! answer with a CALLERROR and keep the connection.
+
+use serde_json::Value;
+
+use crate::error::{CallError, ErrorCode};
+
+/// Longest message id the spec allows.
+pub const MAX_MESSAGE_ID_LEN: usize = 36;
+
+/// One OCPP-J message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    Call {
+        id: String,
+        action: String,
+        payload: Value,
+    },
+    CallResult {
+        id: String,
+        payload: Value,
+    },
+    CallError {
+        id: String,
+        code: String,
+        description: String,
+        details: Value,
+    },
+}
+
+/// A frame that could not be read: the id (when recoverable) and the CALLERROR to answer with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct FrameError {
+    /// The message id, if it could be recovered; without it no CALLERROR can be addressed.
+    pub id: Option<String>,
+    /// True when the bad frame was a CALL (only CALLs may be answered with a CALLERROR).
+    pub was_call: bool,
+    pub error: CallError,
+}
+
+impl Frame {
+    pub fn id(&self) -> &str {
+        match self {
+            Frame::Call { id, .. } | Frame::CallResult { id, .. } | Frame::CallError { id, .. } => id,
+        }
+    }
+
+    pub fn call(id: impl Into<String>, action: impl Into<String>, payload: Value) -> Frame {
+        Frame::Call {
+            id: id.into(),
+            action: action.into(),
+            payload,
+        }
+    }
+
+    pub fn result(id: impl Into<String>, payload: Value) -> Frame {
+        Frame::CallResult {
+            id: id.into(),
+            payload,
+        }
+    }
+
+    pub fn error(id: impl Into<String>, err: &CallError) -> Frame {
+        Frame::CallError {
+            id: id.into(),
+            code: err.code.as_str().to_string(),
+            description: err.description.clone(),
+            details: Value::Object(Default::default()),
+        }
+    }
+
+    /// The wire text.
+    pub fn to_text(&self) -> String {
+        let v = match self {
+            Frame::Call {
+                id,
+                action,
+                payload,
+            } => serde_json::json!([2, id, action, payload]),
+            Frame::CallResult { id, payload } => serde_json::json!([3, id, payload]),
+            Frame::CallError {
+                id,
+                code,
+                description,
+                details,
+            } => serde_json::json!([4, id, code, description, details]),
+        };
+        v.to_string()
+    }
+
+    /// Read one frame as a charger sends it.
+    pub fn parse(text: &str) -> Result<Frame, FrameError> {
+        let value: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                let (id, was_call) = recover_id(text);
+                return Err(FrameError {
+                    id,
+                    was_call,
+                    error: CallError::new(
+                        ErrorCode::FormationViolation,
+                        format!("message is not valid JSON: {e}"),
+                    ),
+                });
+            }
+        };
+        let Value::Array(items) = value else {
+            return Err(FrameError {
+                id: None,
+                was_call: false,
+                error: CallError::new(
+                    ErrorCode::FormationViolation,
+                    "message is not a JSON array",
+                ),
+            });
+        };
+        let type_id = items.first().and_then(Value::as_u64);
+        let id = match items.get(1) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            // Some chargers send numeric ids; answer them with the same digits.
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let was_call = type_id == Some(2);
+        let fail = |code, msg: String| FrameError {
+            id: id.clone(),
+            was_call,
+            error: CallError::new(code, msg),
+        };
+        let Some(type_id) = type_id else {
+            return Err(fail(
+                ErrorCode::FormationViolation,
+                "first element must be the message type id 2, 3 or 4".into(),
+            ));
+        };
+        let Some(msg_id) = id.clone() else {
+            return Err(fail(
+                ErrorCode::FormationViolation,
+                "second element must be a non-empty message id string".into(),
+            ));
+        };
+        if msg_id.len() > MAX_MESSAGE_ID_LEN {
+            return Err(fail(
+                ErrorCode::FormationViolation,
+                format!("message id is longer than {MAX_MESSAGE_ID_LEN} characters"),
+            ));
+        }
+        match type_id {
+            2 => {
+                if items.len() < 4 {
+                    return Err(fail(
+                        ErrorCode::ProtocolError,
+                        "CALL needs 4 elements: [2, id, action, payload]".into(),
+                    ));
+                }
+                let Some(action) = items[2].as_str().filter(|a| !a.is_empty()) else {
+                    return Err(fail(
+                        ErrorCode::FormationViolation,
+                        "third element must be the action name".into(),
+                    ));
+                };
+                if !items[3].is_object() {
+                    return Err(fail(
+                        ErrorCode::FormationViolation,
+                        "payload must be a JSON object".into(),
+                    ));
+                }
+                let action = action.to_string();
+                let mut items = items;
+                Ok(Frame::Call {
+                    id: msg_id,
+                    action,
+                    payload: items.swap_remove(3),
+                })
+            }
+            3 => {
+                if items.len() < 3 {
+                    return Err(fail(
+                        ErrorCode::ProtocolError,
+                        "CALLRESULT needs 3 elements".into(),
+                    ));
+                }
+                let mut items = items;
+                Ok(Frame::CallResult {
+                    id: msg_id,
+                    payload: items.swap_remove(2),
+                })
+            }
+            4 => {
+                if items.len() < 4 {
+                    return Err(fail(
+                        ErrorCode::ProtocolError,
+                        "CALLERROR needs 5 elements".into(),
+                    ));
+                }
+                Ok(Frame::CallError {
+                    id: msg_id,
+                    code: items[2].as_str().unwrap_or("GenericError").to_string(),
+                    description: items[3].as_str().unwrap_or_default().to_string(),
+                    details: items.get(4).cloned().unwrap_or(Value::Null),
+                })
+            }
+            other => Err(fail(
+                ErrorCode::FormationViolation,
+                format!("unknown message type id {other}"),
+            )),
+        }
+    }
+}
+
+/// Best effort: find `[<type>, "<id>"` at the start of a frame that is not valid JSON.
+fn recover_id(text: &str) -> (Option<String>, bool) {
+    let rest = text.trim_start();
+    let Some(rest) = rest.strip_prefix('[') else {
+        return (None, false);
+    };
+    let rest = rest.trim_start();
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let was_call = digits == "2";
+    let rest = rest[digits.len()..].trim_start();
+    let Some(rest) = rest.strip_prefix(',') else {
+        return (None, was_call);
+    };
+    let rest = rest.trim_start();
+    let Some(rest) = rest.strip_prefix('"') else {
+        return (None, was_call);
+    };
+    match rest.find('"') {
+        Some(end) if end > 0 && end <= MAX_MESSAGE_ID_LEN && !rest[..end].contains('\\') => {
+            (Some(rest[..end].to_string()), was_call)
+        }
+        _ => (None, was_call),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> FrameError {
+        Frame::parse(text).expect_err("should be rejected")
+    }
+
+    #[test]
+    fn bad_frames_map_to_16_error_codes_and_keep_ids() {
+        let e = err(r#"[2,"abc","Heartbeat",{"#);
+        assert_eq!((e.id.as_deref(), e.error.code), (Some("abc"), ErrorCode::FormationViolation));
+        let e = err(r#"{"not":"array"}"#);
+        assert_eq!((e.id, e.error.code), (None, ErrorCode::FormationViolation));
+        let e = err(r#"[7,"x1",{}]"#);
+        assert_eq!((e.id.as_deref(), e.error.code), (Some("x1"), ErrorCode::FormationViolation));
+        let e = err(r#"[2,"x2","Heartbeat"]"#);
+        assert_eq!((e.id.as_deref(), e.error.code), (Some("x2"), ErrorCode::ProtocolError));
+        let e = err(r#"[2,"x3","Heartbeat",[]]"#);
+        assert_eq!((e.id.as_deref(), e.error.code), (Some("x3"), ErrorCode::FormationViolation));
+        let e = err(&format!(r#"[2,"{}","Heartbeat",{{}}]"#, "a".repeat(37)));
+        assert_eq!(e.error.code, ErrorCode::FormationViolation);
+    }
+
+    #[test]
+    fn frames_round_trip() {
+        let f = Frame::call("1", "Heartbeat", serde_json::json!({}));
+        assert_eq!(f.to_text(), r#"[2,"1","Heartbeat",{}]"#);
+        assert_eq!(Frame::parse(&f.to_text()), Ok(f));
+        let e = Frame::error("9", &CallError::new(ErrorCode::NotImplemented, "nope"));
+        assert_eq!(e.to_text(), r#"[4,"9","NotImplemented","nope",{}]"#);
+    }
+}

@@ -1,0 +1,248 @@
+//! OCPP 1.6J: actions, message types and decoding.
+//!
+//! Layout:
+//! - `types`    — shared data types and enums (lenient or strict, see the module doc)
+//! - `messages` — one request and one response struct per action
+//! - this file  — [`Action`], the [`Request`] trait tying a request to its response, and
+//!   [`ChargePointCall`] / [`CentralSystemCall`], the decoded CALLs of each direction.
+
+pub mod messages;
+pub mod types;
+
+pub use messages::*;
+pub use types::*;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::{CallError, ErrorCode, classify};
+use crate::lenient::{self, Quirk, QuirkKind};
+
+/// The WebSocket subprotocol name.
+pub const SUBPROTOCOL: &str = "ocpp1.6";
+
+/// Who sends the CALL of an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    ChargePointToCentralSystem,
+    CentralSystemToChargePoint,
+    Both,
+}
+
+/// A request type and the response type that answers it.
+pub trait Request: Serialize + DeserializeOwned + std::fmt::Debug + Clone + Send + 'static {
+    const ACTION: Action;
+    type Response: Serialize + DeserializeOwned + std::fmt::Debug + Clone + Send + 'static;
+}
+
+/// A decoded payload and the quirks met while decoding it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded<T> {
+    pub value: T,
+    pub quirks: Vec<Quirk>,
+}
+
+/// Decode a payload leniently: accept what can be understood, note quirks, and map what cannot be
+/// understood to the 1.6 CALLERROR code.
+pub fn decode<T: DeserializeOwned>(payload: Value) -> Result<Decoded<T>, CallError> {
+    let (result, mut quirks) = lenient::collect(|| {
+        let mut ignored = Vec::new();
+        let mut on_ignored = |path: serde_ignored::Path<'_>| ignored.push(path.to_string());
+        let de = serde_ignored::Deserializer::new(payload, &mut on_ignored);
+        let r = serde_path_to_error::deserialize::<_, T>(de);
+        (r, ignored)
+    });
+    let (result, ignored) = result;
+    match result {
+        Ok(value) => {
+            quirks.extend(ignored.into_iter().map(|p| {
+                Quirk::new(QuirkKind::UnknownField, format!("field {p:?} is not in the schema"))
+            }));
+            Ok(Decoded { value, quirks })
+        }
+        Err(e) => Err(classify(&e.path().to_string(), e.inner())),
+    }
+}
+
+/// Decode strictly: anything that would be a quirk is an error. Used for what we are about to
+/// send (operator input), so that every frame we send is valid against the schema.
+pub fn decode_strict<T: DeserializeOwned>(payload: Value) -> Result<T, CallError> {
+    let d = decode::<T>(payload)?;
+    match d.quirks.first() {
+        None => Ok(d.value),
+        Some(q) => Err(CallError::new(
+            ErrorCode::PropertyConstraintViolation,
+            q.detail.clone(),
+        )),
+    }
+}
+
+macro_rules! actions {
+    ($($action:ident: $dir:ident => $req:ident, $resp:ident;)+) => {
+        /// Every action of OCPP 1.6 (six feature profiles).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action { $($action,)+ }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$action,)+];
+            pub fn as_str(self) -> &'static str {
+                match self { $(Action::$action => stringify!($action),)+ }
+            }
+            pub fn parse(s: &str) -> Option<Action> {
+                match s { $(stringify!($action) => Some(Action::$action),)+ _ => None }
+            }
+            pub fn direction(self) -> Direction {
+                match self { $(Action::$action => Direction::$dir,)+ }
+            }
+        }
+        $(impl Request for $req {
+            const ACTION: Action = Action::$action;
+            type Response = $resp;
+        })+
+    };
+}
+
+actions! {
+    Authorize: ChargePointToCentralSystem => AuthorizeRequest, AuthorizeResponse;
+    BootNotification: ChargePointToCentralSystem => BootNotificationRequest, BootNotificationResponse;
+    DataTransfer: Both => DataTransferRequest, DataTransferResponse;
+    DiagnosticsStatusNotification: ChargePointToCentralSystem => DiagnosticsStatusNotificationRequest, DiagnosticsStatusNotificationResponse;
+    FirmwareStatusNotification: ChargePointToCentralSystem => FirmwareStatusNotificationRequest, FirmwareStatusNotificationResponse;
+    Heartbeat: ChargePointToCentralSystem => HeartbeatRequest, HeartbeatResponse;
+    MeterValues: ChargePointToCentralSystem => MeterValuesRequest, MeterValuesResponse;
+    StartTransaction: ChargePointToCentralSystem => StartTransactionRequest, StartTransactionResponse;
+    StatusNotification: ChargePointToCentralSystem => StatusNotificationRequest, StatusNotificationResponse;
+    StopTransaction: ChargePointToCentralSystem => StopTransactionRequest, StopTransactionResponse;
+    CancelReservation: CentralSystemToChargePoint => CancelReservationRequest, CancelReservationResponse;
+    ChangeAvailability: CentralSystemToChargePoint => ChangeAvailabilityRequest, ChangeAvailabilityResponse;
+    ChangeConfiguration: CentralSystemToChargePoint => ChangeConfigurationRequest, ChangeConfigurationResponse;
+    ClearCache: CentralSystemToChargePoint => ClearCacheRequest, ClearCacheResponse;
+    ClearChargingProfile: CentralSystemToChargePoint => ClearChargingProfileRequest, ClearChargingProfileResponse;
+    GetCompositeSchedule: CentralSystemToChargePoint => GetCompositeScheduleRequest, GetCompositeScheduleResponse;
+    GetConfiguration: CentralSystemToChargePoint => GetConfigurationRequest, GetConfigurationResponse;
+    GetDiagnostics: CentralSystemToChargePoint => GetDiagnosticsRequest, GetDiagnosticsResponse;
+    GetLocalListVersion: CentralSystemToChargePoint => GetLocalListVersionRequest, GetLocalListVersionResponse;
+    RemoteStartTransaction: CentralSystemToChargePoint => RemoteStartTransactionRequest, RemoteStartTransactionResponse;
+    RemoteStopTransaction: CentralSystemToChargePoint => RemoteStopTransactionRequest, RemoteStopTransactionResponse;
+    ReserveNow: CentralSystemToChargePoint => ReserveNowRequest, ReserveNowResponse;
+    Reset: CentralSystemToChargePoint => ResetRequest, ResetResponse;
+    SendLocalList: CentralSystemToChargePoint => SendLocalListRequest, SendLocalListResponse;
+    SetChargingProfile: CentralSystemToChargePoint => SetChargingProfileRequest, SetChargingProfileResponse;
+    TriggerMessage: CentralSystemToChargePoint => TriggerMessageRequest, TriggerMessageResponse;
+    UnlockConnector: CentralSystemToChargePoint => UnlockConnectorRequest, UnlockConnectorResponse;
+    UpdateFirmware: CentralSystemToChargePoint => UpdateFirmwareRequest, UpdateFirmwareResponse;
+}
+
+/// Actions of the 1.6 security whitepaper: recognised, not (yet) supported.
+pub const SECURITY_EXTENSION_ACTIONS: &[&str] = &[
+    "CertificateSigned",
+    "DeleteCertificate",
+    "ExtendedTriggerMessage",
+    "GetInstalledCertificateIds",
+    "GetLog",
+    "InstallCertificate",
+    "LogStatusNotification",
+    "SecurityEventNotification",
+    "SignCertificate",
+    "SignedFirmwareStatusNotification",
+    "SignedUpdateFirmware",
+];
+
+/// Which CALLERROR an action name gets when the receiver cannot handle it in this direction:
+/// `NotImplemented` for names we do not know, `NotSupported` for ones we know but do not take.
+fn unhandled(action: &str) -> CallError {
+    if Action::parse(action).is_some() || SECURITY_EXTENSION_ACTIONS.contains(&action) {
+        CallError::new(
+            ErrorCode::NotSupported,
+            format!("{action} is not supported in this direction"),
+        )
+    } else {
+        CallError::new(ErrorCode::NotImplemented, format!("unknown action {action:?}"))
+    }
+}
+
+macro_rules! call_enum {
+    ($(#[$m:meta])* $name:ident { $($action:ident($req:ident)),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum $name { $($action($req),)+ }
+
+        impl $name {
+            /// Decode a CALL of this direction.
+            pub fn decode(action: &str, payload: Value) -> Result<Decoded<$name>, CallError> {
+                match action {
+                    $(stringify!($action) => decode::<$req>(payload).map(|d| Decoded {
+                        value: $name::$action(d.value),
+                        quirks: d.quirks,
+                    }),)+
+                    other => Err(unhandled(other)),
+                }
+            }
+            pub fn action(&self) -> Action {
+                match self { $($name::$action(_) => Action::$action,)+ }
+            }
+            /// The payload as it goes on the wire.
+            pub fn payload(&self) -> Value {
+                let v = match self { $($name::$action(r) => serde_json::to_value(r),)+ };
+                v.unwrap_or(Value::Null)
+            }
+        }
+    };
+}
+
+call_enum!(
+    /// A CALL a charge point sends to the central system.
+    ChargePointCall {
+        Authorize(AuthorizeRequest),
+        BootNotification(BootNotificationRequest),
+        DataTransfer(DataTransferRequest),
+        DiagnosticsStatusNotification(DiagnosticsStatusNotificationRequest),
+        FirmwareStatusNotification(FirmwareStatusNotificationRequest),
+        Heartbeat(HeartbeatRequest),
+        MeterValues(MeterValuesRequest),
+        StartTransaction(StartTransactionRequest),
+        StatusNotification(StatusNotificationRequest),
+        StopTransaction(StopTransactionRequest),
+    }
+);
+
+call_enum!(
+    /// A CALL the central system sends to a charge point (a command).
+    CentralSystemCall {
+        CancelReservation(CancelReservationRequest),
+        ChangeAvailability(ChangeAvailabilityRequest),
+        ChangeConfiguration(ChangeConfigurationRequest),
+        ClearCache(ClearCacheRequest),
+        ClearChargingProfile(ClearChargingProfileRequest),
+        DataTransfer(DataTransferRequest),
+        GetCompositeSchedule(GetCompositeScheduleRequest),
+        GetConfiguration(GetConfigurationRequest),
+        GetDiagnostics(GetDiagnosticsRequest),
+        GetLocalListVersion(GetLocalListVersionRequest),
+        RemoteStartTransaction(RemoteStartTransactionRequest),
+        RemoteStopTransaction(RemoteStopTransactionRequest),
+        ReserveNow(ReserveNowRequest),
+        Reset(ResetRequest),
+        SendLocalList(SendLocalListRequest),
+        SetChargingProfile(SetChargingProfileRequest),
+        TriggerMessage(TriggerMessageRequest),
+        UnlockConnector(UnlockConnectorRequest),
+        UpdateFirmware(UpdateFirmwareRequest),
+    }
+);
+
+impl CentralSystemCall {
+    /// Checks the types cannot express: the 0.1 step of charging limits.
+    pub fn check(&self) -> Result<(), CallError> {
+        let schedule = match self {
+            CentralSystemCall::SetChargingProfile(r) => Some(&r.cs_charging_profiles),
+            CentralSystemCall::RemoteStartTransaction(r) => r.charging_profile.as_ref(),
+            _ => None,
+        };
+        match schedule.map(|p| p.charging_schedule.check()) {
+            Some(Err(e)) => Err(CallError::new(ErrorCode::PropertyConstraintViolation, e)),
+            _ => Ok(()),
+        }
+    }
+}
