@@ -1,1 +1,82 @@
+//! SQLite storage for Chargeyard, via sqlx.
+//!
+//! One process owns one database file. Reads go through a small pool; every write goes through
+//! the single [`Writer`] task, which group-commits all pending writes in one durable transaction
+//! (WAL, `synchronous = FULL`) before any caller is told its write is done. That is what lets the
+//! engine promise: anything acknowledged to a charger is on disk first.
+//!
+//! Layout:
+//! - [`writer`]       — the group-committing writer task
+//! - [`model`]        — row types (plain data, no sqlx derives)
+//! - [`stations`], [`connectors`], [`id_tags`], [`transactions`], [`meter`], [`frames`],
+//!   [`commands`], [`quirks`], [`events`], [`settings`] — queries, one module per table
+//! - [`time`]         — the stored time format
+//! - `migrations/`    — embedded with `sqlx::migrate!`, run at open; never edit a shipped one
 
+pub mod commands;
+pub mod connectors;
+pub mod error;
+pub mod events;
+pub mod frames;
+pub mod id_tags;
+pub mod meter;
+pub mod model;
+pub mod quirks;
+pub mod settings;
+pub mod stations;
+pub mod time;
+pub mod transactions;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection};
+
+pub use error::{Error, Result};
+pub use writer::{BoxFuture, Writer};
+
+/// An open database: a read pool and the one writer.
+#[derive(Clone)]
+pub struct Store {
+    pub reader: SqlitePool,
+    pub writer: Writer,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Open (creating if missing) the database file, run migrations, start the writer.
+    pub async fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::NotCommitted(format!("{}: {e}", dir.display())))?;
+        }
+        let url = format!("sqlite://{}", path.display());
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a commit is an fsync of the WAL, so a committed write survives power loss.
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .disable_statement_logging();
+        let mut conn = options.clone().connect().await?;
+        sqlx::migrate!("./migrations").run(&mut conn).await?;
+        conn.ping().await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        let (writer, _task) = Writer::spawn(conn);
+        Ok(Store {
+            reader,
+            writer,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}

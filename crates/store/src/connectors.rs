@@ -1,0 +1,115 @@
+//! `connectors` (current status) and `status_history` (every StatusNotification).
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{Row, SqliteExecutor};
+
+use crate::error::Result;
+use crate::model::{Connector, StatusChange};
+use crate::time::{fmt, fmt_opt, parse, parse_opt};
+
+/// A StatusNotification as it is stored.
+#[derive(Debug, Clone)]
+pub struct NewStatus {
+    pub station_id: String,
+    pub connector_id: i64,
+    pub status: String,
+    pub error_code: String,
+    pub info: Option<String>,
+    pub vendor_id: Option<String>,
+    pub vendor_error_code: Option<String>,
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+fn map(r: &SqliteRow) -> Connector {
+    Connector {
+        station_id: r.get("station_id"),
+        connector_id: r.get("connector_id"),
+        status: r.get("status"),
+        error_code: r.get("error_code"),
+        info: r.get("info"),
+        vendor_id: r.get("vendor_id"),
+        vendor_error_code: r.get("vendor_error_code"),
+        status_at: parse(r.get::<&str, _>("status_at")),
+    }
+}
+
+/// Store the notification in the history and make it the connector's current status, unless the
+/// current status carries a later charger timestamp (replayed notifications do not roll back).
+pub async fn record_status(conn: &mut SqliteConnection, s: &NewStatus, now: DateTime<Utc>) -> Result<()> {
+    let received = fmt(now);
+    sqlx::query(
+        "INSERT INTO status_history (station_id, connector_id, status, error_code, info, vendor_id,
+         vendor_error_code, timestamp, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&s.station_id)
+    .bind(s.connector_id)
+    .bind(&s.status)
+    .bind(&s.error_code)
+    .bind(&s.info)
+    .bind(&s.vendor_id)
+    .bind(&s.vendor_error_code)
+    .bind(fmt_opt(s.timestamp))
+    .bind(&received)
+    .execute(&mut *conn)
+    .await?;
+    let at = fmt(s.timestamp.unwrap_or(now));
+    sqlx::query(
+        "INSERT INTO connectors (station_id, connector_id, status, error_code, info, vendor_id,
+         vendor_error_code, status_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (station_id, connector_id) DO UPDATE SET status = excluded.status,
+         error_code = excluded.error_code, info = excluded.info, vendor_id = excluded.vendor_id,
+         vendor_error_code = excluded.vendor_error_code, status_at = excluded.status_at
+         WHERE excluded.status_at >= connectors.status_at",
+    )
+    .bind(&s.station_id)
+    .bind(s.connector_id)
+    .bind(&s.status)
+    .bind(&s.error_code)
+    .bind(&s.info)
+    .bind(&s.vendor_id)
+    .bind(&s.vendor_error_code)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn list(ex: impl SqliteExecutor<'_>, station_id: &str) -> Result<Vec<Connector>> {
+    let rows = sqlx::query("SELECT * FROM connectors WHERE station_id = ? ORDER BY connector_id")
+        .bind(station_id)
+        .fetch_all(ex)
+        .await?;
+    Ok(rows.iter().map(map).collect())
+}
+
+pub async fn list_all(ex: impl SqliteExecutor<'_>) -> Result<Vec<Connector>> {
+    let rows = sqlx::query("SELECT * FROM connectors ORDER BY station_id, connector_id")
+        .fetch_all(ex)
+        .await?;
+    Ok(rows.iter().map(map).collect())
+}
+
+/// Latest status changes of a station, newest first.
+pub async fn history(ex: impl SqliteExecutor<'_>, station_id: &str, limit: i64) -> Result<Vec<StatusChange>> {
+    let rows = sqlx::query("SELECT * FROM status_history WHERE station_id = ? ORDER BY id DESC LIMIT ?")
+        .bind(station_id)
+        .bind(limit)
+        .fetch_all(ex)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| StatusChange {
+            id: r.get("id"),
+            station_id: r.get("station_id"),
+            connector_id: r.get("connector_id"),
+            status: r.get("status"),
+            error_code: r.get("error_code"),
+            info: r.get("info"),
+            vendor_id: r.get("vendor_id"),
+            vendor_error_code: r.get("vendor_error_code"),
+            timestamp: parse_opt(r.get("timestamp")),
+            received_at: parse(r.get::<&str, _>("received_at")),
+        })
+        .collect())
+}

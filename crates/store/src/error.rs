@@ -1,0 +1,29 @@
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("not found")]
+    NotFound,
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The writer task is gone (shutting down) or its commit failed; nothing of the write is on disk.
+    #[error("write not committed: {0}")]
+    NotCommitted(String),
+}
+
+impl Error {
+    /// Map constraint violations and missing rows to typed errors.
+    pub(crate) fn from_db(e: sqlx::Error) -> Error {
+        match &e {
+            sqlx::Error::RowNotFound => Error::NotFound,
+            sqlx::Error::Database(d) if d.is_unique_violation() => Error::Conflict(d.message().to_string()),
+            _ => Error::Db(e),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

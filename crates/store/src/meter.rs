@@ -1,0 +1,117 @@
+//! `meter_samples`: every sampled value, raw and normalised.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
+use sqlx::{QueryBuilder, Row};
+
+use crate::error::Result;
+use crate::model::MeterSample;
+use crate::time::{fmt, parse};
+
+/// One sampled value to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSample {
+    pub station_id: String,
+    pub connector_id: i64,
+    pub transaction_id: Option<i64>,
+    pub timestamp: DateTime<Utc>,
+    pub measurand: String,
+    pub phase: Option<String>,
+    pub location: Option<String>,
+    pub context: Option<String>,
+    pub format: Option<String>,
+    pub unit: Option<String>,
+    pub raw_value: String,
+    pub value: Option<f64>,
+    pub value_unit: Option<String>,
+}
+
+/// SQLite allows 32766 bound parameters; 13 per row.
+const ROWS_PER_INSERT: usize = 1000;
+
+pub async fn insert(conn: &mut SqliteConnection, samples: &[NewSample], now: DateTime<Utc>) -> Result<()> {
+    let received = fmt(now);
+    for chunk in samples.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO meter_samples (station_id, connector_id, transaction_id, timestamp, measurand,
+             phase, location, context, format, unit, raw_value, value, value_unit, received_at) ",
+        );
+        q.push_values(chunk, |mut b, s| {
+            b.push_bind(s.station_id.clone())
+                .push_bind(s.connector_id)
+                .push_bind(s.transaction_id)
+                .push_bind(fmt(s.timestamp))
+                .push_bind(s.measurand.clone())
+                .push_bind(s.phase.clone())
+                .push_bind(s.location.clone())
+                .push_bind(s.context.clone())
+                .push_bind(s.format.clone())
+                .push_bind(s.unit.clone())
+                .push_bind(s.raw_value.clone())
+                .push_bind(s.value)
+                .push_bind(s.value_unit.clone())
+                .push_bind(received.clone());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+fn map(r: &SqliteRow) -> MeterSample {
+    MeterSample {
+        id: r.get("id"),
+        station_id: r.get("station_id"),
+        connector_id: r.get("connector_id"),
+        transaction_id: r.get("transaction_id"),
+        timestamp: parse(r.get::<&str, _>("timestamp")),
+        measurand: r.get("measurand"),
+        phase: r.get("phase"),
+        location: r.get("location"),
+        context: r.get("context"),
+        format: r.get("format"),
+        unit: r.get("unit"),
+        raw_value: r.get("raw_value"),
+        value: r.get("value"),
+        value_unit: r.get("value_unit"),
+    }
+}
+
+/// Which samples to read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SampleFilter {
+    pub station_id: Option<String>,
+    pub connector_id: Option<i64>,
+    pub transaction_id: Option<i64>,
+    pub measurand: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub limit: Option<i64>,
+}
+
+/// Oldest first (the order charts draw them), at most 100 000.
+pub async fn query(ex: &sqlx::SqlitePool, f: &SampleFilter) -> Result<Vec<MeterSample>> {
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM meter_samples WHERE 1 = 1");
+    if let Some(t) = f.transaction_id {
+        q.push(" AND transaction_id = ").push_bind(t);
+    }
+    if let Some(s) = &f.station_id {
+        q.push(" AND station_id = ").push_bind(s.clone());
+    }
+    if let Some(c) = f.connector_id {
+        q.push(" AND connector_id = ").push_bind(c);
+    }
+    if let Some(m) = &f.measurand {
+        q.push(" AND measurand = ").push_bind(m.clone());
+    }
+    if let Some(from) = f.from {
+        q.push(" AND timestamp >= ").push_bind(fmt(from));
+    }
+    if let Some(to) = f.to {
+        q.push(" AND timestamp < ").push_bind(fmt(to));
+    }
+    q.push(" ORDER BY timestamp, id LIMIT ")
+        .push_bind(f.limit.unwrap_or(10_000).clamp(1, 100_000));
+    let rows = q.build().fetch_all(ex).await?;
+    Ok(rows.iter().map(map).collect())
+}

@@ -1,0 +1,228 @@
+//! What the store reads and writes. Plain data: no sqlx derives, so rows are mapped by hand in
+//! each table module and these types stay usable by every front end.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Whether a station may operate. Unknown stations start `Pending` (or as the policy says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Registration {
+    Pending,
+    Accepted,
+    Rejected,
+}
+
+impl Registration {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Registration::Pending => "pending",
+            Registration::Accepted => "accepted",
+            Registration::Rejected => "rejected",
+        }
+    }
+    pub fn parse(s: &str) -> Registration {
+        match s {
+            "accepted" => Registration::Accepted,
+            "rejected" => Registration::Rejected,
+            _ => Registration::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Station {
+    pub id: String,
+    pub registration: Registration,
+    /// True when the station must present Basic auth (security profile 1).
+    pub has_password: bool,
+    /// Version assumed when the charger offers no subprotocol.
+    pub fallback_protocol: String,
+    pub vendor: Option<String>,
+    pub model: Option<String>,
+    pub serial_number: Option<String>,
+    pub charge_box_serial: Option<String>,
+    pub firmware_version: Option<String>,
+    pub iccid: Option<String>,
+    pub imsi: Option<String>,
+    pub meter_type: Option<String>,
+    pub meter_serial: Option<String>,
+    /// Subprotocol of the last connection.
+    pub protocol: Option<String>,
+    /// What the charger offered at its last handshake (comma separated), for the pending inbox.
+    pub offered_protocols: Option<String>,
+    pub remote_addr: Option<String>,
+    /// BootNotifications received (shown for pending stations: how often it has tried).
+    pub boot_attempts: i64,
+    pub diagnostics_status: Option<String>,
+    pub firmware_status: Option<String>,
+    pub first_seen: Option<DateTime<Utc>>,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub last_boot: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Boot information as reported in BootNotification.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BootInfo {
+    pub vendor: String,
+    pub model: String,
+    pub serial_number: Option<String>,
+    pub charge_box_serial: Option<String>,
+    pub firmware_version: Option<String>,
+    pub iccid: Option<String>,
+    pub imsi: Option<String>,
+    pub meter_type: Option<String>,
+    pub meter_serial: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connector {
+    pub station_id: String,
+    /// 0 is the station as a whole.
+    pub connector_id: i64,
+    pub status: String,
+    pub error_code: String,
+    pub info: Option<String>,
+    pub vendor_id: Option<String>,
+    pub vendor_error_code: Option<String>,
+    pub status_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub id: i64,
+    pub station_id: String,
+    pub connector_id: i64,
+    pub status: String,
+    pub error_code: String,
+    pub info: Option<String>,
+    pub vendor_id: Option<String>,
+    pub vendor_error_code: Option<String>,
+    /// The charger's own timestamp, if it sent one.
+    pub timestamp: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdTag {
+    pub id_tag: String,
+    /// Accepted | Blocked | Expired | Invalid (OCPP AuthorizationStatus).
+    pub status: String,
+    pub expiry: Option<DateTime<Utc>>,
+    pub parent_id_tag: Option<String>,
+    /// driver | vehicle | customer.
+    pub group_kind: Option<String>,
+    pub group_name: Option<String>,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transaction {
+    pub id: i64,
+    pub station_id: String,
+    pub connector_id: i64,
+    pub id_tag: String,
+    pub start_ts: DateTime<Utc>,
+    pub meter_start: i64,
+    pub reservation_id: Option<i64>,
+    pub start_auth_status: String,
+    pub stop_ts: Option<DateTime<Utc>>,
+    pub meter_stop: Option<i64>,
+    pub stop_reason: Option<String>,
+    pub stop_id_tag: Option<String>,
+    /// Energy delivered so far (Wh): stop − start when stopped, else the latest register reading.
+    pub energy_wh: Option<i64>,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeterSample {
+    pub id: i64,
+    pub station_id: String,
+    pub connector_id: i64,
+    pub transaction_id: Option<i64>,
+    pub timestamp: DateTime<Utc>,
+    pub measurand: String,
+    pub phase: Option<String>,
+    pub location: Option<String>,
+    pub context: Option<String>,
+    pub format: Option<String>,
+    /// The unit as the charger sent it.
+    pub unit: Option<String>,
+    /// The value as the charger sent it.
+    pub raw_value: String,
+    /// Normalised value (energy in Wh, power in W, ...), when the raw value is a number.
+    pub value: Option<f64>,
+    pub value_unit: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Frame {
+    pub id: i64,
+    pub station_id: String,
+    /// "in" from the charger, "out" to it.
+    pub direction: String,
+    pub at: DateTime<Utc>,
+    pub message_type: Option<i64>,
+    pub message_id: Option<String>,
+    pub action: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandRecord {
+    pub id: i64,
+    pub station_id: String,
+    pub action: String,
+    pub request: serde_json::Value,
+    /// Who asked: "api", "ui", "system", a user name.
+    pub actor: String,
+    pub sent_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// result | callerror | timeout | offline | invalid
+    pub outcome: String,
+    pub response: Option<serde_json::Value>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuirkRecord {
+    pub station_id: String,
+    pub kind: String,
+    pub count: i64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub example: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StationEvent {
+    pub id: i64,
+    pub station_id: String,
+    /// data_transfer | diagnostics_status | firmware_status
+    pub kind: String,
+    pub detail: serde_json::Value,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnmatchedStop {
+    pub id: i64,
+    pub station_id: String,
+    pub transaction_id: i64,
+    pub id_tag: Option<String>,
+    pub meter_stop: i64,
+    pub timestamp: DateTime<Utc>,
+    pub reason: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// One page of a list and the total number of matching rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}

@@ -1,0 +1,220 @@
+//! `stations`: registration, auth, boot info, connection facts.
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{Row, SqliteExecutor};
+
+use crate::error::{Error, Result};
+use crate::model::{BootInfo, Registration, Station};
+use crate::time::{fmt, parse, parse_opt};
+
+fn map(r: &SqliteRow) -> Station {
+    Station {
+        id: r.get("id"),
+        registration: Registration::parse(r.get::<&str, _>("registration")),
+        has_password: r.get::<Option<String>, _>("password_hash").is_some(),
+        fallback_protocol: r.get("fallback_protocol"),
+        vendor: r.get("vendor"),
+        model: r.get("model"),
+        serial_number: r.get("serial_number"),
+        charge_box_serial: r.get("charge_box_serial"),
+        firmware_version: r.get("firmware_version"),
+        iccid: r.get("iccid"),
+        imsi: r.get("imsi"),
+        meter_type: r.get("meter_type"),
+        meter_serial: r.get("meter_serial"),
+        protocol: r.get("protocol"),
+        offered_protocols: r.get("offered_protocols"),
+        remote_addr: r.get("remote_addr"),
+        boot_attempts: r.get("boot_attempts"),
+        diagnostics_status: r.get("diagnostics_status"),
+        firmware_status: r.get("firmware_status"),
+        first_seen: parse_opt(r.get("first_seen")),
+        last_seen: parse_opt(r.get("last_seen")),
+        last_boot: parse_opt(r.get("last_boot")),
+        created_at: parse(r.get::<&str, _>("created_at")),
+    }
+}
+
+pub async fn get(ex: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Station>> {
+    let row = sqlx::query("SELECT * FROM stations WHERE id = ?")
+        .bind(id)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.as_ref().map(map))
+}
+
+pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<Station>> {
+    let rows = sqlx::query("SELECT * FROM stations ORDER BY id").fetch_all(ex).await?;
+    Ok(rows.iter().map(map).collect())
+}
+
+/// Station ids and password hashes, for the in-memory auth check during the handshake.
+pub async fn credentials(ex: impl SqliteExecutor<'_>) -> Result<Vec<(String, Option<String>)>> {
+    let rows = sqlx::query("SELECT id, password_hash FROM stations").fetch_all(ex).await?;
+    Ok(rows.iter().map(|r| (r.get("id"), r.get("password_hash"))).collect())
+}
+
+/// Add a station the operator knows about. Fails with `Conflict` if it exists.
+pub async fn create(
+    conn: &mut SqliteConnection,
+    id: &str,
+    registration: Registration,
+    password_hash: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO stations (id, registration, password_hash, created_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(registration.as_str())
+    .bind(password_hash)
+    .bind(fmt(now))
+    .execute(conn)
+    .await
+    .map_err(Error::from_db)?;
+    Ok(())
+}
+
+/// Record a connection; creates the station with `registration` if it is new. Returns the row.
+pub async fn record_connect(
+    conn: &mut SqliteConnection,
+    id: &str,
+    registration: Registration,
+    remote_addr: &str,
+    offered: &str,
+    protocol: &str,
+    now: DateTime<Utc>,
+) -> Result<Station> {
+    let now = fmt(now);
+    sqlx::query(
+        "INSERT INTO stations (id, registration, created_at, first_seen) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(registration.as_str())
+    .bind(&now)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE stations SET remote_addr = ?, offered_protocols = ?, protocol = ?, last_seen = ?,
+         first_seen = COALESCE(first_seen, ?) WHERE id = ?",
+    )
+    .bind(remote_addr)
+    .bind(offered)
+    .bind(protocol)
+    .bind(&now)
+    .bind(&now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    get(&mut *conn, id).await?.ok_or(Error::NotFound)
+}
+
+pub async fn record_boot(
+    conn: &mut SqliteConnection,
+    id: &str,
+    boot: &BootInfo,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let now = fmt(now);
+    sqlx::query(
+        "UPDATE stations SET vendor = ?, model = ?, serial_number = ?, charge_box_serial = ?,
+         firmware_version = ?, iccid = ?, imsi = ?, meter_type = ?, meter_serial = ?,
+         boot_attempts = boot_attempts + 1, last_boot = ?, last_seen = ? WHERE id = ?",
+    )
+    .bind(&boot.vendor)
+    .bind(&boot.model)
+    .bind(&boot.serial_number)
+    .bind(&boot.charge_box_serial)
+    .bind(&boot.firmware_version)
+    .bind(&boot.iccid)
+    .bind(&boot.imsi)
+    .bind(&boot.meter_type)
+    .bind(&boot.meter_serial)
+    .bind(&now)
+    .bind(&now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn touch(conn: &mut SqliteConnection, id: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query("UPDATE stations SET last_seen = ? WHERE id = ?")
+        .bind(fmt(now))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Change registration; `password_hash: Some(..)` also sets (or with `Some(None)` clears) the
+/// password.
+pub async fn set_registration(
+    conn: &mut SqliteConnection,
+    id: &str,
+    registration: Registration,
+    password_hash: Option<Option<&str>>,
+) -> Result<()> {
+    let r = match password_hash {
+        Some(hash) => {
+            sqlx::query("UPDATE stations SET registration = ?, password_hash = ? WHERE id = ?")
+                .bind(registration.as_str())
+                .bind(hash)
+                .bind(id)
+                .execute(conn)
+                .await?
+        }
+        None => {
+            sqlx::query("UPDATE stations SET registration = ? WHERE id = ?")
+                .bind(registration.as_str())
+                .bind(id)
+                .execute(conn)
+                .await?
+        }
+    };
+    if r.rows_affected() == 0 {
+        return Err(Error::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn set_fallback_protocol(conn: &mut SqliteConnection, id: &str, protocol: &str) -> Result<()> {
+    sqlx::query("UPDATE stations SET fallback_protocol = ? WHERE id = ?")
+        .bind(protocol)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// `column` is one of the two status columns; the value is what the charger last reported.
+pub async fn set_diagnostics_status(conn: &mut SqliteConnection, id: &str, status: &str) -> Result<()> {
+    sqlx::query("UPDATE stations SET diagnostics_status = ? WHERE id = ?")
+        .bind(status)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_firmware_status(conn: &mut SqliteConnection, id: &str, status: &str) -> Result<()> {
+    sqlx::query("UPDATE stations SET firmware_status = ? WHERE id = ?")
+        .bind(status)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Remove a station and its connectors (history of its transactions and frames is kept).
+pub async fn delete(conn: &mut SqliteConnection, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM connectors WHERE station_id = ?").bind(id).execute(&mut *conn).await?;
+    let r = sqlx::query("DELETE FROM stations WHERE id = ?").bind(id).execute(conn).await?;
+    if r.rows_affected() == 0 {
+        return Err(Error::NotFound);
+    }
+    Ok(())
+}
