@@ -1,1 +1,31 @@
+//! The Chargeyard engine: an OCPP 1.6J central system on SQLite that loses nothing.
+//!
+//! Every front end (the headless HTTP server, the Tauri shell, tests) calls [`Engine`]; none holds
+//! business logic of its own. Nothing here imports tauri.
+//!
+//! Layout:
+//! - [`engine`]  — the facade, and the handlers of charger-initiated messages
+//! - [`server`]  — accept loop, timed handshake, subprotocol negotiation, station id, Basic auth
+//! - `session`   — one station's connection loop: frames in, commands out (one outstanding CALL
+//!   with a timeout, the rest queued), pings, replacement on reconnect
+//! - [`config`]  — settings and their defaults; injectable clock and message ids
+//! - [`auth`]    — station passwords
+//! - [`meter`]   — normalising sampled values
+//! - [`events`]  — live events for front ends
+//! - [`error`]   — facade errors with stable codes
 
+pub mod auth;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod events;
+pub mod meter;
+pub mod server;
+mod session;
+
+pub use chargeyard_ocpp as ocpp;
+pub use chargeyard_store as store;
+pub use config::{EngineConfig, UnknownStations};
+pub use engine::{Engine, EngineInfo, NewStation, StationDetail, StationView, TransactionDetail};
+pub use error::{Error, ErrorBody, Result};
+pub use events::Event;

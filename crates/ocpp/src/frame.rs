@@ -38,9 +38,21 @@ pub enum Frame {
 pub struct FrameError {
     /// The message id, if it could be recovered; without it no CALLERROR can be addressed.
     pub id: Option<String>,
-    /// True when the bad frame was a CALL (only CALLs may be answered with a CALLERROR).
-    pub was_call: bool,
+    /// The message type id, if it could be read. A bad CALLRESULT or CALLERROR (3, 4) must not
+    /// be answered; anything else with an id gets a CALLERROR.
+    pub message_type: Option<u64>,
     pub error: CallError,
+}
+
+impl FrameError {
+    /// Whether the sender should get a CALLERROR for this frame: it needs an id, and a broken
+    /// CALLRESULT or CALLERROR is never answered.
+    pub fn answerable(&self) -> Option<&str> {
+        match self.message_type {
+            Some(3 | 4) => None,
+            _ => self.id.as_deref(),
+        }
+    }
 }
 
 impl Frame {
@@ -98,10 +110,10 @@ impl Frame {
         let value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
-                let (id, was_call) = recover_id(text);
+                let (id, message_type) = recover_id(text);
                 return Err(FrameError {
                     id,
-                    was_call,
+                    message_type,
                     error: CallError::new(
                         ErrorCode::FormationViolation,
                         format!("message is not valid JSON: {e}"),
@@ -112,7 +124,7 @@ impl Frame {
         let Value::Array(items) = value else {
             return Err(FrameError {
                 id: None,
-                was_call: false,
+                message_type: None,
                 error: CallError::new(
                     ErrorCode::FormationViolation,
                     "message is not a JSON array",
@@ -126,10 +138,9 @@ impl Frame {
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
-        let was_call = type_id == Some(2);
         let fail = |code, msg: String| FrameError {
             id: id.clone(),
-            was_call,
+            message_type: type_id,
             error: CallError::new(code, msg),
         };
         let Some(type_id) = type_id else {
@@ -214,27 +225,27 @@ impl Frame {
 }
 
 /// Best effort: find `[<type>, "<id>"` at the start of a frame that is not valid JSON.
-fn recover_id(text: &str) -> (Option<String>, bool) {
+fn recover_id(text: &str) -> (Option<String>, Option<u64>) {
     let rest = text.trim_start();
     let Some(rest) = rest.strip_prefix('[') else {
-        return (None, false);
+        return (None, None);
     };
     let rest = rest.trim_start();
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    let was_call = digits == "2";
+    let message_type = digits.parse::<u64>().ok();
     let rest = rest[digits.len()..].trim_start();
     let Some(rest) = rest.strip_prefix(',') else {
-        return (None, was_call);
+        return (None, message_type);
     };
     let rest = rest.trim_start();
     let Some(rest) = rest.strip_prefix('"') else {
-        return (None, was_call);
+        return (None, message_type);
     };
     match rest.find('"') {
         Some(end) if end > 0 && end <= MAX_MESSAGE_ID_LEN && !rest[..end].contains('\\') => {
-            (Some(rest[..end].to_string()), was_call)
+            (Some(rest[..end].to_string()), message_type)
         }
-        _ => (None, was_call),
+        _ => (None, message_type),
     }
 }
 

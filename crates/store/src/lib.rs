@@ -36,6 +36,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{ConnectOptions, Connection};
 
 pub use error::{Error, Result};
+pub use sqlx::sqlite::SqliteConnection;
 pub use writer::{BoxFuture, Writer};
 
 /// An open database: a read pool and the one writer.

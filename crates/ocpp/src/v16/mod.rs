@@ -96,6 +96,16 @@ macro_rules! actions {
                 match self { $(Action::$action => Direction::$dir,)+ }
             }
         }
+        /// Decode the answer to a CALL of `action` leniently and return it normalised (as our
+        /// types serialise it), with the quirks met.
+        pub fn decode_response_value(action: Action, payload: Value) -> Result<Decoded<Value>, CallError> {
+            match action {
+                $(Action::$action => decode::<$resp>(payload).map(|d| Decoded {
+                    value: serde_json::to_value(&d.value).unwrap_or(Value::Null),
+                    quirks: d.quirks,
+                }),)+
+            }
+        }
         $(impl Request for $req {
             const ACTION: Action = Action::$action;
             type Response = $resp;

@@ -1,0 +1,105 @@
+//! Engine settings, with defaults suited to a depot LAN.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What happens when a station we have never seen connects and boots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownStations {
+    /// BootNotification is answered Rejected; the attempt is recorded for the operator.
+    Reject,
+    /// BootNotification is answered Pending; the station waits in the operator's inbox.
+    #[default]
+    Pending,
+    /// Admitted at once (labs, demos).
+    Accept,
+}
+
+impl std::str::FromStr for UnknownStations {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "reject" => Ok(UnknownStations::Reject),
+            "pending" => Ok(UnknownStations::Pending),
+            "accept" => Ok(UnknownStations::Accept),
+            other => Err(format!("unknown-stations must be reject, pending or accept, not {other:?}")),
+        }
+    }
+}
+
+/// The time source of business logic, replaceable in tests.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+/// Generates message ids for CALLs we send, replaceable in tests.
+pub type IdGenerator = Arc<dyn Fn() -> String + Send + Sync>;
+
+#[derive(Clone)]
+pub struct EngineConfig {
+    pub unknown_stations: UnknownStations,
+    /// Any idTag is accepted (unknown tags are otherwise `Invalid`).
+    pub open_charging: bool,
+    /// Heartbeat interval given to accepted stations.
+    pub heartbeat_interval: Duration,
+    /// Retry interval given to pending and rejected stations in BootNotification.
+    pub boot_retry_interval: Duration,
+    pub handshake_timeout: Duration,
+    /// How long a station has to answer one of our CALLs.
+    pub call_timeout: Duration,
+    /// How often we ping each station.
+    pub ping_interval: Duration,
+    /// Silence (no pong, no frame) after which a connection is considered dead. At least three
+    /// heartbeat intervals by default: some chargers answer pings slowly.
+    pub pong_timeout: Duration,
+    pub max_connections: usize,
+    pub max_message_size: usize,
+    /// Commands waiting behind the outstanding one, per station.
+    pub max_queued_calls: usize,
+    /// Raw frames older than this are pruned.
+    pub frame_retention: Duration,
+    pub clock: Clock,
+    pub message_ids: IdGenerator,
+}
+
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("unknown_stations", &self.unknown_stations)
+            .field("open_charging", &self.open_charging)
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("call_timeout", &self.call_timeout)
+            .field("ping_interval", &self.ping_interval)
+            .field("pong_timeout", &self.pong_timeout)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let heartbeat = Duration::from_secs(300);
+        let nonce: u32 = rand::random();
+        let counter = Arc::new(AtomicU64::new(1));
+        EngineConfig {
+            unknown_stations: UnknownStations::Pending,
+            open_charging: false,
+            heartbeat_interval: heartbeat,
+            boot_retry_interval: Duration::from_secs(60),
+            handshake_timeout: Duration::from_secs(10),
+            call_timeout: Duration::from_secs(30),
+            ping_interval: Duration::from_secs(60),
+            pong_timeout: heartbeat * 3,
+            max_connections: 20_000,
+            max_message_size: 1 << 20,
+            max_queued_calls: 64,
+            frame_retention: Duration::from_secs(14 * 24 * 3600),
+            clock: Arc::new(|| Utc::now().trunc_subsecs(3)),
+            message_ids: Arc::new(move || {
+                format!("{nonce:08x}-{}", counter.fetch_add(1, Ordering::Relaxed))
+            }),
+        }
+    }
+}

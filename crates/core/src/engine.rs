@@ -1,0 +1,1067 @@
+//! The facade every front end calls (HTTP server, Tauri shell, tests), and the handlers of the
+//! messages chargers send.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chargeyard_ocpp::lenient::Quirk;
+use chargeyard_ocpp::v16::{self, Action, ChargePointCall, IdTagInfo, Request};
+use chargeyard_ocpp::{CallError, ErrorCode, Timestamp};
+use chargeyard_store::connectors::NewStatus;
+use chargeyard_store::id_tags::TagFields;
+use chargeyard_store::meter::SampleFilter;
+use chargeyard_store::model::*;
+use chargeyard_store::transactions::{NewTransaction, StopOutcome, StopRecord, TransactionFilter};
+use chargeyard_store::{Store, commands, connectors, events, frames, id_tags, quirks, stations, transactions};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::{Credentials, hash_password};
+use crate::config::{EngineConfig, UnknownStations};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::meter;
+
+/// A command on its way to a station's session.
+pub(crate) struct OutboundCall {
+    pub action: Action,
+    pub payload: Value,
+    pub reply: oneshot::Sender<std::result::Result<Value, CallFailure>>,
+}
+
+/// Why a command got no CALLRESULT.
+#[derive(Debug)]
+pub(crate) enum CallFailure {
+    Error(String, String),
+    Timeout,
+    Offline,
+    Busy,
+}
+
+/// Facts about a live connection, shared between its session task and the facade.
+#[derive(Debug)]
+pub(crate) struct LiveInfo {
+    pub connected_at: DateTime<Utc>,
+    /// Last frame or pong received, ms since the epoch.
+    pub last_rx_ms: AtomicI64,
+    /// Registration as a `u8` (see [`reg_to_u8`]), updated when the operator decides.
+    pub registration: AtomicU8,
+}
+
+pub(crate) fn reg_to_u8(r: Registration) -> u8 {
+    match r {
+        Registration::Pending => 0,
+        Registration::Accepted => 1,
+        Registration::Rejected => 2,
+    }
+}
+
+fn reg_from_u8(v: u8) -> Registration {
+    match v {
+        1 => Registration::Accepted,
+        2 => Registration::Rejected,
+        _ => Registration::Pending,
+    }
+}
+
+pub(crate) struct SessionHandle {
+    pub conn_id: u64,
+    pub tx: mpsc::Sender<OutboundCall>,
+    pub cancel: CancellationToken,
+    pub info: Arc<LiveInfo>,
+}
+
+pub(crate) struct Inner {
+    pub config: EngineConfig,
+    pub store: Store,
+    pub credentials: Credentials,
+    /// Per station, the version assumed when the charger offers no subprotocol.
+    pub fallback_protocols: Mutex<HashMap<String, String>>,
+    pub sessions: Mutex<HashMap<String, SessionHandle>>,
+    pub events: broadcast::Sender<Event>,
+    pub next_conn_id: AtomicU64,
+    pub tasks: TaskTracker,
+    pub shutdown: CancellationToken,
+}
+
+/// The engine. Cheap to clone; all clones share one state.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// A station as the dashboard shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StationView {
+    #[serde(flatten)]
+    pub station: Station,
+    pub connected: bool,
+    pub connected_since: Option<DateTime<Utc>>,
+    /// Last frame or pong from the station on the current connection.
+    pub last_message_at: Option<DateTime<Utc>>,
+    pub connectors: Vec<Connector>,
+    pub open_transactions: Vec<Transaction>,
+}
+
+/// Everything about one station.
+#[derive(Debug, Clone, Serialize)]
+pub struct StationDetail {
+    #[serde(flatten)]
+    pub view: StationView,
+    pub status_history: Vec<StatusChange>,
+    pub quirks: Vec<QuirkRecord>,
+    pub unmatched_stops: Vec<UnmatchedStop>,
+    pub events: Vec<StationEvent>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TransactionDetail {
+    #[serde(flatten)]
+    pub transaction: Transaction,
+    pub meter_samples: Vec<MeterSample>,
+}
+
+/// A station the operator adds (or accepts from the inbox).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewStation {
+    pub id: String,
+    /// Basic-auth password (AuthorizationKey); none: the station connects without auth.
+    pub password: Option<String>,
+}
+
+/// What the engine runs with, for the settings screen and status line.
+#[derive(Debug, Clone, Serialize)]
+pub struct EngineInfo {
+    pub version: &'static str,
+    pub database: String,
+    pub unknown_stations: UnknownStations,
+    pub open_charging: bool,
+    pub heartbeat_interval_s: u64,
+    pub connected_stations: usize,
+    pub supported_protocols: Vec<&'static str>,
+}
+
+/// Protocols we speak, by preference.
+pub const SUPPORTED_PROTOCOLS: &[&str] = &[v16::SUBPROTOCOL];
+
+/// Station ids: printable, no slash, at most 48 characters (the 2.0.1 identity limit).
+pub fn check_station_id(id: &str) -> Result<()> {
+    if id.is_empty() || id.chars().count() > 48 || id.contains('/') || id.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!(
+            "station id {id:?} must be 1 to 48 printable characters without '/'"
+        )));
+    }
+    Ok(())
+}
+
+const TAG_STATUSES: &[&str] = &["Accepted", "Blocked", "Expired", "Invalid"];
+const TAG_GROUPS: &[&str] = &["driver", "vehicle", "customer"];
+
+impl Engine {
+    /// Open the database and prepare the engine. Stations connect once [`crate::server::run`]
+    /// is given a listener.
+    pub async fn open(config: EngineConfig, db_path: &Path) -> Result<Engine> {
+        let store = Store::open(db_path).await?;
+        let creds = stations::credentials(&store.reader).await?;
+        let fallbacks = stations::list(&store.reader)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.fallback_protocol))
+            .collect();
+        let (events, _) = broadcast::channel(8192);
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                config,
+                store,
+                credentials: Credentials::load(creds),
+                fallback_protocols: Mutex::new(fallbacks),
+                sessions: Mutex::new(HashMap::new()),
+                events,
+                next_conn_id: AtomicU64::new(1),
+                tasks: TaskTracker::new(),
+                shutdown: CancellationToken::new(),
+            }),
+        };
+        engine.spawn_frame_pruner();
+        Ok(engine)
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        (self.inner.config.clock)()
+    }
+
+    /// Live events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, e: Event) {
+        let _ = self.inner.events.send(e);
+    }
+
+    /// Stop every connection and background task, and wait for them.
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
+    }
+
+    pub(crate) fn shutdown_token(&self) -> CancellationToken {
+        self.inner.shutdown.clone()
+    }
+
+    fn spawn_frame_pruner(&self) {
+        let engine = self.clone();
+        let cancel = self.inner.shutdown.clone();
+        self.inner.tasks.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                let retention = chrono::Duration::from_std(engine.inner.config.frame_retention)
+                    .unwrap_or(chrono::Duration::days(14));
+                let before = engine.now() - retention;
+                let r = engine
+                    .inner
+                    .store
+                    .writer
+                    .write(move |c| Box::pin(async move { frames::prune(c, before).await }))
+                    .await;
+                match r {
+                    Ok(n) if n > 0 => tracing::info!("pruned {n} raw frames older than {before}"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("pruning frames failed: {e}"),
+                }
+            }
+        });
+    }
+
+    pub fn info(&self) -> EngineInfo {
+        let c = &self.inner.config;
+        EngineInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            database: self.inner.store.path().display().to_string(),
+            unknown_stations: c.unknown_stations,
+            open_charging: c.open_charging,
+            heartbeat_interval_s: c.heartbeat_interval.as_secs(),
+            connected_stations: self.lock_sessions().len(),
+            supported_protocols: SUPPORTED_PROTOCOLS.to_vec(),
+        }
+    }
+
+    pub(crate) fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, SessionHandle>> {
+        self.inner.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn is_connected(&self, station_id: &str) -> bool {
+        self.lock_sessions().contains_key(station_id)
+    }
+
+    pub(crate) fn fallback_protocol(&self, station_id: &str) -> String {
+        self.inner
+            .fallback_protocols
+            .lock()
+            .ok()
+            .and_then(|m| m.get(station_id).cloned())
+            .unwrap_or_else(|| v16::SUBPROTOCOL.to_string())
+    }
+
+    // ---- Stations ------------------------------------------------------------------------------
+
+    fn live(&self, station: Station) -> StationView {
+        let sessions = self.lock_sessions();
+        let live = sessions.get(&station.id).map(|h| h.info.clone());
+        drop(sessions);
+        StationView {
+            connected: live.is_some(),
+            connected_since: live.as_ref().map(|l| l.connected_at),
+            last_message_at: live
+                .as_ref()
+                .and_then(|l| DateTime::from_timestamp_millis(l.last_rx_ms.load(Ordering::Relaxed))),
+            station,
+            connectors: Vec::new(),
+            open_transactions: Vec::new(),
+        }
+    }
+
+    /// Every station with its connectors and running transactions.
+    pub async fn stations(&self) -> Result<Vec<StationView>> {
+        let reader = &self.inner.store.reader;
+        let list = stations::list(reader).await?;
+        let mut by_station: HashMap<String, Vec<Connector>> = HashMap::new();
+        for c in connectors::list_all(reader).await? {
+            by_station.entry(c.station_id.clone()).or_default().push(c);
+        }
+        let open = transactions::list(
+            reader,
+            &TransactionFilter {
+                open: Some(true),
+                limit: Some(1000),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let mut open_by: HashMap<String, Vec<Transaction>> = HashMap::new();
+        for t in open.items {
+            open_by.entry(t.station_id.clone()).or_default().push(t);
+        }
+        Ok(list
+            .into_iter()
+            .map(|s| {
+                let id = s.id.clone();
+                let mut v = self.live(s);
+                v.connectors = by_station.remove(&id).unwrap_or_default();
+                v.open_transactions = open_by.remove(&id).unwrap_or_default();
+                v
+            })
+            .collect())
+    }
+
+    pub async fn station(&self, id: &str) -> Result<StationDetail> {
+        let reader = &self.inner.store.reader;
+        let s = stations::get(reader, id)
+            .await?
+            .ok_or_else(|| Error::StationNotFound(id.to_string()))?;
+        let mut view = self.live(s);
+        view.connectors = connectors::list(reader, id).await?;
+        view.open_transactions = transactions::list(
+            reader,
+            &TransactionFilter {
+                station_id: Some(id.to_string()),
+                open: Some(true),
+                ..Default::default()
+            },
+        )
+        .await?
+        .items;
+        Ok(StationDetail {
+            view,
+            status_history: connectors::history(reader, id, 100).await?,
+            quirks: quirks::list(reader, id).await?,
+            unmatched_stops: transactions::unmatched_stops(reader, id).await?,
+            events: events::list(reader, id, 50).await?,
+        })
+    }
+
+    /// Add a station the operator knows; it is accepted at its first boot.
+    pub async fn create_station(&self, new: NewStation) -> Result<StationDetail> {
+        check_station_id(&new.id)?;
+        let hash = new.password.as_deref().map(hash_password);
+        let (id, h, now) = (new.id.clone(), hash.clone(), self.now());
+        self.inner
+            .store
+            .writer
+            .write(move |c| {
+                Box::pin(async move { stations::create(c, &id, Registration::Accepted, h.as_deref(), now).await })
+            })
+            .await
+            .map_err(|e| match e {
+                chargeyard_store::Error::Conflict(_) => Error::Conflict(format!("station {}", new.id)),
+                e => e.into(),
+            })?;
+        self.inner.credentials.set(&new.id, hash);
+        self.emit(Event::StationUpdated {
+            station_id: new.id.clone(),
+        });
+        self.station(&new.id).await
+    }
+
+    /// Accept a pending (or rejected) station, optionally setting its password. A connected
+    /// station is asked to boot again at once.
+    pub async fn accept_station(&self, id: &str, password: Option<String>) -> Result<StationDetail> {
+        self.set_registration(id, Registration::Accepted, password).await?;
+        if self.is_connected(id) {
+            let engine = self.clone();
+            let id = id.to_string();
+            // Best effort: a charger that ignores it boots again after its retry interval.
+            tokio::spawn(async move {
+                let req = v16::TriggerMessageRequest {
+                    requested_message: v16::MessageTrigger::BootNotification,
+                    connector_id: None,
+                };
+                if let Err(e) = engine.call(&id, req, "system").await {
+                    tracing::info!(station = %id, "TriggerMessage(BootNotification) after accept: {e}");
+                }
+            });
+        }
+        self.station(id).await
+    }
+
+    pub async fn reject_station(&self, id: &str) -> Result<StationDetail> {
+        self.set_registration(id, Registration::Rejected, None).await?;
+        self.station(id).await
+    }
+
+    async fn set_registration(&self, id: &str, reg: Registration, password: Option<String>) -> Result<()> {
+        let hash = password.as_deref().map(hash_password);
+        let (sid, h) = (id.to_string(), hash.clone());
+        let pw = h.is_some();
+        self.inner
+            .store
+            .writer
+            .write(move |c| {
+                Box::pin(async move {
+                    let pw_update = if pw { Some(h.as_deref()) } else { None };
+                    stations::set_registration(c, &sid, reg, pw_update).await
+                })
+            })
+            .await
+            .map_err(|e| match e {
+                chargeyard_store::Error::NotFound => Error::StationNotFound(id.to_string()),
+                e => e.into(),
+            })?;
+        if hash.is_some() {
+            self.inner.credentials.set(id, hash);
+        }
+        if let Some(h) = self.lock_sessions().get(id) {
+            h.info.registration.store(reg_to_u8(reg), Ordering::Relaxed);
+        }
+        self.emit(Event::StationUpdated {
+            station_id: id.to_string(),
+        });
+        Ok(())
+    }
+
+    /// Set or clear (None) a station's Basic-auth password.
+    pub async fn set_station_password(&self, id: &str, password: Option<String>) -> Result<()> {
+        let hash = password.as_deref().map(hash_password);
+        let reg = stations::get(&self.inner.store.reader, id)
+            .await?
+            .ok_or_else(|| Error::StationNotFound(id.to_string()))?
+            .registration;
+        let (sid, h) = (id.to_string(), hash.clone());
+        self.inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { stations::set_registration(c, &sid, reg, Some(h.as_deref())).await }))
+            .await?;
+        self.inner.credentials.set(id, hash);
+        Ok(())
+    }
+
+    /// Forget a station (its transaction and frame history stay). A connected one is dropped.
+    pub async fn delete_station(&self, id: &str) -> Result<()> {
+        let sid = id.to_string();
+        self.inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { stations::delete(c, &sid).await }))
+            .await
+            .map_err(|e| match e {
+                chargeyard_store::Error::NotFound => Error::StationNotFound(id.to_string()),
+                e => e.into(),
+            })?;
+        self.inner.credentials.remove(id);
+        if let Some(h) = self.lock_sessions().get(id) {
+            h.cancel.cancel();
+        }
+        self.emit(Event::StationUpdated {
+            station_id: id.to_string(),
+        });
+        Ok(())
+    }
+
+    pub async fn status_history(&self, id: &str, limit: i64) -> Result<Vec<StatusChange>> {
+        Ok(connectors::history(&self.inner.store.reader, id, limit).await?)
+    }
+
+    pub async fn frames(&self, station_id: &str, before_id: Option<i64>, limit: i64) -> Result<Vec<Frame>> {
+        Ok(frames::list(&self.inner.store.reader, station_id, before_id, limit).await?)
+    }
+
+    pub async fn command_log(&self, station_id: &str, limit: i64) -> Result<Vec<CommandRecord>> {
+        Ok(commands::list(&self.inner.store.reader, station_id, limit).await?)
+    }
+
+    pub async fn quirks(&self, station_id: &str) -> Result<Vec<QuirkRecord>> {
+        Ok(quirks::list(&self.inner.store.reader, station_id).await?)
+    }
+
+    // ---- ID tags -------------------------------------------------------------------------------
+
+    pub async fn id_tags(&self) -> Result<Vec<IdTag>> {
+        Ok(id_tags::list(&self.inner.store.reader).await?)
+    }
+
+    pub async fn id_tag(&self, id_tag: &str) -> Result<IdTag> {
+        id_tags::get(&self.inner.store.reader, id_tag)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("id tag {id_tag}")))
+    }
+
+    fn check_tag(id_tag: &str, f: &TagFields) -> Result<()> {
+        if id_tag.trim().is_empty() || id_tag.chars().count() > 20 {
+            return Err(Error::Invalid(format!("id tag {id_tag:?} must be 1 to 20 characters")));
+        }
+        if !TAG_STATUSES.contains(&f.status.as_str()) {
+            return Err(Error::Invalid(format!("status must be one of {}", TAG_STATUSES.join(", "))));
+        }
+        if let Some(p) = &f.parent_id_tag
+            && p.chars().count() > 20
+        {
+            return Err(Error::Invalid("parent id tag must be at most 20 characters".into()));
+        }
+        if let Some(g) = &f.group_kind
+            && !TAG_GROUPS.contains(&g.as_str())
+        {
+            return Err(Error::Invalid(format!("group kind must be one of {}", TAG_GROUPS.join(", "))));
+        }
+        Ok(())
+    }
+
+    pub async fn create_id_tag(&self, id_tag: &str, fields: TagFields) -> Result<IdTag> {
+        Self::check_tag(id_tag, &fields)?;
+        let (t, now) = (id_tag.to_string(), self.now());
+        self.inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { id_tags::create(c, &t, &fields, now).await }))
+            .await
+            .map_err(|e| match e {
+                chargeyard_store::Error::Conflict(_) => Error::Conflict(format!("id tag {id_tag}")),
+                e => e.into(),
+            })
+    }
+
+    pub async fn update_id_tag(&self, id_tag: &str, fields: TagFields) -> Result<IdTag> {
+        Self::check_tag(id_tag, &fields)?;
+        let (t, now) = (id_tag.to_string(), self.now());
+        self.inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { id_tags::update(c, &t, &fields, now).await }))
+            .await
+            .map_err(|e| match e {
+                chargeyard_store::Error::NotFound => Error::NotFound(format!("id tag {id_tag}")),
+                e => e.into(),
+            })
+    }
+
+    pub async fn delete_id_tag(&self, id_tag: &str) -> Result<()> {
+        let t = id_tag.to_string();
+        self.inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { id_tags::delete(c, &t).await }))
+            .await
+            .map_err(|e| match e {
+                chargeyard_store::Error::NotFound => Error::NotFound(format!("id tag {id_tag}")),
+                e => e.into(),
+            })
+    }
+
+    /// What an idTag is answered with now.
+    pub async fn authorize(&self, id_tag: &str) -> Result<IdTagInfo> {
+        let tag = id_tags::get(&self.inner.store.reader, id_tag).await?;
+        let now = self.now();
+        let info = match tag {
+            Some(t) => {
+                let mut status = match t.status.as_str() {
+                    "Accepted" => v16::AuthorizationStatus::Accepted,
+                    "Blocked" => v16::AuthorizationStatus::Blocked,
+                    "Expired" => v16::AuthorizationStatus::Expired,
+                    _ => v16::AuthorizationStatus::Invalid,
+                };
+                if status == v16::AuthorizationStatus::Accepted && t.expiry.is_some_and(|e| e <= now) {
+                    status = v16::AuthorizationStatus::Expired;
+                }
+                IdTagInfo {
+                    status,
+                    expiry_date: t.expiry.map(Timestamp),
+                    parent_id_tag: t.parent_id_tag.and_then(|p| chargeyard_ocpp::CiString::new(p).ok()),
+                }
+            }
+            None => IdTagInfo {
+                status: if self.inner.config.open_charging {
+                    v16::AuthorizationStatus::Accepted
+                } else {
+                    v16::AuthorizationStatus::Invalid
+                },
+                expiry_date: None,
+                parent_id_tag: None,
+            },
+        };
+        Ok(info)
+    }
+
+    // ---- Transactions and meter values ---------------------------------------------------------
+
+    pub async fn transactions(&self, filter: &TransactionFilter) -> Result<Page<Transaction>> {
+        Ok(transactions::list(&self.inner.store.reader, filter).await?)
+    }
+
+    pub async fn transaction(&self, id: i64) -> Result<TransactionDetail> {
+        let reader = &self.inner.store.reader;
+        let t = transactions::get(reader, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("transaction {id}")))?;
+        let samples = chargeyard_store::meter::query(
+            reader,
+            &SampleFilter {
+                transaction_id: Some(id),
+                limit: Some(100_000),
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok(TransactionDetail {
+            transaction: t,
+            meter_samples: samples,
+        })
+    }
+
+    pub async fn meter_samples(&self, filter: &SampleFilter) -> Result<Vec<MeterSample>> {
+        Ok(chargeyard_store::meter::query(&self.inner.store.reader, filter).await?)
+    }
+
+    // ---- Commands to stations ------------------------------------------------------------------
+
+    /// Send a typed command and wait for the station's typed answer. Every command and its
+    /// outcome is recorded in the command log.
+    pub async fn call<R: Request>(&self, station_id: &str, req: R, actor: &str) -> Result<R::Response> {
+        let payload = serde_json::to_value(&req).map_err(|e| Error::Invalid(e.to_string()))?;
+        let raw = self.send(station_id, R::ACTION, payload, actor).await?;
+        let decoded = v16::decode::<R::Response>(raw).map_err(|error| Error::BadResponse {
+            station: station_id.to_string(),
+            error,
+        })?;
+        self.record_quirks(station_id, &decoded.quirks).await;
+        Ok(decoded.value)
+    }
+
+    /// Send a command given as action name and JSON payload (HTTP API, technician's composer).
+    /// The payload is checked strictly first: nothing invalid is sent.
+    pub async fn command_json(&self, station_id: &str, action: &str, payload: Value, actor: &str) -> Result<Value> {
+        let act = Action::parse(action)
+            .filter(|a| a.direction() != v16::Direction::ChargePointToCentralSystem)
+            .ok_or_else(|| Error::Invalid(format!("{action:?} is not a command a central system sends")))?;
+        let strict = v16::CentralSystemCall::decode(action, payload).and_then(|call| {
+            if let Some(q) = call.quirks.first() {
+                return Err(CallError::new(ErrorCode::PropertyConstraintViolation, q.detail.clone()));
+            }
+            call.value.check()?;
+            Ok(call.value)
+        });
+        let call = strict.map_err(|e| Error::Invalid(format!("{action}: {}", e.description)))?;
+        let raw = self.send(station_id, act, call.payload(), actor).await?;
+        let decoded = v16::decode_response_value(act, raw).map_err(|error| Error::BadResponse {
+            station: station_id.to_string(),
+            error,
+        })?;
+        self.record_quirks(station_id, &decoded.quirks).await;
+        Ok(decoded.value)
+    }
+
+    async fn send(&self, station_id: &str, action: Action, payload: Value, actor: &str) -> Result<Value> {
+        let sent_at = self.now();
+        let tx = self.lock_sessions().get(station_id).map(|h| h.tx.clone());
+        let (reply, rx) = oneshot::channel();
+        let outcome = match tx {
+            None => Err(CallFailure::Offline),
+            Some(tx) => {
+                let call = OutboundCall {
+                    action,
+                    payload: payload.clone(),
+                    reply,
+                };
+                if tx.send(call).await.is_err() {
+                    Err(CallFailure::Offline)
+                } else {
+                    // The session enforces the per-call timeout; this bounds a long queue too.
+                    let limit = self.inner.config.call_timeout * 4 + Duration::from_secs(5);
+                    match tokio::time::timeout(limit, rx).await {
+                        Ok(Ok(r)) => r,
+                        Ok(Err(_)) => Err(CallFailure::Offline),
+                        Err(_) => Err(CallFailure::Timeout),
+                    }
+                }
+            }
+        };
+        let (outcome_name, response, error, result) = match outcome {
+            Ok(v) => ("result", Some(v.clone()), None, Ok(v)),
+            Err(CallFailure::Error(code, description)) => (
+                "callerror",
+                None,
+                Some(format!("{code}: {description}")),
+                Err(Error::CallError {
+                    station: station_id.to_string(),
+                    code,
+                    description,
+                }),
+            ),
+            Err(CallFailure::Timeout) => {
+                let secs = self.inner.config.call_timeout.as_secs();
+                ("timeout", None, None, Err(Error::Timeout(station_id.to_string(), secs)))
+            }
+            Err(CallFailure::Offline) => ("offline", None, None, Err(Error::StationOffline(station_id.to_string()))),
+            Err(CallFailure::Busy) => ("busy", None, None, Err(Error::Busy(station_id.to_string()))),
+        };
+        let record = CommandRecord {
+            id: 0,
+            station_id: station_id.to_string(),
+            action: action.as_str().to_string(),
+            request: payload,
+            actor: actor.to_string(),
+            sent_at,
+            finished_at: self.now(),
+            outcome: outcome_name.to_string(),
+            response,
+            error,
+        };
+        let mut stored = record.clone();
+        match self
+            .inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { commands::insert(c, &record).await }))
+            .await
+        {
+            Ok(id) => {
+                stored.id = id;
+                self.emit(Event::CommandFinished { command: stored });
+            }
+            Err(e) => tracing::warn!("recording command failed: {e}"),
+        }
+        result
+    }
+
+    // ---- Charger-initiated messages ------------------------------------------------------------
+
+    pub(crate) async fn record_quirks(&self, station_id: &str, list: &[Quirk]) {
+        for q in list {
+            let (sid, kind, detail, now) = (station_id.to_string(), q.kind.as_str(), q.detail.clone(), self.now());
+            self.inner
+                .store
+                .writer
+                .write_detached(move |c| Box::pin(async move { quirks::record(c, &sid, kind, &detail, now).await }))
+                .await;
+            tracing::debug!(station = station_id, "quirk {}: {}", kind, q.detail);
+            self.emit(Event::Quirk {
+                station_id: station_id.to_string(),
+                kind: kind.to_string(),
+                detail: q.detail.clone(),
+            });
+        }
+    }
+
+    /// Handle one CALL from a station; returns the CALLRESULT payload or the CALLERROR.
+    pub(crate) async fn handle_call(
+        &self,
+        station_id: &str,
+        live: &LiveInfo,
+        action: &str,
+        payload: Value,
+    ) -> std::result::Result<Value, CallError> {
+        let decoded = ChargePointCall::decode(action, payload)?;
+        self.record_quirks(station_id, &decoded.quirks).await;
+        let registration = reg_from_u8(live.registration.load(Ordering::Relaxed));
+        let call = decoded.value;
+        if registration != Registration::Accepted && !matches!(call, ChargePointCall::BootNotification(_)) {
+            return Err(CallError::new(
+                ErrorCode::SecurityError,
+                format!("station is {}; only BootNotification is taken", registration.as_str()),
+            ));
+        }
+        let result = match call {
+            ChargePointCall::BootNotification(r) => self.on_boot(station_id, live, r).await,
+            ChargePointCall::Heartbeat(_) => self.on_heartbeat(station_id).await,
+            ChargePointCall::StatusNotification(r) => self.on_status(station_id, r).await,
+            ChargePointCall::Authorize(r) => self
+                .authorize(&r.id_tag)
+                .await
+                .map(|info| to_json(&v16::AuthorizeResponse { id_tag_info: info })),
+            ChargePointCall::StartTransaction(r) => self.on_start(station_id, r).await,
+            ChargePointCall::MeterValues(r) => self.on_meter_values(station_id, r).await,
+            ChargePointCall::StopTransaction(r) => self.on_stop(station_id, r).await,
+            ChargePointCall::DataTransfer(r) => self.on_data_transfer(station_id, r).await,
+            ChargePointCall::DiagnosticsStatusNotification(r) => {
+                let status = r.status.as_str().to_string();
+                self.on_station_status(station_id, "diagnostics_status", status).await
+            }
+            ChargePointCall::FirmwareStatusNotification(r) => {
+                let status = r.status.as_str().to_string();
+                self.on_station_status(station_id, "firmware_status", status).await
+            }
+        };
+        result.map_err(|e| {
+            tracing::error!(station = station_id, "handling {action} failed: {e}");
+            CallError::new(ErrorCode::InternalError, "the central system could not store this message; retry")
+        })
+    }
+
+    async fn on_boot(&self, station_id: &str, live: &LiveInfo, r: v16::BootNotificationRequest) -> Result<Value> {
+        let boot = BootInfo {
+            vendor: r.charge_point_vendor.into_string(),
+            model: r.charge_point_model.into_string(),
+            serial_number: r.charge_point_serial_number.map(|s| s.into_string()),
+            charge_box_serial: r.charge_box_serial_number.map(|s| s.into_string()),
+            firmware_version: r.firmware_version.map(|s| s.into_string()),
+            iccid: r.iccid.map(|s| s.into_string()),
+            imsi: r.imsi.map(|s| s.into_string()),
+            meter_type: r.meter_type.map(|s| s.into_string()),
+            meter_serial: r.meter_serial_number.map(|s| s.into_string()),
+        };
+        let (sid, now) = (station_id.to_string(), self.now());
+        let station = self
+            .inner
+            .store
+            .writer
+            .write(move |c| {
+                Box::pin(async move {
+                    stations::record_boot(c, &sid, &boot, now).await?;
+                    stations::get(&mut *c, &sid).await
+                })
+            })
+            .await?
+            .ok_or_else(|| Error::StationNotFound(station_id.to_string()))?;
+        live.registration
+            .store(reg_to_u8(station.registration), Ordering::Relaxed);
+        self.emit(Event::StationUpdated {
+            station_id: station_id.to_string(),
+        });
+        let c = &self.inner.config;
+        let (status, interval) = match station.registration {
+            Registration::Accepted => (v16::RegistrationStatus::Accepted, c.heartbeat_interval),
+            Registration::Pending => (v16::RegistrationStatus::Pending, c.boot_retry_interval),
+            Registration::Rejected => (v16::RegistrationStatus::Rejected, c.boot_retry_interval),
+        };
+        Ok(to_json(&v16::BootNotificationResponse {
+            status,
+            current_time: Timestamp(self.now()),
+            interval: interval.as_secs() as i64,
+        }))
+    }
+
+    async fn on_heartbeat(&self, station_id: &str) -> Result<Value> {
+        let (sid, now) = (station_id.to_string(), self.now());
+        self.inner
+            .store
+            .writer
+            .write_detached(move |c| Box::pin(async move { stations::touch(c, &sid, now).await }))
+            .await;
+        Ok(to_json(&v16::HeartbeatResponse {
+            current_time: Timestamp(now),
+        }))
+    }
+
+    async fn on_status(&self, station_id: &str, r: v16::StatusNotificationRequest) -> Result<Value> {
+        let status = NewStatus {
+            station_id: station_id.to_string(),
+            connector_id: r.connector_id,
+            status: r.status.as_str().to_string(),
+            error_code: r.error_code.as_str().to_string(),
+            info: r.info.map(|s| s.into_string()),
+            vendor_id: r.vendor_id.map(|s| s.into_string()),
+            vendor_error_code: r.vendor_error_code.map(|s| s.into_string()),
+            timestamp: r.timestamp.map(|t| t.0),
+        };
+        let now = self.now();
+        let st = status.clone();
+        self.inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { connectors::record_status(c, &st, now).await }))
+            .await?;
+        self.emit(Event::StatusChanged {
+            connector: Connector {
+                station_id: status.station_id,
+                connector_id: status.connector_id,
+                status: status.status,
+                error_code: status.error_code,
+                info: status.info,
+                vendor_id: status.vendor_id,
+                vendor_error_code: status.vendor_error_code,
+                status_at: status.timestamp.unwrap_or(now),
+            },
+        });
+        Ok(json!({}))
+    }
+
+    async fn on_start(&self, station_id: &str, r: v16::StartTransactionRequest) -> Result<Value> {
+        let info = self.authorize(&r.id_tag).await?;
+        let new = NewTransaction {
+            station_id: station_id.to_string(),
+            connector_id: r.connector_id,
+            id_tag: r.id_tag.into_string(),
+            start_ts: r.timestamp.0,
+            meter_start: r.meter_start,
+            reservation_id: r.reservation_id,
+            start_auth_status: info.status.as_str().to_string(),
+        };
+        let now = self.now();
+        let (id, is_new) = self
+            .inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { transactions::start(c, &new, now).await }))
+            .await?;
+        if is_new && let Some(t) = transactions::get(&self.inner.store.reader, id).await? {
+            self.emit(Event::TransactionStarted { transaction: t });
+        }
+        Ok(to_json(&v16::StartTransactionResponse {
+            id_tag_info: info,
+            transaction_id: id,
+        }))
+    }
+
+    async fn on_meter_values(&self, station_id: &str, r: v16::MeterValuesRequest) -> Result<Value> {
+        let tx_id = match r.transaction_id {
+            Some(id) if id <= 0 => {
+                self.record_quirks(
+                    station_id,
+                    &[Quirk::new(
+                        chargeyard_ocpp::QuirkKind::OfflineTransactionId,
+                        format!("MeterValues with transactionId {id}"),
+                    )],
+                )
+                .await;
+                None
+            }
+            other => other,
+        };
+        let samples = meter::normalise(station_id, r.connector_id, tx_id, &r.meter_value);
+        if samples.is_empty() {
+            return Ok(json!({}));
+        }
+        let event = Event::MeterValues {
+            station_id: station_id.to_string(),
+            connector_id: r.connector_id,
+            transaction_id: tx_id,
+            timestamp: samples.iter().map(|s| s.timestamp).max().unwrap_or_else(|| self.now()),
+            energy_wh: meter::latest(&samples, "Energy.Active.Import.Register"),
+            power_w: meter::latest(&samples, "Power.Active.Import"),
+            soc_percent: meter::latest(&samples, "SoC"),
+        };
+        let now = self.now();
+        self.inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { chargeyard_store::meter::insert(c, &samples, now).await }))
+            .await?;
+        self.emit(event);
+        Ok(json!({}))
+    }
+
+    async fn on_stop(&self, station_id: &str, r: v16::StopTransactionRequest) -> Result<Value> {
+        let info = match &r.id_tag {
+            Some(tag) => Some(self.authorize(tag).await?),
+            None => None,
+        };
+        let stop = StopRecord {
+            station_id: station_id.to_string(),
+            transaction_id: r.transaction_id,
+            id_tag: r.id_tag.map(|t| t.into_string()),
+            meter_stop: r.meter_stop,
+            timestamp: r.timestamp.0,
+            reason: r.reason.map(|x| x.as_str().to_string()),
+        };
+        // transactionData belongs to the transaction only if it is ours.
+        let data = r.transaction_data.unwrap_or_default();
+        let (sid, now) = (station_id.to_string(), self.now());
+        let outcome = self
+            .inner
+            .store
+            .writer
+            .write(move |c| {
+                Box::pin(async move {
+                    let outcome = transactions::stop(c, &stop, now).await?;
+                    let tx = (outcome != StopOutcome::Unknown).then_some(stop.transaction_id);
+                    let connector = match tx {
+                        Some(id) => sqlx_connector(c, id).await?,
+                        None => 0,
+                    };
+                    let samples = meter::normalise(&sid, connector, tx, &data);
+                    chargeyard_store::meter::insert(c, &samples, now).await?;
+                    Ok(outcome)
+                })
+            })
+            .await?;
+        match outcome {
+            StopOutcome::Stopped => {
+                if let Some(t) = transactions::get(&self.inner.store.reader, r.transaction_id).await? {
+                    self.emit(Event::TransactionStopped { transaction: t });
+                }
+            }
+            StopOutcome::AlreadyStopped => {}
+            StopOutcome::Unknown => {
+                self.record_quirks(
+                    station_id,
+                    &[Quirk::new(
+                        chargeyard_ocpp::QuirkKind::UnknownTransaction,
+                        format!("StopTransaction for unknown transaction {}", r.transaction_id),
+                    )],
+                )
+                .await;
+            }
+        }
+        Ok(to_json(&v16::StopTransactionResponse { id_tag_info: info }))
+    }
+
+    async fn on_data_transfer(&self, station_id: &str, r: v16::DataTransferRequest) -> Result<Value> {
+        let detail = to_json(&r);
+        self.station_event(station_id, "data_transfer", detail).await?;
+        // No vendor extensions are implemented: say so, as the spec asks.
+        Ok(to_json(&v16::DataTransferResponse {
+            status: v16::DataTransferStatus::UnknownVendorId,
+            data: None,
+        }))
+    }
+
+    async fn on_station_status(&self, station_id: &str, kind: &'static str, status: String) -> Result<Value> {
+        let (sid, st) = (station_id.to_string(), status.clone());
+        self.inner
+            .store
+            .writer
+            .write(move |c| {
+                Box::pin(async move {
+                    if kind == "diagnostics_status" {
+                        stations::set_diagnostics_status(c, &sid, &st).await
+                    } else {
+                        stations::set_firmware_status(c, &sid, &st).await
+                    }
+                })
+            })
+            .await?;
+        self.station_event(station_id, kind, json!({ "status": status })).await?;
+        self.emit(Event::StationUpdated {
+            station_id: station_id.to_string(),
+        });
+        Ok(json!({}))
+    }
+
+    async fn station_event(&self, station_id: &str, kind: &'static str, detail: Value) -> Result<()> {
+        let (sid, now) = (station_id.to_string(), self.now());
+        self.inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { events::insert(c, &sid, kind, &detail, now).await }))
+            .await?;
+        Ok(())
+    }
+}
+
+/// The connector of one of our transactions (for its transactionData samples).
+async fn sqlx_connector(c: &mut chargeyard_store::SqliteConnection, tx: i64) -> chargeyard_store::Result<i64> {
+    Ok(transactions::get(&mut *c, tx).await?.map(|t| t.connector_id).unwrap_or(0))
+}
+
+fn to_json<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}

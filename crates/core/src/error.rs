@@ -1,0 +1,70 @@
+//! Errors of the engine's facade. Each carries a stable [`Error::code`] that front ends branch
+//! on; the message is for people.
+
+use chargeyard_ocpp::CallError;
+use serde::Serialize;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("station {0} is not connected")]
+    StationOffline(String),
+    #[error("no station {0}")]
+    StationNotFound(String),
+    #[error("station {0} did not answer within {1} s")]
+    Timeout(String, u64),
+    #[error("station {station} answered with an error: {code}: {description}")]
+    CallError {
+        station: String,
+        code: String,
+        description: String,
+    },
+    #[error("station {station} sent an answer that could not be read: {error}")]
+    BadResponse { station: String, error: CallError },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("too many commands waiting for station {0}")]
+    Busy(String),
+    #[error("storage: {0}")]
+    Store(#[from] chargeyard_store::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::StationOffline(_) => "station_offline",
+            Error::StationNotFound(_) => "station_not_found",
+            Error::Timeout(..) => "timeout",
+            Error::CallError { .. } => "call_error",
+            Error::BadResponse { .. } => "bad_response",
+            Error::Invalid(_) => "invalid",
+            Error::NotFound(_) => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::Busy(_) => "busy",
+            Error::Store(_) | Error::Io(_) => "internal",
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code(),
+            message: self.to_string(),
+        }
+    }
+}
+
+/// What a front end receives.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorBody {
+    pub code: &'static str,
+    pub message: String,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

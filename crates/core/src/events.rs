@@ -1,0 +1,45 @@
+//! Live events: what changed, pushed to every front end (dashboard tiles, message inspector).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use chargeyard_store::model::{CommandRecord, Connector, Frame, Transaction};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    StationConnected {
+        station_id: String,
+        protocol: String,
+        remote_addr: String,
+        at: DateTime<Utc>,
+    },
+    StationDisconnected {
+        station_id: String,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    /// Boot info or registration changed.
+    StationUpdated { station_id: String },
+    StatusChanged { connector: Connector },
+    MeterValues {
+        station_id: String,
+        connector_id: i64,
+        transaction_id: Option<i64>,
+        timestamp: DateTime<Utc>,
+        /// Import register, Wh.
+        energy_wh: Option<f64>,
+        /// Active import power, W.
+        power_w: Option<f64>,
+        soc_percent: Option<f64>,
+    },
+    TransactionStarted { transaction: Transaction },
+    TransactionStopped { transaction: Transaction },
+    Frame { frame: Frame },
+    CommandFinished { command: CommandRecord },
+    Quirk {
+        station_id: String,
+        kind: String,
+        detail: String,
+    },
+}

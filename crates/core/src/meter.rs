@@ -1,0 +1,128 @@
+//! Turn sampled values as chargers send them into stored samples: spec defaults for missing
+//! measurand and unit, numbers parsed, energy normalised to Wh and power to W, raw kept.
+
+use chargeyard_ocpp::v16::{Measurand, MeterValue, UnitOfMeasure};
+use chargeyard_store::meter::NewSample;
+
+/// The unit a measurand has when the charger sends none. The spec's default is Wh for every
+/// measurand, which is only meaningful for energy; for the rest the natural unit is assumed.
+fn default_unit(m: &Measurand) -> UnitOfMeasure {
+    match m {
+        Measurand::PowerActiveExport | Measurand::PowerActiveImport | Measurand::PowerOffered => UnitOfMeasure::W,
+        Measurand::PowerReactiveExport | Measurand::PowerReactiveImport => UnitOfMeasure::Var,
+        Measurand::CurrentImport | Measurand::CurrentExport | Measurand::CurrentOffered => UnitOfMeasure::A,
+        Measurand::Voltage => UnitOfMeasure::V,
+        Measurand::Frequency => UnitOfMeasure::Hertz,
+        Measurand::Temperature => UnitOfMeasure::Celsius,
+        Measurand::SoC => UnitOfMeasure::Percent,
+        _ => UnitOfMeasure::Wh,
+    }
+}
+
+/// Scale to the base unit: (factor, base unit name).
+fn base(unit: &UnitOfMeasure) -> (f64, &str) {
+    match unit {
+        UnitOfMeasure::KWh => (1000.0, "Wh"),
+        UnitOfMeasure::Kvarh => (1000.0, "varh"),
+        UnitOfMeasure::KW => (1000.0, "W"),
+        UnitOfMeasure::KVA => (1000.0, "VA"),
+        UnitOfMeasure::Kvar => (1000.0, "var"),
+        UnitOfMeasure::Celcius => (1.0, "Celsius"),
+        other => (1.0, other.as_str()),
+    }
+}
+
+/// Parse a reading: plain decimal, also with a decimal comma.
+fn number(raw: &str) -> Option<f64> {
+    let t = raw.trim();
+    t.parse::<f64>()
+        .ok()
+        .or_else(|| t.replace(',', ".").parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+}
+
+pub fn normalise(
+    station_id: &str,
+    connector_id: i64,
+    transaction_id: Option<i64>,
+    values: &[MeterValue],
+) -> Vec<NewSample> {
+    let mut out = Vec::new();
+    for mv in values {
+        for sv in &mv.sampled_value {
+            let measurand = sv.measurand.clone().unwrap_or(Measurand::EnergyActiveImportRegister);
+            let unit = sv.unit.clone().unwrap_or_else(|| default_unit(&measurand));
+            let signed = sv.format.as_ref().is_some_and(|f| f.as_str() == "SignedData");
+            let (value, value_unit) = match (signed, number(&sv.value)) {
+                (false, Some(v)) if unit.is_known() => {
+                    let (factor, base_unit) = base(&unit);
+                    (Some(v * factor), Some(base_unit.to_string()))
+                }
+                (false, Some(v)) => (Some(v), Some(unit.as_str().to_string())),
+                _ => (None, None),
+            };
+            out.push(NewSample {
+                station_id: station_id.to_string(),
+                connector_id,
+                transaction_id,
+                timestamp: mv.timestamp.0,
+                measurand: measurand.as_str().to_string(),
+                phase: sv.phase.as_ref().map(|p| p.as_str().to_string()),
+                location: sv.location.as_ref().map(|l| l.as_str().to_string()),
+                context: sv.context.as_ref().map(|c| c.as_str().to_string()),
+                format: sv.format.as_ref().map(|f| f.as_str().to_string()),
+                unit: sv.unit.as_ref().map(|u| u.as_str().to_string()),
+                raw_value: sv.value.clone(),
+                value,
+                value_unit,
+            });
+        }
+    }
+    out
+}
+
+/// The latest whole-meter reading of one measurand among normalised samples.
+pub fn latest(samples: &[NewSample], measurand: &str) -> Option<f64> {
+    samples
+        .iter()
+        .filter(|s| s.measurand == measurand && s.phase.is_none())
+        .max_by_key(|s| s.timestamp)
+        .and_then(|s| s.value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chargeyard_ocpp::v16::{ChargePointCall, MeterValuesRequest};
+    use serde_json::json;
+
+    fn samples(sv: serde_json::Value) -> Vec<NewSample> {
+        let p = json!({"connectorId": 1, "meterValue": [{"timestamp": "2024-01-01T00:00:00Z", "sampledValue": sv}]});
+        let d = ChargePointCall::decode("MeterValues", p).expect("decodes");
+        let ChargePointCall::MeterValues(MeterValuesRequest { meter_value, .. }) = d.value else {
+            panic!("not MeterValues")
+        };
+        normalise("CP", 1, None, &meter_value)
+    }
+
+    #[test]
+    fn energy_is_normalised_to_wh_and_raw_kept() {
+        let s = samples(json!([
+            {"value": "12.5", "unit": "kWh"},
+            {"value": "300"},
+            {"value": 7.4, "unit": "kW", "measurand": "Power.Active.Import"},
+            {"value": "230", "measurand": "Voltage", "phase": "L1-N"},
+            {"value": "abc", "measurand": "SoC"},
+            {"value": "55", "unit": "Celcius", "measurand": "Temperature"},
+        ]));
+        assert_eq!(s[0].value, Some(12500.0));
+        assert_eq!((s[0].raw_value.as_str(), s[0].unit.as_deref()), ("12.5", Some("kWh")));
+        assert_eq!((s[1].measurand.as_str(), s[1].value, s[1].value_unit.as_deref()), ("Energy.Active.Import.Register", Some(300.0), Some("Wh")));
+        assert_eq!((s[2].value, s[2].value_unit.as_deref()), (Some(7400.0), Some("W")));
+        assert_eq!((s[3].value_unit.as_deref(), s[3].phase.as_deref()), (Some("V"), Some("L1-N")));
+        assert_eq!((s[4].value, s[4].raw_value.as_str()), (None, "abc"));
+        assert_eq!(s[5].value_unit.as_deref(), Some("Celsius"));
+        // Equal timestamps: the value listed last wins.
+        assert_eq!(latest(&s, "Energy.Active.Import.Register"), Some(300.0));
+    }
+}

@@ -1,0 +1,230 @@
+//! The OCPP-J WebSocket server: accept loop with a connection cap, a timed handshake that
+//! negotiates the subprotocol, reads the station id from the path and checks Basic auth, then one
+//! session task per station.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
+
+use chargeyard_ocpp::lenient::{Quirk, QuirkKind};
+use chargeyard_store::model::Registration;
+use chargeyard_store::stations;
+use percent_encoding::percent_decode_str;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::auth::AuthDecision;
+use crate::config::UnknownStations;
+use crate::engine::{Engine, LiveInfo, SUPPORTED_PROTOCOLS, SessionHandle, reg_to_u8};
+use crate::events::Event;
+use crate::session;
+
+/// Accept stations on `listener` until `shutdown` fires. Sessions end with [`Engine::shutdown`].
+pub async fn run(engine: Engine, listener: TcpListener, shutdown: CancellationToken) {
+    let limit = Arc::new(Semaphore::new(engine.config().max_connections));
+    let engine_stop = engine.shutdown_token();
+    let tasks = engine.inner.tasks.clone();
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = engine_stop.cancelled() => break,
+            r = listener.accept() => r,
+        };
+        match accepted {
+            Ok((stream, addr)) => {
+                let Ok(permit) = limit.clone().try_acquire_owned() else {
+                    tracing::warn!(%addr, "connection cap reached; refusing");
+                    drop(stream);
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let span = tracing::info_span!("station", %addr, id = tracing::field::Empty);
+                tasks.spawn(connection(engine.clone(), stream, addr, permit).instrument(span));
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: wait a little instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// What the handshake learned.
+#[derive(Debug, Default)]
+struct Handshake {
+    station_id: String,
+    protocol: String,
+    offered: Vec<String>,
+    no_subprotocol: bool,
+}
+
+fn reject(status: StatusCode, reason: &str) -> ErrorResponse {
+    let mut r = ErrorResponse::new(Some(reason.to_string()));
+    *r.status_mut() = status;
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut()
+            .insert("WWW-Authenticate", HeaderValue::from_static("Basic realm=\"Chargeyard\""));
+    }
+    r
+}
+
+/// The station id from a path such as `/ocpp/CP%2001`, `//ocpp//CP01/` or `/CP01`.
+pub fn station_id_from_path(path: &str) -> Result<String, String> {
+    let path = path.split('?').next().unwrap_or_default();
+    let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if segments.first() == Some(&"ocpp") {
+        segments.remove(0);
+    }
+    let Some(last) = segments.last() else {
+        return Err("the URL must end with the station id, e.g. /ocpp/CP01".into());
+    };
+    let id = percent_decode_str(last)
+        .decode_utf8()
+        .map_err(|_| "the station id is not valid UTF-8".to_string())?
+        .into_owned();
+    crate::engine::check_station_id(&id).map_err(|e| e.to_string())?;
+    Ok(id)
+}
+
+fn negotiate(engine: &Engine, req: &Request, mut resp: Response, out: &mut Handshake) -> Result<Response, ErrorResponse> {
+    let station_id = station_id_from_path(req.uri().path()).map_err(|e| reject(StatusCode::NOT_FOUND, &e))?;
+    // Every Sec-WebSocket-Protocol header, each possibly a comma-separated list.
+    let offered: Vec<String> = req
+        .headers()
+        .get_all("Sec-WebSocket-Protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let protocol = if offered.is_empty() {
+        out.no_subprotocol = true;
+        engine.fallback_protocol(&station_id)
+    } else {
+        let chosen = SUPPORTED_PROTOCOLS
+            .iter()
+            .find(|ours| offered.iter().any(|o| o.eq_ignore_ascii_case(ours)))
+            .ok_or_else(|| {
+                reject(
+                    StatusCode::BAD_REQUEST,
+                    &format!(
+                        "unsupported subprotocol(s) {}; this central system speaks {}",
+                        offered.join(", "),
+                        SUPPORTED_PROTOCOLS.join(", ")
+                    ),
+                )
+            })?;
+        let value = HeaderValue::from_str(chosen).map_err(|_| reject(StatusCode::BAD_REQUEST, "bad subprotocol"))?;
+        resp.headers_mut().insert("Sec-WebSocket-Protocol", value);
+        chosen.to_string()
+    };
+    let auth = req.headers().get("Authorization").and_then(|v| v.to_str().ok());
+    if let AuthDecision::Denied(why) = engine.inner.credentials.check(&station_id, auth) {
+        return Err(reject(StatusCode::UNAUTHORIZED, why));
+    }
+    *out = Handshake {
+        station_id,
+        protocol,
+        offered,
+        no_subprotocol: out.no_subprotocol,
+    };
+    Ok(resp)
+}
+
+async fn connection(engine: Engine, stream: TcpStream, addr: SocketAddr, _permit: OwnedSemaphorePermit) {
+    let cfg = engine.config().clone();
+    let ws_config = WebSocketConfig::default()
+        .max_message_size(Some(cfg.max_message_size))
+        .max_frame_size(Some(cfg.max_message_size));
+    let mut hs = Handshake::default();
+    let callback = |req: &Request, resp: Response| negotiate(&engine, req, resp, &mut hs);
+    let accepted = tokio::time::timeout(
+        cfg.handshake_timeout,
+        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config)),
+    )
+    .await;
+    let ws = match accepted {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(e)) => {
+            tracing::info!("handshake refused or failed: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::info!("handshake timed out");
+            return;
+        }
+    };
+    tracing::Span::current().record("id", hs.station_id.as_str());
+    let station_id = hs.station_id.clone();
+
+    let registration = match cfg.unknown_stations {
+        UnknownStations::Accept => Registration::Accepted,
+        UnknownStations::Pending => Registration::Pending,
+        UnknownStations::Reject => Registration::Rejected,
+    };
+    let (sid, remote, offered, protocol, now) = (
+        station_id.clone(),
+        addr.to_string(),
+        hs.offered.join(","),
+        hs.protocol.clone(),
+        engine.now(),
+    );
+    let station = engine
+        .store()
+        .writer
+        .write(move |c| {
+            Box::pin(async move { stations::record_connect(c, &sid, registration, &remote, &offered, &protocol, now).await })
+        })
+        .await;
+    let station = match station {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("could not record the connection: {e}");
+            return;
+        }
+    };
+    if hs.no_subprotocol {
+        let q = Quirk::new(
+            QuirkKind::NoSubprotocol,
+            format!("no Sec-WebSocket-Protocol offered; using {}", hs.protocol),
+        );
+        engine.record_quirks(&station_id, &[q]).await;
+    }
+
+    let info = Arc::new(LiveInfo {
+        connected_at: engine.now(),
+        last_rx_ms: AtomicI64::new(engine.now().timestamp_millis()),
+        registration: AtomicU8::new(reg_to_u8(station.registration)),
+    });
+    let (tx, rx) = mpsc::channel(cfg.max_queued_calls.max(1));
+    let cancel = engine.shutdown_token().child_token();
+    let conn_id = engine.inner.next_conn_id.fetch_add(1, Ordering::Relaxed);
+    let previous = engine.lock_sessions().insert(
+        station_id.clone(),
+        SessionHandle {
+            conn_id,
+            tx,
+            cancel: cancel.clone(),
+            info: info.clone(),
+        },
+    );
+    if let Some(old) = previous {
+        tracing::info!("replacing the previous connection of this station");
+        old.cancel.cancel();
+    }
+    tracing::info!(protocol = %hs.protocol, "station connected");
+    engine.emit(Event::StationConnected {
+        station_id: station_id.clone(),
+        protocol: hs.protocol.clone(),
+        remote_addr: addr.to_string(),
+        at: engine.now(),
+    });
+    session::run(engine, ws, station_id, conn_id, info, rx, cancel).await;
+}

@@ -1,0 +1,232 @@
+//! One station's connection: a single loop over inbound frames, our outbound commands (one
+//! outstanding CALL, the rest queued, each with a timeout), pings and shutdown.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use chargeyard_ocpp::Frame;
+use chargeyard_ocpp::lenient::{Quirk, QuirkKind};
+use chargeyard_ocpp::v16::Action;
+use chargeyard_store::frames::{self, NewFrame};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{CallFailure, Engine, LiveInfo, OutboundCall};
+use crate::events::Event;
+
+type Sink = futures_util::stream::SplitSink<WebSocketStream<TcpStream>, Message>;
+
+/// Our CALL waiting for its answer.
+struct Pending {
+    id: String,
+    action: Action,
+    deadline: Instant,
+    reply: oneshot::Sender<Result<serde_json::Value, CallFailure>>,
+}
+
+impl Engine {
+    /// Append a raw frame to the log (not awaited: the log is not what we acknowledge) and show it
+    /// live.
+    pub(crate) async fn log_frame(&self, station_id: &str, direction: &'static str, text: &str, frame: Option<&Frame>, action: Option<&str>) {
+        let (message_type, message_id) = match frame {
+            Some(Frame::Call { id, .. }) => (Some(2), Some(id.clone())),
+            Some(Frame::CallResult { id, .. }) => (Some(3), Some(id.clone())),
+            Some(Frame::CallError { id, .. }) => (Some(4), Some(id.clone())),
+            None => (None, None),
+        };
+        let row = NewFrame {
+            station_id: station_id.to_string(),
+            direction,
+            at: self.now(),
+            message_type,
+            message_id,
+            action: action.map(str::to_string),
+            text: text.to_string(),
+        };
+        let live = chargeyard_store::model::Frame {
+            id: 0,
+            station_id: row.station_id.clone(),
+            direction: direction.to_string(),
+            at: row.at,
+            message_type: row.message_type,
+            message_id: row.message_id.clone(),
+            action: row.action.clone(),
+            text: row.text.clone(),
+        };
+        self.store()
+            .writer
+            .write_detached(move |c| Box::pin(async move { frames::insert(c, &row).await }))
+            .await;
+        self.emit(Event::Frame { frame: live });
+    }
+}
+
+async fn send(engine: &Engine, station_id: &str, sink: &mut Sink, frame: &Frame, action: Option<&str>) -> bool {
+    let text = frame.to_text();
+    engine.log_frame(station_id, "out", &text, Some(frame), action).await;
+    sink.send(Message::text(text)).await.is_ok()
+}
+
+pub(crate) async fn run(
+    engine: Engine,
+    ws: WebSocketStream<TcpStream>,
+    station_id: String,
+    conn_id: u64,
+    info: Arc<LiveInfo>,
+    mut rx: mpsc::Receiver<OutboundCall>,
+    cancel: CancellationToken,
+) {
+    let cfg = engine.config().clone();
+    let (mut sink, mut stream) = ws.split();
+    let mut queue: VecDeque<OutboundCall> = VecDeque::new();
+    let mut pending: Option<Pending> = None;
+    let mut ping = tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
+    let mut last_rx = Instant::now();
+    let reason: &str = 'session: loop {
+        if pending.is_none()
+            && let Some(call) = queue.pop_front()
+        {
+            let id = (cfg.message_ids)();
+            let frame = Frame::call(&id, call.action.as_str(), call.payload);
+            if !send(&engine, &station_id, &mut sink, &frame, Some(call.action.as_str())).await {
+                let _ = call.reply.send(Err(CallFailure::Offline));
+                break 'session "send failed";
+            }
+            pending = Some(Pending {
+                id,
+                action: call.action,
+                deadline: Instant::now() + cfg.call_timeout,
+                reply: call.reply,
+            });
+        }
+        let deadline = pending.as_ref().map(|p| p.deadline);
+        tokio::select! {
+            _ = cancel.cancelled() => break 'session "replaced by a new connection, removed, or shutting down",
+            msg = stream.next() => {
+                let msg = match msg {
+                    Some(Ok(m)) => m,
+                    Some(Err(e)) => {
+                        tracing::info!("read error: {e}");
+                        break 'session "connection error";
+                    }
+                    None => break 'session "connection closed",
+                };
+                last_rx = Instant::now();
+                info.last_rx_ms.store(engine.now().timestamp_millis(), Ordering::Relaxed);
+                match msg {
+                    Message::Text(text) => {
+                        if !on_text(&engine, &station_id, &info, &mut sink, &mut pending, text.as_str()).await {
+                            break 'session "send failed";
+                        }
+                    }
+                    Message::Binary(_) => {
+                        let q = Quirk::new(QuirkKind::MalformedFrame, "binary WebSocket message ignored");
+                        engine.record_quirks(&station_id, &[q]).await;
+                    }
+                    Message::Close(_) => break 'session "closed by the station",
+                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                }
+            }
+            Some(call) = rx.recv() => {
+                if queue.len() >= cfg.max_queued_calls {
+                    let _ = call.reply.send(Err(CallFailure::Busy));
+                } else {
+                    queue.push_back(call);
+                }
+            }
+            _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                if let Some(p) = pending.take() {
+                    tracing::info!("{} {} timed out", p.action.as_str(), p.id);
+                    let _ = p.reply.send(Err(CallFailure::Timeout));
+                }
+            }
+            _ = ping.tick() => {
+                if last_rx.elapsed() >= cfg.pong_timeout {
+                    break 'session "no answer to pings";
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break 'session "send failed";
+                }
+            }
+        }
+    };
+
+    tracing::info!("station disconnected: {reason}");
+    if let Some(p) = pending.take() {
+        let _ = p.reply.send(Err(CallFailure::Offline));
+    }
+    for call in queue.drain(..) {
+        let _ = call.reply.send(Err(CallFailure::Offline));
+    }
+    rx.close();
+    while let Ok(call) = rx.try_recv() {
+        let _ = call.reply.send(Err(CallFailure::Offline));
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), sink.close()).await;
+    {
+        let mut sessions = engine.lock_sessions();
+        if sessions.get(&station_id).is_some_and(|h| h.conn_id == conn_id) {
+            sessions.remove(&station_id);
+        }
+    }
+    engine.emit(Event::StationDisconnected {
+        station_id,
+        reason: reason.to_string(),
+        at: engine.now(),
+    });
+}
+
+/// Handle one text frame; false if answering it failed (the connection is gone).
+async fn on_text(
+    engine: &Engine,
+    station_id: &str,
+    info: &LiveInfo,
+    sink: &mut Sink,
+    pending: &mut Option<Pending>,
+    text: &str,
+) -> bool {
+    match Frame::parse(text) {
+        Ok(frame @ Frame::Call { .. }) => {
+            let Frame::Call { id, action, payload } = &frame else {
+                return true;
+            };
+            engine.log_frame(station_id, "in", text, Some(&frame), Some(action)).await;
+            let answer = match engine.handle_call(station_id, info, action, payload.clone()).await {
+                Ok(v) => Frame::result(id.clone(), v),
+                Err(e) => Frame::error(id.clone(), &e),
+            };
+            send(engine, station_id, sink, &answer, Some(action)).await
+        }
+        Ok(frame) => {
+            let id = frame.id().to_string();
+            let matched = pending.take_if(|p| p.id == id);
+            let action = matched.as_ref().map(|p| p.action.as_str());
+            engine.log_frame(station_id, "in", text, Some(&frame), action).await;
+            match (matched, frame) {
+                (Some(p), Frame::CallResult { payload, .. }) => {
+                    let _ = p.reply.send(Ok(payload));
+                }
+                (Some(p), Frame::CallError { code, description, .. }) => {
+                    let _ = p.reply.send(Err(CallFailure::Error(code, description)));
+                }
+                _ => tracing::info!("answer {id} matches no outstanding CALL; ignored"),
+            }
+            true
+        }
+        Err(bad) => {
+            engine.log_frame(station_id, "in", text, None, None).await;
+            let q = Quirk::new(QuirkKind::MalformedFrame, bad.error.description.clone());
+            engine.record_quirks(station_id, &[q]).await;
+            match bad.answerable() {
+                Some(id) => send(engine, station_id, sink, &Frame::error(id, &bad.error), None).await,
+                None => true,
+            }
+        }
+    }
+}
