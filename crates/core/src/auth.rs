@@ -29,7 +29,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.is_empty() {
+    if !s.len().is_multiple_of(2) || s.is_empty() {
         return None;
     }
     (0..s.len())
@@ -39,14 +39,19 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 }
 
 fn equal(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// Check a password as sent: as bytes, and also hex-decoded or hex-encoded, because chargers
 /// differ in how they send the AuthorizationKey.
 pub fn verify(stored: &str, given: &[u8]) -> bool {
     let mut parts = stored.splitn(3, '$');
-    let (Some("sha256"), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some("sha256"), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next())
+    else {
         return false;
     };
     let mut candidates = vec![given.to_vec(), hex(given).into_bytes()];
@@ -58,8 +63,13 @@ pub fn verify(stored: &str, given: &[u8]) -> bool {
 
 /// Read `Authorization: Basic …` into (user, password bytes).
 pub fn parse_basic(header: &str) -> Option<(String, Vec<u8>)> {
-    let b64 = header.trim().strip_prefix("Basic ").or_else(|| header.trim().strip_prefix("basic "))?;
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let b64 = header
+        .trim()
+        .strip_prefix("Basic ")
+        .or_else(|| header.trim().strip_prefix("basic "))?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
     let colon = raw.iter().position(|b| *b == b':')?;
     let user = String::from_utf8(raw[..colon].to_vec()).ok()?;
     Some((user, raw[colon + 1..].to_vec()))
@@ -128,10 +138,16 @@ mod tests {
     fn passwords_verify_as_bytes_and_hex() {
         let h = hash_password("s3cret-key-0123456");
         assert!(verify(&h, b"s3cret-key-0123456"));
-        assert!(verify(&h, hex(b"s3cret-key-0123456").as_bytes()), "hex-encoded key accepted");
+        assert!(
+            verify(&h, hex(b"s3cret-key-0123456").as_bytes()),
+            "hex-encoded key accepted"
+        );
         assert!(!verify(&h, b"wrong"));
         let h = hash_password("00ff10");
-        assert!(verify(&h, &[0x00, 0xff, 0x10]), "raw bytes of a hex key accepted");
+        assert!(
+            verify(&h, &[0x00, 0xff, 0x10]),
+            "raw bytes of a hex key accepted"
+        );
     }
 
     #[test]

@@ -27,7 +27,9 @@ impl std::str::FromStr for UnknownStations {
             "reject" => Ok(UnknownStations::Reject),
             "pending" => Ok(UnknownStations::Pending),
             "accept" => Ok(UnknownStations::Accept),
-            other => Err(format!("unknown-stations must be reject, pending or accept, not {other:?}")),
+            other => Err(format!(
+                "unknown-stations must be reject, pending or accept, not {other:?}"
+            )),
         }
     }
 }

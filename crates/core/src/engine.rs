@@ -15,7 +15,9 @@ use chargeyard_store::id_tags::TagFields;
 use chargeyard_store::meter::SampleFilter;
 use chargeyard_store::model::*;
 use chargeyard_store::transactions::{NewTransaction, StopOutcome, StopRecord, TransactionFilter};
-use chargeyard_store::{Store, commands, connectors, events, frames, id_tags, quirks, stations, transactions};
+use chargeyard_store::{
+    Store, commands, connectors, events, frames, id_tags, quirks, stations, transactions,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -153,7 +155,11 @@ pub const SUPPORTED_PROTOCOLS: &[&str] = &[v16::SUBPROTOCOL];
 
 /// Station ids: printable, no slash, at most 48 characters (the 2.0.1 identity limit).
 pub fn check_station_id(id: &str) -> Result<()> {
-    if id.is_empty() || id.chars().count() > 48 || id.contains('/') || id.chars().any(char::is_control) {
+    if id.is_empty()
+        || id.chars().count() > 48
+        || id.contains('/')
+        || id.chars().any(char::is_control)
+    {
         return Err(Error::Invalid(format!(
             "station id {id:?} must be 1 to 48 printable characters without '/'"
         )));
@@ -266,8 +272,13 @@ impl Engine {
         }
     }
 
-    pub(crate) fn lock_sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, SessionHandle>> {
-        self.inner.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    pub(crate) fn lock_sessions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, SessionHandle>> {
+        self.inner
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn is_connected(&self, station_id: &str) -> bool {
@@ -292,9 +303,9 @@ impl Engine {
         StationView {
             connected: live.is_some(),
             connected_since: live.as_ref().map(|l| l.connected_at),
-            last_message_at: live
-                .as_ref()
-                .and_then(|l| DateTime::from_timestamp_millis(l.last_rx_ms.load(Ordering::Relaxed))),
+            last_message_at: live.as_ref().and_then(|l| {
+                DateTime::from_timestamp_millis(l.last_rx_ms.load(Ordering::Relaxed))
+            }),
             station,
             connectors: Vec::new(),
             open_transactions: Vec::new(),
@@ -369,11 +380,15 @@ impl Engine {
             .store
             .writer
             .write(move |c| {
-                Box::pin(async move { stations::create(c, &id, Registration::Accepted, h.as_deref(), now).await })
+                Box::pin(async move {
+                    stations::create(c, &id, Registration::Accepted, h.as_deref(), now).await
+                })
             })
             .await
             .map_err(|e| match e {
-                chargeyard_store::Error::Conflict(_) => Error::Conflict(format!("station {}", new.id)),
+                chargeyard_store::Error::Conflict(_) => {
+                    Error::Conflict(format!("station {}", new.id))
+                }
                 e => e.into(),
             })?;
         self.inner.credentials.set(&new.id, hash);
@@ -385,8 +400,13 @@ impl Engine {
 
     /// Accept a pending (or rejected) station, optionally setting its password. A connected
     /// station is asked to boot again at once.
-    pub async fn accept_station(&self, id: &str, password: Option<String>) -> Result<StationDetail> {
-        self.set_registration(id, Registration::Accepted, password).await?;
+    pub async fn accept_station(
+        &self,
+        id: &str,
+        password: Option<String>,
+    ) -> Result<StationDetail> {
+        self.set_registration(id, Registration::Accepted, password)
+            .await?;
         if self.is_connected(id) {
             let engine = self.clone();
             let id = id.to_string();
@@ -405,11 +425,17 @@ impl Engine {
     }
 
     pub async fn reject_station(&self, id: &str) -> Result<StationDetail> {
-        self.set_registration(id, Registration::Rejected, None).await?;
+        self.set_registration(id, Registration::Rejected, None)
+            .await?;
         self.station(id).await
     }
 
-    async fn set_registration(&self, id: &str, reg: Registration, password: Option<String>) -> Result<()> {
+    async fn set_registration(
+        &self,
+        id: &str,
+        reg: Registration,
+        password: Option<String>,
+    ) -> Result<()> {
         let hash = password.as_deref().map(hash_password);
         let (sid, h) = (id.to_string(), hash.clone());
         let pw = h.is_some();
@@ -450,7 +476,11 @@ impl Engine {
         self.inner
             .store
             .writer
-            .write(move |c| Box::pin(async move { stations::set_registration(c, &sid, reg, Some(h.as_deref())).await }))
+            .write(move |c| {
+                Box::pin(async move {
+                    stations::set_registration(c, &sid, reg, Some(h.as_deref())).await
+                })
+            })
             .await?;
         self.inner.credentials.set(id, hash);
         Ok(())
@@ -482,7 +512,12 @@ impl Engine {
         Ok(connectors::history(&self.inner.store.reader, id, limit).await?)
     }
 
-    pub async fn frames(&self, station_id: &str, before_id: Option<i64>, limit: i64) -> Result<Vec<Frame>> {
+    pub async fn frames(
+        &self,
+        station_id: &str,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Frame>> {
         Ok(frames::list(&self.inner.store.reader, station_id, before_id, limit).await?)
     }
 
@@ -508,20 +543,30 @@ impl Engine {
 
     fn check_tag(id_tag: &str, f: &TagFields) -> Result<()> {
         if id_tag.trim().is_empty() || id_tag.chars().count() > 20 {
-            return Err(Error::Invalid(format!("id tag {id_tag:?} must be 1 to 20 characters")));
+            return Err(Error::Invalid(format!(
+                "id tag {id_tag:?} must be 1 to 20 characters"
+            )));
         }
         if !TAG_STATUSES.contains(&f.status.as_str()) {
-            return Err(Error::Invalid(format!("status must be one of {}", TAG_STATUSES.join(", "))));
+            return Err(Error::Invalid(format!(
+                "status must be one of {}",
+                TAG_STATUSES.join(", ")
+            )));
         }
         if let Some(p) = &f.parent_id_tag
             && p.chars().count() > 20
         {
-            return Err(Error::Invalid("parent id tag must be at most 20 characters".into()));
+            return Err(Error::Invalid(
+                "parent id tag must be at most 20 characters".into(),
+            ));
         }
         if let Some(g) = &f.group_kind
             && !TAG_GROUPS.contains(&g.as_str())
         {
-            return Err(Error::Invalid(format!("group kind must be one of {}", TAG_GROUPS.join(", "))));
+            return Err(Error::Invalid(format!(
+                "group kind must be one of {}",
+                TAG_GROUPS.join(", ")
+            )));
         }
         Ok(())
     }
@@ -579,13 +624,17 @@ impl Engine {
                     "Expired" => v16::AuthorizationStatus::Expired,
                     _ => v16::AuthorizationStatus::Invalid,
                 };
-                if status == v16::AuthorizationStatus::Accepted && t.expiry.is_some_and(|e| e <= now) {
+                if status == v16::AuthorizationStatus::Accepted
+                    && t.expiry.is_some_and(|e| e <= now)
+                {
                     status = v16::AuthorizationStatus::Expired;
                 }
                 IdTagInfo {
                     status,
                     expiry_date: t.expiry.map(Timestamp),
-                    parent_id_tag: t.parent_id_tag.and_then(|p| chargeyard_ocpp::CiString::new(p).ok()),
+                    parent_id_tag: t
+                        .parent_id_tag
+                        .and_then(|p| chargeyard_ocpp::CiString::new(p).ok()),
                 }
             }
             None => IdTagInfo {
@@ -635,7 +684,12 @@ impl Engine {
 
     /// Send a typed command and wait for the station's typed answer. Every command and its
     /// outcome is recorded in the command log.
-    pub async fn call<R: Request>(&self, station_id: &str, req: R, actor: &str) -> Result<R::Response> {
+    pub async fn call<R: Request>(
+        &self,
+        station_id: &str,
+        req: R,
+        actor: &str,
+    ) -> Result<R::Response> {
         let payload = serde_json::to_value(&req).map_err(|e| Error::Invalid(e.to_string()))?;
         let raw = self.send(station_id, R::ACTION, payload, actor).await?;
         let decoded = v16::decode::<R::Response>(raw).map_err(|error| Error::BadResponse {
@@ -648,13 +702,26 @@ impl Engine {
 
     /// Send a command given as action name and JSON payload (HTTP API, technician's composer).
     /// The payload is checked strictly first: nothing invalid is sent.
-    pub async fn command_json(&self, station_id: &str, action: &str, payload: Value, actor: &str) -> Result<Value> {
+    pub async fn command_json(
+        &self,
+        station_id: &str,
+        action: &str,
+        payload: Value,
+        actor: &str,
+    ) -> Result<Value> {
         let act = Action::parse(action)
             .filter(|a| a.direction() != v16::Direction::ChargePointToCentralSystem)
-            .ok_or_else(|| Error::Invalid(format!("{action:?} is not a command a central system sends")))?;
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{action:?} is not a command a central system sends"
+                ))
+            })?;
         let strict = v16::CentralSystemCall::decode(action, payload).and_then(|call| {
             if let Some(q) = call.quirks.first() {
-                return Err(CallError::new(ErrorCode::PropertyConstraintViolation, q.detail.clone()));
+                return Err(CallError::new(
+                    ErrorCode::PropertyConstraintViolation,
+                    q.detail.clone(),
+                ));
             }
             call.value.check()?;
             Ok(call.value)
@@ -669,7 +736,13 @@ impl Engine {
         Ok(decoded.value)
     }
 
-    async fn send(&self, station_id: &str, action: Action, payload: Value, actor: &str) -> Result<Value> {
+    async fn send(
+        &self,
+        station_id: &str,
+        action: Action,
+        payload: Value,
+        actor: &str,
+    ) -> Result<Value> {
         let sent_at = self.now();
         let tx = self.lock_sessions().get(station_id).map(|h| h.tx.clone());
         let (reply, rx) = oneshot::channel();
@@ -708,10 +781,22 @@ impl Engine {
             ),
             Err(CallFailure::Timeout) => {
                 let secs = self.inner.config.call_timeout.as_secs();
-                ("timeout", None, None, Err(Error::Timeout(station_id.to_string(), secs)))
+                (
+                    "timeout",
+                    None,
+                    None,
+                    Err(Error::Timeout(station_id.to_string(), secs)),
+                )
             }
-            Err(CallFailure::Offline) => ("offline", None, None, Err(Error::StationOffline(station_id.to_string()))),
-            Err(CallFailure::Busy) => ("busy", None, None, Err(Error::Busy(station_id.to_string()))),
+            Err(CallFailure::Offline) => (
+                "offline",
+                None,
+                None,
+                Err(Error::StationOffline(station_id.to_string())),
+            ),
+            Err(CallFailure::Busy) => {
+                ("busy", None, None, Err(Error::Busy(station_id.to_string())))
+            }
         };
         let record = CommandRecord {
             id: 0,
@@ -746,11 +831,18 @@ impl Engine {
 
     pub(crate) async fn record_quirks(&self, station_id: &str, list: &[Quirk]) {
         for q in list {
-            let (sid, kind, detail, now) = (station_id.to_string(), q.kind.as_str(), q.detail.clone(), self.now());
+            let (sid, kind, detail, now) = (
+                station_id.to_string(),
+                q.kind.as_str(),
+                q.detail.clone(),
+                self.now(),
+            );
             self.inner
                 .store
                 .writer
-                .write_detached(move |c| Box::pin(async move { quirks::record(c, &sid, kind, &detail, now).await }))
+                .write_detached(move |c| {
+                    Box::pin(async move { quirks::record(c, &sid, kind, &detail, now).await })
+                })
                 .await;
             tracing::debug!(station = station_id, "quirk {}: {}", kind, q.detail);
             self.emit(Event::Quirk {
@@ -773,10 +865,15 @@ impl Engine {
         self.record_quirks(station_id, &decoded.quirks).await;
         let registration = reg_from_u8(live.registration.load(Ordering::Relaxed));
         let call = decoded.value;
-        if registration != Registration::Accepted && !matches!(call, ChargePointCall::BootNotification(_)) {
+        if registration != Registration::Accepted
+            && !matches!(call, ChargePointCall::BootNotification(_))
+        {
             return Err(CallError::new(
                 ErrorCode::SecurityError,
-                format!("station is {}; only BootNotification is taken", registration.as_str()),
+                format!(
+                    "station is {}; only BootNotification is taken",
+                    registration.as_str()
+                ),
             ));
         }
         let result = match call {
@@ -793,20 +890,30 @@ impl Engine {
             ChargePointCall::DataTransfer(r) => self.on_data_transfer(station_id, r).await,
             ChargePointCall::DiagnosticsStatusNotification(r) => {
                 let status = r.status.as_str().to_string();
-                self.on_station_status(station_id, "diagnostics_status", status).await
+                self.on_station_status(station_id, "diagnostics_status", status)
+                    .await
             }
             ChargePointCall::FirmwareStatusNotification(r) => {
                 let status = r.status.as_str().to_string();
-                self.on_station_status(station_id, "firmware_status", status).await
+                self.on_station_status(station_id, "firmware_status", status)
+                    .await
             }
         };
         result.map_err(|e| {
             tracing::error!(station = station_id, "handling {action} failed: {e}");
-            CallError::new(ErrorCode::InternalError, "the central system could not store this message; retry")
+            CallError::new(
+                ErrorCode::InternalError,
+                "the central system could not store this message; retry",
+            )
         })
     }
 
-    async fn on_boot(&self, station_id: &str, live: &LiveInfo, r: v16::BootNotificationRequest) -> Result<Value> {
+    async fn on_boot(
+        &self,
+        station_id: &str,
+        live: &LiveInfo,
+        r: v16::BootNotificationRequest,
+    ) -> Result<Value> {
         let boot = BootInfo {
             vendor: r.charge_point_vendor.into_string(),
             model: r.charge_point_model.into_string(),
@@ -861,7 +968,11 @@ impl Engine {
         }))
     }
 
-    async fn on_status(&self, station_id: &str, r: v16::StatusNotificationRequest) -> Result<Value> {
+    async fn on_status(
+        &self,
+        station_id: &str,
+        r: v16::StatusNotificationRequest,
+    ) -> Result<Value> {
         let status = NewStatus {
             station_id: station_id.to_string(),
             connector_id: r.connector_id,
@@ -944,7 +1055,11 @@ impl Engine {
             station_id: station_id.to_string(),
             connector_id: r.connector_id,
             transaction_id: tx_id,
-            timestamp: samples.iter().map(|s| s.timestamp).max().unwrap_or_else(|| self.now()),
+            timestamp: samples
+                .iter()
+                .map(|s| s.timestamp)
+                .max()
+                .unwrap_or_else(|| self.now()),
             energy_wh: meter::latest(&samples, "Energy.Active.Import.Register"),
             power_w: meter::latest(&samples, "Power.Active.Import"),
             soc_percent: meter::latest(&samples, "SoC"),
@@ -953,7 +1068,9 @@ impl Engine {
         self.inner
             .store
             .writer
-            .write(move |c| Box::pin(async move { chargeyard_store::meter::insert(c, &samples, now).await }))
+            .write(move |c| {
+                Box::pin(async move { chargeyard_store::meter::insert(c, &samples, now).await })
+            })
             .await?;
         self.emit(event);
         Ok(json!({}))
@@ -995,7 +1112,9 @@ impl Engine {
             .await?;
         match outcome {
             StopOutcome::Stopped => {
-                if let Some(t) = transactions::get(&self.inner.store.reader, r.transaction_id).await? {
+                if let Some(t) =
+                    transactions::get(&self.inner.store.reader, r.transaction_id).await?
+                {
                     self.emit(Event::TransactionStopped { transaction: t });
                 }
             }
@@ -1005,7 +1124,10 @@ impl Engine {
                     station_id,
                     &[Quirk::new(
                         chargeyard_ocpp::QuirkKind::UnknownTransaction,
-                        format!("StopTransaction for unknown transaction {}", r.transaction_id),
+                        format!(
+                            "StopTransaction for unknown transaction {}",
+                            r.transaction_id
+                        ),
                     )],
                 )
                 .await;
@@ -1014,9 +1136,14 @@ impl Engine {
         Ok(to_json(&v16::StopTransactionResponse { id_tag_info: info }))
     }
 
-    async fn on_data_transfer(&self, station_id: &str, r: v16::DataTransferRequest) -> Result<Value> {
+    async fn on_data_transfer(
+        &self,
+        station_id: &str,
+        r: v16::DataTransferRequest,
+    ) -> Result<Value> {
         let detail = to_json(&r);
-        self.station_event(station_id, "data_transfer", detail).await?;
+        self.station_event(station_id, "data_transfer", detail)
+            .await?;
         // No vendor extensions are implemented: say so, as the spec asks.
         Ok(to_json(&v16::DataTransferResponse {
             status: v16::DataTransferStatus::UnknownVendorId,
@@ -1024,7 +1151,12 @@ impl Engine {
         }))
     }
 
-    async fn on_station_status(&self, station_id: &str, kind: &'static str, status: String) -> Result<Value> {
+    async fn on_station_status(
+        &self,
+        station_id: &str,
+        kind: &'static str,
+        status: String,
+    ) -> Result<Value> {
         let (sid, st) = (station_id.to_string(), status.clone());
         self.inner
             .store
@@ -1039,27 +1171,41 @@ impl Engine {
                 })
             })
             .await?;
-        self.station_event(station_id, kind, json!({ "status": status })).await?;
+        self.station_event(station_id, kind, json!({ "status": status }))
+            .await?;
         self.emit(Event::StationUpdated {
             station_id: station_id.to_string(),
         });
         Ok(json!({}))
     }
 
-    async fn station_event(&self, station_id: &str, kind: &'static str, detail: Value) -> Result<()> {
+    async fn station_event(
+        &self,
+        station_id: &str,
+        kind: &'static str,
+        detail: Value,
+    ) -> Result<()> {
         let (sid, now) = (station_id.to_string(), self.now());
         self.inner
             .store
             .writer
-            .write(move |c| Box::pin(async move { events::insert(c, &sid, kind, &detail, now).await }))
+            .write(move |c| {
+                Box::pin(async move { events::insert(c, &sid, kind, &detail, now).await })
+            })
             .await?;
         Ok(())
     }
 }
 
 /// The connector of one of our transactions (for its transactionData samples).
-async fn sqlx_connector(c: &mut chargeyard_store::SqliteConnection, tx: i64) -> chargeyard_store::Result<i64> {
-    Ok(transactions::get(&mut *c, tx).await?.map(|t| t.connector_id).unwrap_or(0))
+async fn sqlx_connector(
+    c: &mut chargeyard_store::SqliteConnection,
+    tx: i64,
+) -> chargeyard_store::Result<i64> {
+    Ok(transactions::get(&mut *c, tx)
+        .await?
+        .map(|t| t.connector_id)
+        .unwrap_or(0))
 }
 
 fn to_json<T: Serialize>(v: &T) -> Value {

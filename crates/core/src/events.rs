@@ -20,8 +20,12 @@ pub enum Event {
         at: DateTime<Utc>,
     },
     /// Boot info or registration changed.
-    StationUpdated { station_id: String },
-    StatusChanged { connector: Connector },
+    StationUpdated {
+        station_id: String,
+    },
+    StatusChanged {
+        connector: Connector,
+    },
     MeterValues {
         station_id: String,
         connector_id: i64,
@@ -33,10 +37,18 @@ pub enum Event {
         power_w: Option<f64>,
         soc_percent: Option<f64>,
     },
-    TransactionStarted { transaction: Transaction },
-    TransactionStopped { transaction: Transaction },
-    Frame { frame: Frame },
-    CommandFinished { command: CommandRecord },
+    TransactionStarted {
+        transaction: Transaction,
+    },
+    TransactionStopped {
+        transaction: Transaction,
+    },
+    Frame {
+        frame: Frame,
+    },
+    CommandFinished {
+        command: CommandRecord,
+    },
     Quirk {
         station_id: String,
         kind: String,

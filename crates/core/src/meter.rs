@@ -8,9 +8,13 @@ use chargeyard_store::meter::NewSample;
 /// measurand, which is only meaningful for energy; for the rest the natural unit is assumed.
 fn default_unit(m: &Measurand) -> UnitOfMeasure {
     match m {
-        Measurand::PowerActiveExport | Measurand::PowerActiveImport | Measurand::PowerOffered => UnitOfMeasure::W,
+        Measurand::PowerActiveExport | Measurand::PowerActiveImport | Measurand::PowerOffered => {
+            UnitOfMeasure::W
+        }
         Measurand::PowerReactiveExport | Measurand::PowerReactiveImport => UnitOfMeasure::Var,
-        Measurand::CurrentImport | Measurand::CurrentExport | Measurand::CurrentOffered => UnitOfMeasure::A,
+        Measurand::CurrentImport | Measurand::CurrentExport | Measurand::CurrentOffered => {
+            UnitOfMeasure::A
+        }
         Measurand::Voltage => UnitOfMeasure::V,
         Measurand::Frequency => UnitOfMeasure::Hertz,
         Measurand::Temperature => UnitOfMeasure::Celsius,
@@ -50,9 +54,15 @@ pub fn normalise(
     let mut out = Vec::new();
     for mv in values {
         for sv in &mv.sampled_value {
-            let measurand = sv.measurand.clone().unwrap_or(Measurand::EnergyActiveImportRegister);
+            let measurand = sv
+                .measurand
+                .clone()
+                .unwrap_or(Measurand::EnergyActiveImportRegister);
             let unit = sv.unit.clone().unwrap_or_else(|| default_unit(&measurand));
-            let signed = sv.format.as_ref().is_some_and(|f| f.as_str() == "SignedData");
+            let signed = sv
+                .format
+                .as_ref()
+                .is_some_and(|f| f.as_str() == "SignedData");
             let (value, value_unit) = match (signed, number(&sv.value)) {
                 (false, Some(v)) if unit.is_known() => {
                     let (factor, base_unit) = base(&unit);
@@ -116,10 +126,26 @@ mod tests {
             {"value": "55", "unit": "Celcius", "measurand": "Temperature"},
         ]));
         assert_eq!(s[0].value, Some(12500.0));
-        assert_eq!((s[0].raw_value.as_str(), s[0].unit.as_deref()), ("12.5", Some("kWh")));
-        assert_eq!((s[1].measurand.as_str(), s[1].value, s[1].value_unit.as_deref()), ("Energy.Active.Import.Register", Some(300.0), Some("Wh")));
-        assert_eq!((s[2].value, s[2].value_unit.as_deref()), (Some(7400.0), Some("W")));
-        assert_eq!((s[3].value_unit.as_deref(), s[3].phase.as_deref()), (Some("V"), Some("L1-N")));
+        assert_eq!(
+            (s[0].raw_value.as_str(), s[0].unit.as_deref()),
+            ("12.5", Some("kWh"))
+        );
+        assert_eq!(
+            (
+                s[1].measurand.as_str(),
+                s[1].value,
+                s[1].value_unit.as_deref()
+            ),
+            ("Energy.Active.Import.Register", Some(300.0), Some("Wh"))
+        );
+        assert_eq!(
+            (s[2].value, s[2].value_unit.as_deref()),
+            (Some(7400.0), Some("W"))
+        );
+        assert_eq!(
+            (s[3].value_unit.as_deref(), s[3].phase.as_deref()),
+            (Some("V"), Some("L1-N"))
+        );
         assert_eq!((s[4].value, s[4].raw_value.as_str()), (None, "abc"));
         assert_eq!(s[5].value_unit.as_deref(), Some("Celsius"));
         // Equal timestamps: the value listed last wins.

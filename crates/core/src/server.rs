@@ -68,8 +68,10 @@ fn reject(status: StatusCode, reason: &str) -> ErrorResponse {
     let mut r = ErrorResponse::new(Some(reason.to_string()));
     *r.status_mut() = status;
     if status == StatusCode::UNAUTHORIZED {
-        r.headers_mut()
-            .insert("WWW-Authenticate", HeaderValue::from_static("Basic realm=\"Chargeyard\""));
+        r.headers_mut().insert(
+            "WWW-Authenticate",
+            HeaderValue::from_static("Basic realm=\"Chargeyard\""),
+        );
     }
     r
 }
@@ -92,8 +94,16 @@ pub fn station_id_from_path(path: &str) -> Result<String, String> {
     Ok(id)
 }
 
-fn negotiate(engine: &Engine, req: &Request, mut resp: Response, out: &mut Handshake) -> Result<Response, ErrorResponse> {
-    let station_id = station_id_from_path(req.uri().path()).map_err(|e| reject(StatusCode::NOT_FOUND, &e))?;
+// tungstenite's handshake callback fixes the error type (an HTTP response).
+#[allow(clippy::result_large_err)]
+fn negotiate(
+    engine: &Engine,
+    req: &Request,
+    mut resp: Response,
+    out: &mut Handshake,
+) -> Result<Response, ErrorResponse> {
+    let station_id =
+        station_id_from_path(req.uri().path()).map_err(|e| reject(StatusCode::NOT_FOUND, &e))?;
     // Every Sec-WebSocket-Protocol header, each possibly a comma-separated list.
     let offered: Vec<String> = req
         .headers()
@@ -121,11 +131,15 @@ fn negotiate(engine: &Engine, req: &Request, mut resp: Response, out: &mut Hands
                     ),
                 )
             })?;
-        let value = HeaderValue::from_str(chosen).map_err(|_| reject(StatusCode::BAD_REQUEST, "bad subprotocol"))?;
+        let value = HeaderValue::from_str(chosen)
+            .map_err(|_| reject(StatusCode::BAD_REQUEST, "bad subprotocol"))?;
         resp.headers_mut().insert("Sec-WebSocket-Protocol", value);
         chosen.to_string()
     };
-    let auth = req.headers().get("Authorization").and_then(|v| v.to_str().ok());
+    let auth = req
+        .headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok());
     if let AuthDecision::Denied(why) = engine.inner.credentials.check(&station_id, auth) {
         return Err(reject(StatusCode::UNAUTHORIZED, why));
     }
@@ -138,7 +152,13 @@ fn negotiate(engine: &Engine, req: &Request, mut resp: Response, out: &mut Hands
     Ok(resp)
 }
 
-async fn connection(engine: Engine, stream: TcpStream, addr: SocketAddr, _permit: OwnedSemaphorePermit) {
+#[allow(clippy::result_large_err)] // the handshake callback closure, as above
+async fn connection(
+    engine: Engine,
+    stream: TcpStream,
+    addr: SocketAddr,
+    _permit: OwnedSemaphorePermit,
+) {
     let cfg = engine.config().clone();
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(cfg.max_message_size))
@@ -180,7 +200,10 @@ async fn connection(engine: Engine, stream: TcpStream, addr: SocketAddr, _permit
         .store()
         .writer
         .write(move |c| {
-            Box::pin(async move { stations::record_connect(c, &sid, registration, &remote, &offered, &protocol, now).await })
+            Box::pin(async move {
+                stations::record_connect(c, &sid, registration, &remote, &offered, &protocol, now)
+                    .await
+            })
         })
         .await;
     let station = match station {

@@ -33,7 +33,14 @@ struct Pending {
 impl Engine {
     /// Append a raw frame to the log (not awaited: the log is not what we acknowledge) and show it
     /// live.
-    pub(crate) async fn log_frame(&self, station_id: &str, direction: &'static str, text: &str, frame: Option<&Frame>, action: Option<&str>) {
+    pub(crate) async fn log_frame(
+        &self,
+        station_id: &str,
+        direction: &'static str,
+        text: &str,
+        frame: Option<&Frame>,
+        action: Option<&str>,
+    ) {
         let (message_type, message_id) = match frame {
             Some(Frame::Call { id, .. }) => (Some(2), Some(id.clone())),
             Some(Frame::CallResult { id, .. }) => (Some(3), Some(id.clone())),
@@ -67,9 +74,17 @@ impl Engine {
     }
 }
 
-async fn send(engine: &Engine, station_id: &str, sink: &mut Sink, frame: &Frame, action: Option<&str>) -> bool {
+async fn send(
+    engine: &Engine,
+    station_id: &str,
+    sink: &mut Sink,
+    frame: &Frame,
+    action: Option<&str>,
+) -> bool {
     let text = frame.to_text();
-    engine.log_frame(station_id, "out", &text, Some(frame), action).await;
+    engine
+        .log_frame(station_id, "out", &text, Some(frame), action)
+        .await;
     sink.send(Message::text(text)).await.is_ok()
 }
 
@@ -94,7 +109,15 @@ pub(crate) async fn run(
         {
             let id = (cfg.message_ids)();
             let frame = Frame::call(&id, call.action.as_str(), call.payload);
-            if !send(&engine, &station_id, &mut sink, &frame, Some(call.action.as_str())).await {
+            if !send(
+                &engine,
+                &station_id,
+                &mut sink,
+                &frame,
+                Some(call.action.as_str()),
+            )
+            .await
+            {
                 let _ = call.reply.send(Err(CallFailure::Offline));
                 break 'session "send failed";
             }
@@ -171,7 +194,10 @@ pub(crate) async fn run(
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), sink.close()).await;
     {
         let mut sessions = engine.lock_sessions();
-        if sessions.get(&station_id).is_some_and(|h| h.conn_id == conn_id) {
+        if sessions
+            .get(&station_id)
+            .is_some_and(|h| h.conn_id == conn_id)
+        {
             sessions.remove(&station_id);
         }
     }
@@ -193,11 +219,21 @@ async fn on_text(
 ) -> bool {
     match Frame::parse(text) {
         Ok(frame @ Frame::Call { .. }) => {
-            let Frame::Call { id, action, payload } = &frame else {
+            let Frame::Call {
+                id,
+                action,
+                payload,
+            } = &frame
+            else {
                 return true;
             };
-            engine.log_frame(station_id, "in", text, Some(&frame), Some(action)).await;
-            let answer = match engine.handle_call(station_id, info, action, payload.clone()).await {
+            engine
+                .log_frame(station_id, "in", text, Some(&frame), Some(action))
+                .await;
+            let answer = match engine
+                .handle_call(station_id, info, action, payload.clone())
+                .await
+            {
                 Ok(v) => Frame::result(id.clone(), v),
                 Err(e) => Frame::error(id.clone(), &e),
             };
@@ -207,12 +243,19 @@ async fn on_text(
             let id = frame.id().to_string();
             let matched = pending.take_if(|p| p.id == id);
             let action = matched.as_ref().map(|p| p.action.as_str());
-            engine.log_frame(station_id, "in", text, Some(&frame), action).await;
+            engine
+                .log_frame(station_id, "in", text, Some(&frame), action)
+                .await;
             match (matched, frame) {
                 (Some(p), Frame::CallResult { payload, .. }) => {
                     let _ = p.reply.send(Ok(payload));
                 }
-                (Some(p), Frame::CallError { code, description, .. }) => {
+                (
+                    Some(p),
+                    Frame::CallError {
+                        code, description, ..
+                    },
+                ) => {
                     let _ = p.reply.send(Err(CallFailure::Error(code, description)));
                 }
                 _ => tracing::info!("answer {id} matches no outstanding CALL; ignored"),
@@ -224,7 +267,16 @@ async fn on_text(
             let q = Quirk::new(QuirkKind::MalformedFrame, bad.error.description.clone());
             engine.record_quirks(station_id, &[q]).await;
             match bad.answerable() {
-                Some(id) => send(engine, station_id, sink, &Frame::error(id, &bad.error), None).await,
+                Some(id) => {
+                    send(
+                        engine,
+                        station_id,
+                        sink,
+                        &Frame::error(id, &bad.error),
+                        None,
+                    )
+                    .await
+                }
                 None => true,
             }
         }

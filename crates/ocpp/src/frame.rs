@@ -58,7 +58,9 @@ impl FrameError {
 impl Frame {
     pub fn id(&self) -> &str {
         match self {
-            Frame::Call { id, .. } | Frame::CallResult { id, .. } | Frame::CallError { id, .. } => id,
+            Frame::Call { id, .. } | Frame::CallResult { id, .. } | Frame::CallError { id, .. } => {
+                id
+            }
         }
     }
 
@@ -125,10 +127,7 @@ impl Frame {
             return Err(FrameError {
                 id: None,
                 message_type: None,
-                error: CallError::new(
-                    ErrorCode::FormationViolation,
-                    "message is not a JSON array",
-                ),
+                error: CallError::new(ErrorCode::FormationViolation, "message is not a JSON array"),
             });
         };
         let type_id = items.first().and_then(Value::as_u64);
@@ -260,15 +259,27 @@ mod tests {
     #[test]
     fn bad_frames_map_to_16_error_codes_and_keep_ids() {
         let e = err(r#"[2,"abc","Heartbeat",{"#);
-        assert_eq!((e.id.as_deref(), e.error.code), (Some("abc"), ErrorCode::FormationViolation));
+        assert_eq!(
+            (e.id.as_deref(), e.error.code),
+            (Some("abc"), ErrorCode::FormationViolation)
+        );
         let e = err(r#"{"not":"array"}"#);
         assert_eq!((e.id, e.error.code), (None, ErrorCode::FormationViolation));
         let e = err(r#"[7,"x1",{}]"#);
-        assert_eq!((e.id.as_deref(), e.error.code), (Some("x1"), ErrorCode::FormationViolation));
+        assert_eq!(
+            (e.id.as_deref(), e.error.code),
+            (Some("x1"), ErrorCode::FormationViolation)
+        );
         let e = err(r#"[2,"x2","Heartbeat"]"#);
-        assert_eq!((e.id.as_deref(), e.error.code), (Some("x2"), ErrorCode::ProtocolError));
+        assert_eq!(
+            (e.id.as_deref(), e.error.code),
+            (Some("x2"), ErrorCode::ProtocolError)
+        );
         let e = err(r#"[2,"x3","Heartbeat",[]]"#);
-        assert_eq!((e.id.as_deref(), e.error.code), (Some("x3"), ErrorCode::FormationViolation));
+        assert_eq!(
+            (e.id.as_deref(), e.error.code),
+            (Some("x3"), ErrorCode::FormationViolation)
+        );
         let e = err(&format!(r#"[2,"{}","Heartbeat",{{}}]"#, "a".repeat(37)));
         assert_eq!(e.error.code, ErrorCode::FormationViolation);
     }

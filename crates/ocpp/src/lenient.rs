@@ -175,7 +175,10 @@ impl<'de, const N: usize> Deserialize<'de> for CiString<N> {
         if s.chars().count() > N {
             note(
                 QuirkKind::OverlongString,
-                format!("{} characters where at most {N} are allowed: {s:?}", s.chars().count()),
+                format!(
+                    "{} characters where at most {N} are allowed: {s:?}",
+                    s.chars().count()
+                ),
             );
         }
         Ok(CiString(s))
@@ -201,15 +204,24 @@ impl Visitor<'_> for StringVisitor {
         Ok(v)
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-        note(QuirkKind::NumberAsString, format!("number {v} where a string belongs"));
+        note(
+            QuirkKind::NumberAsString,
+            format!("number {v} where a string belongs"),
+        );
         Ok(v.to_string())
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-        note(QuirkKind::NumberAsString, format!("number {v} where a string belongs"));
+        note(
+            QuirkKind::NumberAsString,
+            format!("number {v} where a string belongs"),
+        );
         Ok(v.to_string())
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
-        note(QuirkKind::NumberAsString, format!("number {v} where a string belongs"));
+        note(
+            QuirkKind::NumberAsString,
+            format!("number {v} where a string belongs"),
+        );
         Ok(v.to_string())
     }
 }
@@ -238,7 +250,10 @@ impl Visitor<'_> for IntVisitor {
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
         if v.fract() == 0.0 && v.abs() < 9.0e15 {
-            note(QuirkKind::FloatAsInteger, format!("{v} where an integer belongs"));
+            note(
+                QuirkKind::FloatAsInteger,
+                format!("{v} where an integer belongs"),
+            );
             Ok(v as i64)
         } else {
             Err(E::invalid_type(de::Unexpected::Float(v), &self))
@@ -247,7 +262,10 @@ impl Visitor<'_> for IntVisitor {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
         match v.trim().parse::<i64>() {
             Ok(n) => {
-                note(QuirkKind::StringAsNumber, format!("string {v:?} where an integer belongs"));
+                note(
+                    QuirkKind::StringAsNumber,
+                    format!("string {v:?} where an integer belongs"),
+                );
                 Ok(n)
             }
             Err(_) => Err(E::invalid_type(de::Unexpected::Str(v), &self)),
@@ -283,7 +301,10 @@ impl Visitor<'_> for DecVisitor {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
         match v.trim().parse::<f64>() {
             Ok(n) if n.is_finite() => {
-                note(QuirkKind::StringAsNumber, format!("string {v:?} where a number belongs"));
+                note(
+                    QuirkKind::StringAsNumber,
+                    format!("string {v:?} where a number belongs"),
+                );
                 Ok(n)
             }
             _ => Err(E::invalid_type(de::Unexpected::Str(v), &self)),
@@ -298,7 +319,10 @@ impl<'de, V: Visitor<'de> + Copy> Visitor<'de> for OptVisitor<V> {
         self.0.expecting(f)
     }
     fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        note(QuirkKind::NullField, "null where the field should be omitted");
+        note(
+            QuirkKind::NullField,
+            "null where the field should be omitted",
+        );
         Ok(None)
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -341,7 +365,10 @@ impl Timestamp {
         let s = raw.trim();
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             if !matches!(s.as_bytes().get(10), Some(b'T' | b't')) {
-                note(QuirkKind::TimestampNonStandard, format!("timestamp {raw:?}"));
+                note(
+                    QuirkKind::TimestampNonStandard,
+                    format!("timestamp {raw:?}"),
+                );
             }
             return Some(Timestamp(t.with_timezone(&Utc)));
         }
@@ -349,16 +376,26 @@ impl Timestamp {
         // Offsets such as +02, +0200 or -05.
         for fmt in ["%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%#z"] {
             if let Ok(t) = DateTime::<FixedOffset>::parse_from_str(&normalised, fmt) {
-                note(QuirkKind::TimestampNonStandard, format!("timestamp {raw:?}"));
+                note(
+                    QuirkKind::TimestampNonStandard,
+                    format!("timestamp {raw:?}"),
+                );
                 return Some(Timestamp(t.with_timezone(&Utc)));
             }
         }
         if let Ok(t) = DateTime::parse_from_rfc3339(&normalised) {
-            note(QuirkKind::TimestampNonStandard, format!("timestamp {raw:?}"));
+            note(
+                QuirkKind::TimestampNonStandard,
+                format!("timestamp {raw:?}"),
+            );
             return Some(Timestamp(t.with_timezone(&Utc)));
         }
         let naive = normalised.trim_end_matches('Z');
-        for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+        for fmt in [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%dT%H:%M",
+        ] {
             if let Ok(t) = NaiveDateTime::parse_from_str(naive, fmt) {
                 note(
                     QuirkKind::TimestampWithoutZone,
@@ -522,11 +559,23 @@ mod tests {
         let cases = [
             ("2024-03-01T10:00:00Z", None),
             ("2024-03-01T12:00:00+02:00", None),
-            ("2024-03-01T12:00:00+02", Some(QuirkKind::TimestampNonStandard)),
-            ("2024-03-01T12:00:00.5+0200", Some(QuirkKind::TimestampNonStandard)),
-            ("2024-03-01 10:00:00Z", Some(QuirkKind::TimestampNonStandard)),
+            (
+                "2024-03-01T12:00:00+02",
+                Some(QuirkKind::TimestampNonStandard),
+            ),
+            (
+                "2024-03-01T12:00:00.5+0200",
+                Some(QuirkKind::TimestampNonStandard),
+            ),
+            (
+                "2024-03-01 10:00:00Z",
+                Some(QuirkKind::TimestampNonStandard),
+            ),
             ("2024-03-01T10:00:00", Some(QuirkKind::TimestampWithoutZone)),
-            ("2024-03-01T10:00:00.000", Some(QuirkKind::TimestampWithoutZone)),
+            (
+                "2024-03-01T10:00:00.000",
+                Some(QuirkKind::TimestampWithoutZone),
+            ),
         ];
         for (raw, quirk) in cases {
             let (t, quirks) = collect(|| Timestamp::parse_lenient(raw));

@@ -14,7 +14,8 @@ use chargeyard_ocpp::{ErrorCode, Frame};
 use serde_json::{Value, json};
 
 fn schema(name: &str) -> jsonschema::Validator {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/schemas/v16/{name}.json"));
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/schemas/v16/{name}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let v: Value = serde_json::from_str(&text).expect("schema is JSON");
     jsonschema::validator_for(&v).expect("schema compiles")
@@ -23,7 +24,10 @@ fn schema(name: &str) -> jsonschema::Validator {
 fn assert_valid(name: &str, payload: &Value) {
     let v = schema(name);
     let errors: Vec<String> = v.iter_errors(payload).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "{name} payload {payload} is invalid: {errors:?}");
+    assert!(
+        errors.is_empty(),
+        "{name} payload {payload} is invalid: {errors:?}"
+    );
 }
 
 fn s<const N: usize>(v: &str) -> CiString<N> {
@@ -49,8 +53,16 @@ fn profile() -> ChargingProfile {
             start_schedule: Some(ts("2024-01-01T00:00:00Z")),
             charging_rate_unit: ChargingRateUnitType::A,
             charging_schedule_period: vec![
-                ChargingSchedulePeriod { start_period: 0, limit: 16.0, number_phases: Some(3) },
-                ChargingSchedulePeriod { start_period: 1800, limit: 10.5, number_phases: None },
+                ChargingSchedulePeriod {
+                    start_period: 0,
+                    limit: 16.0,
+                    number_phases: Some(3),
+                },
+                ChargingSchedulePeriod {
+                    start_period: 1800,
+                    limit: 10.5,
+                    number_phases: None,
+                },
             ],
             min_charging_rate: Some(6.1),
         },
@@ -101,13 +113,21 @@ where
     assert_valid(name, &req_json);
     let back = decode::<R>(req_json.clone()).expect("decodes");
     assert_eq!(back.value, req, "{name} request round trip");
-    assert!(back.quirks.is_empty(), "{name} request quirks: {:?}", back.quirks);
+    assert!(
+        back.quirks.is_empty(),
+        "{name} request quirks: {:?}",
+        back.quirks
+    );
 
     let resp_json = serde_json::to_value(&resp).expect("serialises");
     assert_valid(&format!("{name}Response"), &resp_json);
     let back = decode::<R::Response>(resp_json).expect("decodes");
     assert_eq!(back.value, resp, "{name} response round trip");
-    assert!(back.quirks.is_empty(), "{name} response quirks: {:?}", back.quirks);
+    assert!(
+        back.quirks.is_empty(),
+        "{name} response quirks: {:?}",
+        back.quirks
+    );
 }
 
 #[test]
@@ -115,13 +135,20 @@ fn every_message_of_every_profile_is_schema_valid_both_ways() {
     let mut covered = Vec::new();
     macro_rules! c {
         ($req:expr, $resp:expr) => {{
-            fn action_of<R: Request>(_: &R) -> Action { R::ACTION }
+            fn action_of<R: Request>(_: &R) -> Action {
+                R::ACTION
+            }
             let r = $req;
             covered.push(action_of(&r));
             check(r, $resp);
         }};
     }
-    c!(AuthorizeRequest { id_tag: s("TAG1") }, AuthorizeResponse { id_tag_info: tag_info() });
+    c!(
+        AuthorizeRequest { id_tag: s("TAG1") },
+        AuthorizeResponse {
+            id_tag_info: tag_info()
+        }
+    );
     c!(
         BootNotificationRequest {
             charge_point_vendor: s("Vendor"),
@@ -141,20 +168,40 @@ fn every_message_of_every_profile_is_schema_valid_both_ways() {
         }
     );
     c!(
-        DataTransferRequest { vendor_id: s("com.example"), message_id: Some(s("m")), data: Some("x".into()) },
-        DataTransferResponse { status: DataTransferStatus::UnknownVendorId, data: None }
+        DataTransferRequest {
+            vendor_id: s("com.example"),
+            message_id: Some(s("m")),
+            data: Some("x".into())
+        },
+        DataTransferResponse {
+            status: DataTransferStatus::UnknownVendorId,
+            data: None
+        }
     );
     c!(
-        DiagnosticsStatusNotificationRequest { status: DiagnosticsStatus::Uploaded },
+        DiagnosticsStatusNotificationRequest {
+            status: DiagnosticsStatus::Uploaded
+        },
         DiagnosticsStatusNotificationResponse {}
     );
     c!(
-        FirmwareStatusNotificationRequest { status: FirmwareStatus::Installed },
+        FirmwareStatusNotificationRequest {
+            status: FirmwareStatus::Installed
+        },
         FirmwareStatusNotificationResponse {}
     );
-    c!(HeartbeatRequest {}, HeartbeatResponse { current_time: Timestamp::now() });
     c!(
-        MeterValuesRequest { connector_id: 1, transaction_id: Some(5), meter_value: vec![meter_value()] },
+        HeartbeatRequest {},
+        HeartbeatResponse {
+            current_time: Timestamp::now()
+        }
+    );
+    c!(
+        MeterValuesRequest {
+            connector_id: 1,
+            transaction_id: Some(5),
+            meter_value: vec![meter_value()]
+        },
         MeterValuesResponse {}
     );
     c!(
@@ -165,7 +212,10 @@ fn every_message_of_every_profile_is_schema_valid_both_ways() {
             reservation_id: Some(3),
             timestamp: ts("2024-01-01T10:00:00Z"),
         },
-        StartTransactionResponse { id_tag_info: tag_info(), transaction_id: 42 }
+        StartTransactionResponse {
+            id_tag_info: tag_info(),
+            transaction_id: 42
+        }
     );
     c!(
         StatusNotificationRequest {
@@ -188,21 +238,40 @@ fn every_message_of_every_profile_is_schema_valid_both_ways() {
             reason: Some(Reason::EVDisconnected),
             transaction_data: Some(vec![meter_value()]),
         },
-        StopTransactionResponse { id_tag_info: Some(tag_info()) }
+        StopTransactionResponse {
+            id_tag_info: Some(tag_info())
+        }
     );
     c!(
         CancelReservationRequest { reservation_id: 3 },
-        CancelReservationResponse { status: CancelReservationStatus::Accepted }
+        CancelReservationResponse {
+            status: CancelReservationStatus::Accepted
+        }
     );
     c!(
-        ChangeAvailabilityRequest { connector_id: 0, kind: AvailabilityType::Inoperative },
-        ChangeAvailabilityResponse { status: AvailabilityStatus::Scheduled }
+        ChangeAvailabilityRequest {
+            connector_id: 0,
+            kind: AvailabilityType::Inoperative
+        },
+        ChangeAvailabilityResponse {
+            status: AvailabilityStatus::Scheduled
+        }
     );
     c!(
-        ChangeConfigurationRequest { key: s("HeartbeatInterval"), value: s("60") },
-        ChangeConfigurationResponse { status: ConfigurationStatus::RebootRequired }
+        ChangeConfigurationRequest {
+            key: s("HeartbeatInterval"),
+            value: s("60")
+        },
+        ChangeConfigurationResponse {
+            status: ConfigurationStatus::RebootRequired
+        }
     );
-    c!(ClearCacheRequest {}, ClearCacheResponse { status: ClearCacheStatus::Accepted });
+    c!(
+        ClearCacheRequest {},
+        ClearCacheResponse {
+            status: ClearCacheStatus::Accepted
+        }
+    );
     c!(
         ClearChargingProfileRequest {
             id: Some(7),
@@ -210,10 +279,16 @@ fn every_message_of_every_profile_is_schema_valid_both_ways() {
             charging_profile_purpose: Some(ChargingProfilePurposeType::TxDefaultProfile),
             stack_level: Some(0),
         },
-        ClearChargingProfileResponse { status: ClearChargingProfileStatus::Unknown }
+        ClearChargingProfileResponse {
+            status: ClearChargingProfileStatus::Unknown
+        }
     );
     c!(
-        GetCompositeScheduleRequest { connector_id: 1, duration: 3600, charging_rate_unit: Some(ChargingRateUnitType::W) },
+        GetCompositeScheduleRequest {
+            connector_id: 1,
+            duration: 3600,
+            charging_rate_unit: Some(ChargingRateUnitType::W)
+        },
         GetCompositeScheduleResponse {
             status: GetCompositeScheduleStatus::Accepted,
             connector_id: Some(1),
@@ -222,9 +297,15 @@ fn every_message_of_every_profile_is_schema_valid_both_ways() {
         }
     );
     c!(
-        GetConfigurationRequest { key: Some(vec![s("HeartbeatInterval")]) },
+        GetConfigurationRequest {
+            key: Some(vec![s("HeartbeatInterval")])
+        },
         GetConfigurationResponse {
-            configuration_key: Some(vec![KeyValue { key: s("HeartbeatInterval"), readonly: false, value: Some(s("60")) }]),
+            configuration_key: Some(vec![KeyValue {
+                key: s("HeartbeatInterval"),
+                readonly: false,
+                value: Some(s("60"))
+            }]),
             unknown_key: Some(vec![s("Foo")]),
         }
     );
@@ -236,16 +317,29 @@ fn every_message_of_every_profile_is_schema_valid_both_ways() {
             start_time: Some(ts("2024-01-01T00:00:00Z")),
             stop_time: Some(ts("2024-01-02T00:00:00Z")),
         },
-        GetDiagnosticsResponse { file_name: Some(s("diag.zip")) }
+        GetDiagnosticsResponse {
+            file_name: Some(s("diag.zip"))
+        }
     );
-    c!(GetLocalListVersionRequest {}, GetLocalListVersionResponse { list_version: 4 });
     c!(
-        RemoteStartTransactionRequest { connector_id: Some(1), id_tag: s("TAG1"), charging_profile: Some(profile()) },
-        RemoteStartTransactionResponse { status: RemoteStartStopStatus::Accepted }
+        GetLocalListVersionRequest {},
+        GetLocalListVersionResponse { list_version: 4 }
+    );
+    c!(
+        RemoteStartTransactionRequest {
+            connector_id: Some(1),
+            id_tag: s("TAG1"),
+            charging_profile: Some(profile())
+        },
+        RemoteStartTransactionResponse {
+            status: RemoteStartStopStatus::Accepted
+        }
     );
     c!(
         RemoteStopTransactionRequest { transaction_id: 42 },
-        RemoteStopTransactionResponse { status: RemoteStartStopStatus::Rejected }
+        RemoteStopTransactionResponse {
+            status: RemoteStartStopStatus::Rejected
+        }
     );
     c!(
         ReserveNowRequest {
@@ -255,26 +349,55 @@ fn every_message_of_every_profile_is_schema_valid_both_ways() {
             parent_id_tag: Some(s("FLEET-1")),
             reservation_id: 3,
         },
-        ReserveNowResponse { status: ReservationStatus::Occupied }
+        ReserveNowResponse {
+            status: ReservationStatus::Occupied
+        }
     );
-    c!(ResetRequest { kind: ResetType::Soft }, ResetResponse { status: ResetStatus::Accepted });
+    c!(
+        ResetRequest {
+            kind: ResetType::Soft
+        },
+        ResetResponse {
+            status: ResetStatus::Accepted
+        }
+    );
     c!(
         SendLocalListRequest {
             list_version: 5,
-            local_authorization_list: Some(vec![AuthorizationData { id_tag: s("TAG1"), id_tag_info: Some(tag_info()) }]),
+            local_authorization_list: Some(vec![AuthorizationData {
+                id_tag: s("TAG1"),
+                id_tag_info: Some(tag_info())
+            }]),
             update_type: UpdateType::Full,
         },
-        SendLocalListResponse { status: UpdateStatus::VersionMismatch }
+        SendLocalListResponse {
+            status: UpdateStatus::VersionMismatch
+        }
     );
     c!(
-        SetChargingProfileRequest { connector_id: 1, cs_charging_profiles: profile() },
-        SetChargingProfileResponse { status: ChargingProfileStatus::NotSupported }
+        SetChargingProfileRequest {
+            connector_id: 1,
+            cs_charging_profiles: profile()
+        },
+        SetChargingProfileResponse {
+            status: ChargingProfileStatus::NotSupported
+        }
     );
     c!(
-        TriggerMessageRequest { requested_message: MessageTrigger::StatusNotification, connector_id: Some(1) },
-        TriggerMessageResponse { status: TriggerMessageStatus::NotImplemented }
+        TriggerMessageRequest {
+            requested_message: MessageTrigger::StatusNotification,
+            connector_id: Some(1)
+        },
+        TriggerMessageResponse {
+            status: TriggerMessageStatus::NotImplemented
+        }
     );
-    c!(UnlockConnectorRequest { connector_id: 1 }, UnlockConnectorResponse { status: UnlockStatus::Unlocked });
+    c!(
+        UnlockConnectorRequest { connector_id: 1 },
+        UnlockConnectorResponse {
+            status: UnlockStatus::Unlocked
+        }
+    );
     c!(
         UpdateFirmwareRequest {
             location: "http://192.0.2.1:8180/firmware/abc.bin".into(),
@@ -313,10 +436,22 @@ fn every_enum_value_is_schema_valid() {
 #[test]
 fn valid_wire_examples_decode_without_quirks() {
     let examples = [
-        ("BootNotification", json!({"chargePointVendor": "ABB", "chargePointModel": "Terra AC"})),
-        ("StatusNotification", json!({"connectorId": 1, "errorCode": "NoError", "status": "Charging", "timestamp": "2024-05-01T08:00:00.000Z"})),
-        ("MeterValues", json!({"connectorId": 2, "transactionId": 9, "meterValue": [{"timestamp": "2024-05-01T08:00:00+02:00", "sampledValue": [{"value": "12.5", "unit": "kWh", "measurand": "Energy.Active.Import.Register", "context": "Sample.Periodic"}]}]})),
-        ("StopTransaction", json!({"meterStop": 10, "timestamp": "2024-05-01T08:00:00Z", "transactionId": 3, "reason": "Local"})),
+        (
+            "BootNotification",
+            json!({"chargePointVendor": "ABB", "chargePointModel": "Terra AC"}),
+        ),
+        (
+            "StatusNotification",
+            json!({"connectorId": 1, "errorCode": "NoError", "status": "Charging", "timestamp": "2024-05-01T08:00:00.000Z"}),
+        ),
+        (
+            "MeterValues",
+            json!({"connectorId": 2, "transactionId": 9, "meterValue": [{"timestamp": "2024-05-01T08:00:00+02:00", "sampledValue": [{"value": "12.5", "unit": "kWh", "measurand": "Energy.Active.Import.Register", "context": "Sample.Periodic"}]}]}),
+        ),
+        (
+            "StopTransaction",
+            json!({"meterStop": 10, "timestamp": "2024-05-01T08:00:00Z", "transactionId": 3, "reason": "Local"}),
+        ),
         ("Heartbeat", json!({})),
     ];
     for (action, payload) in examples {
@@ -330,17 +465,57 @@ fn valid_wire_examples_decode_without_quirks() {
 #[test]
 fn field_deviations_decode_with_named_quirks() {
     let cases: Vec<(&str, Value, QuirkKind)> = vec![
-        ("MeterValues", json!({"connectorId": 1, "meterValue": [{"timestamp": "2024-01-01T00:00:00Z", "sampledValue": [{"value": 1234.5}]}]}), QuirkKind::NumberAsString),
-        ("StatusNotification", json!({"connectorId": "1", "errorCode": "NoError", "status": "Available"}), QuirkKind::StringAsNumber),
-        ("StartTransaction", json!({"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "2024-01-01T10:00:00"}), QuirkKind::TimestampWithoutZone),
-        ("StartTransaction", json!({"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "2024-01-01T12:00:00+02"}), QuirkKind::TimestampNonStandard),
-        ("MeterValues", json!({"connectorId": 1, "meterValue": [{"timestamp": "2024-01-01T00:00:00Z", "sampledValue": [{"value": "1", "unit": "kwh"}]}]}), QuirkKind::EnumSpelling),
-        ("MeterValues", json!({"connectorId": 1, "meterValue": [{"timestamp": "2024-01-01T00:00:00Z", "sampledValue": [{"value": "50", "unit": "Hz", "measurand": "Frequency"}]}]}), QuirkKind::EnumSpelling),
-        ("BootNotification", json!({"chargePointVendor": "V", "chargePointModel": "M", "chargePointSerialNumber": "S".repeat(40)}), QuirkKind::OverlongString),
-        ("StatusNotification", json!({"connectorId": 1, "errorCode": "Error", "status": "Available"}), QuirkKind::UnknownEnumValue),
-        ("StatusNotification", json!({"connectorId": 1, "errorCode": "NoError", "status": "Occupied"}), QuirkKind::UnknownEnumValue),
+        (
+            "MeterValues",
+            json!({"connectorId": 1, "meterValue": [{"timestamp": "2024-01-01T00:00:00Z", "sampledValue": [{"value": 1234.5}]}]}),
+            QuirkKind::NumberAsString,
+        ),
+        (
+            "StatusNotification",
+            json!({"connectorId": "1", "errorCode": "NoError", "status": "Available"}),
+            QuirkKind::StringAsNumber,
+        ),
+        (
+            "StartTransaction",
+            json!({"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "2024-01-01T10:00:00"}),
+            QuirkKind::TimestampWithoutZone,
+        ),
+        (
+            "StartTransaction",
+            json!({"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "2024-01-01T12:00:00+02"}),
+            QuirkKind::TimestampNonStandard,
+        ),
+        (
+            "MeterValues",
+            json!({"connectorId": 1, "meterValue": [{"timestamp": "2024-01-01T00:00:00Z", "sampledValue": [{"value": "1", "unit": "kwh"}]}]}),
+            QuirkKind::EnumSpelling,
+        ),
+        (
+            "MeterValues",
+            json!({"connectorId": 1, "meterValue": [{"timestamp": "2024-01-01T00:00:00Z", "sampledValue": [{"value": "50", "unit": "Hz", "measurand": "Frequency"}]}]}),
+            QuirkKind::EnumSpelling,
+        ),
+        (
+            "BootNotification",
+            json!({"chargePointVendor": "V", "chargePointModel": "M", "chargePointSerialNumber": "S".repeat(40)}),
+            QuirkKind::OverlongString,
+        ),
+        (
+            "StatusNotification",
+            json!({"connectorId": 1, "errorCode": "Error", "status": "Available"}),
+            QuirkKind::UnknownEnumValue,
+        ),
+        (
+            "StatusNotification",
+            json!({"connectorId": 1, "errorCode": "NoError", "status": "Occupied"}),
+            QuirkKind::UnknownEnumValue,
+        ),
         ("Heartbeat", json!({"extra": true}), QuirkKind::UnknownField),
-        ("StartTransaction", json!({"connectorId": 1, "idTag": 123456, "meterStart": 0, "timestamp": "2024-01-01T10:00:00Z"}), QuirkKind::NumberAsString),
+        (
+            "StartTransaction",
+            json!({"connectorId": 1, "idTag": 123456, "meterStart": 0, "timestamp": "2024-01-01T10:00:00Z"}),
+            QuirkKind::NumberAsString,
+        ),
     ];
     for (action, payload, kind) in cases {
         let invalid = !schema(action).is_valid(&payload);
@@ -352,7 +527,10 @@ fn field_deviations_decode_with_named_quirks() {
             d.quirks
         );
         // Every quirk we accept is a real deviation, except spellings the schema itself lists.
-        assert!(invalid || kind == QuirkKind::EnumSpelling, "{action} {payload} is schema-valid; not a quirk");
+        assert!(
+            invalid || kind == QuirkKind::EnumSpelling,
+            "{action} {payload} is schema-valid; not a quirk"
+        );
     }
 }
 
@@ -361,40 +539,90 @@ fn what_cannot_be_understood_gets_the_16_error_code() {
     let cases: Vec<(&str, Value, ErrorCode)> = vec![
         ("FooBar", json!({}), ErrorCode::NotImplemented),
         ("Reset", json!({"type": "Hard"}), ErrorCode::NotSupported),
-        ("SignCertificate", json!({"csr": "x"}), ErrorCode::NotSupported),
-        ("StartTransaction", json!({"connectorId": 1, "meterStart": 0, "timestamp": "2024-01-01T10:00:00Z"}), ErrorCode::OccurenceConstraintViolation),
-        ("StartTransaction", json!({"connectorId": {"a": 1}, "idTag": "T", "meterStart": 0, "timestamp": "2024-01-01T10:00:00Z"}), ErrorCode::TypeConstraintViolation),
-        ("StartTransaction", json!({"connectorId": "one", "idTag": "T", "meterStart": 0, "timestamp": "2024-01-01T10:00:00Z"}), ErrorCode::TypeConstraintViolation),
-        ("StartTransaction", json!({"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "not a time"}), ErrorCode::PropertyConstraintViolation),
-        ("FirmwareStatusNotification", json!({"status": "Exploded"}), ErrorCode::PropertyConstraintViolation),
-        ("MeterValues", json!({"connectorId": 1, "meterValue": "lots"}), ErrorCode::TypeConstraintViolation),
+        (
+            "SignCertificate",
+            json!({"csr": "x"}),
+            ErrorCode::NotSupported,
+        ),
+        (
+            "StartTransaction",
+            json!({"connectorId": 1, "meterStart": 0, "timestamp": "2024-01-01T10:00:00Z"}),
+            ErrorCode::OccurenceConstraintViolation,
+        ),
+        (
+            "StartTransaction",
+            json!({"connectorId": {"a": 1}, "idTag": "T", "meterStart": 0, "timestamp": "2024-01-01T10:00:00Z"}),
+            ErrorCode::TypeConstraintViolation,
+        ),
+        (
+            "StartTransaction",
+            json!({"connectorId": "one", "idTag": "T", "meterStart": 0, "timestamp": "2024-01-01T10:00:00Z"}),
+            ErrorCode::TypeConstraintViolation,
+        ),
+        (
+            "StartTransaction",
+            json!({"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "not a time"}),
+            ErrorCode::PropertyConstraintViolation,
+        ),
+        (
+            "FirmwareStatusNotification",
+            json!({"status": "Exploded"}),
+            ErrorCode::PropertyConstraintViolation,
+        ),
+        (
+            "MeterValues",
+            json!({"connectorId": 1, "meterValue": "lots"}),
+            ErrorCode::TypeConstraintViolation,
+        ),
     ];
     for (action, payload, code) in cases {
         let e = ChargePointCall::decode(action, payload.clone()).expect_err("rejected");
         assert_eq!(e.code, code, "{action} {payload}: {}", e.description);
     }
-    let e = ChargePointCall::decode("StartTransaction", json!({"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "x"}))
-        .expect_err("rejected");
-    assert!(e.description.contains("timestamp"), "the field is named: {}", e.description);
+    let e = ChargePointCall::decode(
+        "StartTransaction",
+        json!({"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "x"}),
+    )
+    .expect_err("rejected");
+    assert!(
+        e.description.contains("timestamp"),
+        "the field is named: {}",
+        e.description
+    );
 }
 
 #[test]
 fn commands_decode_strictly_for_sending() {
     let ok = decode_strict::<ResetRequest>(json!({"type": "Soft"})).expect("valid");
     assert_eq!(ok.kind, ResetType::Soft);
-    let e = decode_strict::<RemoteStartTransactionRequest>(json!({"idTag": "X".repeat(21)})).expect_err("too long");
+    let e = decode_strict::<RemoteStartTransactionRequest>(json!({"idTag": "X".repeat(21)}))
+        .expect_err("too long");
     assert_eq!(e.code, ErrorCode::PropertyConstraintViolation);
-    let e = decode_strict::<ResetRequest>(json!({"type": "soft"})).expect_err("wrong case is not sent");
+    let e =
+        decode_strict::<ResetRequest>(json!({"type": "soft"})).expect_err("wrong case is not sent");
     assert_eq!(e.code, ErrorCode::PropertyConstraintViolation);
     let mut p = profile();
     p.charging_schedule.charging_schedule_period[0].limit = 16.05;
-    let call = CentralSystemCall::SetChargingProfile(SetChargingProfileRequest { connector_id: 1, cs_charging_profiles: p });
-    assert!(call.check().is_err(), "limit off the 0.1 grid is refused before sending");
+    let call = CentralSystemCall::SetChargingProfile(SetChargingProfileRequest {
+        connector_id: 1,
+        cs_charging_profiles: p,
+    });
+    assert!(
+        call.check().is_err(),
+        "limit off the 0.1 grid is refused before sending"
+    );
 }
 
 #[test]
 fn frames_we_send_are_well_formed() {
-    let f = Frame::call("abc", "Reset", serde_json::to_value(ResetRequest { kind: ResetType::Hard }).expect("json"));
+    let f = Frame::call(
+        "abc",
+        "Reset",
+        serde_json::to_value(ResetRequest {
+            kind: ResetType::Hard,
+        })
+        .expect("json"),
+    );
     let v: Value = serde_json::from_str(&f.to_text()).expect("json");
     assert_eq!(v, json!([2, "abc", "Reset", {"type": "Hard"}]));
 }

@@ -1,1 +1,117 @@
-fn main(){}
+//! `chargeyard-server`: the headless central system.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use chargeyard_core::{Engine, EngineConfig, UnknownStations};
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    about = "Chargeyard headless OCPP central system with HTTP API"
+)]
+struct Args {
+    /// Where the database lives (default: the OS's app data dir, e.g. ~/.local/share/chargeyard).
+    #[arg(long, env = "CHARGEYARD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Where chargers connect (ws://ADDR/ocpp/<stationId>). Chargers are on the LAN.
+    #[arg(long, default_value = "0.0.0.0:9000")]
+    ocpp_listen: SocketAddr,
+    /// The HTTP API and console. Loopback only unless you choose otherwise.
+    #[arg(long, default_value = "127.0.0.1:8180")]
+    http_listen: SocketAddr,
+    /// What to do with stations we have never seen.
+    #[arg(long, default_value = "pending")]
+    unknown_stations: UnknownStations,
+    /// Accept any idTag (unknown tags are otherwise Invalid).
+    #[arg(long)]
+    open_charging: bool,
+    /// Heartbeat interval given to stations, seconds.
+    #[arg(long, default_value_t = 300)]
+    heartbeat_interval: u64,
+    /// Seconds a station has to answer a command.
+    #[arg(long, default_value_t = 30)]
+    call_timeout: u64,
+    /// The built UI to serve (default: ui/dist beside the working directory, if present).
+    #[arg(long)]
+    ui_dir: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let a = Args::parse();
+    let data_dir = match a.data_dir {
+        Some(d) => d,
+        None => dirs::data_dir()
+            .context("no OS data dir; pass --data-dir")?
+            .join("chargeyard"),
+    };
+    let db = data_dir.join("chargeyard.db");
+    let heartbeat = Duration::from_secs(a.heartbeat_interval.max(1));
+    let config = EngineConfig {
+        unknown_stations: a.unknown_stations,
+        open_charging: a.open_charging,
+        heartbeat_interval: heartbeat,
+        pong_timeout: heartbeat * 3,
+        call_timeout: Duration::from_secs(a.call_timeout.max(1)),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::open(config, &db)
+        .await
+        .with_context(|| format!("opening {}", db.display()))?;
+    let ui_dir = a.ui_dir.or_else(|| Some(PathBuf::from("ui/dist")));
+    let shutdown = CancellationToken::new();
+    let (bound, done) = chargeyard_server::serve(
+        engine,
+        a.ocpp_listen,
+        a.http_listen,
+        ui_dir,
+        shutdown.clone(),
+    )
+    .await
+    .context("binding listeners")?;
+    println!("Chargeyard is running.");
+    println!("  Console and API: http://{}/", bound.http);
+    println!(
+        "  Chargers connect to: ws://{}/ocpp/<stationId>  (OCPP 1.6J)",
+        bound.ocpp
+    );
+    println!("  Database: {}", db.display());
+    wait_for_signal().await;
+    println!("Shutting down…");
+    shutdown.cancel();
+    let _ = done.await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

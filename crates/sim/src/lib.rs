@@ -1,1 +1,876 @@
+//! A simulated OCPP 1.6J charge point over a real WebSocket.
+//!
+//! It boots, sends every charger-initiated message through [`ChargePoint::call`], and answers
+//! every command a central system can send the way a charger would: it keeps configuration keys,
+//! a local list version, reservations and charging profiles, starts and stops transactions on
+//! remote request, and sends the messages a TriggerMessage asks for. Everything it received is
+//! recorded for tests. Tests can make it ignore or refuse an action with [`Behaviour`].
+//!
+//! Layout: this file (connection, state, command answers); `main.rs` is the `chargeyard-sim` CLI.
 
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use chargeyard_ocpp::lenient::{CiString, Timestamp};
+use chargeyard_ocpp::v16::{self, *};
+use chargeyard_ocpp::{CallError, ErrorCode, Frame};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("connect: {0}")]
+    Connect(String),
+    #[error("the central system answered with {code}: {description}")]
+    CallError { code: String, description: String },
+    #[error("bad answer: {0}")]
+    BadAnswer(String),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("connection closed")]
+    Closed,
+}
+
+pub type Result<T> = std::result::Result<T, SimError>;
+
+/// How to reach the central system and who to be.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Base URL; the station id is appended, percent-encoded (e.g. `ws://127.0.0.1:9000/ocpp`).
+    pub url: String,
+    pub station_id: String,
+    pub connectors: u32,
+    /// Basic-auth password, if the central system requires one.
+    pub password: Option<String>,
+    /// Offered subprotocols, each in its own header value; empty offers none.
+    pub subprotocols: Vec<String>,
+    pub vendor: String,
+    pub model: String,
+    pub firmware: String,
+    /// How long to wait for answers to our CALLs.
+    pub call_timeout: Duration,
+}
+
+impl SimConfig {
+    pub fn new(url: impl Into<String>, station_id: impl Into<String>) -> Self {
+        SimConfig {
+            url: url.into(),
+            station_id: station_id.into(),
+            connectors: 2,
+            password: None,
+            subprotocols: vec![v16::SUBPROTOCOL.to_string()],
+            vendor: "Chargeyard".into(),
+            model: "SimCharger".into(),
+            firmware: "sim-1.0".into(),
+            call_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What a test wants the simulator to do with one command action instead of its normal answer.
+#[derive(Debug, Clone)]
+pub enum Behaviour {
+    /// Never answer (to test timeouts).
+    Ignore,
+    /// Answer with a CALLERROR.
+    Error(ErrorCode),
+}
+
+/// A command the simulator received and how it answered.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub action: String,
+    pub payload: Value,
+    /// The CALLRESULT payload, or None when it answered with an error or not at all.
+    pub answer: Option<Value>,
+}
+
+/// The charger's own state, kept like firmware would.
+#[derive(Debug, Default)]
+struct State {
+    config: BTreeMap<String, (String, bool)>,
+    local_list_version: i64,
+    reservations: HashMap<i64, i64>,
+    profiles: Vec<SetChargingProfileRequest>,
+    /// connector → (transaction id, meter register Wh)
+    transactions: HashMap<i64, (i64, i64)>,
+    meter_wh: i64,
+    received: Vec<Received>,
+    behaviours: HashMap<String, Behaviour>,
+}
+
+type Waiter = oneshot::Sender<std::result::Result<Value, SimError>>;
+
+struct Inner {
+    cfg: SimConfig,
+    out: mpsc::UnboundedSender<Message>,
+    /// Our outstanding CALL (one at a time), by message id.
+    waiting: Mutex<Option<(String, Waiter)>>,
+    /// Serialises our CALLs: one outstanding per direction.
+    call_lock: tokio::sync::Mutex<()>,
+    state: Mutex<State>,
+    next_id: std::sync::atomic::AtomicU64,
+    protocol: Option<String>,
+    /// Frames the central system sent that were not answers to our CALLs (for tests).
+    unsolicited: Mutex<mpsc::UnboundedSender<Frame>>,
+    closed: tokio_util::sync::CancellationToken,
+}
+
+/// A connected simulated charge point. Cheap to clone.
+#[derive(Clone)]
+pub struct ChargePoint {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn ci<const N: usize>(s: &str) -> CiString<N> {
+    CiString::new(s.chars().take(N).collect::<String>()).unwrap_or_default()
+}
+
+const WRITABLE_KEYS: &[(&str, &str)] = &[
+    ("HeartbeatInterval", "300"),
+    ("MeterValueSampleInterval", "60"),
+    ("ClockAlignedDataInterval", "0"),
+    ("ConnectionTimeOut", "60"),
+    ("LocalPreAuthorize", "false"),
+    ("LocalAuthorizeOffline", "true"),
+    ("AuthorizeRemoteTxRequests", "false"),
+    (
+        "MeterValuesSampledData",
+        "Energy.Active.Import.Register,Power.Active.Import",
+    ),
+    ("StopTransactionOnEVSideDisconnect", "true"),
+    ("WebSocketPingInterval", "60"),
+];
+const READONLY_KEYS: &[(&str, &str)] = &[
+    ("NumberOfConnectors", ""),
+    (
+        "SupportedFeatureProfiles",
+        "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger",
+    ),
+    ("ChargeProfileMaxStackLevel", "8"),
+    ("LocalAuthListMaxLength", "100"),
+];
+
+impl ChargePoint {
+    /// Connect (no BootNotification yet; see [`ChargePoint::boot`]).
+    pub async fn connect(cfg: SimConfig) -> Result<(ChargePoint, mpsc::UnboundedReceiver<Frame>)> {
+        let id = percent_encode(&cfg.station_id);
+        let url = format!("{}/{}", cfg.url.trim_end_matches('/'), id);
+        let mut req = url
+            .into_client_request()
+            .map_err(|e| SimError::Connect(e.to_string()))?;
+        for p in &cfg.subprotocols {
+            let v = HeaderValue::from_str(p).map_err(|e| SimError::Connect(e.to_string()))?;
+            req.headers_mut().append("Sec-WebSocket-Protocol", v);
+        }
+        if let Some(pw) = &cfg.password {
+            let token = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{pw}", cfg.station_id));
+            let v = HeaderValue::from_str(&format!("Basic {token}"))
+                .map_err(|e| SimError::Connect(e.to_string()))?;
+            req.headers_mut().insert("Authorization", v);
+        }
+        let (ws, resp) = tokio_tungstenite::connect_async(req)
+            .await
+            .map_err(|e| SimError::Connect(e.to_string()))?;
+        let protocol = resp
+            .headers()
+            .get("Sec-WebSocket-Protocol")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
+        let (unsolicited_tx, unsolicited_rx) = mpsc::unbounded_channel();
+        let mut state = State {
+            meter_wh: 1_000_000,
+            ..Default::default()
+        };
+        for (k, v) in WRITABLE_KEYS {
+            state.config.insert(k.to_string(), (v.to_string(), false));
+        }
+        for (k, v) in READONLY_KEYS {
+            let v = if *k == "NumberOfConnectors" {
+                cfg.connectors.to_string()
+            } else {
+                v.to_string()
+            };
+            state.config.insert(k.to_string(), (v, true));
+        }
+        let cp = ChargePoint {
+            inner: Arc::new(Inner {
+                cfg,
+                out,
+                waiting: Mutex::new(None),
+                call_lock: tokio::sync::Mutex::new(()),
+                state: Mutex::new(state),
+                next_id: std::sync::atomic::AtomicU64::new(1),
+                protocol,
+                unsolicited: Mutex::new(unsolicited_tx),
+                closed: tokio_util::sync::CancellationToken::new(),
+            }),
+        };
+        let (mut sink, mut stream) = ws.split();
+        let closed = cp.inner.closed.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = closed.cancelled() => {
+                        let _ = sink.send(Message::Close(None)).await;
+                        break;
+                    }
+                    m = out_rx.recv() => match m {
+                        Some(m) => if sink.send(m).await.is_err() { break },
+                        None => break,
+                    }
+                }
+            }
+        });
+        let reader = cp.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = stream.next().await {
+                if let Message::Text(t) = msg {
+                    reader.on_text(t.as_str());
+                }
+            }
+            reader.inner.closed.cancel();
+            if let Some((_, w)) = lock(&reader.inner.waiting).take() {
+                let _ = w.send(Err(SimError::Closed));
+            }
+        });
+        Ok((cp, unsolicited_rx))
+    }
+
+    pub fn station_id(&self) -> &str {
+        &self.inner.cfg.station_id
+    }
+
+    /// The subprotocol the central system chose, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.inner.protocol.as_deref()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.is_cancelled()
+    }
+
+    /// Close the connection.
+    pub fn close(&self) {
+        self.inner.closed.cancel();
+    }
+
+    /// Wait until the central system closes the connection (or `limit` passes).
+    pub async fn closed(&self, limit: Duration) -> bool {
+        tokio::time::timeout(limit, self.inner.closed.cancelled())
+            .await
+            .is_ok()
+    }
+
+    pub fn set_behaviour(&self, action: &str, b: Option<Behaviour>) {
+        let mut st = lock(&self.inner.state);
+        match b {
+            Some(b) => st.behaviours.insert(action.to_string(), b),
+            None => st.behaviours.remove(action),
+        };
+    }
+
+    /// Commands received so far.
+    pub fn received(&self) -> Vec<Received> {
+        lock(&self.inner.state).received.clone()
+    }
+
+    /// The running transaction on a connector, if any.
+    pub fn transaction(&self, connector: i64) -> Option<i64> {
+        lock(&self.inner.state)
+            .transactions
+            .get(&connector)
+            .map(|t| t.0)
+    }
+
+    pub fn config_value(&self, key: &str) -> Option<String> {
+        lock(&self.inner.state).config.get(key).map(|v| v.0.clone())
+    }
+
+    /// Send raw text as a frame (for malformed-frame tests).
+    pub fn send_text(&self, text: impl Into<String>) -> Result<()> {
+        self.inner
+            .out
+            .send(Message::text(text.into()))
+            .map_err(|_| SimError::Closed)
+    }
+
+    /// Send a typed CALL and wait for the typed answer.
+    pub async fn call<R: Request>(&self, req: R) -> Result<R::Response> {
+        let payload = serde_json::to_value(&req).map_err(|e| SimError::BadAnswer(e.to_string()))?;
+        let v = self.call_raw(R::ACTION.as_str(), payload).await?;
+        v16::decode::<R::Response>(v)
+            .map(|d| d.value)
+            .map_err(|e| SimError::BadAnswer(e.to_string()))
+    }
+
+    /// Send any CALL and wait for its CALLRESULT payload.
+    pub async fn call_raw(&self, action: &str, payload: Value) -> Result<Value> {
+        let _one_at_a_time = self.inner.call_lock.lock().await;
+        let n = self
+            .inner
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!(
+            "{}-{n}",
+            self.inner
+                .cfg
+                .station_id
+                .chars()
+                .take(20)
+                .collect::<String>()
+        );
+        let (tx, rx) = oneshot::channel();
+        *lock(&self.inner.waiting) = Some((id.clone(), tx));
+        self.inner
+            .out
+            .send(Message::text(Frame::call(&id, action, payload).to_text()))
+            .map_err(|_| SimError::Closed)?;
+        let limit = self.inner.cfg.call_timeout;
+        match tokio::time::timeout(limit, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(SimError::Closed),
+            Err(_) => {
+                lock(&self.inner.waiting).take();
+                Err(SimError::Timeout(limit))
+            }
+        }
+    }
+
+    fn on_text(&self, text: &str) {
+        let frame = match Frame::parse(text) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!("central system sent a bad frame: {e}");
+                return;
+            }
+        };
+        match frame {
+            Frame::Call {
+                id,
+                action,
+                payload,
+            } => self.on_command(id, action, payload),
+            Frame::CallResult {
+                ref id,
+                ref payload,
+            } => {
+                let mut w = lock(&self.inner.waiting);
+                if w.as_ref().is_some_and(|(wid, _)| wid == id) {
+                    if let Some((_, tx)) = w.take() {
+                        let _ = tx.send(Ok(payload.clone()));
+                    }
+                } else {
+                    drop(w);
+                    let _ = lock(&self.inner.unsolicited).send(frame.clone());
+                }
+            }
+            Frame::CallError {
+                ref id,
+                ref code,
+                ref description,
+                ..
+            } => {
+                let mut w = lock(&self.inner.waiting);
+                if w.as_ref().is_some_and(|(wid, _)| wid == id) {
+                    if let Some((_, tx)) = w.take() {
+                        let _ = tx.send(Err(SimError::CallError {
+                            code: code.clone(),
+                            description: description.clone(),
+                        }));
+                    }
+                } else {
+                    drop(w);
+                    let _ = lock(&self.inner.unsolicited).send(frame.clone());
+                }
+            }
+        }
+    }
+
+    fn on_command(&self, id: String, action: String, payload: Value) {
+        let behaviour = lock(&self.inner.state).behaviours.get(&action).cloned();
+        let answer: std::result::Result<Value, CallError> = match behaviour {
+            Some(Behaviour::Ignore) => {
+                self.record(&action, &payload, None);
+                return;
+            }
+            Some(Behaviour::Error(code)) => Err(CallError::new(code, "refused by test behaviour")),
+            None => match CentralSystemCall::decode(&action, payload.clone()) {
+                Ok(d) => Ok(self.answer(d.value)),
+                Err(e) => Err(e),
+            },
+        };
+        let frame = match &answer {
+            Ok(v) => Frame::result(id, v.clone()),
+            Err(e) => Frame::error(id, e),
+        };
+        self.record(&action, &payload, answer.ok());
+        let _ = self.inner.out.send(Message::text(frame.to_text()));
+    }
+
+    fn record(&self, action: &str, payload: &Value, answer: Option<Value>) {
+        lock(&self.inner.state).received.push(Received {
+            action: action.to_string(),
+            payload: payload.clone(),
+            answer,
+        });
+    }
+
+    /// Answer a command like a charger, and start whatever follows from it.
+    fn answer(&self, call: CentralSystemCall) -> Value {
+        let connectors = self.inner.cfg.connectors as i64;
+        let mut st = lock(&self.inner.state);
+        match call {
+            CentralSystemCall::CancelReservation(r) => {
+                let status = if st.reservations.remove(&r.reservation_id).is_some() {
+                    CancelReservationStatus::Accepted
+                } else {
+                    CancelReservationStatus::Rejected
+                };
+                json(&CancelReservationResponse { status })
+            }
+            CentralSystemCall::ChangeAvailability(r) => {
+                let ok = (0..=connectors).contains(&r.connector_id);
+                if ok {
+                    let status = match r.kind {
+                        AvailabilityType::Inoperative => ChargePointStatus::Unavailable,
+                        AvailabilityType::Operative => ChargePointStatus::Available,
+                    };
+                    let cp = self.clone();
+                    tokio::spawn(async move { cp.status(r.connector_id, status).await });
+                }
+                json(&ChangeAvailabilityResponse {
+                    status: if ok {
+                        AvailabilityStatus::Accepted
+                    } else {
+                        AvailabilityStatus::Rejected
+                    },
+                })
+            }
+            CentralSystemCall::ChangeConfiguration(r) => {
+                let status = match st.config.get_mut(r.key.as_str()) {
+                    None => ConfigurationStatus::NotSupported,
+                    Some((_, true)) => ConfigurationStatus::Rejected,
+                    Some((value, false)) => {
+                        *value = r.value.to_string();
+                        ConfigurationStatus::Accepted
+                    }
+                };
+                json(&ChangeConfigurationResponse { status })
+            }
+            CentralSystemCall::ClearCache(_) => json(&ClearCacheResponse {
+                status: ClearCacheStatus::Accepted,
+            }),
+            CentralSystemCall::ClearChargingProfile(r) => {
+                let before = st.profiles.len();
+                st.profiles.retain(|p| {
+                    let m = &p.cs_charging_profiles;
+                    !(r.id.is_none_or(|id| id == m.charging_profile_id)
+                        && r.connector_id.is_none_or(|c| c == p.connector_id)
+                        && r.stack_level.is_none_or(|s| s == m.stack_level)
+                        && r.charging_profile_purpose
+                            .is_none_or(|x| x == m.charging_profile_purpose))
+                });
+                let status = if st.profiles.len() < before {
+                    ClearChargingProfileStatus::Accepted
+                } else {
+                    ClearChargingProfileStatus::Unknown
+                };
+                json(&ClearChargingProfileResponse { status })
+            }
+            CentralSystemCall::DataTransfer(r) => {
+                if r.vendor_id.as_str() == "chargeyard.sim" {
+                    json(&DataTransferResponse {
+                        status: DataTransferStatus::Accepted,
+                        data: r.data,
+                    })
+                } else {
+                    json(&DataTransferResponse {
+                        status: DataTransferStatus::UnknownVendorId,
+                        data: None,
+                    })
+                }
+            }
+            CentralSystemCall::GetCompositeSchedule(r) => {
+                let profile = st
+                    .profiles
+                    .iter()
+                    .filter(|p| p.connector_id == r.connector_id || p.connector_id == 0)
+                    .max_by_key(|p| p.cs_charging_profiles.stack_level);
+                match profile {
+                    Some(p) => {
+                        let mut schedule = p.cs_charging_profiles.charging_schedule.clone();
+                        schedule.duration = Some(r.duration);
+                        json(&GetCompositeScheduleResponse {
+                            status: GetCompositeScheduleStatus::Accepted,
+                            connector_id: Some(r.connector_id),
+                            schedule_start: Some(Timestamp::now()),
+                            charging_schedule: Some(schedule),
+                        })
+                    }
+                    None => json(&GetCompositeScheduleResponse {
+                        status: GetCompositeScheduleStatus::Rejected,
+                        connector_id: None,
+                        schedule_start: None,
+                        charging_schedule: None,
+                    }),
+                }
+            }
+            CentralSystemCall::GetConfiguration(r) => {
+                let (mut known, mut unknown) = (Vec::new(), Vec::new());
+                let keys: Vec<String> = match r.key {
+                    Some(k) if !k.is_empty() => k.iter().map(|k| k.to_string()).collect(),
+                    _ => st.config.keys().cloned().collect(),
+                };
+                for k in keys {
+                    match st.config.get(&k) {
+                        Some((v, ro)) => known.push(KeyValue {
+                            key: ci(&k),
+                            readonly: *ro,
+                            value: Some(ci(v)),
+                        }),
+                        None => unknown.push(ci(&k)),
+                    }
+                }
+                json(&GetConfigurationResponse {
+                    configuration_key: Some(known),
+                    unknown_key: (!unknown.is_empty()).then_some(unknown),
+                })
+            }
+            CentralSystemCall::GetDiagnostics(_) => {
+                let cp = self.clone();
+                tokio::spawn(async move {
+                    for s in [DiagnosticsStatus::Uploading, DiagnosticsStatus::Uploaded] {
+                        let _ = cp
+                            .call(DiagnosticsStatusNotificationRequest { status: s })
+                            .await;
+                    }
+                });
+                json(&GetDiagnosticsResponse {
+                    file_name: Some(ci(&format!(
+                        "diagnostics-{}.log",
+                        self.inner.cfg.station_id
+                    ))),
+                })
+            }
+            CentralSystemCall::GetLocalListVersion(_) => json(&GetLocalListVersionResponse {
+                list_version: st.local_list_version,
+            }),
+            CentralSystemCall::RemoteStartTransaction(r) => {
+                let connector = r.connector_id.unwrap_or(1);
+                let free = (1..=connectors).contains(&connector)
+                    && !st.transactions.contains_key(&connector);
+                if free {
+                    let cp = self.clone();
+                    let tag = r.id_tag.to_string();
+                    tokio::spawn(async move {
+                        if let Err(e) = cp.start_transaction(connector, &tag).await {
+                            tracing::warn!("remote start failed: {e}");
+                        }
+                    });
+                }
+                json(&RemoteStartTransactionResponse {
+                    status: if free {
+                        RemoteStartStopStatus::Accepted
+                    } else {
+                        RemoteStartStopStatus::Rejected
+                    },
+                })
+            }
+            CentralSystemCall::RemoteStopTransaction(r) => {
+                let connector = st
+                    .transactions
+                    .iter()
+                    .find(|(_, (t, _))| *t == r.transaction_id)
+                    .map(|(c, _)| *c);
+                if let Some(c) = connector {
+                    let cp = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = cp.stop_transaction(c, Reason::Remote).await {
+                            tracing::warn!("remote stop failed: {e}");
+                        }
+                    });
+                }
+                json(&RemoteStopTransactionResponse {
+                    status: if connector.is_some() {
+                        RemoteStartStopStatus::Accepted
+                    } else {
+                        RemoteStartStopStatus::Rejected
+                    },
+                })
+            }
+            CentralSystemCall::ReserveNow(r) => {
+                let status = if st.transactions.contains_key(&r.connector_id) {
+                    ReservationStatus::Occupied
+                } else {
+                    st.reservations.insert(r.reservation_id, r.connector_id);
+                    ReservationStatus::Accepted
+                };
+                json(&ReserveNowResponse { status })
+            }
+            CentralSystemCall::Reset(_) => json(&ResetResponse {
+                status: ResetStatus::Accepted,
+            }),
+            CentralSystemCall::SendLocalList(r) => {
+                st.local_list_version = r.list_version;
+                json(&SendLocalListResponse {
+                    status: UpdateStatus::Accepted,
+                })
+            }
+            CentralSystemCall::SetChargingProfile(r) => {
+                st.profiles.retain(|p| {
+                    p.cs_charging_profiles.charging_profile_id
+                        != r.cs_charging_profiles.charging_profile_id
+                });
+                st.profiles.push(r);
+                json(&SetChargingProfileResponse {
+                    status: ChargingProfileStatus::Accepted,
+                })
+            }
+            CentralSystemCall::TriggerMessage(r) => {
+                let cp = self.clone();
+                let connector = r.connector_id;
+                tokio::spawn(async move {
+                    if let Err(e) = cp.triggered(r.requested_message, connector).await {
+                        tracing::warn!("triggered message failed: {e}");
+                    }
+                });
+                json(&TriggerMessageResponse {
+                    status: TriggerMessageStatus::Accepted,
+                })
+            }
+            CentralSystemCall::UnlockConnector(r) => json(&UnlockConnectorResponse {
+                status: if (1..=connectors).contains(&r.connector_id) {
+                    UnlockStatus::Unlocked
+                } else {
+                    UnlockStatus::NotSupported
+                },
+            }),
+            CentralSystemCall::UpdateFirmware(_) => {
+                let cp = self.clone();
+                tokio::spawn(async move {
+                    for s in [
+                        FirmwareStatus::Downloading,
+                        FirmwareStatus::Downloaded,
+                        FirmwareStatus::Installing,
+                        FirmwareStatus::Installed,
+                    ] {
+                        let _ = cp
+                            .call(FirmwareStatusNotificationRequest { status: s })
+                            .await;
+                    }
+                });
+                json(&UpdateFirmwareResponse {})
+            }
+        }
+    }
+
+    // ---- Charger behaviour ---------------------------------------------------------------------
+
+    /// BootNotification with this simulator's identity.
+    pub async fn boot(&self) -> Result<BootNotificationResponse> {
+        let c = &self.inner.cfg;
+        self.call(BootNotificationRequest {
+            charge_point_vendor: ci(&c.vendor),
+            charge_point_model: ci(&c.model),
+            charge_point_serial_number: Some(ci(&format!("SN-{}", c.station_id))),
+            charge_box_serial_number: None,
+            firmware_version: Some(ci(&c.firmware)),
+            iccid: None,
+            imsi: None,
+            meter_type: Some(ci("SimMeter")),
+            meter_serial_number: None,
+        })
+        .await
+    }
+
+    pub async fn status(&self, connector: i64, status: ChargePointStatus) -> Result<()> {
+        self.call(StatusNotificationRequest {
+            connector_id: connector,
+            error_code: ChargePointErrorCode::NoError,
+            info: None,
+            status,
+            timestamp: Some(Timestamp::now()),
+            vendor_id: None,
+            vendor_error_code: None,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Boot, then report every connector (and the station, connector 0) Available.
+    pub async fn boot_and_report(&self) -> Result<BootNotificationResponse> {
+        let r = self.boot().await?;
+        if r.status == RegistrationStatus::Accepted {
+            for c in 0..=self.inner.cfg.connectors as i64 {
+                self.status(c, ChargePointStatus::Available).await?;
+            }
+        }
+        Ok(r)
+    }
+
+    /// Plug in and start charging: Preparing, StartTransaction, Charging. Returns the id.
+    pub async fn start_transaction(
+        &self,
+        connector: i64,
+        id_tag: &str,
+    ) -> Result<StartTransactionResponse> {
+        self.status(connector, ChargePointStatus::Preparing).await?;
+        let meter_start = lock(&self.inner.state).meter_wh;
+        let r = self
+            .call(StartTransactionRequest {
+                connector_id: connector,
+                id_tag: ci(id_tag),
+                meter_start,
+                reservation_id: None,
+                timestamp: Timestamp::now(),
+            })
+            .await?;
+        if r.id_tag_info.status == AuthorizationStatus::Accepted {
+            lock(&self.inner.state)
+                .transactions
+                .insert(connector, (r.transaction_id, meter_start));
+            self.status(connector, ChargePointStatus::Charging).await?;
+        } else {
+            self.status(connector, ChargePointStatus::Finishing).await?;
+        }
+        Ok(r)
+    }
+
+    /// Deliver `wh` more energy on a connector and report it with MeterValues.
+    pub async fn charge(&self, connector: i64, wh: i64, power_w: f64) -> Result<()> {
+        let (tx, register) = {
+            let mut st = lock(&self.inner.state);
+            st.meter_wh += wh;
+            (st.transactions.get(&connector).map(|t| t.0), st.meter_wh)
+        };
+        self.meter_values(connector, tx, register, power_w).await
+    }
+
+    async fn meter_values(
+        &self,
+        connector: i64,
+        tx: Option<i64>,
+        register_wh: i64,
+        power_w: f64,
+    ) -> Result<()> {
+        self.call(MeterValuesRequest {
+            connector_id: connector,
+            transaction_id: tx,
+            meter_value: vec![MeterValue {
+                timestamp: Timestamp::now(),
+                sampled_value: vec![
+                    SampledValue {
+                        value: register_wh.to_string(),
+                        context: Some(ReadingContext::SamplePeriodic),
+                        format: None,
+                        measurand: Some(Measurand::EnergyActiveImportRegister),
+                        phase: None,
+                        location: Some(Location::Outlet),
+                        unit: Some(UnitOfMeasure::Wh),
+                    },
+                    SampledValue {
+                        value: format!("{power_w:.1}"),
+                        context: Some(ReadingContext::SamplePeriodic),
+                        format: None,
+                        measurand: Some(Measurand::PowerActiveImport),
+                        phase: None,
+                        location: Some(Location::Outlet),
+                        unit: Some(UnitOfMeasure::W),
+                    },
+                ],
+            }],
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Stop the connector's transaction: StopTransaction, Finishing, Available.
+    pub async fn stop_transaction(&self, connector: i64, reason: Reason) -> Result<Option<i64>> {
+        let (t, register) = {
+            let mut st = lock(&self.inner.state);
+            (st.transactions.remove(&connector), st.meter_wh)
+        };
+        let Some((tx, _)) = t else {
+            return Ok(None);
+        };
+        self.call(StopTransactionRequest {
+            id_tag: None,
+            meter_stop: register,
+            timestamp: Timestamp::now(),
+            transaction_id: tx,
+            reason: Some(reason),
+            transaction_data: None,
+        })
+        .await?;
+        self.status(connector, ChargePointStatus::Finishing).await?;
+        self.status(connector, ChargePointStatus::Available).await?;
+        Ok(Some(tx))
+    }
+
+    async fn triggered(&self, what: MessageTrigger, connector: Option<i64>) -> Result<()> {
+        match what {
+            MessageTrigger::BootNotification => self.boot_and_report().await.map(|_| ()),
+            MessageTrigger::Heartbeat => self.call(HeartbeatRequest {}).await.map(|_| ()),
+            MessageTrigger::StatusNotification => {
+                let c = connector.unwrap_or(0);
+                let charging = lock(&self.inner.state).transactions.contains_key(&c);
+                let s = if charging {
+                    ChargePointStatus::Charging
+                } else {
+                    ChargePointStatus::Available
+                };
+                self.status(c, s).await
+            }
+            MessageTrigger::MeterValues => {
+                let c = connector.unwrap_or(1);
+                let (tx, reg) = {
+                    let st = lock(&self.inner.state);
+                    (st.transactions.get(&c).map(|t| t.0), st.meter_wh)
+                };
+                self.meter_values(c, tx, reg, 0.0).await
+            }
+            MessageTrigger::DiagnosticsStatusNotification => self
+                .call(DiagnosticsStatusNotificationRequest {
+                    status: DiagnosticsStatus::Idle,
+                })
+                .await
+                .map(|_| ()),
+            MessageTrigger::FirmwareStatusNotification => self
+                .call(FirmwareStatusNotificationRequest {
+                    status: FirmwareStatus::Idle,
+                })
+                .await
+                .map(|_| ()),
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Percent-encode a station id for the URL path.
+pub fn percent_encode(id: &str) -> String {
+    let mut out = String::new();
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

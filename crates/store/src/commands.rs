@@ -28,7 +28,11 @@ pub async fn insert(conn: &mut SqliteConnection, c: &CommandRecord) -> Result<i6
 }
 
 /// Newest first.
-pub async fn list(ex: impl SqliteExecutor<'_>, station_id: &str, limit: i64) -> Result<Vec<CommandRecord>> {
+pub async fn list(
+    ex: impl SqliteExecutor<'_>,
+    station_id: &str,
+    limit: i64,
+) -> Result<Vec<CommandRecord>> {
     let rows = sqlx::query("SELECT * FROM commands WHERE station_id = ? ORDER BY id DESC LIMIT ?")
         .bind(station_id)
         .bind(limit.clamp(1, 5000))

@@ -36,7 +36,11 @@ fn map(r: &SqliteRow) -> Connector {
 
 /// Store the notification in the history and make it the connector's current status, unless the
 /// current status carries a later charger timestamp (replayed notifications do not roll back).
-pub async fn record_status(conn: &mut SqliteConnection, s: &NewStatus, now: DateTime<Utc>) -> Result<()> {
+pub async fn record_status(
+    conn: &mut SqliteConnection,
+    s: &NewStatus,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let received = fmt(now);
     sqlx::query(
         "INSERT INTO status_history (station_id, connector_id, status, error_code, info, vendor_id,
@@ -91,12 +95,17 @@ pub async fn list_all(ex: impl SqliteExecutor<'_>) -> Result<Vec<Connector>> {
 }
 
 /// Latest status changes of a station, newest first.
-pub async fn history(ex: impl SqliteExecutor<'_>, station_id: &str, limit: i64) -> Result<Vec<StatusChange>> {
-    let rows = sqlx::query("SELECT * FROM status_history WHERE station_id = ? ORDER BY id DESC LIMIT ?")
-        .bind(station_id)
-        .bind(limit)
-        .fetch_all(ex)
-        .await?;
+pub async fn history(
+    ex: impl SqliteExecutor<'_>,
+    station_id: &str,
+    limit: i64,
+) -> Result<Vec<StatusChange>> {
+    let rows =
+        sqlx::query("SELECT * FROM status_history WHERE station_id = ? ORDER BY id DESC LIMIT ?")
+            .bind(station_id)
+            .bind(limit)
+            .fetch_all(ex)
+            .await?;
     Ok(rows
         .iter()
         .map(|r| StatusChange {

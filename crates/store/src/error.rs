@@ -20,7 +20,9 @@ impl Error {
     pub(crate) fn from_db(e: sqlx::Error) -> Error {
         match &e {
             sqlx::Error::RowNotFound => Error::NotFound,
-            sqlx::Error::Database(d) if d.is_unique_violation() => Error::Conflict(d.message().to_string()),
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                Error::Conflict(d.message().to_string())
+            }
             _ => Error::Db(e),
         }
     }

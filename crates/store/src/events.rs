@@ -8,7 +8,13 @@ use crate::error::Result;
 use crate::model::StationEvent;
 use crate::time::{fmt, parse};
 
-pub async fn insert(conn: &mut SqliteConnection, station_id: &str, kind: &str, detail: &serde_json::Value, now: DateTime<Utc>) -> Result<()> {
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    station_id: &str,
+    kind: &str,
+    detail: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query("INSERT INTO station_events (station_id, kind, detail, at) VALUES (?, ?, ?, ?)")
         .bind(station_id)
         .bind(kind)
@@ -20,12 +26,17 @@ pub async fn insert(conn: &mut SqliteConnection, station_id: &str, kind: &str, d
 }
 
 /// Newest first.
-pub async fn list(ex: impl SqliteExecutor<'_>, station_id: &str, limit: i64) -> Result<Vec<StationEvent>> {
-    let rows = sqlx::query("SELECT * FROM station_events WHERE station_id = ? ORDER BY id DESC LIMIT ?")
-        .bind(station_id)
-        .bind(limit.clamp(1, 5000))
-        .fetch_all(ex)
-        .await?;
+pub async fn list(
+    ex: impl SqliteExecutor<'_>,
+    station_id: &str,
+    limit: i64,
+) -> Result<Vec<StationEvent>> {
+    let rows =
+        sqlx::query("SELECT * FROM station_events WHERE station_id = ? ORDER BY id DESC LIMIT ?")
+            .bind(station_id)
+            .bind(limit.clamp(1, 5000))
+            .fetch_all(ex)
+            .await?;
     Ok(rows
         .iter()
         .map(|r| StationEvent {

@@ -43,12 +43,14 @@ pub async fn list(
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Frame>> {
-    let rows = sqlx::query("SELECT * FROM frames WHERE station_id = ? AND id < ? ORDER BY id DESC LIMIT ?")
-        .bind(station_id)
-        .bind(before_id.unwrap_or(i64::MAX))
-        .bind(limit.clamp(1, 5000))
-        .fetch_all(ex)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT * FROM frames WHERE station_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+    )
+    .bind(station_id)
+    .bind(before_id.unwrap_or(i64::MAX))
+    .bind(limit.clamp(1, 5000))
+    .fetch_all(ex)
+    .await?;
     Ok(rows
         .iter()
         .map(|r| Frame {
@@ -66,6 +68,9 @@ pub async fn list(
 
 /// Delete frames older than `before`; returns how many.
 pub async fn prune(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM frames WHERE at < ?").bind(fmt(before)).execute(conn).await?;
+    let r = sqlx::query("DELETE FROM frames WHERE at < ?")
+        .bind(fmt(before))
+        .execute(conn)
+        .await?;
     Ok(r.rows_affected())
 }

@@ -43,11 +43,18 @@ pub async fn get(ex: impl SqliteExecutor<'_>, id_tag: &str) -> Result<Option<IdT
 }
 
 pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<IdTag>> {
-    let rows = sqlx::query("SELECT * FROM id_tags ORDER BY id_tag").fetch_all(ex).await?;
+    let rows = sqlx::query("SELECT * FROM id_tags ORDER BY id_tag")
+        .fetch_all(ex)
+        .await?;
     Ok(rows.iter().map(map).collect())
 }
 
-pub async fn create(conn: &mut SqliteConnection, id_tag: &str, f: &TagFields, now: DateTime<Utc>) -> Result<IdTag> {
+pub async fn create(
+    conn: &mut SqliteConnection,
+    id_tag: &str,
+    f: &TagFields,
+    now: DateTime<Utc>,
+) -> Result<IdTag> {
     let now = fmt(now);
     sqlx::query(
         "INSERT INTO id_tags (id_tag, status, expiry, parent_id_tag, group_kind, group_name, note,
@@ -68,7 +75,12 @@ pub async fn create(conn: &mut SqliteConnection, id_tag: &str, f: &TagFields, no
     get(conn, id_tag).await?.ok_or(Error::NotFound)
 }
 
-pub async fn update(conn: &mut SqliteConnection, id_tag: &str, f: &TagFields, now: DateTime<Utc>) -> Result<IdTag> {
+pub async fn update(
+    conn: &mut SqliteConnection,
+    id_tag: &str,
+    f: &TagFields,
+    now: DateTime<Utc>,
+) -> Result<IdTag> {
     let r = sqlx::query(
         "UPDATE id_tags SET status = ?, expiry = ?, parent_id_tag = ?, group_kind = ?, group_name = ?,
          note = ?, updated_at = ? WHERE id_tag = ?",
@@ -90,7 +102,10 @@ pub async fn update(conn: &mut SqliteConnection, id_tag: &str, f: &TagFields, no
 }
 
 pub async fn delete(conn: &mut SqliteConnection, id_tag: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM id_tags WHERE id_tag = ?").bind(id_tag).execute(conn).await?;
+    let r = sqlx::query("DELETE FROM id_tags WHERE id_tag = ?")
+        .bind(id_tag)
+        .execute(conn)
+        .await?;
     if r.rows_affected() == 0 {
         return Err(Error::NotFound);
     }

@@ -30,7 +30,11 @@ pub struct NewSample {
 /// SQLite allows 32766 bound parameters; 13 per row.
 const ROWS_PER_INSERT: usize = 1000;
 
-pub async fn insert(conn: &mut SqliteConnection, samples: &[NewSample], now: DateTime<Utc>) -> Result<()> {
+pub async fn insert(
+    conn: &mut SqliteConnection,
+    samples: &[NewSample],
+    now: DateTime<Utc>,
+) -> Result<()> {
     let received = fmt(now);
     for chunk in samples.chunks(ROWS_PER_INSERT) {
         let mut q = QueryBuilder::<Sqlite>::new(

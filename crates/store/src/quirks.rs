@@ -8,7 +8,13 @@ use crate::error::Result;
 use crate::model::QuirkRecord;
 use crate::time::{fmt, parse};
 
-pub async fn record(conn: &mut SqliteConnection, station_id: &str, kind: &str, example: &str, now: DateTime<Utc>) -> Result<()> {
+pub async fn record(
+    conn: &mut SqliteConnection,
+    station_id: &str,
+    kind: &str,
+    example: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let now = fmt(now);
     sqlx::query(
         "INSERT INTO quirks (station_id, kind, count, first_seen, last_seen, example)

@@ -6,10 +6,12 @@ use sqlx::sqlite::SqliteConnection;
 use crate::error::Result;
 
 pub async fn get(ex: impl SqliteExecutor<'_>, key: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-        .bind(key)
-        .fetch_optional(ex)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_optional(ex)
+            .await?,
+    )
 }
 
 pub async fn set(conn: &mut SqliteConnection, key: &str, value: &str) -> Result<()> {

@@ -45,14 +45,21 @@ pub async fn get(ex: impl SqliteExecutor<'_>, id: &str) -> Result<Option<Station
 }
 
 pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<Station>> {
-    let rows = sqlx::query("SELECT * FROM stations ORDER BY id").fetch_all(ex).await?;
+    let rows = sqlx::query("SELECT * FROM stations ORDER BY id")
+        .fetch_all(ex)
+        .await?;
     Ok(rows.iter().map(map).collect())
 }
 
 /// Station ids and password hashes, for the in-memory auth check during the handshake.
 pub async fn credentials(ex: impl SqliteExecutor<'_>) -> Result<Vec<(String, Option<String>)>> {
-    let rows = sqlx::query("SELECT id, password_hash FROM stations").fetch_all(ex).await?;
-    Ok(rows.iter().map(|r| (r.get("id"), r.get("password_hash"))).collect())
+    let rows = sqlx::query("SELECT id, password_hash FROM stations")
+        .fetch_all(ex)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("id"), r.get("password_hash")))
+        .collect())
 }
 
 /// Add a station the operator knows about. Fails with `Conflict` if it exists.
@@ -181,7 +188,11 @@ pub async fn set_registration(
     Ok(())
 }
 
-pub async fn set_fallback_protocol(conn: &mut SqliteConnection, id: &str, protocol: &str) -> Result<()> {
+pub async fn set_fallback_protocol(
+    conn: &mut SqliteConnection,
+    id: &str,
+    protocol: &str,
+) -> Result<()> {
     sqlx::query("UPDATE stations SET fallback_protocol = ? WHERE id = ?")
         .bind(protocol)
         .bind(id)
@@ -191,7 +202,11 @@ pub async fn set_fallback_protocol(conn: &mut SqliteConnection, id: &str, protoc
 }
 
 /// `column` is one of the two status columns; the value is what the charger last reported.
-pub async fn set_diagnostics_status(conn: &mut SqliteConnection, id: &str, status: &str) -> Result<()> {
+pub async fn set_diagnostics_status(
+    conn: &mut SqliteConnection,
+    id: &str,
+    status: &str,
+) -> Result<()> {
     sqlx::query("UPDATE stations SET diagnostics_status = ? WHERE id = ?")
         .bind(status)
         .bind(id)
@@ -200,7 +215,11 @@ pub async fn set_diagnostics_status(conn: &mut SqliteConnection, id: &str, statu
     Ok(())
 }
 
-pub async fn set_firmware_status(conn: &mut SqliteConnection, id: &str, status: &str) -> Result<()> {
+pub async fn set_firmware_status(
+    conn: &mut SqliteConnection,
+    id: &str,
+    status: &str,
+) -> Result<()> {
     sqlx::query("UPDATE stations SET firmware_status = ? WHERE id = ?")
         .bind(status)
         .bind(id)
@@ -211,8 +230,14 @@ pub async fn set_firmware_status(conn: &mut SqliteConnection, id: &str, status: 
 
 /// Remove a station and its connectors (history of its transactions and frames is kept).
 pub async fn delete(conn: &mut SqliteConnection, id: &str) -> Result<()> {
-    sqlx::query("DELETE FROM connectors WHERE station_id = ?").bind(id).execute(&mut *conn).await?;
-    let r = sqlx::query("DELETE FROM stations WHERE id = ?").bind(id).execute(conn).await?;
+    sqlx::query("DELETE FROM connectors WHERE station_id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let r = sqlx::query("DELETE FROM stations WHERE id = ?")
+        .bind(id)
+        .execute(conn)
+        .await?;
     if r.rows_affected() == 0 {
         return Err(Error::NotFound);
     }

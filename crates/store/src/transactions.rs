@@ -10,7 +10,8 @@ use crate::model::{Page, Transaction, UnmatchedStop};
 use crate::time::{fmt, parse, parse_opt};
 
 /// Energy so far: stop − start, or the latest whole-meter import register reading − start.
-const SELECT: &str = "SELECT t.*, CASE WHEN t.meter_stop IS NOT NULL THEN t.meter_stop - t.meter_start
+const SELECT: &str =
+    "SELECT t.*, CASE WHEN t.meter_stop IS NOT NULL THEN t.meter_stop - t.meter_start
     ELSE (SELECT CAST(m.value AS INTEGER) - t.meter_start FROM meter_samples m
           WHERE m.transaction_id = t.id AND m.measurand = 'Energy.Active.Import.Register'
           AND m.phase IS NULL AND m.value IS NOT NULL ORDER BY m.timestamp DESC, m.id DESC LIMIT 1)
@@ -49,7 +50,11 @@ pub struct NewTransaction {
 
 /// Store a start and return its id. A retried start (same station, connector, tag, timestamp and
 /// meterStart) returns the id of the first one and `false`.
-pub async fn start(conn: &mut SqliteConnection, t: &NewTransaction, now: DateTime<Utc>) -> Result<(i64, bool)> {
+pub async fn start(
+    conn: &mut SqliteConnection,
+    t: &NewTransaction,
+    now: DateTime<Utc>,
+) -> Result<(i64, bool)> {
     let start_ts = fmt(t.start_ts);
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO transactions (station_id, connector_id, id_tag, start_ts, meter_start,
@@ -106,7 +111,11 @@ pub enum StopOutcome {
     Unknown,
 }
 
-pub async fn stop(conn: &mut SqliteConnection, s: &StopRecord, now: DateTime<Utc>) -> Result<StopOutcome> {
+pub async fn stop(
+    conn: &mut SqliteConnection,
+    s: &StopRecord,
+    now: DateTime<Utc>,
+) -> Result<StopOutcome> {
     let r = sqlx::query(
         "UPDATE transactions SET stop_ts = ?, meter_stop = ?, stop_reason = ?, stop_id_tag = ?,
          stop_received_at = ? WHERE id = ? AND station_id = ? AND stop_ts IS NULL",
@@ -123,11 +132,12 @@ pub async fn stop(conn: &mut SqliteConnection, s: &StopRecord, now: DateTime<Utc
     if r.rows_affected() == 1 {
         return Ok(StopOutcome::Stopped);
     }
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM transactions WHERE id = ? AND station_id = ?")
-        .bind(s.transaction_id)
-        .bind(&s.station_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM transactions WHERE id = ? AND station_id = ?")
+            .bind(s.transaction_id)
+            .bind(&s.station_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     if exists.is_some() {
         return Ok(StopOutcome::AlreadyStopped);
     }
@@ -217,7 +227,10 @@ pub async fn list(ex: &sqlx::SqlitePool, f: &TransactionFilter) -> Result<Page<T
     })
 }
 
-pub async fn unmatched_stops(ex: impl SqliteExecutor<'_>, station_id: &str) -> Result<Vec<UnmatchedStop>> {
+pub async fn unmatched_stops(
+    ex: impl SqliteExecutor<'_>,
+    station_id: &str,
+) -> Result<Vec<UnmatchedStop>> {
     let rows = sqlx::query("SELECT * FROM unmatched_stops WHERE station_id = ? ORDER BY id DESC")
         .bind(station_id)
         .fetch_all(ex)

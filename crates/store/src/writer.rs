@@ -23,7 +23,8 @@ pub(crate) mod futures_core_shim {
 /// Runs after the commit with its outcome: sends the job's result to its caller.
 type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
 /// A job returns whether it succeeded (its writes are rolled back to its savepoint if not).
-type Job = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
+type Job =
+    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
 
 /// Handle to the writer task. Cheap to clone.
 #[derive(Clone)]
@@ -146,7 +147,9 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, stats: Arc
             }
         };
         stats.commits.fetch_add(1, Ordering::Relaxed);
-        stats.jobs.fetch_add(finishes.len() as u64, Ordering::Relaxed);
+        stats
+            .jobs
+            .fetch_add(finishes.len() as u64, Ordering::Relaxed);
         for finish in finishes.drain(..) {
             finish(err.as_deref());
         }

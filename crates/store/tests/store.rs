@@ -18,7 +18,10 @@ fn new_tx(meter_start: i64) -> NewTransaction {
         station_id: "CP1".into(),
         connector_id: 1,
         id_tag: "TAG".into(),
-        start_ts: Utc.with_ymd_and_hms(2024, 1, 1, 10, 0, 0).single().expect("time"),
+        start_ts: Utc
+            .with_ymd_and_hms(2024, 1, 1, 10, 0, 0)
+            .single()
+            .expect("time"),
         meter_start,
         reservation_id: None,
         start_auth_status: "Accepted".into(),
@@ -32,18 +35,29 @@ async fn concurrent_writes_share_commits() {
     for i in 0..500 {
         let w = store.writer.clone();
         handles.push(tokio::spawn(async move {
-            w.write(move |c| Box::pin(async move { transactions::start(c, &new_tx(i), Utc::now()).await }))
-                .await
+            w.write(move |c| {
+                Box::pin(async move { transactions::start(c, &new_tx(i), Utc::now()).await })
+            })
+            .await
         }));
     }
     for h in handles {
         h.await.expect("join").expect("written");
     }
     let stats = store.writer.stats();
-    let (commits, jobs) = (stats.commits.load(Ordering::Relaxed), stats.jobs.load(Ordering::Relaxed));
+    let (commits, jobs) = (
+        stats.commits.load(Ordering::Relaxed),
+        stats.jobs.load(Ordering::Relaxed),
+    );
     assert_eq!(jobs, 500);
-    assert!(commits < 250, "500 concurrent writes should be grouped, took {commits} commits");
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transactions").fetch_one(&store.reader).await.expect("count");
+    assert!(
+        commits < 250,
+        "500 concurrent writes should be grouped, took {commits} commits"
+    );
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transactions")
+        .fetch_one(&store.reader)
+        .await
+        .expect("count");
     assert_eq!(n, 500);
 }
 
@@ -51,9 +65,19 @@ async fn concurrent_writes_share_commits() {
 async fn retried_start_gets_same_id_and_unknown_stop_is_recorded() {
     let (_d, store) = open().await;
     let w = &store.writer;
-    let (a, new_a) = w.write(|c| Box::pin(async move { transactions::start(c, &new_tx(5), Utc::now()).await })).await.expect("a");
-    let (b, new_b) = w.write(|c| Box::pin(async move { transactions::start(c, &new_tx(5), Utc::now()).await })).await.expect("b");
-    assert_eq!((a, new_a, new_b), (b, true, false), "a retried start must reuse the id");
+    let (a, new_a) = w
+        .write(|c| Box::pin(async move { transactions::start(c, &new_tx(5), Utc::now()).await }))
+        .await
+        .expect("a");
+    let (b, new_b) = w
+        .write(|c| Box::pin(async move { transactions::start(c, &new_tx(5), Utc::now()).await }))
+        .await
+        .expect("b");
+    assert_eq!(
+        (a, new_a, new_b),
+        (b, true, false),
+        "a retried start must reuse the id"
+    );
     let stop = |id| StopRecord {
         station_id: "CP1".into(),
         transaction_id: id,
@@ -65,20 +89,53 @@ async fn retried_start_gets_same_id_and_unknown_stop_is_recorded() {
     let s1 = stop(a);
     let s2 = stop(a);
     let s3 = stop(999);
-    let o1 = w.write(move |c| Box::pin(async move { transactions::stop(c, &s1, Utc::now()).await })).await.expect("stop");
-    let o2 = w.write(move |c| Box::pin(async move { transactions::stop(c, &s2, Utc::now()).await })).await.expect("stop");
-    let o3 = w.write(move |c| Box::pin(async move { transactions::stop(c, &s3, Utc::now()).await })).await.expect("stop");
-    assert_eq!((o1, o2, o3), (StopOutcome::Stopped, StopOutcome::AlreadyStopped, StopOutcome::Unknown));
-    let t = transactions::get(&store.reader, a).await.expect("get").expect("exists");
+    let o1 = w
+        .write(move |c| Box::pin(async move { transactions::stop(c, &s1, Utc::now()).await }))
+        .await
+        .expect("stop");
+    let o2 = w
+        .write(move |c| Box::pin(async move { transactions::stop(c, &s2, Utc::now()).await }))
+        .await
+        .expect("stop");
+    let o3 = w
+        .write(move |c| Box::pin(async move { transactions::stop(c, &s3, Utc::now()).await }))
+        .await
+        .expect("stop");
+    assert_eq!(
+        (o1, o2, o3),
+        (
+            StopOutcome::Stopped,
+            StopOutcome::AlreadyStopped,
+            StopOutcome::Unknown
+        )
+    );
+    let t = transactions::get(&store.reader, a)
+        .await
+        .expect("get")
+        .expect("exists");
     assert_eq!(t.energy_wh, Some(95));
-    assert_eq!(transactions::unmatched_stops(&store.reader, "CP1").await.expect("list").len(), 1);
+    assert_eq!(
+        transactions::unmatched_stops(&store.reader, "CP1")
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn a_failed_job_leaves_nothing_and_others_in_the_batch_commit() {
     let (_d, store) = open().await;
     let now = Utc::now();
-    store.writer.write(move |c| Box::pin(async move { stations::create(c, "CP1", Registration::Accepted, None, now).await })).await.expect("create");
+    store
+        .writer
+        .write(move |c| {
+            Box::pin(
+                async move { stations::create(c, "CP1", Registration::Accepted, None, now).await },
+            )
+        })
+        .await
+        .expect("create");
     // A job that writes, then fails: its first write must be rolled back.
     let r = store
         .writer
@@ -89,8 +146,17 @@ async fn a_failed_job_leaves_nothing_and_others_in_the_batch_commit() {
             })
         })
         .await;
-    assert!(matches!(r, Err(Error::Conflict(_))), "duplicate id is a conflict: {r:?}");
-    assert!(stations::get(&store.reader, "CP2").await.expect("get").is_none(), "failed job was not atomic");
+    assert!(
+        matches!(r, Err(Error::Conflict(_))),
+        "duplicate id is a conflict: {r:?}"
+    );
+    assert!(
+        stations::get(&store.reader, "CP2")
+            .await
+            .expect("get")
+            .is_none(),
+        "failed job was not atomic"
+    );
 }
 
 #[tokio::test]
@@ -99,9 +165,18 @@ async fn data_survives_reopen() {
     let path = dir.path().join("t.db");
     {
         let store = Store::open(&path).await.expect("open");
-        store.writer.write(|c| Box::pin(async move { transactions::start(c, &new_tx(1), Utc::now()).await })).await.expect("write");
+        store
+            .writer
+            .write(|c| {
+                Box::pin(async move { transactions::start(c, &new_tx(1), Utc::now()).await })
+            })
+            .await
+            .expect("write");
     }
     let store = Store::open(&path).await.expect("reopen");
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transactions").fetch_one(&store.reader).await.expect("count");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transactions")
+        .fetch_one(&store.reader)
+        .await
+        .expect("count");
     assert_eq!(n, 1);
 }

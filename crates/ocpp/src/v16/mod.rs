@@ -57,7 +57,10 @@ pub fn decode<T: DeserializeOwned>(payload: Value) -> Result<Decoded<T>, CallErr
     match result {
         Ok(value) => {
             quirks.extend(ignored.into_iter().map(|p| {
-                Quirk::new(QuirkKind::UnknownField, format!("field {p:?} is not in the schema"))
+                Quirk::new(
+                    QuirkKind::UnknownField,
+                    format!("field {p:?} is not in the schema"),
+                )
             }));
             Ok(Decoded { value, quirks })
         }
@@ -168,7 +171,10 @@ fn unhandled(action: &str) -> CallError {
             format!("{action} is not supported in this direction"),
         )
     } else {
-        CallError::new(ErrorCode::NotImplemented, format!("unknown action {action:?}"))
+        CallError::new(
+            ErrorCode::NotImplemented,
+            format!("unknown action {action:?}"),
+        )
     }
 }
 

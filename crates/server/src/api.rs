@@ -1,0 +1,305 @@
+//! The JSON HTTP API and live WebSocket. Each handler is a few lines over the engine's facade.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chargeyard_core::store::id_tags::TagFields;
+use chargeyard_core::store::meter::SampleFilter;
+use chargeyard_core::store::transactions::TransactionFilter;
+use chargeyard_core::{Engine, Error, NewStation};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// An engine error as an HTTP response: `{"code": …, "message": …}` with a fitting status.
+pub struct ApiError(Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match self.0.code() {
+            "station_not_found" | "not_found" => StatusCode::NOT_FOUND,
+            "invalid" => StatusCode::BAD_REQUEST,
+            "conflict" | "station_offline" => StatusCode::CONFLICT,
+            "timeout" => StatusCode::GATEWAY_TIMEOUT,
+            "call_error" | "bad_response" => StatusCode::BAD_GATEWAY,
+            "busy" => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, Json(self.0.body())).into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// JSON body whose parse errors come back as `invalid` API errors.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(e) => Err(ApiError(Error::Invalid(rejection_text(&e)))),
+        }
+    }
+}
+
+fn rejection_text(e: &JsonRejection) -> String {
+    format!("request body: {}", e.body_text())
+}
+
+/// Query string whose parse errors come back as `invalid` API errors.
+pub struct Q<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Q<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(q) => Ok(Q(q.0)),
+            Err(e) => Err(ApiError(Error::Invalid(query_text(&e)))),
+        }
+    }
+}
+
+fn query_text(e: &QueryRejection) -> String {
+    format!("query: {}", e.body_text())
+}
+
+pub fn router(engine: Engine) -> Router {
+    Router::new()
+        .route("/api/info", get(info))
+        .route("/api/stations", get(stations).post(create_station))
+        .route("/api/stations/{id}", get(station).delete(delete_station))
+        .route("/api/stations/{id}/accept", post(accept_station))
+        .route("/api/stations/{id}/reject", post(reject_station))
+        .route(
+            "/api/stations/{id}/password",
+            axum::routing::put(set_password),
+        )
+        .route("/api/stations/{id}/status-history", get(status_history))
+        .route("/api/stations/{id}/frames", get(frames))
+        .route("/api/stations/{id}/commands", get(command_log))
+        .route("/api/stations/{id}/commands/{action}", post(command))
+        .route("/api/stations/{id}/quirks", get(quirks))
+        .route("/api/transactions", get(transactions))
+        .route("/api/transactions/{id}", get(transaction))
+        .route("/api/meter-values", get(meter_values))
+        .route("/api/id-tags", get(id_tags).post(create_id_tag))
+        .route(
+            "/api/id-tags/{tag}",
+            get(id_tag).put(update_id_tag).delete(delete_id_tag),
+        )
+        .route("/api/live", get(live))
+        .with_state(engine)
+}
+
+async fn info(State(e): State<Engine>) -> Json<Value> {
+    Json(json!(e.info()))
+}
+
+async fn stations(State(e): State<Engine>) -> ApiResult<Value> {
+    Ok(Json(json!(e.stations().await?)))
+}
+
+async fn station(State(e): State<Engine>, Path(id): Path<String>) -> ApiResult<Value> {
+    Ok(Json(json!(e.station(&id).await?)))
+}
+
+async fn create_station(
+    State(e): State<Engine>,
+    Body(new): Body<NewStation>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(e.create_station(new).await?)),
+    ))
+}
+
+async fn delete_station(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    e.delete_station(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+struct PasswordBody {
+    password: Option<String>,
+}
+
+/// The body is optional: empty accepts without changing the password.
+async fn accept_station(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Value> {
+    let password = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<PasswordBody>(&body)
+            .map_err(|err| ApiError(Error::Invalid(format!("request body: {err}"))))?
+            .password
+    };
+    Ok(Json(json!(e.accept_station(&id, password).await?)))
+}
+
+async fn reject_station(State(e): State<Engine>, Path(id): Path<String>) -> ApiResult<Value> {
+    Ok(Json(json!(e.reject_station(&id).await?)))
+}
+
+async fn set_password(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Body(b): Body<PasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    e.set_station_password(&id, b.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    limit: Option<i64>,
+    before: Option<i64>,
+}
+
+async fn status_history(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Q(p): Q<Paging>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(
+        e.status_history(&id, p.limit.unwrap_or(100)).await?
+    )))
+}
+
+async fn frames(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Q(p): Q<Paging>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(
+        e.frames(&id, p.before, p.limit.unwrap_or(200)).await?
+    )))
+}
+
+async fn command_log(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Q(p): Q<Paging>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(
+        e.command_log(&id, p.limit.unwrap_or(100)).await?
+    )))
+}
+
+async fn quirks(State(e): State<Engine>, Path(id): Path<String>) -> ApiResult<Value> {
+    Ok(Json(json!(e.quirks(&id).await?)))
+}
+
+#[derive(Deserialize)]
+struct Actor {
+    actor: Option<String>,
+}
+
+async fn command(
+    State(e): State<Engine>,
+    Path((id, action)): Path<(String, String)>,
+    Q(a): Q<Actor>,
+    Body(payload): Body<Value>,
+) -> ApiResult<Value> {
+    let actor = a.actor.unwrap_or_else(|| "api".into());
+    let response = e.command_json(&id, &action, payload, &actor).await?;
+    Ok(Json(json!({ "action": action, "response": response })))
+}
+
+async fn transactions(State(e): State<Engine>, Q(f): Q<TransactionFilter>) -> ApiResult<Value> {
+    Ok(Json(json!(e.transactions(&f).await?)))
+}
+
+async fn transaction(State(e): State<Engine>, Path(id): Path<i64>) -> ApiResult<Value> {
+    Ok(Json(json!(e.transaction(id).await?)))
+}
+
+async fn meter_values(State(e): State<Engine>, Q(f): Q<SampleFilter>) -> ApiResult<Value> {
+    Ok(Json(json!(e.meter_samples(&f).await?)))
+}
+
+async fn id_tags(State(e): State<Engine>) -> ApiResult<Value> {
+    Ok(Json(json!(e.id_tags().await?)))
+}
+
+async fn id_tag(State(e): State<Engine>, Path(tag): Path<String>) -> ApiResult<Value> {
+    Ok(Json(json!(e.id_tag(&tag).await?)))
+}
+
+#[derive(Deserialize)]
+struct NewTag {
+    id_tag: String,
+    #[serde(flatten)]
+    fields: TagFields,
+}
+
+async fn create_id_tag(
+    State(e): State<Engine>,
+    Body(t): Body<NewTag>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(json!(e.create_id_tag(&t.id_tag, t.fields).await?)),
+    ))
+}
+
+async fn update_id_tag(
+    State(e): State<Engine>,
+    Path(tag): Path<String>,
+    Body(f): Body<TagFields>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.update_id_tag(&tag, f).await?)))
+}
+
+async fn delete_id_tag(
+    State(e): State<Engine>,
+    Path(tag): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    e.delete_id_tag(&tag).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn live(State(e): State<Engine>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| stream_events(e, socket))
+}
+
+/// Push every engine event as one JSON text message until the client goes away.
+async fn stream_events(engine: Engine, mut socket: WebSocket) {
+    let mut rx = engine.subscribe();
+    loop {
+        tokio::select! {
+            ev = rx.recv() => {
+                let text = match ev {
+                    Ok(ev) => serde_json::to_string(&ev).unwrap_or_default(),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => json!({"type": "lagged", "missed": n}).to_string(),
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                };
+                if socket.send(Message::Text(text.into())).await.is_err() {
+                    break;
+                }
+            }
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Headless Chargeyard: the engine plus a JSON HTTP API, a live WebSocket of events, and the built
+//! UI, with no display and no WebKit.
+//!
+//! Layout:
+//! - [`api`] — HTTP routes over the engine's facade, error mapping, the live event stream
+//! - [`serve`] — start the OCPP and HTTP listeners for one engine (used by `main.rs` and tests)
+
+pub mod api;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::Router;
+use chargeyard_core::Engine;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::services::{ServeDir, ServeFile};
+
+/// The whole HTTP surface: the API, plus the UI from `ui_dir` when it has been built.
+pub fn app(engine: Engine, ui_dir: Option<PathBuf>) -> Router {
+    let api = api::router(engine);
+    match ui_dir.filter(|d| d.join("index.html").is_file()) {
+        Some(dir) => {
+            let index = dir.join("index.html");
+            api.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
+        }
+        None => api.fallback(|| async {
+            axum::response::Html(
+                "<!doctype html><title>Chargeyard</title><h1>Chargeyard is running</h1>\
+                 <p>The console UI has not been built; the JSON API is at <a href=\"/api/stations\">/api/stations</a>.</p>",
+            )
+        }),
+    }
+}
+
+/// Addresses a running server listens on.
+#[derive(Debug, Clone, Copy)]
+pub struct Bound {
+    pub ocpp: SocketAddr,
+    pub http: SocketAddr,
+}
+
+/// Bind both listeners and serve until `shutdown`; returns once both are listening.
+pub async fn serve(
+    engine: Engine,
+    ocpp: SocketAddr,
+    http: SocketAddr,
+    ui_dir: Option<PathBuf>,
+    shutdown: CancellationToken,
+) -> std::io::Result<(Bound, tokio::task::JoinHandle<()>)> {
+    let ocpp_listener = TcpListener::bind(ocpp).await?;
+    let http_listener = TcpListener::bind(http).await?;
+    let bound = Bound {
+        ocpp: ocpp_listener.local_addr()?,
+        http: http_listener.local_addr()?,
+    };
+    let ocpp_task = tokio::spawn(chargeyard_core::server::run(
+        engine.clone(),
+        ocpp_listener,
+        shutdown.clone(),
+    ));
+    let app = app(engine.clone(), ui_dir);
+    let stop = shutdown.clone();
+    let handle = tokio::spawn(async move {
+        let http = axum::serve(http_listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await });
+        if let Err(e) = http.await {
+            tracing::error!("HTTP server failed: {e}");
+        }
+        let _ = ocpp_task.await;
+        engine.shutdown().await;
+    });
+    Ok((bound, handle))
+}

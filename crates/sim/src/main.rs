@@ -1,0 +1,125 @@
+//! `chargeyard-sim`: run one simulated OCPP 1.6J charge point against a central system.
+//!
+//! It boots, reports its connectors, then charges in a loop: authorize the tag, start a
+//! transaction, send MeterValues every interval, stop — until the number of sessions is done or
+//! Ctrl-C. It answers every command the central system sends meanwhile.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chargeyard_ocpp::v16::{
+    AuthorizationStatus, AuthorizeRequest, HeartbeatRequest, Reason, RegistrationStatus,
+};
+use chargeyard_sim::{ChargePoint, SimConfig};
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(version, about = "A simulated OCPP 1.6J charge point")]
+struct Args {
+    /// Central system base URL; the station id is appended.
+    #[arg(long, default_value = "ws://127.0.0.1:9000/ocpp")]
+    url: String,
+    /// Station id (charge box identity).
+    #[arg(long, default_value = "SIM-1")]
+    id: String,
+    #[arg(long, default_value_t = 2)]
+    connectors: u32,
+    /// Basic-auth password, if the station is set up with one.
+    #[arg(long)]
+    password: Option<String>,
+    /// RFID tag used to charge.
+    #[arg(long, default_value = "SIMTAG01")]
+    tag: String,
+    /// Seconds between MeterValues.
+    #[arg(long, default_value_t = 10)]
+    meter_interval: u64,
+    /// MeterValues per charging session.
+    #[arg(long, default_value_t = 6)]
+    samples: u32,
+    /// Charging sessions to run (0: until Ctrl-C).
+    #[arg(long, default_value_t = 0)]
+    sessions: u32,
+    /// Charging power, W.
+    #[arg(long, default_value_t = 11000.0)]
+    power: f64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let a = Args::parse();
+    let mut cfg = SimConfig::new(&a.url, &a.id);
+    cfg.connectors = a.connectors;
+    cfg.password = a.password.clone();
+    let (cp, _unsolicited) = ChargePoint::connect(cfg).await.context("connecting")?;
+    tokio::select! {
+        r = run(&cp, &a) => r,
+        _ = tokio::signal::ctrl_c() => {
+            cp.close();
+            Ok(())
+        }
+    }
+}
+
+async fn run(cp: &ChargePoint, a: &Args) -> anyhow::Result<()> {
+    println!(
+        "{} connected ({})",
+        a.id,
+        cp.protocol().unwrap_or("no subprotocol")
+    );
+    loop {
+        let boot = cp.boot_and_report().await?;
+        println!(
+            "BootNotification: {} (interval {} s)",
+            boot.status, boot.interval
+        );
+        if boot.status == RegistrationStatus::Accepted {
+            break;
+        }
+        // Pending or rejected: wait as told, answering commands meanwhile.
+        tokio::time::sleep(Duration::from_secs(boot.interval.clamp(1, 3600) as u64)).await;
+    }
+    let interval = Duration::from_secs(a.meter_interval.max(1));
+    let mut done = 0;
+    while a.sessions == 0 || done < a.sessions {
+        let auth = cp
+            .call(AuthorizeRequest {
+                id_tag: ci(&a.tag)?,
+            })
+            .await?;
+        if auth.id_tag_info.status != AuthorizationStatus::Accepted {
+            println!("tag {} is {}; waiting", a.tag, auth.id_tag_info.status);
+            tokio::time::sleep(interval).await;
+            cp.call(HeartbeatRequest {}).await?;
+            continue;
+        }
+        let start = cp.start_transaction(1, &a.tag).await?;
+        println!("transaction {} started", start.transaction_id);
+        let wh_per_sample = (a.power * interval.as_secs_f64() / 3600.0) as i64;
+        for _ in 0..a.samples {
+            tokio::time::sleep(interval).await;
+            if cp.transaction(1).is_none() {
+                break; // stopped remotely
+            }
+            cp.charge(1, wh_per_sample, a.power).await?;
+        }
+        if let Some(tx) = cp.stop_transaction(1, Reason::Local).await? {
+            println!("transaction {tx} stopped");
+        }
+        done += 1;
+        tokio::time::sleep(interval).await;
+    }
+    cp.close();
+    Ok(())
+}
+
+fn ci<const N: usize>(s: &str) -> anyhow::Result<chargeyard_ocpp::CiString<N>> {
+    match chargeyard_ocpp::CiString::new(s) {
+        Ok(v) => Ok(v),
+        Err(e) => bail!("{e}"),
+    }
+}

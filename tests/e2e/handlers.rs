@@ -1,0 +1,502 @@
+//! Every charger-initiated message, through a simulator or raw frames, checked in the database.
+
+use chargeyard_core::store::id_tags::TagFields;
+use chargeyard_core::store::meter::SampleFilter;
+use chargeyard_core::store::transactions::TransactionFilter;
+use chargeyard_core::{EngineConfig, UnknownStations};
+use chargeyard_ocpp::lenient::{CiString, Timestamp};
+use chargeyard_ocpp::v16::*;
+use chargeyard_sim::{ChargePoint, SimError};
+use chrono::{Duration, Utc};
+use serde_json::json;
+
+use crate::{Harness, config, eventually, exchange, raw};
+
+fn ci<const N: usize>(s: &str) -> CiString<N> {
+    CiString::new(s).expect("fits")
+}
+
+async fn tag(h: &Harness, id: &str, status: &str, expiry: Option<chrono::DateTime<Utc>>) {
+    let f = TagFields {
+        status: status.into(),
+        expiry,
+        group_kind: Some("driver".into()),
+        group_name: Some("Ann".into()),
+        ..Default::default()
+    };
+    h.engine.create_id_tag(id, f).await.expect("tag created");
+}
+
+#[tokio::test]
+async fn boot_policy_pending_then_operator_accepts_and_station_boots() {
+    let h = Harness::start(EngineConfig {
+        unknown_stations: UnknownStations::Pending,
+        ..config()
+    })
+    .await;
+    let (cp, _) = ChargePoint::connect(h.sim_config("NEW1"))
+        .await
+        .expect("connects");
+    let r = cp.boot().await.expect("answered");
+    assert_eq!(
+        (r.status, r.interval),
+        (RegistrationStatus::Pending, 60),
+        "unknown station waits with a retry interval"
+    );
+    let e = cp
+        .call(HeartbeatRequest {})
+        .await
+        .expect_err("pending stations may only boot");
+    assert!(
+        matches!(e, SimError::CallError { ref code, .. } if code == "SecurityError"),
+        "{e}"
+    );
+    let st = h
+        .engine
+        .station("NEW1")
+        .await
+        .expect("shown to the operator");
+    assert_eq!(st.view.station.registration.as_str(), "pending");
+    assert_eq!(
+        st.view.station.vendor.as_deref(),
+        Some("Chargeyard"),
+        "boot info kept for the inbox"
+    );
+    assert_eq!(
+        st.view.station.offered_protocols.as_deref(),
+        Some("ocpp1.6")
+    );
+    assert!(
+        st.view
+            .station
+            .remote_addr
+            .as_deref()
+            .is_some_and(|a| a.starts_with("127.0.0.1:"))
+    );
+    assert_eq!(st.view.station.boot_attempts, 1);
+
+    h.engine
+        .accept_station("NEW1", None)
+        .await
+        .expect("accepted");
+    // The engine asks the connected station to boot again at once (TriggerMessage).
+    eventually("station re-booted and Accepted", || async {
+        let st = h.engine.station("NEW1").await.ok()?;
+        (st.view.station.boot_attempts >= 2 && !st.view.connectors.is_empty()).then_some(())
+    })
+    .await;
+    cp.call(HeartbeatRequest {})
+        .await
+        .expect("accepted stations may send anything");
+}
+
+#[tokio::test]
+async fn boot_policy_reject_answers_rejected_and_records_the_attempt() {
+    let h = Harness::start(EngineConfig {
+        unknown_stations: UnknownStations::Reject,
+        ..config()
+    })
+    .await;
+    let (cp, _) = ChargePoint::connect(h.sim_config("BAD1"))
+        .await
+        .expect("connects");
+    assert_eq!(
+        cp.boot().await.expect("answered").status,
+        RegistrationStatus::Rejected
+    );
+    let st = h.engine.station("BAD1").await.expect("attempt recorded");
+    assert_eq!(
+        (
+            st.view.station.registration.as_str(),
+            st.view.station.boot_attempts
+        ),
+        ("rejected", 1)
+    );
+}
+
+#[tokio::test]
+async fn boot_heartbeat_and_status_including_connector_zero_are_stored() {
+    let h = Harness::open().await;
+    let cp = h.booted("CP1").await;
+    let r = cp.call(HeartbeatRequest {}).await.expect("heartbeat");
+    assert!(
+        (Utc::now() - r.current_time.0).num_seconds().abs() < 5,
+        "current time in UTC"
+    );
+    cp.call(StatusNotificationRequest {
+        connector_id: 0,
+        error_code: ChargePointErrorCode::GroundFailure,
+        info: Some(ci("earth leak")),
+        status: ChargePointStatus::Faulted,
+        timestamp: Some(Timestamp::now()),
+        vendor_id: Some(ci("acme")),
+        vendor_error_code: Some(ci("E-42")),
+    })
+    .await
+    .expect("status");
+    let st = h.engine.station("CP1").await.expect("station");
+    let c0 = st
+        .view
+        .connectors
+        .iter()
+        .find(|c| c.connector_id == 0)
+        .expect("connector 0 kept");
+    assert_eq!(
+        (
+            c0.status.as_str(),
+            c0.error_code.as_str(),
+            c0.vendor_error_code.as_deref()
+        ),
+        ("Faulted", "GroundFailure", Some("E-42"))
+    );
+    assert_eq!(st.view.connectors.len(), 3, "station + 2 connectors");
+    let last = &st.status_history[0];
+    assert_eq!(
+        (last.info.as_deref(), last.vendor_id.as_deref()),
+        (Some("earth leak"), Some("acme")),
+        "history keeps info"
+    );
+    assert_eq!(st.status_history.len(), 4, "every notification is history");
+    assert_eq!(st.view.station.firmware_version.as_deref(), Some("sim-1.0"));
+}
+
+#[tokio::test]
+async fn authorize_answers_from_the_tag_list() {
+    let h = Harness::open().await;
+    tag(&h, "GOOD", "Accepted", None).await;
+    tag(&h, "BLOCKED", "Blocked", None).await;
+    tag(&h, "OLD", "Accepted", Some(Utc::now() - Duration::days(1))).await;
+    let cp = h.booted("CP1").await;
+    for (t, want) in [
+        ("GOOD", "Accepted"),
+        ("BLOCKED", "Blocked"),
+        ("OLD", "Expired"),
+        ("NOBODY", "Invalid"),
+    ] {
+        let r = cp
+            .call(AuthorizeRequest { id_tag: ci(t) })
+            .await
+            .expect("authorize");
+        assert_eq!(r.id_tag_info.status.as_str(), want, "tag {t}");
+    }
+    let open = Harness::start(EngineConfig {
+        open_charging: true,
+        ..config()
+    })
+    .await;
+    let cp = open.booted("CP1").await;
+    let r = cp
+        .call(AuthorizeRequest {
+            id_tag: ci("NOBODY"),
+        })
+        .await
+        .expect("authorize");
+    assert_eq!(
+        r.id_tag_info.status,
+        AuthorizationStatus::Accepted,
+        "open charging accepts any tag"
+    );
+}
+
+#[tokio::test]
+async fn a_transaction_with_meter_values_is_stored_and_ids_are_unique_per_station() {
+    let h = Harness::open().await;
+    tag(&h, "T1", "Accepted", None).await;
+    let cp = h.booted("CP1").await;
+    let a = cp.start_transaction(1, "T1").await.expect("start 1");
+    let b = cp.start_transaction(2, "T1").await.expect("start 2");
+    assert_ne!(
+        a.transaction_id, b.transaction_id,
+        "ids unique across connectors"
+    );
+    cp.charge(1, 1500, 7400.0).await.expect("meter values");
+    cp.call(MeterValuesRequest {
+        connector_id: 1,
+        transaction_id: Some(a.transaction_id),
+        meter_value: vec![MeterValue {
+            timestamp: Timestamp::now(),
+            sampled_value: vec![
+                SampledValue {
+                    value: "230.1".into(),
+                    context: None,
+                    format: None,
+                    measurand: Some(Measurand::Voltage),
+                    phase: Some(Phase::L1N),
+                    location: None,
+                    unit: Some(UnitOfMeasure::V),
+                },
+                SampledValue {
+                    value: "16.2".into(),
+                    context: None,
+                    format: None,
+                    measurand: Some(Measurand::CurrentImport),
+                    phase: Some(Phase::L2),
+                    location: None,
+                    unit: Some(UnitOfMeasure::A),
+                },
+                SampledValue {
+                    value: "1002.5".into(),
+                    context: None,
+                    format: None,
+                    measurand: Some(Measurand::EnergyActiveImportRegister),
+                    phase: None,
+                    location: None,
+                    unit: Some(UnitOfMeasure::KWh),
+                },
+            ],
+        }],
+    })
+    .await
+    .expect("three-phase values");
+    let samples = h
+        .engine
+        .meter_samples(&SampleFilter {
+            transaction_id: Some(a.transaction_id),
+            ..Default::default()
+        })
+        .await
+        .expect("samples");
+    let kinds: Vec<_> = samples
+        .iter()
+        .map(|s| (s.measurand.as_str(), s.phase.as_deref()))
+        .collect();
+    assert!(
+        kinds.contains(&("Voltage", Some("L1-N")))
+            && kinds.contains(&("Current.Import", Some("L2"))),
+        "{kinds:?}"
+    );
+    let kwh = samples
+        .iter()
+        .find(|s| s.raw_value == "1002.5")
+        .expect("kWh sample");
+    assert_eq!(
+        (kwh.value, kwh.value_unit.as_deref(), kwh.unit.as_deref()),
+        (Some(1_002_500.0), Some("Wh"), Some("kWh"))
+    );
+    let open = h
+        .engine
+        .transaction(a.transaction_id)
+        .await
+        .expect("detail");
+    assert_eq!(
+        open.transaction.energy_wh,
+        Some(2500),
+        "live energy from the latest register"
+    );
+    let stopped = cp
+        .stop_transaction(1, Reason::EVDisconnected)
+        .await
+        .expect("stop")
+        .expect("had one");
+    let t = h
+        .engine
+        .transaction(stopped)
+        .await
+        .expect("detail")
+        .transaction;
+    assert_eq!(
+        (t.stop_reason.as_deref(), t.energy_wh),
+        (Some("EVDisconnected"), Some(1500))
+    );
+    let page = h
+        .engine
+        .transactions(&TransactionFilter {
+            station_id: Some("CP1".into()),
+            open: Some(true),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!((page.total, page.items[0].id), (1, b.transaction_id));
+}
+
+#[tokio::test]
+async fn a_retried_start_gets_the_same_transaction_id() {
+    let h = Harness::open().await;
+    let cp = h.booted("CP1").await;
+    let req = StartTransactionRequest {
+        connector_id: 1,
+        id_tag: ci("ANY"),
+        meter_start: 500,
+        reservation_id: None,
+        timestamp: Timestamp::now(),
+    };
+    let first = cp.call(req.clone()).await.expect("first");
+    let retry = cp
+        .call(req.clone())
+        .await
+        .expect("retry after a lost answer");
+    assert_eq!(first.transaction_id, retry.transaction_id);
+    let other = cp
+        .call(StartTransactionRequest {
+            meter_start: 501,
+            ..req
+        })
+        .await
+        .expect("a new one");
+    assert_ne!(first.transaction_id, other.transaction_id);
+    assert_eq!(
+        first.id_tag_info.status,
+        AuthorizationStatus::Invalid,
+        "unknown tag, stored anyway so the charger can stop"
+    );
+}
+
+#[tokio::test]
+async fn unknown_and_offline_transactions_are_acknowledged_and_recorded() {
+    let h = Harness::open().await;
+    let cp = h.booted("CP1").await;
+    let stop = StopTransactionRequest {
+        id_tag: None,
+        meter_stop: 900,
+        timestamp: Timestamp::now(),
+        transaction_id: 424242,
+        reason: Some(Reason::PowerLoss),
+        transaction_data: Some(vec![MeterValue {
+            timestamp: Timestamp::now(),
+            sampled_value: vec![SampledValue {
+                value: "900".into(),
+                context: Some(ReadingContext::TransactionEnd),
+                format: None,
+                measurand: None,
+                phase: None,
+                location: None,
+                unit: None,
+            }],
+        }]),
+    };
+    let r = cp
+        .call(stop.clone())
+        .await
+        .expect("an unknown transaction is still acknowledged");
+    assert_eq!(r.id_tag_info, None);
+    cp.call(stop)
+        .await
+        .expect("and again (the charger retries)");
+    let st = h.engine.station("CP1").await.expect("station");
+    assert_eq!(st.unmatched_stops.len(), 2, "recorded for the operator");
+    assert!(st.quirks.iter().any(|q| q.kind == "unknown_transaction"));
+    let samples = h
+        .engine
+        .meter_samples(&SampleFilter {
+            station_id: Some("CP1".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("samples");
+    assert!(
+        samples
+            .iter()
+            .any(|s| s.raw_value == "900" && s.transaction_id.is_none()),
+        "its data is kept, unlinked"
+    );
+
+    cp.call(MeterValuesRequest {
+        connector_id: 1,
+        transaction_id: Some(-1),
+        meter_value: vec![MeterValue {
+            timestamp: Timestamp::now(),
+            sampled_value: vec![SampledValue {
+                value: "77".into(),
+                context: None,
+                format: None,
+                measurand: None,
+                phase: None,
+                location: None,
+                unit: None,
+            }],
+        }],
+    })
+    .await
+    .expect("offline transaction id accepted");
+    let q = h.engine.quirks("CP1").await.expect("quirks");
+    assert!(
+        q.iter().any(|q| q.kind == "offline_transaction_id"),
+        "{q:?}"
+    );
+}
+
+#[tokio::test]
+async fn data_transfer_diagnostics_and_firmware_notifications_are_recorded() {
+    let h = Harness::open().await;
+    let cp = h.booted("CP1").await;
+    let r = cp
+        .call(DataTransferRequest {
+            vendor_id: ci("com.acme"),
+            message_id: Some(ci("hello")),
+            data: Some("{\"a\":1}".into()),
+        })
+        .await
+        .expect("data transfer");
+    assert_eq!(r.status, DataTransferStatus::UnknownVendorId);
+    cp.call(DiagnosticsStatusNotificationRequest {
+        status: DiagnosticsStatus::Uploading,
+    })
+    .await
+    .expect("diag");
+    cp.call(FirmwareStatusNotificationRequest {
+        status: FirmwareStatus::Installing,
+    })
+    .await
+    .expect("fw");
+    let st = h.engine.station("CP1").await.expect("station");
+    assert_eq!(
+        st.view.station.diagnostics_status.as_deref(),
+        Some("Uploading")
+    );
+    assert_eq!(
+        st.view.station.firmware_status.as_deref(),
+        Some("Installing")
+    );
+    let kinds: Vec<_> = st.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["firmware_status", "diagnostics_status", "data_transfer"]
+    );
+    assert_eq!(st.events[2].detail["vendorId"], json!("com.acme"));
+}
+
+#[tokio::test]
+async fn quirky_payloads_from_real_chargers_are_accepted_and_shown() {
+    let h = Harness::open().await;
+    let mut ws = raw(&h.url, "QUIRKY").await;
+    let boot = exchange(&mut ws, r#"[2,"b1","BootNotification",{"chargePointVendor":"OpenEVSE","chargePointModel":"v5","chargePointSerialNumber":"123456789012345678901234567890"}]"#).await;
+    assert_eq!(boot[2]["status"], json!("Accepted"));
+    let mv = exchange(&mut ws, r#"[2,"m1","MeterValues",{"connectorId":"1","meterValue":[{"timestamp":"2024-05-01T10:00:00","sampledValue":[{"value":12.5,"unit":"kwh"}]}]}]"#).await;
+    assert_eq!(mv, json!([3, "m1", {}]));
+    let st = exchange(&mut ws, r#"[2,"s1","StatusNotification",{"connectorId":1,"errorCode":"Error","status":"Occupied","timestamp":"2024-05-01T12:00:00+02"}]"#).await;
+    assert_eq!(st, json!([3, "s1", {}]));
+    let quirks = h.engine.quirks("QUIRKY").await.expect("quirks");
+    let kinds: Vec<&str> = quirks.iter().map(|q| q.kind.as_str()).collect();
+    for k in [
+        "overlong_string",
+        "string_as_number",
+        "timestamp_without_zone",
+        "number_as_string",
+        "enum_spelling",
+        "unknown_enum_value",
+        "timestamp_non_standard",
+    ] {
+        assert!(kinds.contains(&k), "quirk {k} in {kinds:?}");
+    }
+    let samples = h
+        .engine
+        .meter_samples(&SampleFilter {
+            station_id: Some("QUIRKY".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("samples");
+    assert_eq!(samples[0].value, Some(12_500.0), "12.5 kWh stored as Wh");
+    let c = h
+        .engine
+        .station("QUIRKY")
+        .await
+        .expect("station")
+        .view
+        .connectors;
+    assert_eq!(
+        c[0].status, "Occupied",
+        "the unknown status is kept as sent"
+    );
+}

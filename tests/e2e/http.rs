@@ -1,0 +1,230 @@
+//! The JSON HTTP API and the live event stream, over real sockets, as the UI and scripts use it.
+
+use std::time::Duration;
+
+use chargeyard_core::Engine;
+use chargeyard_sim::ChargePoint;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::{config, eventually};
+
+struct Api {
+    base: String,
+    ocpp: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _stop: tokio_util::sync::DropGuard,
+}
+
+async fn start() -> Api {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = Engine::open(config(), &dir.path().join("c.db"))
+        .await
+        .expect("engine");
+    let stop = CancellationToken::new();
+    let any = "127.0.0.1:0".parse().expect("addr");
+    let (bound, _) = chargeyard_server::serve(engine, any, any, None, stop.clone())
+        .await
+        .expect("serve");
+    Api {
+        base: format!("http://{}", bound.http),
+        ocpp: format!("ws://{}/ocpp", bound.ocpp),
+        http: reqwest::Client::new(),
+        _dir: dir,
+        _stop: stop.drop_guard(),
+    }
+}
+
+impl Api {
+    async fn req(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut r = self.http.request(method.parse().expect("method"), url);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn id_tags_crud_with_clear_errors() {
+    let api = start().await;
+    let (s, v) = api.req("POST", "/api/id-tags", Some(json!({"id_tag": "RFID1", "status": "Accepted", "group_kind": "vehicle", "group_name": "Van 3"}))).await;
+    assert_eq!((s, v["group_name"].clone()), (201, json!("Van 3")));
+    let (s, v) = api
+        .req(
+            "POST",
+            "/api/id-tags",
+            Some(json!({"id_tag": "RFID1", "status": "Accepted"})),
+        )
+        .await;
+    assert_eq!((s, v["code"].clone()), (409, json!("conflict")));
+    let (s, v) = api
+        .req(
+            "POST",
+            "/api/id-tags",
+            Some(json!({"id_tag": "X".repeat(21), "status": "Accepted"})),
+        )
+        .await;
+    assert_eq!((s, v["code"].clone()), (400, json!("invalid")), "{v}");
+    let (s, v) = api
+        .req(
+            "POST",
+            "/api/id-tags",
+            Some(json!({"id_tag": "RFID2", "status": "Maybe"})),
+        )
+        .await;
+    assert_eq!((s, v["code"].clone()), (400, json!("invalid")));
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Accepted")),
+        "message says what is allowed: {v}"
+    );
+    let (s, v) = api
+        .req("POST", "/api/id-tags", Some(json!({"nope": 1})))
+        .await;
+    assert_eq!(
+        (s, v["code"].clone()),
+        (400, json!("invalid")),
+        "a malformed body is a clear error: {v}"
+    );
+    let (s, v) = api
+        .req(
+            "PUT",
+            "/api/id-tags/RFID1",
+            Some(json!({"status": "Blocked"})),
+        )
+        .await;
+    assert_eq!((s, v["status"].clone()), (200, json!("Blocked")));
+    let (_, v) = api.req("GET", "/api/id-tags", None).await;
+    assert_eq!(v.as_array().map(Vec::len), Some(1));
+    assert_eq!(api.req("DELETE", "/api/id-tags/RFID1", None).await.0, 204);
+    assert_eq!(api.req("GET", "/api/id-tags/RFID1", None).await.0, 404);
+}
+
+#[tokio::test]
+async fn stations_commands_transactions_and_the_live_stream() {
+    let api = start().await;
+    let (mut live, _) =
+        tokio_tungstenite::connect_async(format!("{}/api/live", api.base.replace("http", "ws")))
+            .await
+            .expect("live stream");
+    let (cp, _) = ChargePoint::connect(chargeyard_sim::SimConfig::new(&api.ocpp, "CP1"))
+        .await
+        .expect("sim");
+    cp.boot_and_report().await.expect("boot");
+
+    // The status change reaches the live stream.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|t: &String| t == "status_changed") {
+        let msg = tokio::time::timeout_at(deadline, live.next())
+            .await
+            .expect("events within 10 s")
+            .expect("open")
+            .expect("ok");
+        let v: Value = serde_json::from_str(msg.to_text().expect("text")).expect("json");
+        seen.push(v["type"].as_str().unwrap_or_default().to_string());
+    }
+    assert!(seen.contains(&"station_connected".to_string()), "{seen:?}");
+
+    let (s, v) = api.req("GET", "/api/stations", None).await;
+    assert_eq!(
+        (s, v[0]["id"].clone(), v[0]["connected"].clone()),
+        (200, json!("CP1"), json!(true))
+    );
+    assert_eq!(v[0]["connectors"].as_array().map(Vec::len), Some(3));
+
+    let (s, v) = api
+        .req(
+            "POST",
+            "/api/stations/CP1/commands/RemoteStartTransaction",
+            Some(json!({"connectorId": 1, "idTag": "WEB"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["response"]["status"].clone()),
+        (200, json!("Accepted")),
+        "{v}"
+    );
+    eventually("transaction visible through the API", || async {
+        let (_, v) = api
+            .req("GET", "/api/transactions?station_id=CP1&open=true", None)
+            .await;
+        (v["total"] == json!(1)).then_some(())
+    })
+    .await;
+    let (s, v) = api
+        .req(
+            "POST",
+            "/api/stations/CP1/commands/Reset",
+            Some(json!({"type": "Sideways"})),
+        )
+        .await;
+    assert_eq!((s, v["code"].clone()), (400, json!("invalid")), "{v}");
+    let (s, v) = api
+        .req(
+            "POST",
+            "/api/stations/GHOST/commands/Reset",
+            Some(json!({"type": "Soft"})),
+        )
+        .await;
+    assert_eq!((s, v["code"].clone()), (409, json!("station_offline")));
+    let (s, v) = api.req("GET", "/api/transactions?open=maybe", None).await;
+    assert_eq!((s, v["code"].clone()), (400, json!("invalid")));
+
+    let (_, log) = api.req("GET", "/api/stations/CP1/commands", None).await;
+    assert_eq!(log[0]["action"], json!("RemoteStartTransaction"));
+    assert_eq!(log[0]["actor"], json!("api"));
+    let (_, frames) = api
+        .req("GET", "/api/stations/CP1/frames?limit=5", None)
+        .await;
+    assert_eq!(frames.as_array().map(Vec::len), Some(5));
+    let (s, _) = api.req("GET", "/api/stations/NOPE", None).await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn a_pending_station_is_accepted_from_the_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = chargeyard_core::EngineConfig {
+        unknown_stations: chargeyard_core::UnknownStations::Pending,
+        ..config()
+    };
+    let engine = Engine::open(cfg, &dir.path().join("c.db"))
+        .await
+        .expect("engine");
+    let stop = CancellationToken::new();
+    let any = "127.0.0.1:0".parse().expect("addr");
+    let (bound, _) = chargeyard_server::serve(engine, any, any, None, stop.clone())
+        .await
+        .expect("serve");
+    let _g = stop.drop_guard();
+    let base = format!("http://{}", bound.http);
+    let (cp, _) = ChargePoint::connect(chargeyard_sim::SimConfig::new(
+        format!("ws://{}/ocpp", bound.ocpp),
+        "NEW",
+    ))
+    .await
+    .expect("sim");
+    assert_eq!(cp.boot().await.expect("boot").status.as_str(), "Pending");
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{base}/api/stations/NEW/accept"))
+        .json(&json!({"password": "a-long-authorization-key"}))
+        .send()
+        .await
+        .expect("accept");
+    assert_eq!(r.status().as_u16(), 200);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(
+        (v["registration"].clone(), v["has_password"].clone()),
+        (json!("accepted"), json!(true))
+    );
+}

@@ -1,0 +1,101 @@
+//! Bad frames get the right 1.6 CALLERROR (when an id can be recovered) and never cost the
+//! connection.
+
+use futures_util::SinkExt;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::{Harness, eventually, exchange, raw};
+
+#[tokio::test]
+async fn each_malformed_frame_gets_its_error_code_and_the_connection_stays_open() {
+    let h = Harness::open().await;
+    let mut ws = raw(&h.url, "BROKEN").await;
+    let boot = exchange(
+        &mut ws,
+        r#"[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#,
+    )
+    .await;
+    assert_eq!(boot[2]["status"], json!("Accepted"));
+    let cases = [
+        (r#"[2,"j1","Heartbeat",{"#, "j1", "FormationViolation"),
+        (r#"[9,"t1",{}]"#, "t1", "FormationViolation"),
+        (r#"[2,"p1","Heartbeat"]"#, "p1", "ProtocolError"),
+        (r#"[2,"p2","Heartbeat",[]]"#, "p2", "FormationViolation"),
+        (r#"[2,"a1","FooBar",{}]"#, "a1", "NotImplemented"),
+        (r#"[2,"a2","Reset",{"type":"Hard"}]"#, "a2", "NotSupported"),
+        (
+            r#"[2,"a3","SignCertificate",{"csr":"x"}]"#,
+            "a3",
+            "NotSupported",
+        ),
+        (
+            r#"[2,"o1","StartTransaction",{"connectorId":1,"meterStart":0,"timestamp":"2024-01-01T00:00:00Z"}]"#,
+            "o1",
+            "OccurenceConstraintViolation",
+        ),
+        (
+            r#"[2,"y1","StartTransaction",{"connectorId":true,"idTag":"T","meterStart":0,"timestamp":"2024-01-01T00:00:00Z"}]"#,
+            "y1",
+            "TypeConstraintViolation",
+        ),
+        (
+            r#"[2,"e1","FirmwareStatusNotification",{"status":"Exploded"}]"#,
+            "e1",
+            "PropertyConstraintViolation",
+        ),
+        (
+            r#"[2,"e2","StartTransaction",{"connectorId":1,"idTag":"T","meterStart":0,"timestamp":"noon"}]"#,
+            "e2",
+            "PropertyConstraintViolation",
+        ),
+    ];
+    for (frame, id, code) in cases {
+        let answer = exchange(&mut ws, frame).await;
+        assert_eq!(answer[0], json!(4), "{frame} gets a CALLERROR: {answer}");
+        assert_eq!(
+            (answer[1].as_str(), answer[2].as_str()),
+            (Some(id), Some(code)),
+            "{frame}: {answer}"
+        );
+        assert!(
+            answer[3].as_str().is_some_and(|d| !d.is_empty()),
+            "a description says why: {answer}"
+        );
+        assert!(answer[4].is_object(), "errorDetails is an object");
+    }
+    // No id can be recovered (or it is a stray answer): nothing is sent back, the connection stays.
+    for (n, frame) in [
+        r#"{"not":"an array"}"#,
+        "garbage",
+        r#"[3,"nobody-asked",{}]"#,
+        r#"[4,"x","GenericError","",{}]"#,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        ws.send(Message::text(frame)).await.expect("send");
+        let hb = exchange(&mut ws, &format!(r#"[2,"hb{n}","Heartbeat",{{}}]"#)).await;
+        assert_eq!(
+            (hb[0].clone(), hb[1].as_str()),
+            (json!(3), Some(format!("hb{n}").as_str())),
+            "after {frame}: {hb}"
+        );
+    }
+    // Quirks and the frame log are written in the background: wait for them.
+    eventually(
+        "bad frames are visible to the technician as a quirk",
+        || async {
+            let q = h.engine.quirks("BROKEN").await.ok()?;
+            q.iter().any(|q| q.kind == "malformed_frame").then_some(())
+        },
+    )
+    .await;
+    eventually("the raw text is logged", || async {
+        let f = h.engine.frames("BROKEN", None, 500).await.ok()?;
+        f.iter()
+            .any(|f| f.direction == "in" && f.text == "garbage")
+            .then_some(())
+    })
+    .await;
+}

@@ -1,0 +1,239 @@
+//! The handshake: subprotocol negotiation, station id from the path, Basic auth.
+
+use chargeyard_core::NewStation;
+use chargeyard_sim::ChargePoint;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use crate::{Harness, eventually};
+
+/// Handshake with the given headers; Ok(chosen subprotocol) or Err(HTTP status, body).
+async fn handshake(
+    url: &str,
+    protocols: &[&str],
+    auth: Option<&str>,
+) -> Result<Option<String>, (u16, String)> {
+    let mut req = url.into_client_request().expect("request");
+    for p in protocols {
+        req.headers_mut().append(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_str(p).expect("header"),
+        );
+    }
+    if let Some(a) = auth {
+        req.headers_mut()
+            .insert("Authorization", HeaderValue::from_str(a).expect("header"));
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((_ws, resp)) => Ok(resp
+            .headers()
+            .get("Sec-WebSocket-Protocol")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)),
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            let body = resp
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            Err((resp.status().as_u16(), body))
+        }
+        Err(e) => panic!("unexpected handshake error: {e}"),
+    }
+}
+
+/// A handshake written by hand, as a charger's firmware sends it; returns the status line and the
+/// Sec-WebSocket-Protocol the server answered with. (tungstenite's client cannot offer a
+/// comma-separated list in one header.)
+async fn raw_handshake(
+    addr: std::net::SocketAddr,
+    path: &str,
+    protocol_headers: &[&str],
+) -> (String, Option<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("tcp");
+    let mut req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    );
+    for p in protocol_headers {
+        req.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.expect("write");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = s.read(&mut chunk).await.expect("read");
+        assert!(n > 0, "server closed during the handshake");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.lines().next().unwrap_or_default().to_string();
+    let chosen = text.lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .starts_with("sec-websocket-protocol:")
+            .then(|| l[23..].trim().to_string())
+    });
+    (status, chosen)
+}
+
+#[tokio::test]
+async fn subprotocols_are_chosen_from_every_offered_header() {
+    let h = Harness::open().await;
+    let (status, chosen) = raw_handshake(h.addr, "/ocpp/CP1", &["ocpp2.0.1, ocpp1.6"]).await;
+    assert!(status.contains("101"), "{status}");
+    assert_eq!(
+        chosen.as_deref(),
+        Some("ocpp1.6"),
+        "from a comma-separated list"
+    );
+    let (status, chosen) = raw_handshake(h.addr, "/ocpp/CP2", &["ocpp2.0.1", "ocpp1.6"]).await;
+    assert!(status.contains("101"), "{status}");
+    assert_eq!(chosen.as_deref(), Some("ocpp1.6"), "from several headers");
+    let (status, chosen) = raw_handshake(h.addr, "/ocpp/CP3", &[]).await;
+    assert!(
+        status.contains("101") && chosen.is_none(),
+        "no offer: accepted, nothing echoed ({status})"
+    );
+}
+
+#[tokio::test]
+async fn only_unsupported_versions_get_a_400_with_a_reason() {
+    let h = Harness::open().await;
+    let r = handshake(&format!("{}/CP1", h.url), &["ocpp2.0.1", "ocpp2.1"], None).await;
+    let (status, body) = r.expect_err("refused");
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("ocpp2.0.1") && body.contains("ocpp1.6"),
+        "the reason names offered and supported versions: {body}"
+    );
+}
+
+#[tokio::test]
+async fn no_subprotocol_falls_back_to_16_and_is_recorded_as_a_quirk() {
+    let h = Harness::open().await;
+    let mut cfg = h.sim_config("GRIZZL-E");
+    cfg.subprotocols.clear();
+    let (cp, _) = ChargePoint::connect(cfg)
+        .await
+        .expect("connects without subprotocol");
+    assert_eq!(
+        cp.protocol(),
+        None,
+        "no subprotocol is echoed when none was offered"
+    );
+    let boot = cp.boot().await.expect("1.6 is spoken anyway");
+    assert_eq!(boot.status.as_str(), "Accepted");
+    let quirks = h.engine.quirks("GRIZZL-E").await.expect("quirks");
+    assert!(
+        quirks.iter().any(|q| q.kind == "no_subprotocol"),
+        "quirk recorded: {quirks:?}"
+    );
+    let st = h.engine.station("GRIZZL-E").await.expect("station");
+    assert_eq!(st.view.station.protocol.as_deref(), Some("ocpp1.6"));
+}
+
+#[tokio::test]
+async fn station_ids_are_percent_decoded_and_double_slashes_tolerated() {
+    let h = Harness::open().await;
+    let (cp, _) = ChargePoint::connect(h.sim_config("CP 01-ä"))
+        .await
+        .expect("encoded id connects");
+    cp.boot().await.expect("boots");
+    h.engine
+        .station("CP 01-ä")
+        .await
+        .expect("stored under the decoded id");
+    let r = handshake(&format!("{}/CP%2F01", h.url), &["ocpp1.6"], None).await;
+    assert_eq!(
+        r.map_err(|e| e.0),
+        Err(404),
+        "an id with '/' cannot be addressed later, so it is refused"
+    );
+    let url = format!("ws://{}//ocpp//CP02", h.addr);
+    assert_eq!(
+        handshake(&url, &["ocpp1.6"], None).await,
+        Ok(Some("ocpp1.6".into()))
+    );
+    eventually("CP02 recorded", || async {
+        h.engine.station("CP02").await.ok()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn basic_auth_is_required_once_a_password_is_set() {
+    let h = Harness::open().await;
+    h.engine
+        .create_station(NewStation {
+            id: "SEC1".into(),
+            password: Some("0123456789abcdef".into()),
+        })
+        .await
+        .expect("created");
+    let url = format!("{}/SEC1", h.url);
+    let basic = |user: &str, pw: &str| {
+        use base64::Engine as _;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"))
+        )
+    };
+    assert_eq!(
+        handshake(&url, &["ocpp1.6"], None).await.map_err(|e| e.0),
+        Err(401),
+        "no credentials"
+    );
+    assert_eq!(
+        handshake(&url, &["ocpp1.6"], Some(&basic("SEC1", "wrong")))
+            .await
+            .map_err(|e| e.0),
+        Err(401),
+        "wrong password"
+    );
+    assert_eq!(
+        handshake(
+            &url,
+            &["ocpp1.6"],
+            Some(&basic("OTHER", "0123456789abcdef"))
+        )
+        .await
+        .map_err(|e| e.0),
+        Err(401),
+        "user must be the station id"
+    );
+    assert!(
+        handshake(&url, &["ocpp1.6"], Some(&basic("SEC1", "0123456789abcdef")))
+            .await
+            .is_ok(),
+        "right password"
+    );
+    let hexed: String = "0123456789abcdef"
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(
+        handshake(&url, &["ocpp1.6"], Some(&basic("SEC1", &hexed)))
+            .await
+            .is_ok(),
+        "hex-encoded key accepted"
+    );
+
+    let mut cfg = h.sim_config("SEC1");
+    cfg.password = Some("0123456789abcdef".into());
+    let (cp, _) = ChargePoint::connect(cfg)
+        .await
+        .expect("simulator with password connects");
+    assert_eq!(cp.boot().await.expect("boots").status.as_str(), "Accepted");
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT password_hash FROM stations WHERE id = 'SEC1'")
+            .fetch_one(&h.engine.store().reader)
+            .await
+            .expect("row");
+    let stored = stored.expect("a hash is stored");
+    assert!(
+        !stored.contains("0123456789abcdef"),
+        "the password is stored hashed, not as given"
+    );
+}

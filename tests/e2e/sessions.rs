@@ -1,0 +1,97 @@
+//! Connections over time: reconnects replacing half-open sessions, pings, the connection cap.
+
+use std::time::Duration;
+
+use chargeyard_core::EngineConfig;
+use chargeyard_core::Event;
+use chargeyard_ocpp::v16::*;
+use chargeyard_sim::ChargePoint;
+
+use crate::{Harness, config, eventually, raw};
+
+#[tokio::test]
+async fn a_reconnecting_station_replaces_its_stale_session() {
+    let h = Harness::open().await;
+    let old = h.booted("CP1").await;
+    let mut events = h.engine.subscribe();
+    // The charger reboots without closing the old socket (half-open); it connects again.
+    let new = h.booted("CP1").await;
+    assert!(
+        old.closed(Duration::from_secs(5)).await,
+        "the old connection is closed by the server"
+    );
+    let r = h
+        .engine
+        .call("CP1", ClearCacheRequest {}, "test")
+        .await
+        .expect("commands reach the new session");
+    assert_eq!(r.status, ClearCacheStatus::Accepted);
+    assert_eq!(new.received().len(), 1);
+    assert!(old.received().is_empty());
+    assert!(
+        h.engine.is_connected("CP1"),
+        "the old session ending does not unregister the new one"
+    );
+    let mut saw_disconnect = false;
+    while let Ok(ev) = events.try_recv() {
+        saw_disconnect |=
+            matches!(ev, Event::StationDisconnected { ref station_id, .. } if station_id == "CP1");
+    }
+    assert!(saw_disconnect, "the replaced session reports its end");
+}
+
+#[tokio::test]
+async fn a_station_that_stops_answering_pings_is_dropped() {
+    let h = Harness::start(EngineConfig {
+        ping_interval: Duration::from_millis(100),
+        pong_timeout: Duration::from_millis(600),
+        ..config()
+    })
+    .await;
+    // A raw client that never reads: it never answers pings.
+    let _silent = raw(&h.url, "MUTE").await;
+    eventually("connected", || async {
+        h.engine.is_connected("MUTE").then_some(())
+    })
+    .await;
+    eventually("dropped after the pong timeout", || async {
+        (!h.engine.is_connected("MUTE")).then_some(())
+    })
+    .await;
+
+    // A simulator keeps reading, so it answers pings and stays.
+    let cp = h.booted("LIVE").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        h.engine.is_connected("LIVE") && !cp.is_closed(),
+        "a station answering pings is kept"
+    );
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_are_refused() {
+    let h = Harness::start(EngineConfig {
+        max_connections: 2,
+        ..config()
+    })
+    .await;
+    let _a = h.booted("A").await;
+    let _b = h.booted("B").await;
+    let third = ChargePoint::connect(h.sim_config("C")).await;
+    assert!(third.is_err(), "a third connection is refused at the cap");
+}
+
+#[tokio::test]
+async fn a_stalled_handshake_is_cut_off() {
+    let h = Harness::start(EngineConfig {
+        handshake_timeout: Duration::from_millis(300),
+        max_connections: 1,
+        ..config()
+    })
+    .await;
+    // Open TCP and say nothing: it must not hold the only connection slot for ever.
+    let _idle = tokio::net::TcpStream::connect(h.addr).await.expect("tcp");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let cp = h.booted("AFTER").await;
+    assert!(!cp.is_closed());
+}
