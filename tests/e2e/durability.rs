@@ -94,15 +94,7 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
                     transaction_id: Some(r.transaction_id),
                     meter_value: vec![MeterValue {
                         timestamp: Timestamp::now(),
-                        sampled_value: vec![SampledValue {
-                            value: register.to_string(),
-                            context: None,
-                            format: None,
-                            measurand: None,
-                            phase: None,
-                            location: None,
-                            unit: None,
-                        }],
+                        sampled_value: vec![crate::sample(&register.to_string(), None, None, None)],
                     }],
                 };
                 if sender.call(mv).await.is_err() {

@@ -10,7 +10,7 @@ use chargeyard_sim::{ChargePoint, SimError};
 use chrono::{Duration, Utc};
 use serde_json::json;
 
-use crate::{Harness, config, eventually, exchange, raw};
+use crate::{Harness, config, eventually, exchange, raw, sample};
 
 fn ci<const N: usize>(s: &str) -> CiString<N> {
     CiString::new(s).expect("fits")
@@ -216,33 +216,24 @@ async fn a_transaction_with_meter_values_is_stored_and_ids_are_unique_per_statio
         meter_value: vec![MeterValue {
             timestamp: Timestamp::now(),
             sampled_value: vec![
-                SampledValue {
-                    value: "230.1".into(),
-                    context: None,
-                    format: None,
-                    measurand: Some(Measurand::Voltage),
-                    phase: Some(Phase::L1N),
-                    location: None,
-                    unit: Some(UnitOfMeasure::V),
-                },
-                SampledValue {
-                    value: "16.2".into(),
-                    context: None,
-                    format: None,
-                    measurand: Some(Measurand::CurrentImport),
-                    phase: Some(Phase::L2),
-                    location: None,
-                    unit: Some(UnitOfMeasure::A),
-                },
-                SampledValue {
-                    value: "1002.5".into(),
-                    context: None,
-                    format: None,
-                    measurand: Some(Measurand::EnergyActiveImportRegister),
-                    phase: None,
-                    location: None,
-                    unit: Some(UnitOfMeasure::KWh),
-                },
+                sample(
+                    "230.1",
+                    Some(Measurand::Voltage),
+                    Some(Phase::L1N),
+                    Some(UnitOfMeasure::V),
+                ),
+                sample(
+                    "16.2",
+                    Some(Measurand::CurrentImport),
+                    Some(Phase::L2),
+                    Some(UnitOfMeasure::A),
+                ),
+                sample(
+                    "1002.5",
+                    Some(Measurand::EnergyActiveImportRegister),
+                    None,
+                    Some(UnitOfMeasure::KWh),
+                ),
             ],
         }],
     })
@@ -355,13 +346,8 @@ async fn unknown_and_offline_transactions_are_acknowledged_and_recorded() {
         transaction_data: Some(vec![MeterValue {
             timestamp: Timestamp::now(),
             sampled_value: vec![SampledValue {
-                value: "900".into(),
                 context: Some(ReadingContext::TransactionEnd),
-                format: None,
-                measurand: None,
-                phase: None,
-                location: None,
-                unit: None,
+                ..sample("900", None, None, None)
             }],
         }]),
     };
@@ -396,15 +382,7 @@ async fn unknown_and_offline_transactions_are_acknowledged_and_recorded() {
         transaction_id: Some(-1),
         meter_value: vec![MeterValue {
             timestamp: Timestamp::now(),
-            sampled_value: vec![SampledValue {
-                value: "77".into(),
-                context: None,
-                format: None,
-                measurand: None,
-                phase: None,
-                location: None,
-                unit: None,
-            }],
+            sampled_value: vec![sample("77", None, None, None)],
         }],
     })
     .await

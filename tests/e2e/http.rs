@@ -19,8 +19,12 @@ struct Api {
 }
 
 async fn start() -> Api {
+    start_with(config()).await
+}
+
+async fn start_with(cfg: chargeyard_core::EngineConfig) -> Api {
     let dir = tempfile::tempdir().expect("tempdir");
-    let engine = Engine::open(config(), &dir.path().join("c.db"))
+    let engine = Engine::open(cfg, &dir.path().join("c.db"))
         .await
         .expect("engine");
     let stop = CancellationToken::new();
@@ -192,39 +196,39 @@ async fn stations_commands_transactions_and_the_live_stream() {
 
 #[tokio::test]
 async fn a_pending_station_is_accepted_from_the_api() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let cfg = chargeyard_core::EngineConfig {
         unknown_stations: chargeyard_core::UnknownStations::Pending,
         ..config()
     };
-    let engine = Engine::open(cfg, &dir.path().join("c.db"))
+    let api = start_with(cfg).await;
+    let (cp, _) = ChargePoint::connect(chargeyard_sim::SimConfig::new(&api.ocpp, "NEW"))
         .await
-        .expect("engine");
-    let stop = CancellationToken::new();
-    let any = "127.0.0.1:0".parse().expect("addr");
-    let (bound, _) = chargeyard_server::serve(engine, any, any, None, stop.clone())
-        .await
-        .expect("serve");
-    let _g = stop.drop_guard();
-    let base = format!("http://{}", bound.http);
-    let (cp, _) = ChargePoint::connect(chargeyard_sim::SimConfig::new(
-        format!("ws://{}/ocpp", bound.ocpp),
-        "NEW",
-    ))
-    .await
-    .expect("sim");
+        .expect("sim");
     assert_eq!(cp.boot().await.expect("boot").status.as_str(), "Pending");
-    let client = reqwest::Client::new();
-    let r = client
-        .post(format!("{base}/api/stations/NEW/accept"))
-        .json(&json!({"password": "a-long-authorization-key"}))
-        .send()
-        .await
-        .expect("accept");
-    assert_eq!(r.status().as_u16(), 200);
-    let v: Value = r.json().await.expect("json");
+    let (_, inbox) = api.req("GET", "/api/stations", None).await;
+    assert_eq!(
+        inbox[0]["registration"],
+        json!("pending"),
+        "the station waits in the inbox"
+    );
+    let (s, v) = api
+        .req(
+            "POST",
+            "/api/stations/NEW/accept",
+            Some(json!({"password": "a-long-authorization-key"})),
+        )
+        .await;
+    assert_eq!(s, 200);
     assert_eq!(
         (v["registration"].clone(), v["has_password"].clone()),
         (json!("accepted"), json!(true))
     );
+    eventually(
+        "the accepted station boots again and reports its connectors",
+        || async {
+            let (_, v) = api.req("GET", "/api/stations/NEW", None).await;
+            (v["connectors"].as_array().map(Vec::len) == Some(3)).then_some(())
+        },
+    )
+    .await;
 }

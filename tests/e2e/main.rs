@@ -115,6 +115,24 @@ where
     }
 }
 
+/// One sampled value as a charger would send it.
+pub fn sample(
+    value: &str,
+    measurand: Option<chargeyard_ocpp::v16::Measurand>,
+    phase: Option<chargeyard_ocpp::v16::Phase>,
+    unit: Option<chargeyard_ocpp::v16::UnitOfMeasure>,
+) -> chargeyard_ocpp::v16::SampledValue {
+    chargeyard_ocpp::v16::SampledValue {
+        value: value.into(),
+        context: None,
+        format: None,
+        measurand,
+        phase,
+        location: None,
+        unit,
+    }
+}
+
 pub type Raw = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A raw WebSocket client offering `ocpp1.6`, for frames the simulator would never send.
