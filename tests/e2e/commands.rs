@@ -384,6 +384,11 @@ async fn every_command_round_trips_against_the_simulator_and_is_logged() {
         log.iter()
             .all(|c| c.outcome == "result" && c.response.is_some())
     );
+    let n = crate::assert_frames_schema_valid(e, "CP1").await;
+    assert!(
+        n > 60,
+        "every frame of the session was checked against the schemas ({n})"
+    );
 }
 
 #[tokio::test]

@@ -196,6 +196,8 @@ async fn authorize_answers_from_the_tag_list() {
         AuthorizationStatus::Accepted,
         "open charging accepts any tag"
     );
+    assert!(crate::assert_frames_schema_valid(&h.engine, "CP1").await > 5);
+    assert!(crate::assert_frames_schema_valid(&open.engine, "CP1").await > 5);
 }
 
 #[tokio::test]
@@ -299,6 +301,7 @@ async fn a_transaction_with_meter_values_is_stored_and_ids_are_unique_per_statio
         .await
         .expect("list");
     assert_eq!((page.total, page.items[0].id), (1, b.transaction_id));
+    assert!(crate::assert_frames_schema_valid(&h.engine, "CP1").await > 10);
 }
 
 #[tokio::test]
@@ -432,6 +435,7 @@ async fn data_transfer_diagnostics_and_firmware_notifications_are_recorded() {
         ["firmware_status", "diagnostics_status", "data_transfer"]
     );
     assert_eq!(st.events[2].detail["vendorId"], json!("com.acme"));
+    assert!(crate::assert_frames_schema_valid(&h.engine, "CP1").await > 5);
 }
 
 #[tokio::test]

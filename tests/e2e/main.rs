@@ -133,6 +133,55 @@ pub fn sample(
     }
 }
 
+/// Wait until every write queued so far (the frame log is written in the background) is committed:
+/// the writer is first-in first-out, so an awaited write is a barrier.
+pub async fn flush(engine: &Engine) {
+    engine
+        .store()
+        .writer
+        .write(|_| Box::pin(async { Ok(()) }))
+        .await
+        .expect("writer alive");
+}
+
+/// Every frame exchanged with `station` (both directions, from the raw frame log) is valid against
+/// the official OCA 1.6 schema of its action: CALLs against `<Action>.json`, results against
+/// `<Action>Response.json`. Returns how many were checked.
+pub async fn assert_frames_schema_valid(engine: &Engine, station: &str) -> usize {
+    flush(engine).await;
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/ocpp/tests/schemas/v16");
+    let frames = engine.frames(station, None, 5000).await.expect("frames");
+    let mut checked = 0;
+    for f in &frames {
+        let (Some(action), Some(kind)) = (&f.action, f.message_type) else {
+            continue;
+        };
+        let v: serde_json::Value = serde_json::from_str(&f.text).expect("logged frames are JSON");
+        let (schema, payload) = match kind {
+            2 => (action.clone(), &v[3]),
+            3 => (format!("{action}Response"), &v[2]),
+            _ => continue,
+        };
+        let text =
+            std::fs::read_to_string(dir.join(format!("{schema}.json"))).expect("schema exists");
+        let validator =
+            jsonschema::validator_for(&serde_json::from_str(&text).expect("json")).expect("schema");
+        let errors: Vec<String> = validator
+            .iter_errors(payload)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{} frame {} is not valid {schema}: {errors:?}",
+            f.direction,
+            f.text
+        );
+        checked += 1;
+    }
+    checked
+}
+
 pub type Raw = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A raw WebSocket client offering `ocpp1.6`, for frames the simulator would never send.

@@ -24,6 +24,7 @@ use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use ts_rs::TS;
 
 use crate::auth::{Credentials, hash_password};
 use crate::config::{EngineConfig, UnknownStations};
@@ -91,6 +92,8 @@ pub(crate) struct Inner {
     pub next_conn_id: AtomicU64,
     pub tasks: TaskTracker,
     pub shutdown: CancellationToken,
+    /// Set by [`crate::server::run`] when it starts listening.
+    pub ocpp_listen: Mutex<Option<std::net::SocketAddr>>,
 }
 
 /// The engine. Cheap to clone; all clones share one state.
@@ -100,7 +103,7 @@ pub struct Engine {
 }
 
 /// A station as the dashboard shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct StationView {
     #[serde(flatten)]
     pub station: Station,
@@ -113,7 +116,7 @@ pub struct StationView {
 }
 
 /// Everything about one station.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct StationDetail {
     #[serde(flatten)]
     pub view: StationView,
@@ -123,7 +126,7 @@ pub struct StationDetail {
     pub events: Vec<StationEvent>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct TransactionDetail {
     #[serde(flatten)]
     pub transaction: Transaction,
@@ -131,7 +134,7 @@ pub struct TransactionDetail {
 }
 
 /// A station the operator adds (or accepts from the inbox).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, TS)]
 pub struct NewStation {
     pub id: String,
     /// Basic-auth password (AuthorizationKey); none: the station connects without auth.
@@ -139,7 +142,7 @@ pub struct NewStation {
 }
 
 /// What the engine runs with, for the settings screen and status line.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct EngineInfo {
     pub version: &'static str,
     pub database: String,
@@ -148,6 +151,8 @@ pub struct EngineInfo {
     pub heartbeat_interval_s: u64,
     pub connected_stations: usize,
     pub supported_protocols: Vec<&'static str>,
+    /// Where chargers connect (the bound address of the OCPP listener), once it is listening.
+    pub ocpp_listen: Option<String>,
 }
 
 /// Protocols we speak, by preference.
@@ -193,6 +198,7 @@ impl Engine {
                 next_conn_id: AtomicU64::new(1),
                 tasks: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
+                ocpp_listen: Mutex::new(None),
             }),
         };
         engine.spawn_frame_pruner();
@@ -269,6 +275,12 @@ impl Engine {
             heartbeat_interval_s: c.heartbeat_interval.as_secs(),
             connected_stations: self.lock_sessions().len(),
             supported_protocols: SUPPORTED_PROTOCOLS.to_vec(),
+            ocpp_listen: self
+                .inner
+                .ocpp_listen
+                .lock()
+                .ok()
+                .and_then(|a| a.map(|a| a.to_string())),
         }
     }
 

@@ -61,7 +61,7 @@ impl Error {
 }
 
 /// What a front end receives.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ErrorBody {
     pub code: &'static str,
     pub message: String,

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use chargeyard_store::model::{CommandRecord, Connector, Frame, Transaction};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     StationConnected {

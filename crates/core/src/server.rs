@@ -29,6 +29,9 @@ pub async fn run(engine: Engine, listener: TcpListener, shutdown: CancellationTo
     let limit = Arc::new(Semaphore::new(engine.config().max_connections));
     let engine_stop = engine.shutdown_token();
     let tasks = engine.inner.tasks.clone();
+    if let (Ok(addr), Ok(mut slot)) = (listener.local_addr(), engine.inner.ocpp_listen.lock()) {
+        *slot = Some(addr);
+    }
     loop {
         let accepted = tokio::select! {
             _ = shutdown.cancelled() => break,

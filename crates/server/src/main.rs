@@ -36,6 +36,9 @@ struct Args {
     /// Seconds a station has to answer a command.
     #[arg(long, default_value_t = 30)]
     call_timeout: u64,
+    /// Raw frames (the message log) older than this many days are deleted.
+    #[arg(long, default_value_t = 14)]
+    frame_retention_days: u64,
     /// The built UI to serve (default: ui/dist beside the working directory, if present).
     #[arg(long)]
     ui_dir: Option<PathBuf>,
@@ -63,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
         heartbeat_interval: heartbeat,
         pong_timeout: heartbeat * 3,
         call_timeout: Duration::from_secs(a.call_timeout.max(1)),
+        frame_retention: Duration::from_secs(a.frame_retention_days.max(1) * 24 * 3600),
         ..EngineConfig::default()
     };
     let engine = Engine::open(config, &db)

@@ -4,13 +4,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{Row, SqliteExecutor};
+use ts_rs::TS;
 
 use crate::error::{Error, Result};
 use crate::model::IdTag;
 use crate::time::{fmt, fmt_opt, parse, parse_opt};
 
 /// The editable fields of a tag.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct TagFields {
     pub status: String,
     pub expiry: Option<DateTime<Utc>>,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
 use sqlx::{QueryBuilder, Row};
+use ts_rs::TS;
 
 use crate::error::Result;
 use crate::model::MeterSample;
@@ -82,7 +83,7 @@ fn map(r: &SqliteRow) -> MeterSample {
 }
 
 /// Which samples to read.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct SampleFilter {
     pub station_id: Option<String>,
     pub connector_id: Option<i64>,

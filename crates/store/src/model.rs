@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// Whether a station may operate. Unknown stations start `Pending` (or as the policy says).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Registration {
     Pending,
@@ -30,7 +31,7 @@ impl Registration {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Station {
     pub id: String,
     pub registration: Registration,
@@ -63,7 +64,7 @@ pub struct Station {
 }
 
 /// Boot information as reported in BootNotification.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct BootInfo {
     pub vendor: String,
     pub model: String,
@@ -76,7 +77,7 @@ pub struct BootInfo {
     pub meter_serial: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Connector {
     pub station_id: String,
     /// 0 is the station as a whole.
@@ -89,7 +90,7 @@ pub struct Connector {
     pub status_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct StatusChange {
     pub id: i64,
     pub station_id: String,
@@ -104,7 +105,7 @@ pub struct StatusChange {
     pub received_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct IdTag {
     pub id_tag: String,
     /// Accepted | Blocked | Expired | Invalid (OCPP AuthorizationStatus).
@@ -119,7 +120,7 @@ pub struct IdTag {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Transaction {
     pub id: i64,
     pub station_id: String,
@@ -138,7 +139,7 @@ pub struct Transaction {
     pub received_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct MeterSample {
     pub id: i64,
     pub station_id: String,
@@ -159,7 +160,7 @@ pub struct MeterSample {
     pub value_unit: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Frame {
     pub id: i64,
     pub station_id: String,
@@ -172,7 +173,7 @@ pub struct Frame {
     pub text: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct CommandRecord {
     pub id: i64,
     pub station_id: String,
@@ -188,7 +189,7 @@ pub struct CommandRecord {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct QuirkRecord {
     pub station_id: String,
     pub kind: String,
@@ -198,7 +199,7 @@ pub struct QuirkRecord {
     pub example: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct StationEvent {
     pub id: i64,
     pub station_id: String,
@@ -208,7 +209,7 @@ pub struct StationEvent {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct UnmatchedStop {
     pub id: i64,
     pub station_id: String,
@@ -221,7 +222,7 @@ pub struct UnmatchedStop {
 }
 
 /// One page of a list and the total number of matching rows.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: i64,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
 use sqlx::{QueryBuilder, Row, SqliteExecutor};
+use ts_rs::TS;
 
 use crate::error::{Error, Result};
 use crate::model::{Page, Transaction, UnmatchedStop};
@@ -166,7 +167,7 @@ pub async fn get(ex: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Transact
 }
 
 /// Which transactions to list.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct TransactionFilter {
     pub station_id: Option<String>,
     pub connector_id: Option<i64>,

@@ -1,0 +1,93 @@
+//! The UI's TypeScript types are generated from these Rust types (ts-rs) and committed in
+//! `ui/src/lib/bindings`. This test fails when they are stale; `UPDATE_BINDINGS=1 cargo test -p
+//! chargeyard-core --test bindings` rewrites them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chargeyard_core::store::id_tags::TagFields;
+use chargeyard_core::store::meter::SampleFilter;
+use chargeyard_core::store::model::{Page, Transaction};
+use chargeyard_core::store::transactions::TransactionFilter;
+use chargeyard_core::{
+    EngineInfo, ErrorBody, Event, NewStation, StationDetail, StationView, TransactionDetail,
+};
+use ts_rs::{Config, TS};
+
+/// Every `.ts` file below `dir`, by path relative to it.
+fn read_dir(dir: &Path) -> BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if path.extension().is_some_and(|x| x == "ts") {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(rel, std::fs::read_to_string(&path).unwrap_or_default());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[test]
+fn ui_bindings_are_generated_from_rust_and_fresh() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // i64 ids and counters are plain JSON numbers on the wire.
+    let cfg = Config::new()
+        .with_large_int("number")
+        .with_out_dir(tmp.path());
+    StationDetail::export_all(&cfg).expect("export");
+    StationView::export_all(&cfg).expect("export");
+    TransactionDetail::export_all(&cfg).expect("export");
+    EngineInfo::export_all(&cfg).expect("export");
+    Event::export_all(&cfg).expect("export");
+    ErrorBody::export_all(&cfg).expect("export");
+    NewStation::export_all(&cfg).expect("export");
+    TagFields::export_all(&cfg).expect("export");
+    TransactionFilter::export_all(&cfg).expect("export");
+    SampleFilter::export_all(&cfg).expect("export");
+    Page::<Transaction>::export_all(&cfg).expect("export");
+    chargeyard_core::store::model::IdTag::export_all(&cfg).expect("export");
+
+    let generated = read_dir(tmp.path());
+    let committed_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/bindings");
+    if std::env::var("UPDATE_BINDINGS").is_ok_and(|v| v == "1") {
+        let _ = std::fs::remove_dir_all(&committed_dir);
+        std::fs::create_dir_all(&committed_dir).expect("mkdir");
+        for (name, text) in &generated {
+            let path = committed_dir.join(name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("mkdir");
+            }
+            std::fs::write(path, text).expect("write");
+        }
+    }
+    let committed = read_dir(&committed_dir);
+    assert!(
+        generated.len() > 10,
+        "expected the DTO types, got {:?}",
+        generated.keys()
+    );
+    assert_eq!(
+        committed.keys().collect::<Vec<_>>(),
+        generated.keys().collect::<Vec<_>>(),
+        "ui/src/lib/bindings is stale: run UPDATE_BINDINGS=1 cargo test -p chargeyard-core --test bindings"
+    );
+    for (name, text) in &generated {
+        assert_eq!(
+            committed.get(name),
+            Some(text),
+            "ui/src/lib/bindings/{name} is stale: run UPDATE_BINDINGS=1 cargo test -p chargeyard-core --test bindings"
+        );
+    }
+}
