@@ -27,6 +27,18 @@ if ! xvfb-run -a -s "-screen 0 1280x860x24" dbus-run-session -- bash -c '
   done
   xwininfo -root -tree | grep -q "\"Chargeyard\"" || { echo "no Chargeyard window appeared"; cat "$data/app.log"; exit 1; }
   echo "window: up"
+  # The engine opens its database and binds its port while the window comes up: wait for it.
+  python3 - "$port" <<PY || { echo "the engine never listened on port $port"; cat "$data/app.log"; exit 1; }
+import socket, sys, time
+deadline = time.time() + 30
+while time.time() < deadline:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.2)
+sys.exit(1)
+PY
   # A charger meets the engine running inside the window process. Unknown stations wait as
   # Pending by default, which is exactly what it must be told.
   out=$(timeout 8 "$SIM" --url "ws://127.0.0.1:$port/ocpp" --id SMOKE-1 2>&1 || true)
