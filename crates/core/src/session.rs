@@ -32,27 +32,21 @@ struct Pending {
 
 impl Engine {
     /// Append a raw frame to the log (not awaited: the log is not what we acknowledge) and show it
-    /// live.
+    /// live. `kind` is the message type and id, None when the frame could not be read.
     pub(crate) async fn log_frame(
         &self,
         station_id: &str,
         direction: &'static str,
         text: &str,
-        frame: Option<&Frame>,
+        kind: Option<(u8, &str)>,
         action: Option<&str>,
     ) {
-        let (message_type, message_id) = match frame {
-            Some(Frame::Call { id, .. }) => (Some(2), Some(id.clone())),
-            Some(Frame::CallResult { id, .. }) => (Some(3), Some(id.clone())),
-            Some(Frame::CallError { id, .. }) => (Some(4), Some(id.clone())),
-            None => (None, None),
-        };
         let row = NewFrame {
             station_id: station_id.to_string(),
             direction,
             at: self.now(),
-            message_type,
-            message_id,
+            message_type: kind.map(|(t, _)| i64::from(t)),
+            message_id: kind.map(|(_, id)| id.to_string()),
             action: action.map(str::to_string),
             text: text.to_string(),
         };
@@ -83,7 +77,13 @@ async fn send(
 ) -> bool {
     let text = frame.to_text();
     engine
-        .log_frame(station_id, "out", &text, Some(frame), action)
+        .log_frame(
+            station_id,
+            "out",
+            &text,
+            Some((frame.message_type(), frame.id())),
+            action,
+        )
         .await;
     sink.send(Message::text(text)).await.is_ok()
 }
@@ -218,34 +218,26 @@ async fn on_text(
     text: &str,
 ) -> bool {
     match Frame::parse(text) {
-        Ok(frame @ Frame::Call { .. }) => {
-            let Frame::Call {
-                id,
-                action,
-                payload,
-            } = &frame
-            else {
-                return true;
-            };
+        Ok(Frame::Call {
+            id,
+            action,
+            payload,
+        }) => {
             engine
-                .log_frame(station_id, "in", text, Some(&frame), Some(action))
+                .log_frame(station_id, "in", text, Some((2, &id)), Some(&action))
                 .await;
-            let answer = match engine
-                .handle_call(station_id, info, action, payload.clone())
-                .await
-            {
-                Ok(v) => Frame::result(id.clone(), v),
-                Err(e) => Frame::error(id.clone(), &e),
+            let answer = match engine.handle_call(station_id, info, &action, payload).await {
+                Ok(v) => Frame::result(id, v),
+                Err(e) => Frame::error(id, &e),
             };
-            send(engine, station_id, sink, &answer, Some(action)).await
+            send(engine, station_id, sink, &answer, Some(&action)).await
         }
         Ok(frame) => {
             let id = frame.id().to_string();
             let matched = pending.take_if(|p| p.id == id);
             let action = matched.as_ref().map(|p| p.action.as_str());
-            engine
-                .log_frame(station_id, "in", text, Some(&frame), action)
-                .await;
+            let kind = Some((frame.message_type(), id.as_str()));
+            engine.log_frame(station_id, "in", text, kind, action).await;
             match (matched, frame) {
                 (Some(p), Frame::CallResult { payload, .. }) => {
                     let _ = p.reply.send(Ok(payload));

@@ -64,6 +64,15 @@ impl Frame {
         }
     }
 
+    /// 2 (CALL), 3 (CALLRESULT) or 4 (CALLERROR).
+    pub fn message_type(&self) -> u8 {
+        match self {
+            Frame::Call { .. } => 2,
+            Frame::CallResult { .. } => 3,
+            Frame::CallError { .. } => 4,
+        }
+    }
+
     pub fn call(id: impl Into<String>, action: impl Into<String>, payload: Value) -> Frame {
         Frame::Call {
             id: id.into(),

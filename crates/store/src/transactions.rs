@@ -14,7 +14,7 @@ use crate::time::{fmt, parse, parse_opt};
 const SELECT: &str =
     "SELECT t.*, CASE WHEN t.meter_stop IS NOT NULL THEN t.meter_stop - t.meter_start
     ELSE (SELECT CAST(m.value AS INTEGER) - t.meter_start FROM meter_samples m
-          WHERE m.transaction_id = t.id AND m.measurand = 'Energy.Active.Import.Register'
+          WHERE m.transaction_id = t.id AND m.station_id = t.station_id AND m.measurand = 'Energy.Active.Import.Register'
           AND m.phase IS NULL AND m.value IS NOT NULL ORDER BY m.timestamp DESC, m.id DESC LIMIT 1)
     END AS energy_wh FROM transactions t";
 
