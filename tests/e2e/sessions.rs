@@ -95,3 +95,44 @@ async fn a_stalled_handshake_is_cut_off() {
     let cp = h.booted("AFTER").await;
     assert!(!cp.is_closed());
 }
+
+#[tokio::test]
+async fn an_oversized_message_closes_that_connection_only() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let h = Harness::start(EngineConfig {
+        max_message_size: 4096,
+        ..config()
+    })
+    .await;
+    let other = h.booted("OTHER").await;
+    let mut ws = raw(&h.url, "BIG").await;
+    let big = format!(
+        r#"[2,"x","DataTransfer",{{"vendorId":"v","data":"{}"}}]"#,
+        "a".repeat(10_000)
+    );
+    ws.send(Message::text(big)).await.expect("sent");
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "a message over the limit ends that connection"
+    );
+    eventually("BIG unregistered", || async {
+        (!h.engine.is_connected("BIG")).then_some(())
+    })
+    .await;
+    assert!(
+        h.engine.is_connected("OTHER") && !other.is_closed(),
+        "other stations are untouched"
+    );
+    let again = h.booted("BIG").await;
+    assert!(!again.is_closed(), "the station can reconnect");
+}
