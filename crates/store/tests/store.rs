@@ -180,3 +180,40 @@ async fn data_survives_reopen() {
         .expect("count");
     assert_eq!(n, 1);
 }
+
+#[tokio::test]
+async fn frame_retention_prunes_only_old_frames() {
+    use chargeyard_store::frames::{self, NewFrame};
+    let (_d, store) = open().await;
+    let now = Utc::now();
+    for days_ago in [30, 20, 1, 0] {
+        let f = NewFrame {
+            station_id: "CP1".into(),
+            direction: "in",
+            at: now - chrono::Duration::days(days_ago),
+            message_type: Some(2),
+            message_id: Some(format!("m{days_ago}")),
+            action: Some("Heartbeat".into()),
+            text: "[2,\"m\",\"Heartbeat\",{}]".into(),
+        };
+        store
+            .writer
+            .write(move |c| Box::pin(async move { frames::insert(c, &f).await }))
+            .await
+            .expect("insert");
+    }
+    let cutoff = now - chrono::Duration::days(14);
+    let removed = store
+        .writer
+        .write(move |c| Box::pin(async move { frames::prune(c, cutoff).await }))
+        .await
+        .expect("prune");
+    assert_eq!(removed, 2);
+    let left: Vec<_> = frames::list(&store.reader, "CP1", None, 10)
+        .await
+        .expect("list")
+        .into_iter()
+        .filter_map(|f| f.message_id)
+        .collect();
+    assert_eq!(left, ["m0", "m1"], "recent frames stay, newest first");
+}
