@@ -1076,14 +1076,7 @@ impl Engine {
             power_w: meter::latest(&samples, "Power.Active.Import"),
             soc_percent: meter::latest(&samples, "SoC"),
         };
-        let now = self.now();
-        self.inner
-            .store
-            .writer
-            .write(move |c| {
-                Box::pin(async move { chargeyard_store::meter::insert(c, &samples, now).await })
-            })
-            .await?;
+        self.inner.store.writer.append_samples(samples).await?;
         self.emit(event);
         Ok(json!({}))
     }

@@ -163,7 +163,11 @@ async fn connection(
     _permit: OwnedSemaphorePermit,
 ) {
     let cfg = engine.config().clone();
+    // OCPP messages are small: the default 128 KiB read buffer per connection would dominate
+    // memory with thousands of stations. Writes go out at once (no write buffering).
     let ws_config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
         .max_message_size(Some(cfg.max_message_size))
         .max_frame_size(Some(cfg.max_message_size));
     let mut hs = Handshake::default();

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use chargeyard_ocpp::Frame;
 use chargeyard_ocpp::lenient::{Quirk, QuirkKind};
 use chargeyard_ocpp::v16::Action;
-use chargeyard_store::frames::{self, NewFrame};
+use chargeyard_store::frames::NewFrame;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -33,7 +33,7 @@ struct Pending {
 impl Engine {
     /// Append a raw frame to the log (not awaited: the log is not what we acknowledge) and show it
     /// live. `kind` is the message type and id, None when the frame could not be read.
-    pub(crate) async fn log_frame(
+    pub(crate) fn log_frame(
         &self,
         station_id: &str,
         direction: &'static str,
@@ -60,10 +60,7 @@ impl Engine {
             action: row.action.clone(),
             text: row.text.clone(),
         };
-        self.store()
-            .writer
-            .write_detached(move |c| Box::pin(async move { frames::insert(c, &row).await }))
-            .await;
+        self.store().writer.log_frame(row);
         self.emit(Event::Frame { frame: live });
     }
 }
@@ -76,15 +73,13 @@ async fn send(
     action: Option<&str>,
 ) -> bool {
     let text = frame.to_text();
-    engine
-        .log_frame(
-            station_id,
-            "out",
-            &text,
-            Some((frame.message_type(), frame.id())),
-            action,
-        )
-        .await;
+    engine.log_frame(
+        station_id,
+        "out",
+        &text,
+        Some((frame.message_type(), frame.id())),
+        action,
+    );
     sink.send(Message::text(text)).await.is_ok()
 }
 
@@ -223,9 +218,7 @@ async fn on_text(
             action,
             payload,
         }) => {
-            engine
-                .log_frame(station_id, "in", text, Some((2, &id)), Some(&action))
-                .await;
+            engine.log_frame(station_id, "in", text, Some((2, &id)), Some(&action));
             let answer = match engine.handle_call(station_id, info, &action, payload).await {
                 Ok(v) => Frame::result(id, v),
                 Err(e) => Frame::error(id, &e),
@@ -237,7 +230,7 @@ async fn on_text(
             let matched = pending.take_if(|p| p.id == id);
             let action = matched.as_ref().map(|p| p.action.as_str());
             let kind = Some((frame.message_type(), id.as_str()));
-            engine.log_frame(station_id, "in", text, kind, action).await;
+            engine.log_frame(station_id, "in", text, kind, action);
             match (matched, frame) {
                 (Some(p), Frame::CallResult { payload, .. }) => {
                     let _ = p.reply.send(Ok(payload));
@@ -255,7 +248,7 @@ async fn on_text(
             true
         }
         Err(bad) => {
-            engine.log_frame(station_id, "in", text, None, None).await;
+            engine.log_frame(station_id, "in", text, None, None);
             let q = Quirk::new(QuirkKind::MalformedFrame, bad.error.description.clone());
             engine.record_quirks(station_id, &[q]).await;
             match bad.answerable() {

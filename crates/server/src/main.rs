@@ -52,6 +52,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let a = Args::parse();
+    // Each charger holds a socket: allow as many as the system lets this process have.
+    if let Ok(n) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::debug!("open file limit: {n}");
+    }
     let data_dir = match a.data_dir {
         Some(d) => d,
         None => dirs::data_dir()

@@ -6,7 +6,10 @@
 //! remote request, and sends the messages a TriggerMessage asks for. Everything it received is
 //! recorded for tests. Tests can make it ignore or refuse an action with [`Behaviour`].
 //!
-//! Layout: this file (connection, state, command answers); `main.rs` is the `chargeyard-sim` CLI.
+//! Layout: this file (connection, state, command answers); [`load`] the load generator;
+//! `main.rs` is the `chargeyard-sim` CLI, `bin/chargeyard-load.rs` the load generator's.
+
+pub mod load;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -180,7 +183,12 @@ impl ChargePoint {
                 .map_err(|e| SimError::Connect(e.to_string()))?;
             req.headers_mut().insert("Authorization", v);
         }
-        let (ws, resp) = tokio_tungstenite::connect_async(req)
+        // Small buffers (thousands of simulated stations share one process) and no Nagle delay:
+        // a charger's frames are small and latency is what the load generator measures.
+        let ws_config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .read_buffer_size(4096)
+            .write_buffer_size(0);
+        let (ws, resp) = tokio_tungstenite::connect_async_with_config(req, Some(ws_config), true)
             .await
             .map_err(|e| SimError::Connect(e.to_string()))?;
         let protocol = resp

@@ -1,7 +1,8 @@
 //! `frames`: the raw message log, both directions, pruned by a retention setting.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteConnection;
+use sqlx::QueryBuilder;
+use sqlx::sqlite::{Sqlite, SqliteConnection};
 use sqlx::{Row, SqliteExecutor};
 
 use crate::error::Result;
@@ -19,20 +20,26 @@ pub struct NewFrame {
     pub text: String,
 }
 
-pub async fn insert(conn: &mut SqliteConnection, f: &NewFrame) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO frames (station_id, direction, at, message_type, message_id, action, text)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&f.station_id)
-    .bind(f.direction)
-    .bind(fmt(f.at))
-    .bind(f.message_type)
-    .bind(&f.message_id)
-    .bind(&f.action)
-    .bind(&f.text)
-    .execute(conn)
-    .await?;
+/// SQLite allows 32766 bound parameters; 7 per row.
+const ROWS_PER_INSERT: usize = 2000;
+
+/// Append frames with multi-row inserts (the writer batches the log this way).
+pub async fn insert(conn: &mut SqliteConnection, frames: &[NewFrame]) -> Result<()> {
+    for chunk in frames.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO frames (station_id, direction, at, message_type, message_id, action, text) ",
+        );
+        q.push_values(chunk, |mut b, f| {
+            b.push_bind(f.station_id.clone())
+                .push_bind(f.direction)
+                .push_bind(fmt(f.at))
+                .push_bind(f.message_type)
+                .push_bind(f.message_id.clone())
+                .push_bind(f.action.clone())
+                .push_bind(f.text.clone());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -32,10 +32,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection};
 
 pub use error::{Error, Result};
 pub use sqlx::sqlite::SqliteConnection;
@@ -67,12 +67,17 @@ impl Store {
             .disable_statement_logging();
         let mut conn = options.clone().connect().await?;
         sqlx::migrate!("./migrations").run(&mut conn).await?;
-        conn.ping().await?;
+        // Checkpoints run beside the writer (below), not inside its commits, where they would
+        // stall every caller waiting on that commit.
+        sqlx::query("PRAGMA wal_autocheckpoint = 0")
+            .execute(&mut conn)
+            .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
             .await?;
         let (writer, _task) = Writer::spawn(conn);
+        tokio::spawn(checkpoints(reader.clone(), writer.downgrade()));
         Ok(Store {
             reader,
             writer,
@@ -82,5 +87,20 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Copy the WAL back into the database file every second without blocking the writer (PASSIVE),
+/// so the WAL does not grow without bound. Ends with the writer.
+async fn checkpoints(pool: SqlitePool, writer: tokio::sync::mpsc::WeakSender<writer::Job>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    while Writer::is_alive(&writer) {
+        tick.tick().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::debug!("checkpoint: {e}");
+        }
     }
 }

@@ -2,35 +2,64 @@
 //! writes (from every station) into one `BEGIN IMMEDIATE … COMMIT` and only then tells each caller
 //! its write is done. With `synchronous = FULL` that commit is an fsync, so "done" means on disk;
 //! batching (group commit) makes that cost shared instead of paid per message.
+//!
+//! Two kinds of write:
+//! - jobs ([`Writer::write`]): any statements, each job atomic on its own (a savepoint), with a
+//!   result for its caller;
+//! - appends ([`Writer::append_samples`], [`Writer::log_frame`]): rows for the append-only tables
+//!   that the hot path writes most, buffered and written by each commit as multi-row inserts.
+//!   Every statement costs a hand-off to sqlx's SQLite thread, so this is what keeps a MeterValues
+//!   cheap: many messages share one statement and one fsync.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
-pub use futures_core_shim::BoxFuture;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Connection, Executor};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::error::{Error, Result};
+use crate::frames::NewFrame;
+use crate::meter::NewSample;
 
 /// Most jobs in one transaction: bounds the latency of the first job in a batch.
 const MAX_BATCH: usize = 2048;
 
-pub(crate) mod futures_core_shim {
-    pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-}
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// Runs after the commit with its outcome: sends the job's result to its caller.
 type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
 /// A job returns whether it succeeded (its writes are rolled back to its savepoint if not).
-type Job =
+pub(crate) type Job =
     Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
+
+/// Rows waiting for the next commit.
+#[derive(Default)]
+struct Appends {
+    samples: Vec<NewSample>,
+    /// Told once the samples before them are committed.
+    sample_waiters: Vec<oneshot::Sender<Result<()>>>,
+    frames: Vec<NewFrame>,
+}
+
+impl Appends {
+    fn is_empty(&self) -> bool {
+        self.samples.is_empty() && self.frames.is_empty() && self.sample_waiters.is_empty()
+    }
+}
+
+struct Shared {
+    appends: Mutex<Appends>,
+    /// Wakes the writer when appends arrive and no job does.
+    wake: Notify,
+    stats: WriterStats,
+}
 
 /// Handle to the writer task. Cheap to clone.
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
-    stats: Arc<WriterStats>,
+    shared: Arc<Shared>,
 }
 
 /// Counters for benchmarks and the health view.
@@ -38,14 +67,35 @@ pub struct Writer {
 pub struct WriterStats {
     pub commits: AtomicU64,
     pub jobs: AtomicU64,
+    pub appended_rows: AtomicU64,
 }
 
 impl Writer {
+    /// A handle that does not keep the writer alive (for background helpers).
+    pub(crate) fn is_alive(weak: &mpsc::WeakSender<Job>) -> bool {
+        weak.upgrade().is_some()
+    }
+
+    pub(crate) fn downgrade(&self) -> mpsc::WeakSender<Job> {
+        self.tx.downgrade()
+    }
+
     pub(crate) fn spawn(conn: SqliteConnection) -> (Writer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel::<Job>(16 * 1024);
-        let stats = Arc::new(WriterStats::default());
-        let handle = tokio::spawn(run(conn, rx, stats.clone()));
-        (Writer { tx, stats }, handle)
+        let shared = Arc::new(Shared {
+            appends: Mutex::new(Appends::default()),
+            wake: Notify::new(),
+            stats: WriterStats::default(),
+        });
+        let handle = tokio::spawn(run(conn, rx, shared.clone()));
+        (Writer { tx, shared }, handle)
+    }
+
+    fn appends(&self) -> std::sync::MutexGuard<'_, Appends> {
+        self.shared
+            .appends
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Run `f` inside the next group commit; resolves once the commit is durable.
@@ -63,8 +113,7 @@ impl Writer {
             .map_err(|_| Error::NotCommitted("writer stopped".into()))?
     }
 
-    /// Queue `f` for the next commit without waiting for it (e.g. the raw frame log). Failures
-    /// are logged.
+    /// Queue `f` for the next commit without waiting for it. Failures are logged.
     pub async fn write_detached<F>(&self, f: F)
     where
         F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<()>> + Send + 'static,
@@ -76,6 +125,26 @@ impl Writer {
                 }
             })
             .await;
+    }
+
+    /// Store meter samples in the next commit; resolves once they are durable.
+    pub async fn append_samples(&self, samples: Vec<NewSample>) -> Result<()> {
+        let (reply, rx) = oneshot::channel();
+        {
+            let mut a = self.appends();
+            a.samples.extend(samples);
+            a.sample_waiters.push(reply);
+        }
+        self.shared.wake.notify_one();
+        rx.await
+            .map_err(|_| Error::NotCommitted("writer stopped".into()))?
+    }
+
+    /// Add a raw frame to the message log, written with the next commit (not awaited: the log is
+    /// not what a charger is acknowledged for).
+    pub fn log_frame(&self, frame: NewFrame) {
+        self.appends().frames.push(frame);
+        self.shared.wake.notify_one();
     }
 
     async fn enqueue<T, F, D>(&self, f: F, done: D) -> Result<()>
@@ -102,57 +171,111 @@ impl Writer {
     }
 
     pub fn stats(&self) -> &WriterStats {
-        &self.stats
+        &self.shared.stats
     }
 }
 
-async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, stats: Arc<WriterStats>) {
+async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut finishes: Vec<Finish> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
+    let mut closing = false;
+    loop {
+        if !closing {
+            tokio::select! {
+                job = rx.recv() => match job {
+                    Some(job) => batch.push(job),
+                    None => closing = true,
+                },
+                _ = shared.wake.notified() => {}
+            }
+        }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
-        let begin = conn.execute("BEGIN IMMEDIATE").await;
-        if let Err(e) = begin {
-            let msg = e.to_string();
-            tracing::error!("writer could not begin a transaction: {msg}");
-            // Nothing ran; every job in the batch fails without having written anything.
-            for job in batch.drain(..) {
-                drop(job);
+        let appends =
+            std::mem::take(&mut *shared.appends.lock().unwrap_or_else(|p| p.into_inner()));
+        if batch.is_empty() && appends.is_empty() {
+            if closing {
+                break;
             }
             continue;
         }
-        for job in batch.drain(..) {
-            // Each job is atomic on its own: a failed job leaves nothing behind in the batch.
+        let err = commit(&mut conn, &mut batch, &mut finishes, &appends).await;
+        shared.stats.commits.fetch_add(1, Ordering::Relaxed);
+        shared
+            .stats
+            .jobs
+            .fetch_add(finishes.len() as u64, Ordering::Relaxed);
+        shared.stats.appended_rows.fetch_add(
+            (appends.samples.len() + appends.frames.len()) as u64,
+            Ordering::Relaxed,
+        );
+        for finish in finishes.drain(..) {
+            finish(err.as_deref());
+        }
+        for waiter in appends.sample_waiters {
+            let _ = waiter.send(match &err {
+                None => Ok(()),
+                Some(e) => Err(Error::NotCommitted(e.clone())),
+            });
+        }
+    }
+    let _ = conn.close().await;
+}
+
+/// One group commit: the jobs, each in a savepoint, then the appended rows. Returns the error
+/// that kept it from committing, if any (then nothing of it is on disk).
+async fn commit(
+    conn: &mut SqliteConnection,
+    batch: &mut Vec<Job>,
+    finishes: &mut Vec<Finish>,
+    appends: &Appends,
+) -> Option<String> {
+    if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+        tracing::error!("writer could not begin a transaction: {e}");
+        // Nothing ran; dropping the jobs tells their callers nothing was written.
+        batch.clear();
+        return Some(e.to_string());
+    }
+    // Each job is atomic on its own: a failed job leaves nothing behind in the batch. A lone job
+    // with nothing appended needs no savepoint: the whole transaction is its own.
+    let lone = batch.len() == 1 && appends.is_empty();
+    for job in batch.drain(..) {
+        if !lone {
             let _ = conn.execute("SAVEPOINT job").await;
-            let (ok, finish) = job(&mut conn).await;
+        }
+        let (ok, finish) = job(&mut *conn).await;
+        finishes.push(finish);
+        if lone {
+            if !ok {
+                let _ = conn.execute("ROLLBACK").await;
+                return None;
+            }
+        } else {
             if !ok {
                 let _ = conn.execute("ROLLBACK TO job").await;
             }
             let _ = conn.execute("RELEASE job").await;
-            finishes.push(finish);
-        }
-        let commit = conn.execute("COMMIT").await;
-        let err = match commit {
-            Ok(_) => None,
-            Err(e) => {
-                let _ = conn.execute("ROLLBACK").await;
-                tracing::error!("group commit failed: {e}");
-                Some(e.to_string())
-            }
-        };
-        stats.commits.fetch_add(1, Ordering::Relaxed);
-        stats
-            .jobs
-            .fetch_add(finishes.len() as u64, Ordering::Relaxed);
-        for finish in finishes.drain(..) {
-            finish(err.as_deref());
         }
     }
-    let _ = conn.close().await;
+    let appended = async {
+        crate::meter::insert(&mut *conn, &appends.samples, chrono::Utc::now()).await?;
+        crate::frames::insert(&mut *conn, &appends.frames).await
+    };
+    if let Err(e) = appended.await {
+        let _ = conn.execute("ROLLBACK").await;
+        tracing::error!("appending rows failed: {e}");
+        return Some(e.to_string());
+    }
+    match conn.execute("COMMIT").await {
+        Ok(_) => None,
+        Err(e) => {
+            let _ = conn.execute("ROLLBACK").await;
+            tracing::error!("group commit failed: {e}");
+            Some(e.to_string())
+        }
+    }
 }

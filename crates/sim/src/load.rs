@@ -1,0 +1,421 @@
+//! Load generator: N simulated stations on real sockets against any OCPP 1.6J central system.
+//!
+//! Each station connects (ramped), boots, reports Available, starts a transaction and sends
+//! MeterValues every `interval` (back to back when the interval is zero: saturation) until the
+//! deadline, then stops its transaction. Every CALL's acknowledgement latency is recorded; the
+//! report gives percentiles, throughput, errors, timeouts and dropped connections, and — given the
+//! server's pid — its CPU time and memory. Bounded in stations and time; it stops by itself.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chargeyard_ocpp::lenient::{CiString, Timestamp};
+use chargeyard_ocpp::v16::*;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use crate::{ChargePoint, SimConfig, SimError};
+
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// Base URL; station ids are appended.
+    pub url: String,
+    pub stations: usize,
+    /// Station ids are `{prefix}{n}`.
+    pub prefix: String,
+    /// Between MeterValues of one station; zero sends the next as soon as the last is acknowledged.
+    pub interval: Duration,
+    /// Steady-state duration after every station is up.
+    pub duration: Duration,
+    /// New connections per second while ramping up.
+    pub connect_rate: u32,
+    pub id_tag: String,
+    pub call_timeout: Duration,
+    /// The central system's process, for CPU and memory figures (Linux /proc).
+    pub server_pid: Option<u32>,
+}
+
+impl Default for LoadConfig {
+    fn default() -> Self {
+        LoadConfig {
+            url: "ws://127.0.0.1:9000/ocpp".into(),
+            stations: 100,
+            prefix: "LOAD-".into(),
+            interval: Duration::from_secs(10),
+            duration: Duration::from_secs(60),
+            connect_rate: 1000,
+            id_tag: "LOADTAG".into(),
+            call_timeout: Duration::from_secs(30),
+            server_pid: None,
+        }
+    }
+}
+
+/// One message the central system acknowledged (for durability checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ack {
+    Start {
+        station: String,
+        transaction_id: i64,
+    },
+    /// A MeterValues whose energy register reading (Wh, unique per station) was acknowledged.
+    Meter {
+        station: String,
+        register_wh: i64,
+    },
+    Status {
+        station: String,
+        info: String,
+    },
+    Stop {
+        station: String,
+        transaction_id: i64,
+    },
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Latency {
+    pub samples: usize,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServerUsage {
+    /// CPU seconds the server used during the steady phase.
+    pub cpu_seconds: f64,
+    /// Average CPU during the steady phase, percent of one core.
+    pub cpu_percent: f64,
+    pub rss_before_kib: u64,
+    /// RSS with every station connected and booted, before the steady phase.
+    pub rss_connected_kib: u64,
+    pub rss_peak_kib: u64,
+    /// (rss_connected − rss_before) / stations.
+    pub kib_per_station: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub stations: usize,
+    pub connected: usize,
+    pub boot_failures: usize,
+    /// CALLs acknowledged during the steady phase.
+    pub acked: u64,
+    pub call_errors: u64,
+    pub timeouts: u64,
+    pub dropped: u64,
+    pub ramp_seconds: f64,
+    pub steady_seconds: f64,
+    pub acks_per_second: f64,
+    /// Acknowledgement latency of MeterValues and StatusNotification in the steady phase.
+    pub latency: Latency,
+    /// StartTransaction and StopTransaction (every station starts and stops once, the stops all
+    /// at the end of the run: a burst no depot produces).
+    pub start_stop_latency: Latency,
+    pub server: Option<ServerUsage>,
+}
+
+#[derive(Default)]
+struct Counters {
+    acked: AtomicU64,
+    errors: AtomicU64,
+    timeouts: AtomicU64,
+    dropped: AtomicU64,
+}
+
+fn ci<const N: usize>(s: &str) -> CiString<N> {
+    CiString::new(s.chars().take(N).collect::<String>()).unwrap_or_default()
+}
+
+/// CPU ticks (user + system) and RSS / peak RSS (KiB) of a process.
+pub fn proc_usage(pid: u32) -> Option<(u64, u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    Some((ticks, kib("VmRSS:")?, kib("VmHWM:")?))
+}
+
+/// /proc reports CPU time in USER_HZ, which is 100 on Linux.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+fn percentiles(mut micros: Vec<u32>) -> Latency {
+    if micros.is_empty() {
+        return Latency::default();
+    }
+    micros.sort_unstable();
+    let at = |q: f64| {
+        let i = ((micros.len() as f64 - 1.0) * q).round() as usize;
+        f64::from(micros[i]) / 1000.0
+    };
+    Latency {
+        samples: micros.len(),
+        p50_ms: at(0.50),
+        p95_ms: at(0.95),
+        p99_ms: at(0.99),
+        max_ms: at(1.0),
+    }
+}
+
+/// Run the load. `acks` receives every acknowledged message (optional).
+pub async fn run(cfg: LoadConfig, acks: Option<mpsc::UnboundedSender<Ack>>) -> Report {
+    let counters = Arc::new(Counters::default());
+    let before = cfg.server_pid.and_then(proc_usage);
+    let ramp_start = Instant::now();
+    // Everyone starts the steady phase together, once all are up (or the ramp gave up).
+    let (go_tx, go_rx) = tokio::sync::watch::channel(false);
+    let mut up_rxs = Vec::new();
+    let mut handles = Vec::new();
+    let gap = Duration::from_secs_f64(1.0 / f64::from(cfg.connect_rate.max(1)));
+    for n in 0..cfg.stations {
+        let (up_tx, up_rx) = tokio::sync::oneshot::channel::<bool>();
+        up_rxs.push(up_rx);
+        let cfg = cfg.clone();
+        let counters = counters.clone();
+        let acks = acks.clone();
+        let go = go_rx.clone();
+        handles.push(tokio::spawn(async move {
+            station(n, cfg, counters, acks, up_tx, go).await
+        }));
+        tokio::time::sleep(gap).await;
+    }
+    let mut connected = 0;
+    for rx in up_rxs {
+        if rx.await.unwrap_or(false) {
+            connected += 1;
+        }
+    }
+    let ramp_seconds = ramp_start.elapsed().as_secs_f64();
+    let at_connected = cfg.server_pid.and_then(proc_usage);
+    let steady_start = Instant::now();
+    let _ = go_tx.send(true);
+    let (mut latencies, mut start_stop) = (Vec::new(), Vec::new());
+    for h in handles {
+        if let Ok((mut l, mut s)) = h.await {
+            latencies.append(&mut l);
+            start_stop.append(&mut s);
+        }
+    }
+    let steady_seconds = steady_start.elapsed().as_secs_f64().max(1e-9);
+    let after = cfg.server_pid.and_then(proc_usage);
+    let server = match (before, at_connected, after) {
+        (Some(b), Some(c), Some(a)) => {
+            let cpu_seconds = (a.0.saturating_sub(c.0)) as f64 / TICKS_PER_SECOND;
+            Some(ServerUsage {
+                cpu_seconds,
+                cpu_percent: 100.0 * cpu_seconds / steady_seconds,
+                rss_before_kib: b.1,
+                rss_connected_kib: c.1,
+                rss_peak_kib: a.2,
+                kib_per_station: (c.1.saturating_sub(b.1)) as f64 / cfg.stations.max(1) as f64,
+            })
+        }
+        _ => None,
+    };
+    let acked = counters.acked.load(Ordering::Relaxed);
+    Report {
+        stations: cfg.stations,
+        connected,
+        boot_failures: cfg.stations - connected,
+        acked,
+        call_errors: counters.errors.load(Ordering::Relaxed),
+        timeouts: counters.timeouts.load(Ordering::Relaxed),
+        dropped: counters.dropped.load(Ordering::Relaxed),
+        ramp_seconds,
+        steady_seconds,
+        acks_per_second: acked as f64 / steady_seconds,
+        latency: percentiles(latencies),
+        start_stop_latency: percentiles(start_stop),
+        server,
+    }
+}
+
+/// One station's life. Returns the latencies (µs) of its MeterValues/StatusNotification CALLs and
+/// of its StartTransaction/StopTransaction.
+async fn station(
+    n: usize,
+    cfg: LoadConfig,
+    counters: Arc<Counters>,
+    acks: Option<mpsc::UnboundedSender<Ack>>,
+    up: tokio::sync::oneshot::Sender<bool>,
+    mut go: tokio::sync::watch::Receiver<bool>,
+) -> (Vec<u32>, Vec<u32>) {
+    let id = format!("{}{n}", cfg.prefix);
+    let ack = |a: Ack| {
+        if let Some(tx) = &acks {
+            let _ = tx.send(a);
+        }
+    };
+    let mut sim = SimConfig::new(&cfg.url, &id);
+    sim.connectors = 1;
+    sim.call_timeout = cfg.call_timeout;
+    let cp = match ChargePoint::connect(sim).await {
+        Ok((cp, _)) => cp,
+        Err(_) => {
+            let _ = up.send(false);
+            return (Vec::new(), Vec::new());
+        }
+    };
+    let booted = match cp.boot().await {
+        Ok(r) => r.status == RegistrationStatus::Accepted,
+        Err(_) => false,
+    };
+    if !booted || cp.status(1, ChargePointStatus::Available).await.is_err() {
+        let _ = up.send(false);
+        cp.close();
+        return (Vec::new(), Vec::new());
+    }
+    let _ = up.send(true);
+    let _ = go.wait_for(|g| *g).await;
+
+    let deadline = Instant::now() + cfg.duration;
+    let (mut lat, mut edge) = (Vec::new(), Vec::new());
+    // Time one CALL; count its outcome. Returns None when the station must give up.
+    async fn timed<T>(
+        lat: &mut Vec<u32>,
+        counters: &Counters,
+        f: impl std::future::Future<Output = Result<T, SimError>>,
+    ) -> Option<Option<T>> {
+        let t = Instant::now();
+        match f.await {
+            Ok(v) => {
+                lat.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                counters.acked.fetch_add(1, Ordering::Relaxed);
+                Some(Some(v))
+            }
+            Err(SimError::Timeout(_)) => {
+                counters.timeouts.fetch_add(1, Ordering::Relaxed);
+                Some(None)
+            }
+            Err(SimError::Closed) => {
+                counters.dropped.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+            Err(_) => {
+                counters.errors.fetch_add(1, Ordering::Relaxed);
+                Some(None)
+            }
+        }
+    }
+
+    // Spread the stations over the interval so the load is even, as in a real depot.
+    if !cfg.interval.is_zero() {
+        let offset = cfg.interval.mul_f64((n as f64 * 0.618_034) % 1.0);
+        tokio::time::sleep(offset.min(deadline.saturating_duration_since(Instant::now()))).await;
+    }
+    let mut register: i64 = 1_000_000 + (n as i64) * 10;
+    let start = StartTransactionRequest {
+        connector_id: 1,
+        id_tag: ci(&cfg.id_tag),
+        meter_start: register,
+        reservation_id: None,
+        timestamp: Timestamp::now(),
+    };
+    let Some(started) = timed(&mut edge, &counters, cp.call(start)).await else {
+        return (lat, edge);
+    };
+    let tx = started.map(|r| r.transaction_id);
+    if let Some(t) = tx {
+        ack(Ack::Start {
+            station: id.clone(),
+            transaction_id: t,
+        });
+    }
+    let mut round = 0u64;
+    while Instant::now() < deadline {
+        register += 37;
+        round += 1;
+        let mv = MeterValuesRequest {
+            connector_id: 1,
+            transaction_id: tx,
+            meter_value: vec![MeterValue {
+                timestamp: Timestamp::now(),
+                sampled_value: vec![
+                    SampledValue {
+                        value: register.to_string(),
+                        context: Some(ReadingContext::SamplePeriodic),
+                        format: None,
+                        measurand: Some(Measurand::EnergyActiveImportRegister),
+                        phase: None,
+                        location: None,
+                        unit: Some(UnitOfMeasure::Wh),
+                    },
+                    SampledValue {
+                        value: "11000".into(),
+                        context: Some(ReadingContext::SamplePeriodic),
+                        format: None,
+                        measurand: Some(Measurand::PowerActiveImport),
+                        phase: None,
+                        location: None,
+                        unit: Some(UnitOfMeasure::W),
+                    },
+                ],
+            }],
+        };
+        match timed(&mut lat, &counters, cp.call(mv)).await {
+            None => return (lat, edge),
+            Some(Some(_)) => ack(Ack::Meter {
+                station: id.clone(),
+                register_wh: register,
+            }),
+            Some(None) => {}
+        }
+        // Every tenth round a status change, as chargers do between samples.
+        if round.is_multiple_of(10) {
+            let info = format!("round {round}");
+            let status = StatusNotificationRequest {
+                connector_id: 1,
+                error_code: ChargePointErrorCode::NoError,
+                info: Some(ci(&info)),
+                status: ChargePointStatus::Charging,
+                timestamp: Some(Timestamp::now()),
+                vendor_id: None,
+                vendor_error_code: None,
+            };
+            match timed(&mut lat, &counters, cp.call(status)).await {
+                None => return (lat, edge),
+                Some(Some(_)) => ack(Ack::Status {
+                    station: id.clone(),
+                    info,
+                }),
+                Some(None) => {}
+            }
+        }
+        if !cfg.interval.is_zero() {
+            let next = cfg
+                .interval
+                .min(deadline.saturating_duration_since(Instant::now()));
+            tokio::time::sleep(next).await;
+        }
+    }
+    if let Some(t) = tx {
+        let stop = StopTransactionRequest {
+            id_tag: None,
+            meter_stop: register,
+            timestamp: Timestamp::now(),
+            transaction_id: t,
+            reason: Some(Reason::Local),
+            transaction_data: None,
+        };
+        if let Some(Some(_)) = timed(&mut edge, &counters, cp.call(stop)).await {
+            ack(Ack::Stop {
+                station: id.clone(),
+                transaction_id: t,
+            });
+        }
+    }
+    cp.close();
+    (lat, edge)
+}
