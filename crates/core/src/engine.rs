@@ -226,6 +226,11 @@ impl Engine {
         let _ = self.inner.events.send(e);
     }
 
+    /// Whether any front end listens; hot paths skip building events nobody would receive.
+    pub(crate) fn has_listeners(&self) -> bool {
+        self.inner.events.receiver_count() > 0
+    }
+
     /// Stop every connection and background task, and wait for them.
     pub async fn shutdown(&self) {
         self.inner.shutdown.cancel();
@@ -1063,7 +1068,7 @@ impl Engine {
         if samples.is_empty() {
             return Ok(json!({}));
         }
-        let event = Event::MeterValues {
+        let event = self.has_listeners().then(|| Event::MeterValues {
             station_id: station_id.to_string(),
             connector_id: r.connector_id,
             transaction_id: tx_id,
@@ -1075,9 +1080,11 @@ impl Engine {
             energy_wh: meter::latest(&samples, "Energy.Active.Import.Register"),
             power_w: meter::latest(&samples, "Power.Active.Import"),
             soc_percent: meter::latest(&samples, "SoC"),
-        };
+        });
         self.inner.store.writer.append_samples(samples).await?;
-        self.emit(event);
+        if let Some(event) = event {
+            self.emit(event);
+        }
         Ok(json!({}))
     }
 
@@ -1110,7 +1117,7 @@ impl Engine {
                         None => 0,
                     };
                     let samples = meter::normalise(&sid, connector, tx, &data);
-                    chargeyard_store::meter::insert(c, &samples, now).await?;
+                    chargeyard_store::meter::insert(c, samples, now).await?;
                     Ok(outcome)
                 })
             })

@@ -50,18 +50,20 @@ impl Engine {
             action: action.map(str::to_string),
             text: text.to_string(),
         };
-        let live = chargeyard_store::model::Frame {
-            id: 0,
-            station_id: row.station_id.clone(),
-            direction: direction.to_string(),
-            at: row.at,
-            message_type: row.message_type,
-            message_id: row.message_id.clone(),
-            action: row.action.clone(),
-            text: row.text.clone(),
-        };
+        if self.has_listeners() {
+            let live = chargeyard_store::model::Frame {
+                id: 0,
+                station_id: row.station_id.clone(),
+                direction: direction.to_string(),
+                at: row.at,
+                message_type: row.message_type,
+                message_id: row.message_id.clone(),
+                action: row.action.clone(),
+                text: row.text.clone(),
+            };
+            self.emit(Event::Frame { frame: live });
+        }
         self.store().writer.log_frame(row);
-        self.emit(Event::Frame { frame: live });
     }
 }
 

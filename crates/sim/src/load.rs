@@ -116,6 +116,9 @@ pub struct Report {
     /// at the end of the run: a burst no depot produces).
     pub start_stop_latency: Latency,
     pub server: Option<ServerUsage>,
+    /// This load generator's own CPU in the steady phase, percent of one core (it shares the
+    /// machine with the server on loopback).
+    pub loadgen_cpu_percent: f64,
 }
 
 #[derive(Default)]
@@ -199,6 +202,7 @@ pub async fn run(cfg: LoadConfig, acks: Option<mpsc::UnboundedSender<Ack>>) -> R
     }
     let ramp_seconds = ramp_start.elapsed().as_secs_f64();
     let at_connected = cfg.server_pid.and_then(proc_usage);
+    let me_before = proc_usage(std::process::id());
     let steady_start = Instant::now();
     let _ = go_tx.send(true);
     let (mut latencies, mut start_stop) = (Vec::new(), Vec::new());
@@ -210,6 +214,13 @@ pub async fn run(cfg: LoadConfig, acks: Option<mpsc::UnboundedSender<Ack>>) -> R
     }
     let steady_seconds = steady_start.elapsed().as_secs_f64().max(1e-9);
     let after = cfg.server_pid.and_then(proc_usage);
+    let me_after = proc_usage(std::process::id());
+    let loadgen_cpu_percent = match (me_before, me_after) {
+        (Some(b), Some(a)) => {
+            100.0 * (a.0.saturating_sub(b.0)) as f64 / TICKS_PER_SECOND / steady_seconds
+        }
+        _ => 0.0,
+    };
     let server = match (before, at_connected, after) {
         (Some(b), Some(c), Some(a)) => {
             let cpu_seconds = (a.0.saturating_sub(c.0)) as f64 / TICKS_PER_SECOND;
@@ -239,6 +250,7 @@ pub async fn run(cfg: LoadConfig, acks: Option<mpsc::UnboundedSender<Ack>>) -> R
         latency: percentiles(latencies),
         start_stop_latency: percentiles(start_stop),
         server,
+        loadgen_cpu_percent,
     }
 }
 

@@ -24,19 +24,21 @@ pub struct NewFrame {
 const ROWS_PER_INSERT: usize = 2000;
 
 /// Append frames with multi-row inserts (the writer batches the log this way).
-pub async fn insert(conn: &mut SqliteConnection, frames: &[NewFrame]) -> Result<()> {
-    for chunk in frames.chunks(ROWS_PER_INSERT) {
+pub async fn insert(conn: &mut SqliteConnection, mut frames: Vec<NewFrame>) -> Result<()> {
+    while !frames.is_empty() {
+        let rest = frames.split_off(frames.len().min(ROWS_PER_INSERT));
+        let chunk = std::mem::replace(&mut frames, rest);
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO frames (station_id, direction, at, message_type, message_id, action, text) ",
         );
         q.push_values(chunk, |mut b, f| {
-            b.push_bind(f.station_id.clone())
+            b.push_bind(f.station_id)
                 .push_bind(f.direction)
                 .push_bind(fmt(f.at))
                 .push_bind(f.message_type)
-                .push_bind(f.message_id.clone())
-                .push_bind(f.action.clone())
-                .push_bind(f.text.clone());
+                .push_bind(f.message_id)
+                .push_bind(f.action)
+                .push_bind(f.text);
         });
         q.build().execute(&mut *conn).await?;
     }

@@ -33,29 +33,31 @@ const ROWS_PER_INSERT: usize = 1000;
 
 pub async fn insert(
     conn: &mut SqliteConnection,
-    samples: &[NewSample],
+    mut samples: Vec<NewSample>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let received = fmt(now);
-    for chunk in samples.chunks(ROWS_PER_INSERT) {
+    while !samples.is_empty() {
+        let rest = samples.split_off(samples.len().min(ROWS_PER_INSERT));
+        let chunk = std::mem::replace(&mut samples, rest);
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO meter_samples (station_id, connector_id, transaction_id, timestamp, measurand,
              phase, location, context, format, unit, raw_value, value, value_unit, received_at) ",
         );
         q.push_values(chunk, |mut b, s| {
-            b.push_bind(s.station_id.clone())
+            b.push_bind(s.station_id)
                 .push_bind(s.connector_id)
                 .push_bind(s.transaction_id)
                 .push_bind(fmt(s.timestamp))
-                .push_bind(s.measurand.clone())
-                .push_bind(s.phase.clone())
-                .push_bind(s.location.clone())
-                .push_bind(s.context.clone())
-                .push_bind(s.format.clone())
-                .push_bind(s.unit.clone())
-                .push_bind(s.raw_value.clone())
+                .push_bind(s.measurand)
+                .push_bind(s.phase)
+                .push_bind(s.location)
+                .push_bind(s.context)
+                .push_bind(s.format)
+                .push_bind(s.unit)
+                .push_bind(s.raw_value)
                 .push_bind(s.value)
-                .push_bind(s.value_unit.clone())
+                .push_bind(s.value_unit)
                 .push_bind(received.clone());
         });
         q.build().execute(&mut *conn).await?;

@@ -195,7 +195,7 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
                 Err(_) => break,
             }
         }
-        let appends =
+        let mut appends =
             std::mem::take(&mut *shared.appends.lock().unwrap_or_else(|p| p.into_inner()));
         if batch.is_empty() && appends.is_empty() {
             if closing {
@@ -203,16 +203,17 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
             }
             continue;
         }
-        let err = commit(&mut conn, &mut batch, &mut finishes, &appends).await;
+        let rows = (appends.samples.len() + appends.frames.len()) as u64;
+        let err = commit(&mut conn, &mut batch, &mut finishes, &mut appends).await;
         shared.stats.commits.fetch_add(1, Ordering::Relaxed);
         shared
             .stats
             .jobs
             .fetch_add(finishes.len() as u64, Ordering::Relaxed);
-        shared.stats.appended_rows.fetch_add(
-            (appends.samples.len() + appends.frames.len()) as u64,
-            Ordering::Relaxed,
-        );
+        shared
+            .stats
+            .appended_rows
+            .fetch_add(rows, Ordering::Relaxed);
         for finish in finishes.drain(..) {
             finish(err.as_deref());
         }
@@ -232,7 +233,7 @@ async fn commit(
     conn: &mut SqliteConnection,
     batch: &mut Vec<Job>,
     finishes: &mut Vec<Finish>,
-    appends: &Appends,
+    appends: &mut Appends,
 ) -> Option<String> {
     if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
         tracing::error!("writer could not begin a transaction: {e}");
@@ -261,9 +262,13 @@ async fn commit(
             let _ = conn.execute("RELEASE job").await;
         }
     }
+    let (samples, frames) = (
+        std::mem::take(&mut appends.samples),
+        std::mem::take(&mut appends.frames),
+    );
     let appended = async {
-        crate::meter::insert(&mut *conn, &appends.samples, chrono::Utc::now()).await?;
-        crate::frames::insert(&mut *conn, &appends.frames).await
+        crate::meter::insert(&mut *conn, samples, chrono::Utc::now()).await?;
+        crate::frames::insert(&mut *conn, frames).await
     };
     if let Err(e) = appended.await {
         let _ = conn.execute("ROLLBACK").await;

@@ -198,7 +198,7 @@ async fn frame_retention_prunes_only_old_frames() {
         };
         store
             .writer
-            .write(move |c| Box::pin(async move { frames::insert(c, &[f]).await }))
+            .write(move |c| Box::pin(async move { frames::insert(c, vec![f]).await }))
             .await
             .expect("insert");
     }

@@ -80,6 +80,10 @@ async fn main() -> anyhow::Result<()> {
             l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms, l.samples
         );
     }
+    println!(
+        "load generator CPU {:.0}% of one core",
+        r.loadgen_cpu_percent
+    );
     if let Some(s) = &r.server {
         println!(
             "server CPU         {:.1} s in the steady phase = {:.0}% of one core",
