@@ -68,11 +68,22 @@ fn start_engine(app: &tauri::App) -> anyhow::Result<Shell> {
             .await
             .with_context(|| format!("binding {listen}"))?;
         let ocpp = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
         tauri::async_runtime::spawn(chargeyard_core::server::run(
             engine.clone(),
             listener,
-            CancellationToken::new(),
+            shutdown.clone(),
         ));
+        // CHARGEYARD_DEMO=N starts a simulated demo fleet (scripts/run sets it; 0 or unset: none).
+        let demo: usize = std::env::var("CHARGEYARD_DEMO")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if demo > 0 {
+            chargeyard_server::start_demo(&engine, ocpp, demo.min(100), 10.0, &shutdown)
+                .await
+                .context("starting the demo fleet")?;
+        }
         tracing::info!("chargers connect to ws://{ocpp}/ocpp/<stationId>");
         Ok(Shell { engine })
     })

@@ -232,3 +232,73 @@ async fn a_pending_station_is_accepted_from_the_api() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Real use: unknown stations wait as pending; the demo's own stations are pre-accepted.
+    let cfg = chargeyard_core::EngineConfig {
+        unknown_stations: chargeyard_core::UnknownStations::Pending,
+        ..config()
+    };
+    let engine = Engine::open(cfg, &dir.path().join("c.db"))
+        .await
+        .expect("engine");
+    let stop = CancellationToken::new();
+    let any = "127.0.0.1:0".parse().expect("addr");
+    let (bound, _) = chargeyard_server::serve(engine.clone(), any, any, None, stop.clone())
+        .await
+        .expect("serve");
+    let _g = stop.clone().drop_guard();
+    // 3 stations at 3600 simulated seconds per second: sessions start within a second or two.
+    chargeyard_server::start_demo(&engine, bound.ocpp, 3, 3600.0, &stop)
+        .await
+        .expect("demo");
+    let api = Api {
+        base: format!("http://{}", bound.http),
+        ocpp: String::new(),
+        http: reqwest::Client::new(),
+        _dir: tempfile::tempdir().expect("dir"),
+        _stop: CancellationToken::new().drop_guard(),
+    };
+
+    eventually("demo stations online and accepted", || async {
+        let (_, v) = api.req("GET", "/api/stations", None).await;
+        let all = v.as_array()?;
+        (all.len() == 3
+            && all.iter().all(|s| {
+                s["connected"] == json!(true)
+                    && s["demo"] == json!(true)
+                    && s["registration"] == json!("accepted")
+            }))
+        .then_some(())
+    })
+    .await;
+    eventually("a demo session with meter values and SoC", || async {
+        let (_, page) = api.req("GET", "/api/transactions", None).await;
+        let id = page["items"].as_array()?.first()?["id"].as_i64()?;
+        let (_, t) = api
+            .req("GET", &format!("/api/transactions/{id}"), None)
+            .await;
+        let samples = t["meter_samples"].as_array()?;
+        samples
+            .iter()
+            .any(|s| s["measurand"] == json!("SoC"))
+            .then_some(())
+    })
+    .await;
+
+    let (s, v) = api.req("DELETE", "/api/demo", None).await;
+    assert_eq!((s, v["removed_stations"].clone()), (200, json!(3)));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, stations) = api.req("GET", "/api/stations", None).await;
+    assert_eq!(
+        stations,
+        json!([]),
+        "the fleet stopped and does not come back as unknown stations"
+    );
+    let (_, page) = api.req("GET", "/api/transactions", None).await;
+    assert_eq!(page["total"], json!(0), "demo history removed");
+    let (_, tags) = api.req("GET", "/api/id-tags", None).await;
+    assert_eq!(tags, json!([]), "demo tags removed");
+}

@@ -94,6 +94,8 @@ pub(crate) struct Inner {
     pub shutdown: CancellationToken,
     /// Set by [`crate::server::run`] when it starts listening.
     pub ocpp_listen: Mutex<Option<std::net::SocketAddr>>,
+    /// Stops the simulated demo fleet, if a front end started one.
+    pub demo_fleet: Mutex<Option<CancellationToken>>,
 }
 
 /// The engine. Cheap to clone; all clones share one state.
@@ -199,6 +201,7 @@ impl Engine {
                 tasks: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
                 ocpp_listen: Mutex::new(None),
+                demo_fleet: Mutex::new(None),
             }),
         };
         engine.spawn_frame_pruner();
@@ -523,6 +526,59 @@ impl Engine {
             station_id: id.to_string(),
         });
         Ok(())
+    }
+
+    // ---- Demo data ------------------------------------------------------------------------------
+
+    /// Create the demo fleet's stations (accepted) and tags, all marked as demo data.
+    pub async fn seed_demo(&self, stations: Vec<String>, tags: Vec<String>) -> Result<()> {
+        let now = self.now();
+        self.inner
+            .store
+            .writer
+            .write(move |c| {
+                Box::pin(
+                    async move { chargeyard_store::demo::seed(c, &stations, &tags, now).await },
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Register the token that stops the running demo fleet (see [`Engine::remove_demo`]).
+    pub fn set_demo_fleet(&self, stop: CancellationToken) {
+        if let Ok(mut slot) = self.inner.demo_fleet.lock() {
+            *slot = Some(stop);
+        }
+    }
+
+    /// Stop the demo fleet and delete every demo station with all its history, and the demo tags.
+    /// Returns how many stations were removed.
+    pub async fn remove_demo(&self) -> Result<u64> {
+        if let Some(stop) = self.inner.demo_fleet.lock().ok().and_then(|mut s| s.take()) {
+            stop.cancel();
+        }
+        let demo: Vec<String> = stations::list(&self.inner.store.reader)
+            .await?
+            .into_iter()
+            .filter(|s| s.demo)
+            .map(|s| s.id)
+            .collect();
+        for id in &demo {
+            if let Some(h) = self.lock_sessions().get(id) {
+                h.cancel.cancel();
+            }
+        }
+        let removed = self
+            .inner
+            .store
+            .writer
+            .write(|c| Box::pin(async move { chargeyard_store::demo::remove(c).await }))
+            .await?;
+        for id in demo {
+            self.emit(Event::StationUpdated { station_id: id });
+        }
+        Ok(removed)
     }
 
     pub async fn status_history(&self, id: &str, limit: i64) -> Result<Vec<StatusChange>> {

@@ -100,6 +100,7 @@ pub fn router(engine: Engine) -> Router {
             "/api/id-tags/{tag}",
             get(id_tag).put(update_id_tag).delete(delete_id_tag),
         )
+        .route("/api/demo", axum::routing::delete(remove_demo))
         .route("/api/live", get(live))
         .with_state(engine)
 }
@@ -275,6 +276,11 @@ async fn delete_id_tag(
 ) -> Result<StatusCode, ApiError> {
     e.delete_id_tag(&tag).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stop the simulated demo fleet and delete all demo data.
+async fn remove_demo(State(e): State<Engine>) -> ApiResult<Value> {
+    Ok(Json(json!({ "removed_stations": e.remove_demo().await? })))
 }
 
 async fn live(State(e): State<Engine>, ws: WebSocketUpgrade) -> Response {

@@ -39,6 +39,13 @@ struct Args {
     /// Raw frames (the message log) older than this many days are deleted.
     #[arg(long, default_value_t = 14)]
     frame_retention_days: u64,
+    /// Start a simulated demo fleet of this many stations (0: none). Demo stations, their history
+    /// and demo tags are marked as demo data; `DELETE /api/demo` removes them all.
+    #[arg(long, default_value_t = 0)]
+    demo: usize,
+    /// Simulated seconds per real second for the demo fleet.
+    #[arg(long, default_value_t = 10.0)]
+    demo_speed: f64,
     /// The built UI to serve (default: ui/dist beside the working directory, if present).
     #[arg(long)]
     ui_dir: Option<PathBuf>,
@@ -79,7 +86,7 @@ async fn main() -> anyhow::Result<()> {
     let ui_dir = a.ui_dir.or_else(|| Some(PathBuf::from("ui/dist")));
     let shutdown = CancellationToken::new();
     let (bound, done) = chargeyard_server::serve(
-        engine,
+        engine.clone(),
         a.ocpp_listen,
         a.http_listen,
         ui_dir,
@@ -87,6 +94,12 @@ async fn main() -> anyhow::Result<()> {
     )
     .await
     .context("binding listeners")?;
+    if a.demo > 0 {
+        let n = a.demo.min(100);
+        chargeyard_server::start_demo(&engine, bound.ocpp, n, a.demo_speed, &shutdown)
+            .await
+            .context("starting the demo fleet")?;
+    }
     println!("Chargeyard is running.");
     println!("  Console and API: http://{}/", bound.http);
     println!(
@@ -94,6 +107,13 @@ async fn main() -> anyhow::Result<()> {
         bound.ocpp
     );
     println!("  Database: {}", db.display());
+    if a.demo > 0 {
+        println!(
+            "  Demo: {} simulated stations (DEMO-*), marked as demo data. Remove them with\n        curl -X DELETE http://{}/api/demo   or run without --demo.",
+            a.demo.min(100),
+            bound.http
+        );
+    }
     wait_for_signal().await;
     println!("Shutting down…");
     shutdown.cancel();

@@ -9,6 +9,7 @@
 //! Layout: this file (connection, state, command answers); [`load`] the load generator;
 //! `main.rs` is the `chargeyard-sim` CLI, `bin/chargeyard-load.rs` the load generator's.
 
+pub mod fleet;
 pub mod load;
 
 use std::collections::{BTreeMap, HashMap};
@@ -759,12 +760,28 @@ impl ChargePoint {
 
     /// Deliver `wh` more energy on a connector and report it with MeterValues.
     pub async fn charge(&self, connector: i64, wh: i64, power_w: f64) -> Result<()> {
+        self.deliver(connector, wh, power_w, None).await
+    }
+
+    /// As [`ChargePoint::charge`], also reporting the EV's state of charge.
+    pub async fn charge_with_soc(
+        &self,
+        connector: i64,
+        wh: i64,
+        power_w: f64,
+        soc: f64,
+    ) -> Result<()> {
+        self.deliver(connector, wh, power_w, Some(soc)).await
+    }
+
+    async fn deliver(&self, connector: i64, wh: i64, power_w: f64, soc: Option<f64>) -> Result<()> {
         let (tx, register) = {
             let mut st = lock(&self.inner.state);
             st.meter_wh += wh;
             (st.transactions.get(&connector).map(|t| t.0), st.meter_wh)
         };
-        self.meter_values(connector, tx, register, power_w).await
+        self.meter_values(connector, tx, register, power_w, soc)
+            .await
     }
 
     async fn meter_values(
@@ -773,32 +790,45 @@ impl ChargePoint {
         tx: Option<i64>,
         register_wh: i64,
         power_w: f64,
+        soc: Option<f64>,
     ) -> Result<()> {
+        let sample = |value: String, measurand, location, unit| SampledValue {
+            value,
+            context: Some(ReadingContext::SamplePeriodic),
+            format: None,
+            measurand: Some(measurand),
+            phase: None,
+            location: Some(location),
+            unit: Some(unit),
+        };
+        let mut sampled_value = vec![
+            sample(
+                register_wh.to_string(),
+                Measurand::EnergyActiveImportRegister,
+                Location::Outlet,
+                UnitOfMeasure::Wh,
+            ),
+            sample(
+                format!("{power_w:.1}"),
+                Measurand::PowerActiveImport,
+                Location::Outlet,
+                UnitOfMeasure::W,
+            ),
+        ];
+        if let Some(soc) = soc {
+            sampled_value.push(sample(
+                format!("{soc:.0}"),
+                Measurand::SoC,
+                Location::EV,
+                UnitOfMeasure::Percent,
+            ));
+        }
         self.call(MeterValuesRequest {
             connector_id: connector,
             transaction_id: tx,
             meter_value: vec![MeterValue {
                 timestamp: Timestamp::now(),
-                sampled_value: vec![
-                    SampledValue {
-                        value: register_wh.to_string(),
-                        context: Some(ReadingContext::SamplePeriodic),
-                        format: None,
-                        measurand: Some(Measurand::EnergyActiveImportRegister),
-                        phase: None,
-                        location: Some(Location::Outlet),
-                        unit: Some(UnitOfMeasure::Wh),
-                    },
-                    SampledValue {
-                        value: format!("{power_w:.1}"),
-                        context: Some(ReadingContext::SamplePeriodic),
-                        format: None,
-                        measurand: Some(Measurand::PowerActiveImport),
-                        phase: None,
-                        location: Some(Location::Outlet),
-                        unit: Some(UnitOfMeasure::W),
-                    },
-                ],
+                sampled_value,
             }],
         })
         .await
@@ -807,6 +837,19 @@ impl ChargePoint {
 
     /// Stop the connector's transaction: StopTransaction, Finishing, Available.
     pub async fn stop_transaction(&self, connector: i64, reason: Reason) -> Result<Option<i64>> {
+        let stopped = self.stop_transaction_idle(connector, reason).await?;
+        if stopped.is_some() {
+            self.status(connector, ChargePointStatus::Available).await?;
+        }
+        Ok(stopped)
+    }
+
+    /// Stop the connector's transaction and stay plugged in: StopTransaction, Finishing.
+    pub async fn stop_transaction_idle(
+        &self,
+        connector: i64,
+        reason: Reason,
+    ) -> Result<Option<i64>> {
         let (t, register) = {
             let mut st = lock(&self.inner.state);
             (st.transactions.remove(&connector), st.meter_wh)
@@ -824,7 +867,6 @@ impl ChargePoint {
         })
         .await?;
         self.status(connector, ChargePointStatus::Finishing).await?;
-        self.status(connector, ChargePointStatus::Available).await?;
         Ok(Some(tx))
     }
 
@@ -848,7 +890,7 @@ impl ChargePoint {
                     let st = lock(&self.inner.state);
                     (st.transactions.get(&c).map(|t| t.0), st.meter_wh)
                 };
-                self.meter_values(c, tx, reg, 0.0).await
+                self.meter_values(c, tx, reg, 0.0, None).await
             }
             MessageTrigger::DiagnosticsStatusNotification => self
                 .call(DiagnosticsStatusNotificationRequest {

@@ -8,6 +8,7 @@
 //! Layout:
 //! - [`writer`]       — the group-committing writer task
 //! - [`model`]        — row types (plain data, no sqlx derives)
+//! - [`demo`]         — seeding and removing the demo fleet's rows
 //! - [`stations`], [`connectors`], [`id_tags`], [`transactions`], [`meter`], [`frames`],
 //!   [`commands`], [`quirks`], [`events`], [`settings`] — queries, one module per table
 //! - [`time`]         — the stored time format
@@ -15,6 +16,7 @@
 
 pub mod commands;
 pub mod connectors;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod frames;

@@ -61,6 +61,8 @@ pub struct Station {
     pub last_seen: Option<DateTime<Utc>>,
     pub last_boot: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Part of the simulated demo fleet (removable in one step).
+    pub demo: bool,
 }
 
 /// Boot information as reported in BootNotification.

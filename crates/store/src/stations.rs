@@ -33,6 +33,7 @@ fn map(r: &SqliteRow) -> Station {
         last_seen: parse_opt(r.get("last_seen")),
         last_boot: parse_opt(r.get("last_boot")),
         created_at: parse(r.get::<&str, _>("created_at")),
+        demo: r.get::<i64, _>("demo") != 0,
     }
 }
 

@@ -241,9 +241,22 @@ async fn commit(
         batch.clear();
         return Some(e.to_string());
     }
+    // Appended rows first: they were queued before this batch's jobs were taken.
+    let lone = batch.len() == 1 && appends.is_empty();
+    let samples = std::mem::take(&mut appends.samples);
+    let frames = std::mem::take(&mut appends.frames);
+    let appended = async {
+        crate::meter::insert(&mut *conn, samples, chrono::Utc::now()).await?;
+        crate::frames::insert(&mut *conn, frames).await
+    };
+    if let Err(e) = appended.await {
+        let _ = conn.execute("ROLLBACK").await;
+        tracing::error!("appending rows failed: {e}");
+        batch.clear();
+        return Some(e.to_string());
+    }
     // Each job is atomic on its own: a failed job leaves nothing behind in the batch. A lone job
     // with nothing appended needs no savepoint: the whole transaction is its own.
-    let lone = batch.len() == 1 && appends.is_empty();
     for job in batch.drain(..) {
         if !lone {
             let _ = conn.execute("SAVEPOINT job").await;
@@ -261,19 +274,6 @@ async fn commit(
             }
             let _ = conn.execute("RELEASE job").await;
         }
-    }
-    let (samples, frames) = (
-        std::mem::take(&mut appends.samples),
-        std::mem::take(&mut appends.frames),
-    );
-    let appended = async {
-        crate::meter::insert(&mut *conn, samples, chrono::Utc::now()).await?;
-        crate::frames::insert(&mut *conn, frames).await
-    };
-    if let Err(e) = appended.await {
-        let _ = conn.execute("ROLLBACK").await;
-        tracing::error!("appending rows failed: {e}");
-        return Some(e.to_string());
     }
     match conn.execute("COMMIT").await {
         Ok(_) => None,

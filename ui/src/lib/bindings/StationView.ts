@@ -30,4 +30,8 @@ offered_protocols: string | null, remote_addr: string | null,
 /**
  * BootNotifications received (shown for pending stations: how often it has tried).
  */
-boot_attempts: number, diagnostics_status: string | null, firmware_status: string | null, first_seen: string | null, last_seen: string | null, last_boot: string | null, created_at: string, };
+boot_attempts: number, diagnostics_status: string | null, firmware_status: string | null, first_seen: string | null, last_seen: string | null, last_boot: string | null, created_at: string, 
+/**
+ * Part of the simulated demo fleet (removable in one step).
+ */
+demo: boolean, };

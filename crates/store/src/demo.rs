@@ -1,0 +1,64 @@
+//! Demo data: stations and tags of the simulated fleet, marked `demo = 1`, seeded and removed here.
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteConnection;
+
+use crate::error::Result;
+use crate::time::fmt;
+
+/// Create the demo stations (accepted) and tags, marked as demo. Existing rows are left alone.
+pub async fn seed(
+    conn: &mut SqliteConnection,
+    stations: &[String],
+    tags: &[String],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let now = fmt(now);
+    for id in stations {
+        sqlx::query(
+            "INSERT INTO stations (id, registration, created_at, demo) VALUES (?, 'accepted', ?, 1)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    for (n, tag) in tags.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO id_tags (id_tag, status, group_kind, group_name, note, created_at, updated_at, demo)
+             VALUES (?, 'Accepted', 'driver', ?, 'demo data', ?, ?, 1) ON CONFLICT (id_tag) DO NOTHING",
+        )
+        .bind(tag)
+        .bind(format!("Demo driver {}", n + 1))
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Delete every demo station with everything recorded about it, and the demo tags. Returns the
+/// number of stations removed.
+pub async fn remove(conn: &mut SqliteConnection) -> Result<u64> {
+    const PER_STATION: &[&str] = &[
+        "DELETE FROM meter_samples WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM transactions WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM unmatched_stops WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM status_history WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM connectors WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM frames WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM commands WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM quirks WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM station_events WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM id_tags WHERE demo = 1",
+    ];
+    for q in PER_STATION {
+        sqlx::query(*q).execute(&mut *conn).await?;
+    }
+    let r = sqlx::query("DELETE FROM stations WHERE demo = 1")
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected())
+}
