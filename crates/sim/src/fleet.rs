@@ -160,9 +160,17 @@ async fn connector(
     // Simulated seconds → real time.
     let wait = |secs: f64| tokio::time::sleep(Duration::from_secs_f64((secs / speed).max(0.05)));
     let sample_every = 60.0;
+    // The first driver arrives within a minute, so a newly started depot comes alive at once.
+    let mut first = true;
     while !stop.is_cancelled() && !cp.is_closed() {
         // Nobody here for a while.
-        wait(rng.random_range(120.0..1800.0)).await;
+        let idle = if first {
+            rng.random_range(0.0..60.0)
+        } else {
+            rng.random_range(120.0..1800.0)
+        };
+        first = false;
+        wait(idle).await;
         if rng.random_bool(0.03) {
             let code = [
                 "E-017 RCD tripped",
