@@ -482,3 +482,64 @@ async fn quirky_payloads_from_real_chargers_are_accepted_and_shown() {
         "the unknown status is kept as sent"
     );
 }
+
+#[tokio::test]
+async fn each_known_field_quirk_is_handled_end_to_end() {
+    let h = Harness::open().await;
+    tag(&h, "QTAG", "Accepted", None).await;
+    type Setup = fn(&mut chargeyard_sim::SimConfig);
+    let cases: [(&str, Setup, &str); 4] = [
+        ("Q-NOSUB", |c| c.subprotocols.clear(), "no_subprotocol"),
+        (
+            "Q-STRINGS",
+            |c| c.quirks.numbers_as_strings = true,
+            "string_as_number",
+        ),
+        (
+            "Q-NOZONE",
+            |c| c.quirks.timestamps_without_zone = true,
+            "timestamp_without_zone",
+        ),
+        ("Q-KWH", |c| c.quirks.kwh_as_wh = true, "kwh_labelled_as_wh"),
+    ];
+    for (id, setup, quirk) in cases {
+        let mut cfg = h.sim_config(id);
+        setup(&mut cfg);
+        let (cp, _) = ChargePoint::connect(cfg).await.expect("connects");
+        assert_eq!(
+            cp.boot_and_report().await.expect("boots").status,
+            RegistrationStatus::Accepted,
+            "{id}"
+        );
+        let tx = cp
+            .start_transaction(1, "QTAG")
+            .await
+            .expect("start")
+            .transaction_id;
+        cp.charge(1, 2500, 7400.0).await.expect("meter values");
+        let live = h
+            .engine
+            .transaction(tx)
+            .await
+            .expect("detail")
+            .transaction
+            .energy_wh;
+        assert_eq!(
+            live,
+            Some(2500),
+            "{id}: live energy is right despite the quirk"
+        );
+        cp.stop_transaction(1, Reason::Local).await.expect("stop");
+        let t = h.engine.transaction(tx).await.expect("detail").transaction;
+        assert_eq!(
+            (t.energy_wh, t.stop_reason.as_deref()),
+            (Some(2500), Some("Local")),
+            "{id}"
+        );
+        let quirks = h.engine.quirks(id).await.expect("quirks");
+        assert!(
+            quirks.iter().any(|q| q.kind == quirk),
+            "{id}: expected {quirk}, got {quirks:?}"
+        );
+    }
+}

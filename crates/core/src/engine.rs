@@ -1120,9 +1120,23 @@ impl Engine {
             }
             other => other,
         };
-        let samples = meter::normalise(station_id, r.connector_id, tx_id, &r.meter_value);
+        let mut samples = meter::normalise(station_id, r.connector_id, tx_id, &r.meter_value);
         if samples.is_empty() {
             return Ok(json!({}));
+        }
+        if let Some(tx) = tx_id
+            && meter::kwh_candidates(&samples)
+            && let Some(start) =
+                transactions::meter_start(&self.inner.store.reader, station_id, tx).await?
+            && meter::fix_kwh_labelled_as_wh(&mut samples, start)
+        {
+            let q = Quirk::new(
+                chargeyard_ocpp::QuirkKind::KwhLabelledAsWh,
+                format!(
+                    "energy register labelled Wh is ~1000× below meterStart {start} Wh of transaction {tx}; read as kWh"
+                ),
+            );
+            self.record_quirks(station_id, &[q]).await;
         }
         let event = self.has_listeners().then(|| Event::MeterValues {
             station_id: station_id.to_string(),

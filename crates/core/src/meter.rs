@@ -91,6 +91,41 @@ pub fn normalise(
     out
 }
 
+/// Energy register readings labelled Wh (or unlabelled) that could really be kWh: below 1 MWh.
+pub fn kwh_candidates(samples: &[NewSample]) -> bool {
+    samples
+        .iter()
+        .any(|s| is_register_wh(s) && s.value.is_some_and(|v| v < 1_000_000.0))
+}
+
+fn is_register_wh(s: &NewSample) -> bool {
+    s.measurand == "Energy.Active.Import.Register"
+        && s.phase.is_none()
+        && s.value_unit.as_deref() == Some("Wh")
+        && s.unit.as_deref().is_none_or(|u| u == "Wh")
+}
+
+/// Some chargers (OpenEVSE) send the register in kWh labelled Wh. Against the transaction's
+/// meterStart (Wh) that shows: the reading is about a thousandth of it. Such readings are scaled
+/// to Wh; returns whether any was.
+pub fn fix_kwh_labelled_as_wh(samples: &mut [NewSample], meter_start_wh: i64) -> bool {
+    let start = meter_start_wh as f64;
+    if start < 10_000.0 {
+        return false; // too close to zero to tell kWh from Wh
+    }
+    let mut fixed = false;
+    for s in samples.iter_mut().filter(|s| is_register_wh(s)) {
+        if let Some(v) = s.value
+            && v < start / 100.0
+            && v * 1000.0 >= start * 0.9
+        {
+            s.value = Some(v * 1000.0);
+            fixed = true;
+        }
+    }
+    fixed
+}
+
 /// The latest whole-meter reading of one measurand among normalised samples.
 pub fn latest(samples: &[NewSample], measurand: &str) -> Option<f64> {
     samples
@@ -113,6 +148,30 @@ mod tests {
             panic!("not MeterValues")
         };
         normalise("CP", 1, None, &meter_value)
+    }
+
+    #[test]
+    fn kwh_labelled_as_wh_is_recognised_against_meter_start() {
+        let mut s = samples(
+            json!([{"value": "1234.567", "unit": "Wh"}, {"value": "7400", "measurand": "Power.Active.Import", "unit": "W"}]),
+        );
+        assert!(kwh_candidates(&s));
+        assert!(
+            fix_kwh_labelled_as_wh(&mut s, 1_230_000),
+            "1234.567 'Wh' against a 1.23 MWh start is kWh"
+        );
+        assert_eq!(s[0].value, Some(1_234_567.0));
+        assert_eq!(s[1].value, Some(7400.0), "power untouched");
+        let mut s = samples(json!([{"value": "1234567", "unit": "Wh"}]));
+        assert!(
+            !fix_kwh_labelled_as_wh(&mut s, 1_230_000),
+            "a plausible Wh reading is left alone"
+        );
+        let mut s = samples(json!([{"value": "12", "unit": "Wh"}]));
+        assert!(
+            !fix_kwh_labelled_as_wh(&mut s, 5_000),
+            "near zero nothing can be told apart"
+        );
     }
 
     #[test]

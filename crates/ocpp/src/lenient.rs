@@ -51,12 +51,13 @@ pub enum QuirkKind {
     NullField,
     /// The charger offered no WebSocket subprotocol; its configured version was used.
     NoSubprotocol,
-    /// A meter value without a unit or measurand, read with the spec's defaults.
-    MeterValueDefaults,
     /// A transaction id of 0 or below (offline-started transaction) in a later message.
     OfflineTransactionId,
     /// A StopTransaction for a transaction we do not know; acknowledged and recorded.
     UnknownTransaction,
+    /// Energy register readings in kWh labelled as Wh (seen against the transaction's meterStart);
+    /// stored ×1000.
+    KwhLabelledAsWh,
     /// A frame that could not be read at all.
     MalformedFrame,
 }
@@ -75,9 +76,9 @@ impl QuirkKind {
             QuirkKind::UnknownField => "unknown_field",
             QuirkKind::NullField => "null_field",
             QuirkKind::NoSubprotocol => "no_subprotocol",
-            QuirkKind::MeterValueDefaults => "meter_value_defaults",
             QuirkKind::OfflineTransactionId => "offline_transaction_id",
             QuirkKind::UnknownTransaction => "unknown_transaction",
+            QuirkKind::KwhLabelledAsWh => "kwh_labelled_as_wh",
             QuirkKind::MalformedFrame => "malformed_frame",
         }
     }

@@ -57,7 +57,25 @@ pub struct StationPlan {
     pub vendor: &'static str,
     /// One RNG seed per connector's drivers.
     pub driver_seeds: Vec<u64>,
+    /// The first four stations each behave like a known real-world quirk.
+    pub quirk: Option<FleetQuirk>,
 }
+
+/// The quirks of OCPP-FIELD-NOTES that the fleet exercises, one station each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FleetQuirk {
+    NoSubprotocol,
+    NumbersAsStrings,
+    TimestampsWithoutZone,
+    KwhLabelledAsWh,
+}
+
+const QUIRKS: [FleetQuirk; 4] = [
+    FleetQuirk::NoSubprotocol,
+    FleetQuirk::NumbersAsStrings,
+    FleetQuirk::TimestampsWithoutZone,
+    FleetQuirk::KwhLabelledAsWh,
+];
 
 /// The fleet's layout: the same seed gives the same stations, connectors, powers and drivers.
 pub fn plan(cfg: &FleetConfig) -> Vec<StationPlan> {
@@ -73,6 +91,7 @@ pub fn plan(cfg: &FleetConfig) -> Vec<StationPlan> {
                 max_power_w: [3_700.0, 7_400.0, 11_000.0, 22_000.0][rng.random_range(0..4)],
                 vendor: ["Zaptec", "Easee", "ABB", "Alfen"][n % 4],
                 driver_seeds: (0..connectors).map(|_| rng.random()).collect(),
+                quirk: QUIRKS.get(n).copied(),
             }
         })
         .collect()
@@ -98,6 +117,13 @@ async fn station(p: StationPlan, cfg: FleetConfig, stop: CancellationToken) {
         sim.connectors = connectors;
         sim.vendor = p.vendor.into();
         sim.model = format!("Depot {} kW", max_power / 1000.0);
+        match p.quirk {
+            Some(FleetQuirk::NoSubprotocol) => sim.subprotocols.clear(),
+            Some(FleetQuirk::NumbersAsStrings) => sim.quirks.numbers_as_strings = true,
+            Some(FleetQuirk::TimestampsWithoutZone) => sim.quirks.timestamps_without_zone = true,
+            Some(FleetQuirk::KwhLabelledAsWh) => sim.quirks.kwh_as_wh = true,
+            None => {}
+        }
         let cp = match ChargePoint::connect(sim).await {
             Ok((cp, _)) => cp,
             Err(_) => {
@@ -288,6 +314,8 @@ mod tests {
                 && s.driver_seeds.len() == s.connectors as usize)
         );
         assert_eq!(p[0].id, "D-01");
+        let quirks: Vec<_> = p.iter().filter_map(|s| s.quirk).collect();
+        assert_eq!(quirks, QUIRKS, "one station per known quirk");
     }
 
     #[test]

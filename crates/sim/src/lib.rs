@@ -59,6 +59,66 @@ pub struct SimConfig {
     pub firmware: String,
     /// How long to wait for answers to our CALLs.
     pub call_timeout: Duration,
+    /// Deviations real chargers show, applied to every CALL this simulator sends.
+    pub quirks: SimQuirks,
+}
+
+/// What some real chargers get wrong (OCPP-FIELD-NOTES), for exercising the engine's leniency.
+/// (A charger that offers no subprotocol is `SimConfig::subprotocols` left empty.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SimQuirks {
+    /// Integers as strings (`"connectorId": "1"`) and meter readings as numbers.
+    pub numbers_as_strings: bool,
+    /// Timestamps without a time zone (`2024-05-01T10:00:00.000`).
+    pub timestamps_without_zone: bool,
+    /// Energy register readings in kWh but labelled `Wh` (OpenEVSE).
+    pub kwh_as_wh: bool,
+}
+
+impl SimQuirks {
+    /// Rewrite an outgoing payload the way such a charger would.
+    pub fn apply(&self, v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                let energy = map
+                    .get("measurand")
+                    .and_then(Value::as_str)
+                    .is_none_or(|m| m == "Energy.Active.Import.Register");
+                for (key, val) in map.iter_mut() {
+                    match (key.as_str(), &*val) {
+                        (
+                            "connectorId" | "transactionId" | "meterStart" | "meterStop",
+                            Value::Number(n),
+                        ) if self.numbers_as_strings => {
+                            *val = Value::String(n.to_string());
+                        }
+                        ("timestamp", Value::String(t)) if self.timestamps_without_zone => {
+                            *val = Value::String(t.trim_end_matches('Z').to_string());
+                        }
+                        _ => self.apply(val),
+                    }
+                }
+                if energy
+                    && self.kwh_as_wh
+                    && let Some(Value::String(raw)) = map.get("value")
+                    && let Ok(wh) = raw.parse::<f64>()
+                {
+                    map.insert("value".into(), Value::String(format!("{:.3}", wh / 1000.0)));
+                }
+                if self.numbers_as_strings
+                    && let Some(Value::String(raw)) = map.get("value")
+                    && let Some(n) = raw
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(serde_json::Number::from_f64)
+                {
+                    map.insert("value".into(), Value::Number(n));
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| self.apply(i)),
+            _ => {}
+        }
+    }
 }
 
 impl SimConfig {
@@ -73,6 +133,7 @@ impl SimConfig {
             model: "SimCharger".into(),
             firmware: "sim-1.0".into(),
             call_timeout: Duration::from_secs(10),
+            quirks: SimQuirks::default(),
         }
     }
 }
@@ -326,7 +387,8 @@ impl ChargePoint {
     }
 
     /// Send any CALL and wait for its CALLRESULT payload.
-    pub async fn call_raw(&self, action: &str, payload: Value) -> Result<Value> {
+    pub async fn call_raw(&self, action: &str, mut payload: Value) -> Result<Value> {
+        self.inner.cfg.quirks.apply(&mut payload);
         let _one_at_a_time = self.inner.call_lock.lock().await;
         let n = self
             .inner

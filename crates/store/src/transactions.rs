@@ -158,6 +158,21 @@ pub async fn stop(
     Ok(StopOutcome::Unknown)
 }
 
+/// The meterStart (Wh) of one of the station's transactions.
+pub async fn meter_start(
+    ex: impl SqliteExecutor<'_>,
+    station_id: &str,
+    id: i64,
+) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT meter_start FROM transactions WHERE id = ? AND station_id = ?")
+            .bind(id)
+            .bind(station_id)
+            .fetch_optional(ex)
+            .await?,
+    )
+}
+
 pub async fn get(ex: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Transaction>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE t.id = ?")))
         .bind(id)
