@@ -28,7 +28,7 @@ use ts_rs::TS;
 
 use crate::auth::{Credentials, hash_password};
 use crate::config::{EngineConfig, UnknownStations};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, or_duplicate, or_missing};
 use crate::events::Event;
 use crate::meter;
 
@@ -405,12 +405,7 @@ impl Engine {
                 })
             })
             .await
-            .map_err(|e| match e {
-                chargeyard_store::Error::Conflict(_) => {
-                    Error::Conflict(format!("station {}", new.id))
-                }
-                e => e.into(),
-            })?;
+            .map_err(or_duplicate(Error::Conflict(format!("station {}", new.id))))?;
         self.inner.credentials.set(&new.id, hash);
         self.emit(Event::StationUpdated {
             station_id: new.id.clone(),
@@ -469,10 +464,7 @@ impl Engine {
                 })
             })
             .await
-            .map_err(|e| match e {
-                chargeyard_store::Error::NotFound => Error::StationNotFound(id.to_string()),
-                e => e.into(),
-            })?;
+            .map_err(or_missing(Error::StationNotFound(id.to_string())))?;
         if hash.is_some() {
             self.inner.credentials.set(id, hash);
         }
@@ -514,10 +506,7 @@ impl Engine {
             .writer
             .write(move |c| Box::pin(async move { stations::delete(c, &sid).await }))
             .await
-            .map_err(|e| match e {
-                chargeyard_store::Error::NotFound => Error::StationNotFound(id.to_string()),
-                e => e.into(),
-            })?;
+            .map_err(or_missing(Error::StationNotFound(id.to_string())))?;
         self.inner.credentials.remove(id);
         if let Some(h) = self.lock_sessions().get(id) {
             h.cancel.cancel();
@@ -652,10 +641,7 @@ impl Engine {
             .writer
             .write(move |c| Box::pin(async move { id_tags::create(c, &t, &fields, now).await }))
             .await
-            .map_err(|e| match e {
-                chargeyard_store::Error::Conflict(_) => Error::Conflict(format!("id tag {id_tag}")),
-                e => e.into(),
-            })
+            .map_err(or_duplicate(Error::Conflict(format!("id tag {id_tag}"))))
     }
 
     pub async fn update_id_tag(&self, id_tag: &str, fields: TagFields) -> Result<IdTag> {
@@ -666,10 +652,7 @@ impl Engine {
             .writer
             .write(move |c| Box::pin(async move { id_tags::update(c, &t, &fields, now).await }))
             .await
-            .map_err(|e| match e {
-                chargeyard_store::Error::NotFound => Error::NotFound(format!("id tag {id_tag}")),
-                e => e.into(),
-            })
+            .map_err(or_missing(Error::NotFound(format!("id tag {id_tag}"))))
     }
 
     pub async fn delete_id_tag(&self, id_tag: &str) -> Result<()> {
@@ -679,10 +662,7 @@ impl Engine {
             .writer
             .write(move |c| Box::pin(async move { id_tags::delete(c, &t).await }))
             .await
-            .map_err(|e| match e {
-                chargeyard_store::Error::NotFound => Error::NotFound(format!("id tag {id_tag}")),
-                e => e.into(),
-            })
+            .map_err(or_missing(Error::NotFound(format!("id tag {id_tag}"))))
     }
 
     /// What an idTag is answered with now.

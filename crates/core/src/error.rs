@@ -68,3 +68,19 @@ pub struct ErrorBody {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Map a store error, reporting a missing row as `err` (for `.map_err`).
+pub(crate) fn or_missing(err: Error) -> impl FnOnce(chargeyard_store::Error) -> Error {
+    move |e| match e {
+        chargeyard_store::Error::NotFound => err,
+        e => e.into(),
+    }
+}
+
+/// Map a store error, reporting a duplicate as `err` (for `.map_err`).
+pub(crate) fn or_duplicate(err: Error) -> impl FnOnce(chargeyard_store::Error) -> Error {
+    move |e| match e {
+        chargeyard_store::Error::Conflict(_) => err,
+        e => e.into(),
+    }
+}
