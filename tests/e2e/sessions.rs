@@ -136,3 +136,65 @@ async fn an_oversized_message_closes_that_connection_only() {
     let again = h.booted("BIG").await;
     assert!(!again.is_closed(), "the station can reconnect");
 }
+
+#[tokio::test]
+async fn a_charger_that_was_offline_replays_its_queue_with_old_timestamps() {
+    use chargeyard_core::store::id_tags::TagFields;
+    let h = Harness::open().await;
+    let tag = TagFields {
+        status: "Accepted".into(),
+        ..Default::default()
+    };
+    h.engine.create_id_tag("OFFTAG", tag).await.expect("tag");
+    let cp = h.booted("OFF1").await;
+    let tx = cp
+        .start_transaction(1, "OFFTAG")
+        .await
+        .expect("start")
+        .transaction_id;
+    cp.charge(1, 1000, 7400.0).await.expect("online sample");
+
+    cp.go_offline();
+    eventually("the engine sees the station gone", || async {
+        (!h.engine.is_connected("OFF1")).then_some(())
+    })
+    .await;
+    // The charger keeps charging and the driver stops while it is offline.
+    cp.charge(1, 500, 7400.0).await.expect("queued");
+    cp.charge(1, 500, 7400.0).await.expect("queued");
+    cp.stop_transaction(1, Reason::Local)
+        .await
+        .expect("queued stop");
+    let stopped_at = chrono::Utc::now();
+    let t = h.engine.transaction(tx).await.expect("detail").transaction;
+    assert!(
+        t.stop_ts.is_none(),
+        "nothing reached the engine while offline"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let replayed = cp.reconnect().await.expect("reconnects and replays");
+    assert_eq!(replayed, 3, "two MeterValues and the StopTransaction");
+    let d = h.engine.transaction(tx).await.expect("detail");
+    assert_eq!(
+        d.transaction.energy_wh,
+        Some(2000),
+        "every queued reading counted"
+    );
+    let stop_ts = d
+        .transaction
+        .stop_ts
+        .expect("stopped by the replayed message");
+    assert!(
+        stop_ts <= stopped_at,
+        "stopped at the charger's own (old) time, not at replay time"
+    );
+    assert_eq!(
+        d.meter_samples
+            .iter()
+            .filter(|s| s.measurand == "Energy.Active.Import.Register")
+            .count(),
+        3
+    );
+    assert!(h.engine.is_connected("OFF1"));
+}

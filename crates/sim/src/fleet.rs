@@ -1,8 +1,11 @@
 //! A simulated depot: N stations with 1–3 connectors, seeded and reproducible, with drivers who
 //! plug in, badge an RFID tag (mostly known ones, sometimes a stranger's), charge along a curve
 //! that tapers as the battery fills, pause (SuspendedEV / SuspendedEVSE), stop, stay plugged in
-//! idle for a while, and occasionally hit a fault with a vendor error code. Remote commands are
-//! answered by the simulator underneath ([`crate::ChargePoint`]). Runs until cancelled.
+//! idle for a while, and occasionally hit a fault with a vendor error code. Stations lose their
+//! connection now and then, keep charging offline and replay their queued messages (with their
+//! original timestamps) after reconnecting. The first four stations each show one known quirk.
+//! Remote commands are answered by the simulator underneath ([`crate::ChargePoint`]). Runs until
+//! cancelled.
 
 use std::time::Duration;
 
@@ -97,6 +100,11 @@ pub fn plan(cfg: &FleetConfig) -> Vec<StationPlan> {
         .collect()
 }
 
+/// The connection is closed and not because the station is (deliberately) offline.
+fn gone(cp: &ChargePoint) -> bool {
+    cp.is_closed() && !cp.is_offline()
+}
+
 /// Run the fleet until `stop` is cancelled. Each station reconnects if its connection drops.
 pub async fn run(cfg: FleetConfig, stop: CancellationToken) {
     let mut tasks = Vec::new();
@@ -146,18 +154,50 @@ async fn station(p: StationPlan, cfg: FleetConfig, stop: CancellationToken) {
             let heartbeat = {
                 let (cp, stop) = (cp.clone(), stop.clone());
                 tokio::spawn(async move {
-                    while !stop.is_cancelled() && !cp.is_closed() {
+                    while !stop.is_cancelled() && !gone(&cp) {
                         tokio::select! {
                             _ = stop.cancelled() => break,
                             _ = tokio::time::sleep(Duration::from_secs(60)) => {}
                         }
-                        let _ = cp.call(HeartbeatRequest {}).await;
+                        if !cp.is_offline() {
+                            let _ = cp.call(HeartbeatRequest {}).await;
+                        }
                     }
                 })
             };
-            tokio::select! {
-                _ = stop.cancelled() => {}
-                _ = cp.closed(Duration::from_secs(u64::MAX / 4)) => {}
+            // Now and then the depot's network drops this station for a few minutes: it keeps
+            // charging, queues its messages, and replays them after reconnecting.
+            let mut net =
+                StdRng::seed_from_u64(p.driver_seeds.first().copied().unwrap_or(0) ^ 0x00FF_114E);
+            let minute = Duration::from_secs_f64(60.0 / cfg.speed.max(0.1));
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(minute) => {}
+                }
+                if gone(&cp) {
+                    break; // closed by the central system: connect afresh
+                }
+                if net.random_bool(0.004) {
+                    cp.go_offline();
+                    let outage = minute.mul_f64(net.random_range(1.0..10.0));
+                    tokio::select! {
+                        // Stopped (e.g. the demo was removed): never come back.
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(outage) => {}
+                    }
+                    if cp.reconnect().await.is_err() {
+                        break;
+                    }
+                    for c in 1..=i64::from(connectors) {
+                        let s = if cp.transaction(c).is_some() {
+                            ChargePointStatus::Charging
+                        } else {
+                            ChargePointStatus::Available
+                        };
+                        let _ = cp.status(c, s).await;
+                    }
+                }
             }
             heartbeat.abort();
             for d in drivers {
@@ -188,7 +228,7 @@ async fn connector(
     let sample_every = 60.0;
     // The first driver arrives within a minute, so a newly started depot comes alive at once.
     let mut first = true;
-    while !stop.is_cancelled() && !cp.is_closed() {
+    while !stop.is_cancelled() && !gone(&cp) {
         // Nobody here for a while.
         let idle = if first {
             rng.random_range(0.0..60.0)

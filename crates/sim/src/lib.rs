@@ -174,7 +174,11 @@ type Waiter = oneshot::Sender<std::result::Result<Value, SimError>>;
 
 struct Inner {
     cfg: SimConfig,
-    out: mpsc::UnboundedSender<Message>,
+    /// The current socket; replaced by [`ChargePoint::reconnect`].
+    link: Mutex<Link>,
+    /// While offline (see [`ChargePoint::go_offline`]) transaction messages wait here, in order.
+    offline_queue: Mutex<Vec<(String, Value)>>,
+    offline: std::sync::atomic::AtomicBool,
     /// Our outstanding CALL (one at a time), by message id.
     waiting: Mutex<Option<(String, Waiter)>>,
     /// Serialises our CALLs: one outstanding per direction.
@@ -184,6 +188,12 @@ struct Inner {
     protocol: Option<String>,
     /// Frames the central system sent that were not answers to our CALLs (for tests).
     unsolicited: Mutex<mpsc::UnboundedSender<Frame>>,
+}
+
+/// One WebSocket connection: where frames go, and the token that ends it.
+#[derive(Clone)]
+struct Link {
+    out: mpsc::UnboundedSender<Message>,
     closed: tokio_util::sync::CancellationToken,
 }
 
@@ -229,36 +239,7 @@ const READONLY_KEYS: &[(&str, &str)] = &[
 impl ChargePoint {
     /// Connect (no BootNotification yet; see [`ChargePoint::boot`]).
     pub async fn connect(cfg: SimConfig) -> Result<(ChargePoint, mpsc::UnboundedReceiver<Frame>)> {
-        let id = percent_encode(&cfg.station_id);
-        let url = format!("{}/{}", cfg.url.trim_end_matches('/'), id);
-        let mut req = url
-            .into_client_request()
-            .map_err(|e| SimError::Connect(e.to_string()))?;
-        for p in &cfg.subprotocols {
-            let v = HeaderValue::from_str(p).map_err(|e| SimError::Connect(e.to_string()))?;
-            req.headers_mut().append("Sec-WebSocket-Protocol", v);
-        }
-        if let Some(pw) = &cfg.password {
-            let token = base64::engine::general_purpose::STANDARD
-                .encode(format!("{}:{pw}", cfg.station_id));
-            let v = HeaderValue::from_str(&format!("Basic {token}"))
-                .map_err(|e| SimError::Connect(e.to_string()))?;
-            req.headers_mut().insert("Authorization", v);
-        }
-        // Small buffers (thousands of simulated stations share one process) and no Nagle delay:
-        // a charger's frames are small and latency is what the load generator measures.
-        let ws_config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .read_buffer_size(4096)
-            .write_buffer_size(0);
-        let (ws, resp) = tokio_tungstenite::connect_async_with_config(req, Some(ws_config), true)
-            .await
-            .map_err(|e| SimError::Connect(e.to_string()))?;
-        let protocol = resp
-            .headers()
-            .get("Sec-WebSocket-Protocol")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
+        let (ws, protocol) = open_socket(&cfg).await?;
         let (unsolicited_tx, unsolicited_rx) = mpsc::unbounded_channel();
         let mut state = State {
             meter_wh: 1_000_000,
@@ -275,25 +256,46 @@ impl ChargePoint {
             };
             state.config.insert(k.to_string(), (v, true));
         }
+        let (out, _) = mpsc::unbounded_channel();
         let cp = ChargePoint {
             inner: Arc::new(Inner {
                 cfg,
-                out,
+                link: Mutex::new(Link {
+                    out,
+                    closed: tokio_util::sync::CancellationToken::new(),
+                }),
+                offline_queue: Mutex::new(Vec::new()),
+                offline: std::sync::atomic::AtomicBool::new(false),
                 waiting: Mutex::new(None),
                 call_lock: tokio::sync::Mutex::new(()),
                 state: Mutex::new(state),
                 next_id: std::sync::atomic::AtomicU64::new(1),
                 protocol,
                 unsolicited: Mutex::new(unsolicited_tx),
-                closed: tokio_util::sync::CancellationToken::new(),
             }),
         };
+        cp.attach(ws);
+        Ok((cp, unsolicited_rx))
+    }
+
+    fn link(&self) -> Link {
+        lock(&self.inner.link).clone()
+    }
+
+    /// Serve a new socket: a writer task for our frames and a reader task for the server's.
+    fn attach(&self, ws: Socket) {
+        let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
+        let closed = tokio_util::sync::CancellationToken::new();
+        *lock(&self.inner.link) = Link {
+            out,
+            closed: closed.clone(),
+        };
         let (mut sink, mut stream) = ws.split();
-        let closed = cp.inner.closed.clone();
+        let writer_closed = closed.clone();
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    _ = closed.cancelled() => {
+                    _ = writer_closed.cancelled() => {
                         let _ = sink.send(Message::Close(None)).await;
                         break;
                     }
@@ -304,19 +306,62 @@ impl ChargePoint {
                 }
             }
         });
-        let reader = cp.clone();
+        let reader = self.clone();
         tokio::spawn(async move {
-            while let Some(Ok(msg)) = stream.next().await {
-                if let Message::Text(t) = msg {
-                    reader.on_text(t.as_str());
+            loop {
+                let msg = tokio::select! {
+                    _ = closed.cancelled() => break,
+                    m = stream.next() => m,
+                };
+                match msg {
+                    Some(Ok(Message::Text(t))) => reader.on_text(t.as_str()),
+                    Some(Ok(_)) => {}
+                    None | Some(Err(_)) => break,
                 }
             }
-            reader.inner.closed.cancel();
+            closed.cancel();
             if let Some((_, w)) = lock(&reader.inner.waiting).take() {
                 let _ = w.send(Err(SimError::Closed));
             }
         });
-        Ok((cp, unsolicited_rx))
+    }
+
+    /// Lose the connection the way a charger does (its socket just goes away), and keep working:
+    /// MeterValues and StopTransaction are queued with their original timestamps, status changes
+    /// are kept to be reported after reconnecting; nothing else can be sent.
+    pub fn go_offline(&self) {
+        self.inner
+            .offline
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.link().closed.cancel();
+    }
+
+    pub fn is_offline(&self) -> bool {
+        self.inner.offline.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Connect again after [`ChargePoint::go_offline`] (or a dropped connection), boot, and replay
+    /// the queued messages in order. Returns how many were replayed.
+    pub async fn reconnect(&self) -> Result<usize> {
+        let (ws, _) = open_socket(&self.inner.cfg).await?;
+        self.attach(ws);
+        self.inner
+            .offline
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.boot().await?;
+        let mut queued = std::mem::take(&mut *lock(&self.inner.offline_queue));
+        let n = queued.len();
+        while let Some((action, payload)) = queued.first().cloned() {
+            if let Err(e) = self.send_call(&action, payload).await {
+                // Keep what was not delivered, in order, ahead of anything queued meanwhile.
+                let mut q = lock(&self.inner.offline_queue);
+                queued.append(&mut q);
+                *q = queued;
+                return Err(e);
+            }
+            queued.remove(0);
+        }
+        Ok(n)
     }
 
     pub fn station_id(&self) -> &str {
@@ -329,19 +374,18 @@ impl ChargePoint {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.is_cancelled()
+        self.link().closed.is_cancelled()
     }
 
     /// Close the connection.
     pub fn close(&self) {
-        self.inner.closed.cancel();
+        self.link().closed.cancel();
     }
 
-    /// Wait until the central system closes the connection (or `limit` passes).
+    /// Wait until the connection is closed (or `limit` passes).
     pub async fn closed(&self, limit: Duration) -> bool {
-        tokio::time::timeout(limit, self.inner.closed.cancelled())
-            .await
-            .is_ok()
+        let token = self.link().closed;
+        tokio::time::timeout(limit, token.cancelled()).await.is_ok()
     }
 
     pub fn set_behaviour(&self, action: &str, b: Option<Behaviour>) {
@@ -371,7 +415,7 @@ impl ChargePoint {
 
     /// Send raw text as a frame (for malformed-frame tests).
     pub fn send_text(&self, text: impl Into<String>) -> Result<()> {
-        self.inner
+        self.link()
             .out
             .send(Message::text(text.into()))
             .map_err(|_| SimError::Closed)
@@ -389,6 +433,23 @@ impl ChargePoint {
     /// Send any CALL and wait for its CALLRESULT payload.
     pub async fn call_raw(&self, action: &str, mut payload: Value) -> Result<Value> {
         self.inner.cfg.quirks.apply(&mut payload);
+        if self.is_offline() {
+            let ok = Value::Object(Default::default());
+            return match action {
+                "MeterValues" | "StopTransaction" => {
+                    lock(&self.inner.offline_queue).push((action.to_string(), payload));
+                    Ok(ok)
+                }
+                // The current status is reported again after reconnecting.
+                "StatusNotification" => Ok(ok),
+                _ => Err(SimError::Closed),
+            };
+        }
+        self.send_call(action, payload).await
+    }
+
+    /// Send one CALL on the current connection and wait for its answer.
+    async fn send_call(&self, action: &str, payload: Value) -> Result<Value> {
         let _one_at_a_time = self.inner.call_lock.lock().await;
         let n = self
             .inner
@@ -405,7 +466,7 @@ impl ChargePoint {
         );
         let (tx, rx) = oneshot::channel();
         *lock(&self.inner.waiting) = Some((id.clone(), tx));
-        self.inner
+        self.link()
             .out
             .send(Message::text(Frame::call(&id, action, payload).to_text()))
             .map_err(|_| SimError::Closed)?;
@@ -488,7 +549,7 @@ impl ChargePoint {
             Err(e) => Frame::error(id, e),
         };
         self.record(&action, &payload, answer.ok());
-        let _ = self.inner.out.send(Message::text(frame.to_text()));
+        let _ = self.link().out.send(Message::text(frame.to_text()));
     }
 
     fn record(&self, action: &str, payload: &Value, answer: Option<Value>) {
@@ -968,6 +1029,44 @@ impl ChargePoint {
                 .map(|_| ()),
         }
     }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Open a WebSocket to the central system as this station: subprotocols, Basic auth, small
+/// buffers, no Nagle. Returns the socket and the subprotocol the server chose.
+async fn open_socket(cfg: &SimConfig) -> Result<(Socket, Option<String>)> {
+    let id = percent_encode(&cfg.station_id);
+    let url = format!("{}/{}", cfg.url.trim_end_matches('/'), id);
+    let mut req = url
+        .into_client_request()
+        .map_err(|e| SimError::Connect(e.to_string()))?;
+    for p in &cfg.subprotocols {
+        let v = HeaderValue::from_str(p).map_err(|e| SimError::Connect(e.to_string()))?;
+        req.headers_mut().append("Sec-WebSocket-Protocol", v);
+    }
+    if let Some(pw) = &cfg.password {
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:{pw}", cfg.station_id));
+        let v = HeaderValue::from_str(&format!("Basic {token}"))
+            .map_err(|e| SimError::Connect(e.to_string()))?;
+        req.headers_mut().insert("Authorization", v);
+    }
+    // Small buffers (thousands of simulated stations share one process) and no Nagle delay: a
+    // charger's frames are small and latency is what the load generator measures.
+    let ws_config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0);
+    let (ws, resp) = tokio_tungstenite::connect_async_with_config(req, Some(ws_config), true)
+        .await
+        .map_err(|e| SimError::Connect(e.to_string()))?;
+    let protocol = resp
+        .headers()
+        .get("Sec-WebSocket-Protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    Ok((ws, protocol))
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Value {
