@@ -10,7 +10,6 @@ use std::time::Duration;
 use chargeyard_ocpp::lenient::Quirk;
 use chargeyard_ocpp::v16::{self, Action, ChargePointCall, IdTagInfo, Request};
 use chargeyard_ocpp::{CallError, ErrorCode, Timestamp};
-use chargeyard_store::connectors::NewStatus;
 use chargeyard_store::id_tags::TagFields;
 use chargeyard_store::meter::SampleFilter;
 use chargeyard_store::model::*;
@@ -898,11 +897,13 @@ impl Engine {
                 })
                 .await;
             tracing::debug!(station = station_id, "quirk {}: {}", kind, q.detail);
-            self.emit(Event::Quirk {
-                station_id: station_id.to_string(),
-                kind: kind.to_string(),
-                detail: q.detail.clone(),
-            });
+            if self.has_listeners() {
+                self.emit(Event::Quirk {
+                    station_id: station_id.to_string(),
+                    kind: kind.to_string(),
+                    detail: q.detail.clone(),
+                });
+            }
         }
     }
 
@@ -1026,7 +1027,9 @@ impl Engine {
         station_id: &str,
         r: v16::StatusNotificationRequest,
     ) -> Result<Value> {
-        let status = NewStatus {
+        let now = self.now();
+        let timestamp = r.timestamp.map(|t| t.0);
+        let connector = Connector {
             station_id: station_id.to_string(),
             connector_id: r.connector_id,
             status: r.status.as_str().to_string(),
@@ -1034,27 +1037,17 @@ impl Engine {
             info: r.info.map(|s| s.into_string()),
             vendor_id: r.vendor_id.map(|s| s.into_string()),
             vendor_error_code: r.vendor_error_code.map(|s| s.into_string()),
-            timestamp: r.timestamp.map(|t| t.0),
+            status_at: timestamp.unwrap_or(now),
         };
-        let now = self.now();
-        let st = status.clone();
+        let row = connector.clone();
         self.inner
             .store
             .writer
-            .write(move |c| Box::pin(async move { connectors::record_status(c, &st, now).await }))
+            .write(move |c| {
+                Box::pin(async move { connectors::record_status(c, &row, timestamp, now).await })
+            })
             .await?;
-        self.emit(Event::StatusChanged {
-            connector: Connector {
-                station_id: status.station_id,
-                connector_id: status.connector_id,
-                status: status.status,
-                error_code: status.error_code,
-                info: status.info,
-                vendor_id: status.vendor_id,
-                vendor_error_code: status.vendor_error_code,
-                status_at: status.timestamp.unwrap_or(now),
-            },
-        });
+        self.emit(Event::StatusChanged { connector });
         Ok(json!({}))
     }
 
@@ -1076,7 +1069,10 @@ impl Engine {
             .writer
             .write(move |c| Box::pin(async move { transactions::start(c, &new, now).await }))
             .await?;
-        if is_new && let Some(t) = transactions::get(&self.inner.store.reader, id).await? {
+        if is_new
+            && self.has_listeners()
+            && let Some(t) = transactions::get(&self.inner.store.reader, id).await?
+        {
             self.emit(Event::TransactionStarted { transaction: t });
         }
         Ok(to_json(&v16::StartTransactionResponse {
@@ -1173,13 +1169,14 @@ impl Engine {
             })
             .await?;
         match outcome {
-            StopOutcome::Stopped => {
+            StopOutcome::Stopped if self.has_listeners() => {
                 if let Some(t) =
                     transactions::get(&self.inner.store.reader, r.transaction_id).await?
                 {
                     self.emit(Event::TransactionStopped { transaction: t });
                 }
             }
+            StopOutcome::Stopped => {}
             StopOutcome::AlreadyStopped => {}
             StopOutcome::Unknown => {
                 self.record_quirks(

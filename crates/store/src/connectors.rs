@@ -8,19 +8,6 @@ use crate::error::Result;
 use crate::model::{Connector, StatusChange};
 use crate::time::{fmt, fmt_opt, parse, parse_opt};
 
-/// A StatusNotification as it is stored.
-#[derive(Debug, Clone)]
-pub struct NewStatus {
-    pub station_id: String,
-    pub connector_id: i64,
-    pub status: String,
-    pub error_code: String,
-    pub info: Option<String>,
-    pub vendor_id: Option<String>,
-    pub vendor_error_code: Option<String>,
-    pub timestamp: Option<DateTime<Utc>>,
-}
-
 fn map(r: &SqliteRow) -> Connector {
     Connector {
         station_id: r.get("station_id"),
@@ -34,11 +21,14 @@ fn map(r: &SqliteRow) -> Connector {
     }
 }
 
-/// Store the notification in the history and make it the connector's current status, unless the
-/// current status carries a later charger timestamp (replayed notifications do not roll back).
+/// Store a StatusNotification in the history and make it the connector's current status, unless
+/// the current status carries a later timestamp (replayed notifications do not roll back).
+/// `s.status_at` is the charger's timestamp, or the receive time when it sent none; `timestamp` is
+/// what the charger sent, kept as such in the history.
 pub async fn record_status(
     conn: &mut SqliteConnection,
-    s: &NewStatus,
+    s: &Connector,
+    timestamp: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let received = fmt(now);
@@ -53,11 +43,11 @@ pub async fn record_status(
     .bind(&s.info)
     .bind(&s.vendor_id)
     .bind(&s.vendor_error_code)
-    .bind(fmt_opt(s.timestamp))
+    .bind(fmt_opt(timestamp))
     .bind(&received)
     .execute(&mut *conn)
     .await?;
-    let at = fmt(s.timestamp.unwrap_or(now));
+    let at = fmt(s.status_at);
     sqlx::query(
         "INSERT INTO connectors (station_id, connector_id, status, error_code, info, vendor_id,
          vendor_error_code, status_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
