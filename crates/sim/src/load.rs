@@ -95,6 +95,10 @@ pub struct ServerUsage {
     pub rss_peak_kib: u64,
     /// (rss_connected − rss_before) / stations.
     pub kib_per_station: f64,
+    /// Server CPU per acknowledged CALL in the steady phase, microseconds.
+    pub cpu_micros_per_ack: f64,
+    /// The server's busiest threads in the steady phase: name and percent of one core.
+    pub threads: Vec<(String, f64)>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -151,6 +155,34 @@ pub fn proc_usage(pid: u32) -> Option<(u64, u64, u64)> {
     Some((ticks, kib("VmRSS:")?, kib("VmHWM:")?))
 }
 
+/// CPU ticks of each thread of a process: thread id → (name, ticks).
+pub fn thread_ticks(pid: u32) -> std::collections::HashMap<u64, (String, u64)> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let Ok(tid) = entry.file_name().to_string_lossy().parse::<u64>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let name = stat
+            .split_once('(')
+            .and_then(|(_, r)| r.rsplit_once(')'))
+            .map(|(n, _)| n.to_string())
+            .unwrap_or_default();
+        let f: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r.split_whitespace().collect())
+            .unwrap_or_default();
+        let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        out.insert(tid, (name, field(11) + field(12)));
+    }
+    out
+}
+
 /// /proc reports CPU time in USER_HZ, which is 100 on Linux.
 const TICKS_PER_SECOND: f64 = 100.0;
 
@@ -202,6 +234,7 @@ pub async fn run(cfg: LoadConfig, acks: Option<mpsc::UnboundedSender<Ack>>) -> R
     }
     let ramp_seconds = ramp_start.elapsed().as_secs_f64();
     let at_connected = cfg.server_pid.and_then(proc_usage);
+    let threads_before = cfg.server_pid.map(thread_ticks).unwrap_or_default();
     let me_before = proc_usage(std::process::id());
     let steady_start = Instant::now();
     let _ = go_tx.send(true);
@@ -214,6 +247,8 @@ pub async fn run(cfg: LoadConfig, acks: Option<mpsc::UnboundedSender<Ack>>) -> R
     }
     let steady_seconds = steady_start.elapsed().as_secs_f64().max(1e-9);
     let after = cfg.server_pid.and_then(proc_usage);
+    let threads_after = cfg.server_pid.map(thread_ticks).unwrap_or_default();
+    let acked = counters.acked.load(Ordering::Relaxed);
     let me_after = proc_usage(std::process::id());
     let loadgen_cpu_percent = match (me_before, me_after) {
         (Some(b), Some(a)) => {
@@ -224,6 +259,17 @@ pub async fn run(cfg: LoadConfig, acks: Option<mpsc::UnboundedSender<Ack>>) -> R
     let server = match (before, at_connected, after) {
         (Some(b), Some(c), Some(a)) => {
             let cpu_seconds = (a.0.saturating_sub(c.0)) as f64 / TICKS_PER_SECOND;
+            let mut threads: Vec<(String, f64)> = threads_after
+                .iter()
+                .map(|(tid, (name, ticks))| {
+                    let before = threads_before.get(tid).map_or(0, |t| t.1);
+                    let seconds = ticks.saturating_sub(before) as f64 / TICKS_PER_SECOND;
+                    (name.clone(), 100.0 * seconds / steady_seconds)
+                })
+                .filter(|t| t.1 >= 1.0)
+                .collect();
+            threads.sort_by(|a, b| b.1.total_cmp(&a.1));
+            threads.truncate(6);
             Some(ServerUsage {
                 cpu_seconds,
                 cpu_percent: 100.0 * cpu_seconds / steady_seconds,
@@ -231,11 +277,12 @@ pub async fn run(cfg: LoadConfig, acks: Option<mpsc::UnboundedSender<Ack>>) -> R
                 rss_connected_kib: c.1,
                 rss_peak_kib: a.2,
                 kib_per_station: (c.1.saturating_sub(b.1)) as f64 / cfg.stations.max(1) as f64,
+                cpu_micros_per_ack: cpu_seconds * 1e6 / acked.max(1) as f64,
+                threads,
             })
         }
         _ => None,
     };
-    let acked = counters.acked.load(Ordering::Relaxed);
     Report {
         stations: cfg.stations,
         connected,

@@ -90,6 +90,15 @@ async fn main() -> anyhow::Result<()> {
             s.cpu_seconds, s.cpu_percent
         );
         println!(
+            "server CPU per ack {:.0} µs; busiest threads: {}",
+            s.cpu_micros_per_ack,
+            s.threads
+                .iter()
+                .map(|(name, pct)| format!("{name} {pct:.0}%"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        println!(
             "server memory      {} KiB before, {} KiB connected, {} KiB peak, {:.1} KiB per station",
             s.rss_before_kib, s.rss_connected_kib, s.rss_peak_kib, s.kib_per_station
         );
