@@ -80,9 +80,16 @@ fn start_engine(app: &tauri::App) -> anyhow::Result<Shell> {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         if demo > 0 {
-            chargeyard_server::start_demo(&engine, ocpp, demo.min(100), 10.0, &shutdown)
-                .await
-                .context("starting the demo fleet")?;
+            chargeyard_server::demo::start(
+                &engine,
+                ocpp,
+                demo.min(100),
+                10.0,
+                chargeyard_server::demo::HISTORY_DAYS,
+                &shutdown,
+            )
+            .await
+            .context("starting the demo fleet")?;
         }
         tracing::info!("chargers connect to ws://{ocpp}/ocpp/<stationId>");
         Ok(Shell { engine })

@@ -251,9 +251,46 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
         .expect("serve");
     let _g = stop.clone().drop_guard();
     // 3 stations at 3600 simulated seconds per second: sessions start within a second or two.
-    chargeyard_server::start_demo(&engine, bound.ocpp, 3, 3600.0, &stop)
+    let backfilled = chargeyard_server::demo::start(&engine, bound.ocpp, 3, 3600.0, 3, &stop)
         .await
-        .expect("demo");
+        .expect("demo")
+        .await
+        .expect("task")
+        .expect("history");
+    assert!(backfilled > 10, "{backfilled} sessions backfilled");
+    // Weeks of closed sessions are there before the fleet's first live message.
+    let closed = chargeyard_core::store::transactions::TransactionFilter {
+        open: Some(false),
+        limit: Some(1000),
+        ..Default::default()
+    };
+    let page = engine.transactions(&closed).await.expect("history");
+    let now = chrono::Utc::now();
+    let oldest = page
+        .items
+        .iter()
+        .map(|t| t.start_ts)
+        .min()
+        .expect("sessions");
+    assert!(
+        page.total >= backfilled as i64 && now - oldest > chrono::Duration::days(2),
+        "{} backfilled sessions, oldest {oldest}",
+        page.total
+    );
+    let t = engine.transaction(page.items[0].id).await.expect("detail");
+    assert!(
+        t.transaction.energy_wh.is_some_and(|wh| wh > 0)
+            && t.meter_samples.iter().any(|s| s.measurand == "SoC"),
+        "backfilled sessions have energy and samples"
+    );
+    let again = chargeyard_server::demo::backfill(
+        &engine,
+        &chargeyard_server::demo::config(bound.ocpp, 3, 3600.0),
+        3,
+    )
+    .await
+    .expect("backfill");
+    assert_eq!(again, 0, "history is added once per database");
     let api = Api {
         base: format!("http://{}", bound.http),
         ocpp: String::new(),

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chargeyard_core::EngineConfig;
 use chargeyard_core::Event;
+use chargeyard_ocpp::lenient::CiString;
 use chargeyard_ocpp::v16::*;
 use chargeyard_sim::ChargePoint;
 
@@ -197,4 +198,91 @@ async fn a_charger_that_was_offline_replays_its_queue_with_old_timestamps() {
         3
     );
     assert!(h.engine.is_connected("OFF1"));
+}
+
+#[tokio::test]
+async fn a_transaction_started_offline_is_replayed_with_the_id_the_engine_gives_it() {
+    use chargeyard_core::store::id_tags::TagFields;
+    use chargeyard_core::store::transactions::TransactionFilter;
+    let h = Harness::open().await;
+    let accepted = TagFields {
+        status: "Accepted".into(),
+        ..Default::default()
+    };
+    h.engine
+        .create_id_tag("KNOWN", accepted)
+        .await
+        .expect("tag");
+    let cp = h.booted("OFF2").await;
+    // The charger has seen KNOWN accepted (authorization cache), never STRANGER.
+    let a = cp
+        .call(AuthorizeRequest {
+            id_tag: CiString::new("KNOWN").expect("tag"),
+        })
+        .await
+        .expect("authorize");
+    assert_eq!(a.id_tag_info.status, AuthorizationStatus::Accepted);
+
+    cp.go_offline();
+    eventually("the engine sees the station gone", || async {
+        (!h.engine.is_connected("OFF2")).then_some(())
+    })
+    .await;
+    assert!(
+        cp.call(AuthorizeRequest {
+            id_tag: CiString::new("STRANGER").expect("tag"),
+        })
+        .await
+        .is_err(),
+        "an unknown tag cannot be authorized offline"
+    );
+    let started = cp
+        .start_transaction(1, "KNOWN")
+        .await
+        .expect("offline start");
+    assert!(started.transaction_id < 0, "a local id while offline");
+    cp.charge(1, 700, 7400.0).await.expect("queued");
+    cp.stop_transaction(1, Reason::Local)
+        .await
+        .expect("queued stop");
+    let all = TransactionFilter {
+        station_id: Some("OFF2".into()),
+        ..Default::default()
+    };
+    assert_eq!(h.engine.transactions(&all).await.expect("list").total, 0);
+    let stopped_at = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let replayed = cp.reconnect().await.expect("reconnects and replays");
+    assert_eq!(
+        replayed, 3,
+        "StartTransaction, MeterValues, StopTransaction"
+    );
+    let page = h.engine.transactions(&all).await.expect("list");
+    assert_eq!(page.total, 1);
+    let t = &page.items[0];
+    assert!(
+        t.id > 0 && t.stop_ts.is_some(),
+        "one closed transaction: {t:?}"
+    );
+    let stop_ts = t.stop_ts.expect("stop");
+    assert!(
+        t.start_ts <= stop_ts && stop_ts <= stopped_at,
+        "the charger's own times, not the replay's"
+    );
+    let d = h.engine.transaction(t.id).await.expect("detail");
+    assert_eq!(d.transaction.energy_wh, Some(700));
+    assert_eq!(
+        d.meter_samples
+            .iter()
+            .filter(|s| s.measurand == "Energy.Active.Import.Register")
+            .count(),
+        1,
+        "the queued reading carries the real transaction id"
+    );
+    let quirks = h.engine.quirks("OFF2").await.expect("quirks");
+    assert!(
+        quirks.iter().all(|q| q.kind != "offline_transaction_id"),
+        "no message went out with the local id: {quirks:?}"
+    );
 }

@@ -930,8 +930,47 @@ impl Engine {
                 ),
             ));
         }
-        let result = match call {
-            ChargePointCall::BootNotification(r) => self.on_boot(station_id, live, r).await,
+        self.dispatch(station_id, Some(live), call)
+            .await
+            .map_err(|e| {
+                tracing::error!(station = station_id, "handling {action} failed: {e}");
+                CallError::new(
+                    ErrorCode::InternalError,
+                    "the central system could not store this message; retry",
+                )
+            })
+    }
+
+    /// Take a message as if the station had sent it, without a connection: for history a
+    /// charger hands over some other way (the demo's backfilled weeks). Stored exactly as a
+    /// live message would be; the station must be accepted, and BootNotification needs a live
+    /// connection.
+    pub async fn ingest(&self, station_id: &str, call: ChargePointCall) -> Result<Value> {
+        let station = stations::get(&self.inner.store.reader, station_id)
+            .await?
+            .ok_or_else(|| Error::StationNotFound(station_id.to_string()))?;
+        if station.registration != Registration::Accepted {
+            return Err(Error::Invalid(format!(
+                "station {station_id} is {}; only accepted stations' messages are taken",
+                station.registration.as_str()
+            )));
+        }
+        self.dispatch(station_id, None, call).await
+    }
+
+    async fn dispatch(
+        &self,
+        station_id: &str,
+        live: Option<&LiveInfo>,
+        call: ChargePointCall,
+    ) -> Result<Value> {
+        match call {
+            ChargePointCall::BootNotification(r) => match live {
+                Some(live) => self.on_boot(station_id, live, r).await,
+                None => Err(Error::Invalid(
+                    "a BootNotification comes over the station's own connection".into(),
+                )),
+            },
             ChargePointCall::Heartbeat(_) => self.on_heartbeat(station_id).await,
             ChargePointCall::StatusNotification(r) => self.on_status(station_id, r).await,
             ChargePointCall::Authorize(r) => self
@@ -952,14 +991,7 @@ impl Engine {
                 self.on_station_status(station_id, "firmware_status", status)
                     .await
             }
-        };
-        result.map_err(|e| {
-            tracing::error!(station = station_id, "handling {action} failed: {e}");
-            CallError::new(
-                ErrorCode::InternalError,
-                "the central system could not store this message; retry",
-            )
-        })
+        }
     }
 
     async fn on_boot(
@@ -1040,14 +1072,18 @@ impl Engine {
             status_at: timestamp.unwrap_or(now),
         };
         let row = connector.clone();
-        self.inner
+        let current = self
+            .inner
             .store
             .writer
             .write(move |c| {
                 Box::pin(async move { connectors::record_status(c, &row, timestamp, now).await })
             })
             .await?;
-        self.emit(Event::StatusChanged { connector });
+        // A replayed older status goes to the history only; screens show the current one.
+        if current {
+            self.emit(Event::StatusChanged { connector });
+        }
         Ok(json!({}))
     }
 

@@ -4,8 +4,10 @@
 //! Layout:
 //! - [`api`] — HTTP routes over the engine's facade, error mapping, the live event stream
 //! - [`serve`] — start the OCPP and HTTP listeners for one engine (used by `main.rs` and tests)
+//! - [`demo`] — the demo depot: simulated fleet and backfilled history
 
 pub mod api;
+pub mod demo;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,38 +33,6 @@ pub fn app(engine: Engine, ui_dir: Option<PathBuf>) -> Router {
             )
         }),
     }
-}
-
-/// Seed the demo data and start a simulated fleet of `stations` against this server's OCPP port,
-/// at `speed` simulated seconds per second. The fleet stops with `shutdown` or when the demo data
-/// is removed (`DELETE /api/demo`).
-pub async fn start_demo(
-    engine: &Engine,
-    ocpp: SocketAddr,
-    stations: usize,
-    speed: f64,
-    shutdown: &CancellationToken,
-) -> chargeyard_core::Result<()> {
-    let host = if ocpp.ip().is_unspecified() {
-        "127.0.0.1".to_string()
-    } else {
-        ocpp.ip().to_string()
-    };
-    let cfg = chargeyard_sim::fleet::FleetConfig {
-        url: format!("ws://{host}:{}/ocpp", ocpp.port()),
-        stations,
-        prefix: "DEMO-".into(),
-        seed: 1,
-        speed,
-        tags: (1..=12).map(|n| format!("DEMO-TAG-{n:02}")).collect(),
-    };
-    engine
-        .seed_demo(cfg.station_ids(), cfg.tags.clone())
-        .await?;
-    let stop = shutdown.child_token();
-    engine.set_demo_fleet(stop.clone());
-    tokio::spawn(chargeyard_sim::fleet::run(cfg, stop));
-    Ok(())
 }
 
 /// Addresses a running server listens on.

@@ -46,6 +46,9 @@ struct Args {
     /// Simulated seconds per real second for the demo fleet.
     #[arg(long, default_value_t = 10.0)]
     demo_speed: f64,
+    /// Days of backfilled history the demo starts with (added once per database).
+    #[arg(long, default_value_t = chargeyard_server::demo::HISTORY_DAYS)]
+    demo_history_days: i64,
     /// The built UI to serve (default: ui/dist beside the working directory, if present).
     #[arg(long)]
     ui_dir: Option<PathBuf>,
@@ -96,9 +99,16 @@ async fn main() -> anyhow::Result<()> {
     .context("binding listeners")?;
     if a.demo > 0 {
         let n = a.demo.min(100);
-        chargeyard_server::start_demo(&engine, bound.ocpp, n, a.demo_speed, &shutdown)
-            .await
-            .context("starting the demo fleet")?;
+        chargeyard_server::demo::start(
+            &engine,
+            bound.ocpp,
+            n,
+            a.demo_speed,
+            a.demo_history_days,
+            &shutdown,
+        )
+        .await
+        .context("starting the demo fleet")?;
     }
     println!("Chargeyard is running.");
     println!("  Console and API: http://{}/", bound.http);
@@ -109,8 +119,9 @@ async fn main() -> anyhow::Result<()> {
     println!("  Database: {}", db.display());
     if a.demo > 0 {
         println!(
-            "  Demo: {} simulated stations (DEMO-*), marked as demo data. Remove them with\n        curl -X DELETE http://{}/api/demo   or run without --demo.",
+            "  Demo: {} simulated stations (DEMO-*) and {} days of their history (filled in over a few\n        seconds), marked as demo data. Remove them with\n        curl -X DELETE http://{}/api/demo   or run without --demo.",
             a.demo.min(100),
+            a.demo_history_days,
             bound.http
         );
     }

@@ -12,7 +12,7 @@
 pub mod fleet;
 pub mod load;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -165,6 +165,13 @@ struct State {
     profiles: Vec<SetChargingProfileRequest>,
     /// connector → (transaction id, meter register Wh)
     transactions: HashMap<i64, (i64, i64)>,
+    /// Tags the central system accepted (AuthorizationCacheEnabled): while offline these still
+    /// start a transaction (LocalAuthorizeOffline).
+    auth_cache: HashSet<String>,
+    /// Transactions started offline get a local id (-1, -2, …) until their StartTransaction is
+    /// replayed; then every message still carrying the local id is sent with the real one.
+    local_ids: HashMap<i64, i64>,
+    next_local_id: i64,
     meter_wh: i64,
     received: Vec<Received>,
     behaviours: HashMap<String, Behaviour>,
@@ -176,8 +183,9 @@ struct Inner {
     cfg: SimConfig,
     /// The current socket; replaced by [`ChargePoint::reconnect`].
     link: Mutex<Link>,
-    /// While offline (see [`ChargePoint::go_offline`]) transaction messages wait here, in order.
-    offline_queue: Mutex<Vec<(String, Value)>>,
+    /// While offline (see [`ChargePoint::go_offline`]) transaction messages wait here, in order;
+    /// a queued StartTransaction carries the local transaction id it was given.
+    offline_queue: Mutex<Vec<(String, Value, Option<i64>)>>,
     offline: std::sync::atomic::AtomicBool,
     /// Our outstanding CALL (one at a time), by message id.
     waiting: Mutex<Option<(String, Waiter)>>,
@@ -201,6 +209,12 @@ struct Link {
 #[derive(Clone)]
 pub struct ChargePoint {
     inner: Arc<Inner>,
+}
+
+/// An integer, also when a quirky charger sends it as a string.
+fn lenient_i64(v: &Value) -> Option<i64> {
+    v.as_i64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -327,8 +341,9 @@ impl ChargePoint {
     }
 
     /// Lose the connection the way a charger does (its socket just goes away), and keep working:
-    /// MeterValues and StopTransaction are queued with their original timestamps, status changes
-    /// are kept to be reported after reconnecting; nothing else can be sent.
+    /// tags in the authorization cache are accepted locally, StartTransaction (answered with a
+    /// local transaction id), MeterValues and StopTransaction are queued with their original
+    /// timestamps, status changes are reported again after reconnecting; nothing else can be sent.
     pub fn go_offline(&self) {
         self.inner
             .offline
@@ -341,27 +356,62 @@ impl ChargePoint {
     }
 
     /// Connect again after [`ChargePoint::go_offline`] (or a dropped connection), boot, and replay
-    /// the queued messages in order. Returns how many were replayed.
+    /// the queued messages in order, before anything new: the station stays offline for new
+    /// messages until its queue is empty. A replayed StartTransaction's real id replaces the local
+    /// one in everything after it. Returns how many were replayed.
     pub async fn reconnect(&self) -> Result<usize> {
         let (ws, _) = open_socket(&self.inner.cfg).await?;
         self.attach(ws);
-        self.inner
-            .offline
-            .store(false, std::sync::atomic::Ordering::SeqCst);
-        self.boot().await?;
-        let mut queued = std::mem::take(&mut *lock(&self.inner.offline_queue));
-        let n = queued.len();
-        while let Some((action, payload)) = queued.first().cloned() {
-            if let Err(e) = self.send_call(&action, payload).await {
-                // Keep what was not delivered, in order, ahead of anything queued meanwhile.
+        let mut boot = serde_json::to_value(self.boot_request())
+            .map_err(|e| SimError::BadAnswer(e.to_string()))?;
+        self.inner.cfg.quirks.apply(&mut boot);
+        self.send_call(BootNotificationRequest::ACTION.as_str(), boot)
+            .await?;
+        let mut n = 0;
+        loop {
+            let mut queued = {
                 let mut q = lock(&self.inner.offline_queue);
-                queued.append(&mut q);
-                *q = queued;
-                return Err(e);
+                if q.is_empty() {
+                    self.inner
+                        .offline
+                        .store(false, std::sync::atomic::Ordering::SeqCst);
+                    return Ok(n);
+                }
+                std::mem::take(&mut *q)
+            };
+            while let Some((action, payload, local)) = queued.first().cloned() {
+                match self.send_call(&action, payload).await {
+                    Ok(answer) => {
+                        if let Some(local) = local {
+                            self.learn_transaction_id(local, &answer);
+                        }
+                    }
+                    Err(e) => {
+                        // Keep what was not delivered, in order, ahead of anything queued since.
+                        let mut q = lock(&self.inner.offline_queue);
+                        queued.append(&mut q);
+                        *q = queued;
+                        return Err(e);
+                    }
+                }
+                queued.remove(0);
+                n += 1;
             }
-            queued.remove(0);
         }
-        Ok(n)
+    }
+
+    /// The central system answered a replayed StartTransaction: use its id from now on.
+    fn learn_transaction_id(&self, local: i64, answer: &Value) {
+        let Some(real) = answer.get("transactionId").and_then(lenient_i64) else {
+            return;
+        };
+        let mut st = lock(&self.inner.state);
+        st.local_ids.insert(local, real);
+        for t in st.transactions.values_mut() {
+            if t.0 == local {
+                t.0 = real;
+            }
+        }
     }
 
     pub fn station_id(&self) -> &str {
@@ -432,25 +482,75 @@ impl ChargePoint {
 
     /// Send any CALL and wait for its CALLRESULT payload.
     pub async fn call_raw(&self, action: &str, mut payload: Value) -> Result<Value> {
+        let tag = payload
+            .get("idTag")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         self.inner.cfg.quirks.apply(&mut payload);
-        if self.is_offline() {
-            let ok = Value::Object(Default::default());
-            return match action {
-                "MeterValues" | "StopTransaction" => {
-                    lock(&self.inner.offline_queue).push((action.to_string(), payload));
-                    Ok(ok)
-                }
-                // The current status is reported again after reconnecting.
-                "StatusNotification" => Ok(ok),
-                _ => Err(SimError::Closed),
-            };
+        {
+            let mut queue = lock(&self.inner.offline_queue);
+            if self.is_offline() {
+                return self.offline_answer(&mut queue, action, payload, tag);
+            }
         }
-        self.send_call(action, payload).await
+        let answer = self.send_call(action, payload).await?;
+        if let Some(tag) = tag
+            && matches!(action, "Authorize" | "StartTransaction")
+            && answer.pointer("/idTagInfo/status").and_then(Value::as_str) == Some("Accepted")
+        {
+            lock(&self.inner.state).auth_cache.insert(tag);
+        }
+        Ok(answer)
+    }
+
+    /// What a charger does with a CALL while it has no connection.
+    fn offline_answer(
+        &self,
+        queue: &mut Vec<(String, Value, Option<i64>)>,
+        action: &str,
+        payload: Value,
+        tag: Option<String>,
+    ) -> Result<Value> {
+        let ok = Value::Object(Default::default());
+        let cached = || {
+            tag.as_ref()
+                .is_some_and(|t| lock(&self.inner.state).auth_cache.contains(t))
+        };
+        match action {
+            "Authorize" if cached() => Ok(serde_json::json!({"idTagInfo": {"status": "Accepted"}})),
+            "StartTransaction" if cached() => {
+                let local = {
+                    let mut st = lock(&self.inner.state);
+                    st.next_local_id -= 1;
+                    st.next_local_id
+                };
+                queue.push((action.to_string(), payload, Some(local)));
+                Ok(serde_json::json!({"idTagInfo": {"status": "Accepted"}, "transactionId": local}))
+            }
+            "MeterValues" | "StopTransaction" => {
+                queue.push((action.to_string(), payload, None));
+                Ok(ok)
+            }
+            // The current status is reported again after reconnecting.
+            "StatusNotification" => Ok(ok),
+            _ => Err(SimError::Closed),
+        }
     }
 
     /// Send one CALL on the current connection and wait for its answer.
-    async fn send_call(&self, action: &str, payload: Value) -> Result<Value> {
+    async fn send_call(&self, action: &str, mut payload: Value) -> Result<Value> {
         let _one_at_a_time = self.inner.call_lock.lock().await;
+        // A transaction started offline goes out with its real id once the central system gave one.
+        if let Some(v) = payload.get_mut("transactionId")
+            && let Some(local) = lenient_i64(v)
+            && let Some(real) = lock(&self.inner.state).local_ids.get(&local).copied()
+        {
+            *v = if v.is_string() {
+                Value::String(real.to_string())
+            } else {
+                Value::from(real)
+            };
+        }
         let n = self
             .inner
             .next_id
@@ -602,9 +702,12 @@ impl ChargePoint {
                 };
                 json(&ChangeConfigurationResponse { status })
             }
-            CentralSystemCall::ClearCache(_) => json(&ClearCacheResponse {
-                status: ClearCacheStatus::Accepted,
-            }),
+            CentralSystemCall::ClearCache(_) => {
+                st.auth_cache.clear();
+                json(&ClearCacheResponse {
+                    status: ClearCacheStatus::Accepted,
+                })
+            }
             CentralSystemCall::ClearChargingProfile(r) => {
                 let before = st.profiles.len();
                 st.profiles.retain(|p| {
@@ -813,8 +916,12 @@ impl ChargePoint {
 
     /// BootNotification with this simulator's identity.
     pub async fn boot(&self) -> Result<BootNotificationResponse> {
+        self.call(self.boot_request()).await
+    }
+
+    fn boot_request(&self) -> BootNotificationRequest {
         let c = &self.inner.cfg;
-        self.call(BootNotificationRequest {
+        BootNotificationRequest {
             charge_point_vendor: ci(&c.vendor),
             charge_point_model: ci(&c.model),
             charge_point_serial_number: Some(ci(&format!("SN-{}", c.station_id))),
@@ -824,22 +931,13 @@ impl ChargePoint {
             imsi: None,
             meter_type: Some(ci("SimMeter")),
             meter_serial_number: None,
-        })
-        .await
+        }
     }
 
     pub async fn status(&self, connector: i64, status: ChargePointStatus) -> Result<()> {
-        self.call(StatusNotificationRequest {
-            connector_id: connector,
-            error_code: ChargePointErrorCode::NoError,
-            info: None,
-            status,
-            timestamp: Some(Timestamp::now()),
-            vendor_id: None,
-            vendor_error_code: None,
-        })
-        .await
-        .map(|_| ())
+        self.call(status_request(connector, status, Timestamp::now()))
+            .await
+            .map(|_| ())
     }
 
     /// Boot, then report every connector (and the station, connector 0) Available.
@@ -915,45 +1013,15 @@ impl ChargePoint {
         power_w: f64,
         soc: Option<f64>,
     ) -> Result<()> {
-        let sample = |value: String, measurand, location, unit| SampledValue {
-            value,
-            context: Some(ReadingContext::SamplePeriodic),
-            format: None,
-            measurand: Some(measurand),
-            phase: None,
-            location: Some(location),
-            unit: Some(unit),
-        };
-        let mut sampled_value = vec![
-            sample(
-                register_wh.to_string(),
-                Measurand::EnergyActiveImportRegister,
-                Location::Outlet,
-                UnitOfMeasure::Wh,
-            ),
-            sample(
-                format!("{power_w:.1}"),
-                Measurand::PowerActiveImport,
-                Location::Outlet,
-                UnitOfMeasure::W,
-            ),
-        ];
-        if let Some(soc) = soc {
-            sampled_value.push(sample(
-                format!("{soc:.0}"),
-                Measurand::SoC,
-                Location::EV,
-                UnitOfMeasure::Percent,
-            ));
-        }
-        self.call(MeterValuesRequest {
-            connector_id: connector,
-            transaction_id: tx,
-            meter_value: vec![MeterValue {
-                timestamp: Timestamp::now(),
-                sampled_value,
-            }],
-        })
+        let at = Timestamp::now();
+        self.call(meter_values_request(
+            connector,
+            tx,
+            register_wh,
+            power_w,
+            soc,
+            at,
+        ))
         .await
         .map(|_| ())
     }
@@ -1084,4 +1152,72 @@ pub fn percent_encode(id: &str) -> String {
         }
     }
     out
+}
+
+/// A MeterValues as the simulator sends it: energy register and power at the outlet, and the
+/// EV's state of charge when known.
+pub fn meter_values_request(
+    connector: i64,
+    tx: Option<i64>,
+    register_wh: i64,
+    power_w: f64,
+    soc: Option<f64>,
+    at: Timestamp,
+) -> MeterValuesRequest {
+    let sample = |value: String, measurand, location, unit| SampledValue {
+        value,
+        context: Some(ReadingContext::SamplePeriodic),
+        format: None,
+        measurand: Some(measurand),
+        phase: None,
+        location: Some(location),
+        unit: Some(unit),
+    };
+    let mut sampled_value = vec![
+        sample(
+            register_wh.to_string(),
+            Measurand::EnergyActiveImportRegister,
+            Location::Outlet,
+            UnitOfMeasure::Wh,
+        ),
+        sample(
+            format!("{power_w:.1}"),
+            Measurand::PowerActiveImport,
+            Location::Outlet,
+            UnitOfMeasure::W,
+        ),
+    ];
+    if let Some(soc) = soc {
+        sampled_value.push(sample(
+            format!("{soc:.0}"),
+            Measurand::SoC,
+            Location::EV,
+            UnitOfMeasure::Percent,
+        ));
+    }
+    MeterValuesRequest {
+        connector_id: connector,
+        transaction_id: tx,
+        meter_value: vec![MeterValue {
+            timestamp: at,
+            sampled_value,
+        }],
+    }
+}
+
+/// A StatusNotification without an error.
+pub fn status_request(
+    connector: i64,
+    status: ChargePointStatus,
+    at: Timestamp,
+) -> StatusNotificationRequest {
+    StatusNotificationRequest {
+        connector_id: connector,
+        error_code: ChargePointErrorCode::NoError,
+        info: None,
+        status,
+        timestamp: Some(at),
+        vendor_id: None,
+        vendor_error_code: None,
+    }
 }

@@ -24,13 +24,14 @@ fn map(r: &SqliteRow) -> Connector {
 /// Store a StatusNotification in the history and make it the connector's current status, unless
 /// the current status carries a later timestamp (replayed notifications do not roll back).
 /// `s.status_at` is the charger's timestamp, or the receive time when it sent none; `timestamp` is
-/// what the charger sent, kept as such in the history.
+/// what the charger sent, kept as such in the history. Returns whether it became the current
+/// status.
 pub async fn record_status(
     conn: &mut SqliteConnection,
     s: &Connector,
     timestamp: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<bool> {
     let received = fmt(now);
     sqlx::query(
         "INSERT INTO status_history (station_id, connector_id, status, error_code, info, vendor_id,
@@ -48,7 +49,7 @@ pub async fn record_status(
     .execute(&mut *conn)
     .await?;
     let at = fmt(s.status_at);
-    sqlx::query(
+    let r = sqlx::query(
         "INSERT INTO connectors (station_id, connector_id, status, error_code, info, vendor_id,
          vendor_error_code, status_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (station_id, connector_id) DO UPDATE SET status = excluded.status,
@@ -66,7 +67,7 @@ pub async fn record_status(
     .bind(at)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() > 0)
 }
 
 pub async fn list(ex: impl SqliteExecutor<'_>, station_id: &str) -> Result<Vec<Connector>> {

@@ -1,0 +1,126 @@
+//! The demo depot: seeded stations and tags, a simulated fleet that connects over OCPP, and
+//! backfilled weeks of history so graphs and costs have data from the first minute. Everything
+//! belongs to stations marked demo and goes with `DELETE /api/demo`.
+
+use std::net::SocketAddr;
+
+use chargeyard_core::store::transactions::TransactionFilter;
+use chargeyard_core::{Engine, Error, Result};
+use chargeyard_ocpp::v16::ChargePointCall;
+use chargeyard_sim::fleet::{FleetConfig, PastConnector, PastEvent};
+use tokio_util::sync::CancellationToken;
+
+/// Days of history the demo starts with, by default.
+pub const HISTORY_DAYS: i64 = 14;
+
+/// Seed the demo stations and tags, then in the background backfill `history_days` of history
+/// (once per database) and start a simulated fleet of `stations` against this server's OCPP port
+/// at `speed` simulated seconds per second. The fleet stops with `shutdown` or when the demo
+/// data is removed (`DELETE /api/demo`). The handle resolves, once the fleet is started, to the
+/// number of sessions backfilled.
+pub async fn start(
+    engine: &Engine,
+    ocpp: SocketAddr,
+    stations: usize,
+    speed: f64,
+    history_days: i64,
+    shutdown: &CancellationToken,
+) -> Result<tokio::task::JoinHandle<Result<u64>>> {
+    let cfg = config(ocpp, stations, speed);
+    engine
+        .seed_demo(cfg.station_ids(), cfg.tags.clone())
+        .await?;
+    let stop = shutdown.child_token();
+    engine.set_demo_fleet(stop.clone());
+    let engine = engine.clone();
+    Ok(tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let sessions = backfill(&engine, &cfg, history_days).await;
+        match &sessions {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                "demo history: {n} sessions over {history_days} days in {:.1} s",
+                started.elapsed().as_secs_f64()
+            ),
+            Err(e) => tracing::warn!("demo history not added: {e}"),
+        }
+        if !stop.is_cancelled() {
+            tokio::spawn(chargeyard_sim::fleet::run(cfg, stop));
+        }
+        sessions
+    }))
+}
+
+/// The demo fleet: `DEMO-01`… with tags `DEMO-TAG-01`…`12`, connecting to `ocpp`.
+pub fn config(ocpp: SocketAddr, stations: usize, speed: f64) -> FleetConfig {
+    let host = if ocpp.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        ocpp.ip().to_string()
+    };
+    FleetConfig {
+        url: format!("ws://{host}:{}/ocpp", ocpp.port()),
+        stations,
+        prefix: "DEMO-".into(),
+        seed: 1,
+        speed,
+        tags: (1..=12).map(|n| format!("DEMO-TAG-{n:02}")).collect(),
+    }
+}
+
+/// Feed the fleet's last `days` through the engine as if the chargers had sent it, unless the
+/// demo stations already have sessions (a database that ran the demo before). Returns the number
+/// of sessions added.
+pub async fn backfill(engine: &Engine, cfg: &FleetConfig, days: i64) -> Result<u64> {
+    for id in cfg.station_ids() {
+        let f = TransactionFilter {
+            station_id: Some(id),
+            limit: Some(1),
+            ..Default::default()
+        };
+        if engine.transactions(&f).await?.total > 0 {
+            return Ok(0);
+        }
+    }
+    let to = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let from = to - chrono::Duration::days(days);
+    let past = chargeyard_sim::fleet::history(cfg, from, to);
+    // One task per connector: their writes share group commits.
+    let mut tasks = tokio::task::JoinSet::new();
+    for pc in past {
+        let engine = engine.clone();
+        tasks.spawn(async move { replay(&engine, pc).await });
+    }
+    let mut sessions = 0;
+    while let Some(r) = tasks.join_next().await {
+        sessions += r.map_err(|e| Error::Invalid(format!("demo history: {e}")))??;
+    }
+    Ok(sessions)
+}
+
+/// One connector's history, in order; each session's samples and stop get the id the engine gave
+/// its start.
+async fn replay(engine: &Engine, pc: PastConnector) -> Result<u64> {
+    let (mut tx, mut sessions) = (0, 0);
+    for event in pc.events {
+        let call = match event {
+            PastEvent::Status(r) => ChargePointCall::StatusNotification(r),
+            PastEvent::Start(r) => ChargePointCall::StartTransaction(r),
+            PastEvent::Meter(mut r) => {
+                r.transaction_id = Some(tx);
+                ChargePointCall::MeterValues(r)
+            }
+            PastEvent::Stop(mut r) => {
+                r.transaction_id = tx;
+                sessions += 1;
+                ChargePointCall::StopTransaction(r)
+            }
+        };
+        let start = matches!(call, ChargePointCall::StartTransaction(_));
+        let answer = engine.ingest(&pc.station_id, call).await?;
+        if start {
+            tx = answer["transactionId"].as_i64().unwrap_or_default();
+        }
+    }
+    Ok(sessions)
+}
