@@ -9,26 +9,65 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use chargeyard_core::{Engine, EngineConfig, EngineInfo, ErrorBody, Event, StationView};
+use chargeyard_core::{Engine, EngineConfig, Event};
 use tauri::ipc::Channel;
-use tauri::{Manager, State};
+use tauri::menu::{Menu, MenuItem};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
+use tauri::{AppHandle, Manager, State, WindowEvent};
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 
-/// Where chargers connect; override with CHARGEYARD_OCPP_LISTEN.
+/// Where chargers connect when the settings name no address; override with CHARGEYARD_OCPP_LISTEN.
 const DEFAULT_OCPP_LISTEN: &str = "0.0.0.0:9000";
 
 struct Shell {
     engine: Engine,
+    /// The same HTTP API the headless server serves, called in-process: the window and a browser
+    /// reach the engine through one surface.
+    api: axum::Router,
 }
 
-#[tauri::command]
-fn info(shell: State<'_, Shell>) -> EngineInfo {
-    shell.engine.info()
+/// An API answer: HTTP status and body (JSON when the route answers JSON, else text).
+#[derive(serde::Serialize)]
+struct ApiAnswer {
+    status: u16,
+    body: serde_json::Value,
 }
 
+/// One request to the engine's HTTP API (`/api/...`), without a socket.
 #[tauri::command]
-async fn stations(shell: State<'_, Shell>) -> Result<Vec<StationView>, ErrorBody> {
-    shell.engine.stations().await.map_err(|e| e.body())
+async fn api(
+    shell: State<'_, Shell>,
+    method: String,
+    path: String,
+    body: Option<String>,
+    content_type: Option<String>,
+) -> Result<ApiAnswer, String> {
+    if !path.starts_with("/api/") {
+        return Err(format!("{path} is not an API path"));
+    }
+    let request = axum::http::Request::builder()
+        .method(method.as_str())
+        .uri(&path)
+        .header(
+            "content-type",
+            content_type.as_deref().unwrap_or("application/json"),
+        )
+        .body(axum::body::Body::from(body.unwrap_or_default()))
+        .map_err(|e| e.to_string())?;
+    let response = shell
+        .api
+        .clone()
+        .oneshot(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), 256 * 1024 * 1024)
+        .await
+        .map_err(|e| e.to_string())?;
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
+    Ok(ApiAnswer { status, body })
 }
 
 /// Stream live events to the window until it goes away.
@@ -50,20 +89,71 @@ fn subscribe(shell: State<'_, Shell>, on_event: Channel<Event>) {
     });
 }
 
+/// Bring the console window back (from the tray, or when the app is started a second time).
+fn show_window(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
+
+/// The tray icon: the central system keeps running while the window is closed.
+fn tray(app: &tauri::App) -> tauri::Result<()> {
+    let open = MenuItem::with_id(app, "open", "Open Chargeyard", true, None::<&str>)?;
+    let quit = MenuItem::with_id(
+        app,
+        "quit",
+        "Quit (chargers lose their central system)",
+        true,
+        None::<&str>,
+    )?;
+    let menu = Menu::with_items(app, &[&open, &quit])?;
+    let mut builder = TrayIconBuilder::with_id("main")
+        .tooltip("Chargeyard: central system running")
+        .menu(&menu)
+        .on_menu_event(|app, event| match event.id().as_ref() {
+            "open" => show_window(app),
+            "quit" => app.exit(0),
+            _ => {}
+        })
+        .on_tray_icon_event(|tray, event| {
+            if let TrayIconEvent::Click {
+                button: MouseButton::Left,
+                button_state: MouseButtonState::Up,
+                ..
+            } = event
+            {
+                show_window(tray.app_handle());
+            }
+        });
+    if let Some(icon) = app.default_window_icon() {
+        builder = builder.icon(icon.clone());
+    }
+    builder.build(app)?;
+    Ok(())
+}
+
 fn start_engine(app: &tauri::App) -> anyhow::Result<Shell> {
     let data_dir = match std::env::var_os("CHARGEYARD_DATA_DIR") {
         Some(d) => d.into(),
         None => app.path().app_data_dir().context("no app data dir")?,
     };
     let db = data_dir.join("chargeyard.db");
-    let listen: SocketAddr = std::env::var("CHARGEYARD_OCPP_LISTEN")
-        .unwrap_or_else(|_| DEFAULT_OCPP_LISTEN.into())
-        .parse()
-        .context("CHARGEYARD_OCPP_LISTEN")?;
     tauri::async_runtime::block_on(async move {
         let engine = Engine::open(EngineConfig::default(), &db)
             .await
             .with_context(|| format!("opening {}", db.display()))?;
+        let settings = engine.settings();
+        let listen: SocketAddr = match std::env::var("CHARGEYARD_OCPP_LISTEN") {
+            Ok(v) => v.parse().context("CHARGEYARD_OCPP_LISTEN")?,
+            Err(_) => settings
+                .ocpp_listen
+                .as_deref()
+                .unwrap_or(DEFAULT_OCPP_LISTEN)
+                .parse()
+                .context("the saved OCPP listen address")?,
+        };
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("binding {listen}"))?;
@@ -79,7 +169,7 @@ fn start_engine(app: &tauri::App) -> anyhow::Result<Shell> {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        if demo > 0 {
+        if demo > 0 && settings.demo {
             chargeyard_server::demo::start(
                 &engine,
                 ocpp,
@@ -92,7 +182,8 @@ fn start_engine(app: &tauri::App) -> anyhow::Result<Shell> {
             .context("starting the demo fleet")?;
         }
         tracing::info!("chargers connect to ws://{ocpp}/ocpp/<stationId>");
-        Ok(Shell { engine })
+        let api = chargeyard_server::api::router(engine.clone());
+        Ok(Shell { engine, api })
     })
 }
 
@@ -103,12 +194,27 @@ fn main() {
         )
         .init();
     let result = tauri::Builder::default()
+        // A second start shows the running console instead of a second central system.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            show_window(app)
+        }))
+        .plugin(tauri_plugin_window_state::Builder::default().build())
         .setup(|app| {
             let shell = start_engine(app)?;
             app.manage(shell);
+            tray(app)?;
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![info, stations, subscribe])
+        .on_window_event(|window, event| {
+            // Closing the window hides it: chargers keep their central system (quit from the tray).
+            if let WindowEvent::CloseRequested { api, .. } = event
+                && std::env::var_os("CHARGEYARD_EXIT_ON_CLOSE").is_none()
+            {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        })
+        .invoke_handler(tauri::generate_handler![api, subscribe])
         .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("Chargeyard could not start: {e}");

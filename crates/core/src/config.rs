@@ -34,6 +34,32 @@ impl std::str::FromStr for UnknownStations {
     }
 }
 
+/// What the operator sets in the console, kept in the database. `unknown_stations` and
+/// `open_charging` apply at once; the listen addresses and the demo at the next start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Settings {
+    pub unknown_stations: UnknownStations,
+    pub open_charging: bool,
+    /// Where chargers connect (host:port), from the next start on; None: the default.
+    pub ocpp_listen: Option<String>,
+    /// Where the headless server's console and API listen, from the next start on.
+    pub http_listen: Option<String>,
+    /// Start the simulated demo fleet with the app.
+    pub demo: bool,
+}
+
+impl Settings {
+    pub(crate) fn from_config(c: &EngineConfig) -> Settings {
+        Settings {
+            unknown_stations: c.unknown_stations,
+            open_charging: c.open_charging,
+            ocpp_listen: None,
+            http_listen: None,
+            demo: true,
+        }
+    }
+}
+
 /// The time source of business logic, replaceable in tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 /// Generates message ids for CALLs we send, replaceable in tests.

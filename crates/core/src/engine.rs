@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chargeyard_ocpp::lenient::Quirk;
@@ -26,7 +26,7 @@ use tokio_util::task::TaskTracker;
 use ts_rs::TS;
 
 use crate::auth::{Credentials, hash_password};
-use crate::config::{EngineConfig, UnknownStations};
+use crate::config::{EngineConfig, Settings, UnknownStations};
 use crate::error::{Error, Result, or_duplicate, or_missing};
 use crate::events::Event;
 use crate::meter;
@@ -82,6 +82,8 @@ pub(crate) struct SessionHandle {
 
 pub(crate) struct Inner {
     pub config: EngineConfig,
+    /// The operator's settings (initially from `config`, then from the database).
+    pub settings: RwLock<Settings>,
     pub store: Store,
     pub credentials: Credentials,
     /// Per station, the version assumed when the charger offers no subprotocol.
@@ -154,6 +156,151 @@ pub struct EngineInfo {
     pub supported_protocols: Vec<&'static str>,
     /// Where chargers connect (the bound address of the OCPP listener), once it is listening.
     pub ocpp_listen: Option<String>,
+    /// This machine's addresses on its networks (loopback excluded), for the charger's URL.
+    pub lan_addresses: Vec<String>,
+}
+
+/// What a tag import did.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ImportReport {
+    pub created: u64,
+    pub updated: u64,
+}
+
+/// Read tag rows from CSV; every problem is reported with its line number.
+fn parse_tag_csv(text: &str) -> Result<Vec<(String, TagFields)>> {
+    let text = text.trim_start_matches('\u{feff}');
+    let first = text.lines().next().unwrap_or_default();
+    let delimiter = if first.matches(';').count() > first.matches(',').count() {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| Error::Invalid(format!("CSV header: {e}")))?
+        .iter()
+        .map(|h| h.to_ascii_lowercase().replace([' ', '-'], "_"))
+        .collect();
+    const KNOWN: &[&str] = &[
+        "id_tag",
+        "status",
+        "expiry",
+        "parent_id_tag",
+        "group_kind",
+        "group_name",
+        "note",
+    ];
+    if let Some(unknown) = header.iter().find(|h| !KNOWN.contains(&h.as_str())) {
+        return Err(Error::Invalid(format!(
+            "line 1: unknown column {unknown:?}; columns are {}",
+            KNOWN.join(", ")
+        )));
+    }
+    if !header.iter().any(|h| h == "id_tag") {
+        return Err(Error::Invalid(
+            "line 1: the header needs an id_tag column".into(),
+        ));
+    }
+    let (mut rows, mut problems) = (Vec::new(), Vec::new());
+    let mut seen = std::collections::HashSet::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(e.to_string());
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        let get = |name: &str| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .and_then(|i| record.get(i))
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let Some(tag) = get("id_tag") else {
+            if record.iter().all(str::is_empty) {
+                continue; // blank line
+            }
+            problems.push(format!("line {line}: id_tag is empty"));
+            continue;
+        };
+        let expiry = match get("expiry").map(|e| parse_expiry(&e)) {
+            Some(Ok(e)) => Some(e),
+            Some(Err(e)) => {
+                problems.push(format!("line {line}: {e}"));
+                continue;
+            }
+            None => None,
+        };
+        let fields = TagFields {
+            status: get("status").unwrap_or_else(|| "Accepted".into()),
+            expiry,
+            parent_id_tag: get("parent_id_tag"),
+            group_kind: get("group_kind").map(|g| g.to_ascii_lowercase()),
+            group_name: get("group_name"),
+            note: get("note"),
+        };
+        if let Err(e) = Engine::check_tag(&tag, &fields) {
+            problems.push(format!("line {line}: {e}"));
+        } else if !seen.insert(tag.clone()) {
+            problems.push(format!("line {line}: {tag} appears more than once"));
+        } else {
+            rows.push((tag, fields));
+        }
+    }
+    if !problems.is_empty() {
+        let more = problems.len().saturating_sub(20);
+        problems.truncate(20);
+        if more > 0 {
+            problems.push(format!("… and {more} more"));
+        }
+        return Err(Error::Invalid(format!(
+            "nothing imported: {}",
+            problems.join("; ")
+        )));
+    }
+    if rows.is_empty() {
+        return Err(Error::Invalid("the file has no tag rows".into()));
+    }
+    Ok(rows)
+}
+
+/// An expiry as RFC 3339, or a date (the tag expires at the end of that day, UTC).
+fn parse_expiry(s: &str) -> std::result::Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| format!("expiry {s:?} is not a date (2027-01-31) or an RFC 3339 time"))
+}
+
+/// Key of [`Settings`] in the settings table.
+const SETTINGS_KEY: &str = "settings";
+
+/// This machine's non-loopback IP addresses, IPv4 first.
+fn lan_addresses() -> Vec<String> {
+    let mut addrs: Vec<std::net::IpAddr> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| !i.is_loopback())
+        .map(|i| i.ip())
+        .filter(|ip| !matches!(ip, std::net::IpAddr::V6(v6) if v6.is_unicast_link_local()))
+        .collect();
+    addrs.sort_by_key(|ip| (ip.is_ipv6(), *ip));
+    addrs.dedup();
+    addrs.iter().map(|ip| ip.to_string()).collect()
 }
 
 /// Protocols we speak, by preference.
@@ -188,8 +335,13 @@ impl Engine {
             .map(|s| (s.id, s.fallback_protocol))
             .collect();
         let (events, _) = broadcast::channel(8192);
+        let saved = chargeyard_store::settings::get(&store.reader, SETTINGS_KEY).await?;
+        let settings = saved
+            .and_then(|s| serde_json::from_str::<Settings>(&s).ok())
+            .unwrap_or_else(|| Settings::from_config(&config));
         let engine = Engine {
             inner: Arc::new(Inner {
+                settings: RwLock::new(settings),
                 config,
                 store,
                 credentials: Credentials::load(creds),
@@ -272,13 +424,56 @@ impl Engine {
         });
     }
 
+    /// The operator's settings.
+    pub fn settings(&self) -> Settings {
+        self.inner
+            .settings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Check, store and apply new settings; returns them as stored.
+    pub async fn update_settings(&self, new: Settings) -> Result<Settings> {
+        for (name, addr) in [
+            ("ocpp_listen", &new.ocpp_listen),
+            ("http_listen", &new.http_listen),
+        ] {
+            if let Some(a) = addr
+                && a.parse::<std::net::SocketAddr>().is_err()
+            {
+                return Err(Error::Invalid(format!(
+                    "{name}: {a:?} is not an address and port such as 0.0.0.0:9000"
+                )));
+            }
+        }
+        let text = serde_json::to_string(&new).map_err(|e| Error::Invalid(e.to_string()))?;
+        self.inner
+            .store
+            .writer
+            .write(move |c| {
+                Box::pin(
+                    async move { chargeyard_store::settings::set(c, SETTINGS_KEY, &text).await },
+                )
+            })
+            .await?;
+        *self
+            .inner
+            .settings
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = new.clone();
+        Ok(new)
+    }
+
     pub fn info(&self) -> EngineInfo {
         let c = &self.inner.config;
+        let settings = self.settings();
         EngineInfo {
             version: env!("CARGO_PKG_VERSION"),
             database: self.inner.store.path().display().to_string(),
-            unknown_stations: c.unknown_stations,
-            open_charging: c.open_charging,
+            unknown_stations: settings.unknown_stations,
+            open_charging: settings.open_charging,
+            lan_addresses: lan_addresses(),
             heartbeat_interval_s: c.heartbeat_interval.as_secs(),
             connected_stations: self.lock_sessions().len(),
             supported_protocols: SUPPORTED_PROTOCOLS.to_vec(),
@@ -654,6 +849,36 @@ impl Engine {
             .map_err(or_missing(Error::NotFound(format!("id tag {id_tag}"))))
     }
 
+    /// Create or update tags from CSV text (UTF-8, comma- or semicolon-separated, a header row
+    /// naming the columns: `id_tag` and any of `status`, `expiry`, `parent_id_tag`, `group_kind`,
+    /// `group_name`, `note`). All rows or none: any bad row fails the import with every problem
+    /// listed by line.
+    pub async fn import_id_tags(&self, csv_text: &str) -> Result<ImportReport> {
+        let rows = parse_tag_csv(csv_text)?;
+        let now = self.now();
+        let (created, updated) = self
+            .inner
+            .store
+            .writer
+            .write(move |c| {
+                Box::pin(async move {
+                    let (mut created, mut updated) = (0u64, 0u64);
+                    for (tag, fields) in rows {
+                        if id_tags::get(&mut *c, &tag).await?.is_some() {
+                            id_tags::update(c, &tag, &fields, now).await?;
+                            updated += 1;
+                        } else {
+                            id_tags::create(c, &tag, &fields, now).await?;
+                            created += 1;
+                        }
+                    }
+                    Ok((created, updated))
+                })
+            })
+            .await?;
+        Ok(ImportReport { created, updated })
+    }
+
     pub async fn delete_id_tag(&self, id_tag: &str) -> Result<()> {
         let t = id_tag.to_string();
         self.inner
@@ -690,7 +915,7 @@ impl Engine {
                 }
             }
             None => IdTagInfo {
-                status: if self.inner.config.open_charging {
+                status: if self.settings().open_charging {
                     v16::AuthorizationStatus::Accepted
                 } else {
                     v16::AuthorizationStatus::Invalid

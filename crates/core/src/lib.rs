@@ -25,7 +25,9 @@ mod session;
 
 pub use chargeyard_ocpp as ocpp;
 pub use chargeyard_store as store;
-pub use config::{EngineConfig, UnknownStations};
-pub use engine::{Engine, EngineInfo, NewStation, StationDetail, StationView, TransactionDetail};
+pub use config::{EngineConfig, Settings, UnknownStations};
+pub use engine::{
+    Engine, EngineInfo, ImportReport, NewStation, StationDetail, StationView, TransactionDetail,
+};
 pub use error::{Error, ErrorBody, Result};
 pub use events::Event;

@@ -191,7 +191,7 @@ async fn connection(
     tracing::Span::current().record("id", hs.station_id.as_str());
     let station_id = hs.station_id.clone();
 
-    let registration = match cfg.unknown_stations {
+    let registration = match engine.settings().unknown_stations {
         UnknownStations::Accept => Registration::Accepted,
         UnknownStations::Pending => Registration::Pending,
         UnknownStations::Reject => Registration::Rejected,

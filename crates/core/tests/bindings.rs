@@ -10,7 +10,8 @@ use chargeyard_core::store::meter::SampleFilter;
 use chargeyard_core::store::model::{Page, Transaction};
 use chargeyard_core::store::transactions::TransactionFilter;
 use chargeyard_core::{
-    EngineInfo, ErrorBody, Event, NewStation, StationDetail, StationView, TransactionDetail,
+    EngineInfo, ErrorBody, Event, ImportReport, NewStation, Settings, StationDetail, StationView,
+    TransactionDetail,
 };
 use ts_rs::{Config, TS};
 
@@ -58,6 +59,8 @@ fn ui_bindings_are_generated_from_rust_and_fresh() {
     SampleFilter::export_all(&cfg).expect("export");
     Page::<Transaction>::export_all(&cfg).expect("export");
     chargeyard_core::store::model::IdTag::export_all(&cfg).expect("export");
+    Settings::export_all(&cfg).expect("export");
+    ImportReport::export_all(&cfg).expect("export");
 
     let generated = read_dir(tmp.path());
     let committed_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/bindings");

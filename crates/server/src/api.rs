@@ -100,6 +100,8 @@ pub fn router(engine: Engine) -> Router {
             "/api/id-tags/{tag}",
             get(id_tag).put(update_id_tag).delete(delete_id_tag),
         )
+        .route("/api/id-tags/import", post(import_id_tags))
+        .route("/api/settings", get(settings).put(update_settings))
         .route("/api/demo", axum::routing::delete(remove_demo))
         .route("/api/live", get(live))
         .with_state(engine)
@@ -260,6 +262,21 @@ async fn create_id_tag(
         StatusCode::CREATED,
         Json(json!(e.create_id_tag(&t.id_tag, t.fields).await?)),
     ))
+}
+
+async fn import_id_tags(State(e): State<Engine>, body: String) -> ApiResult<Value> {
+    Ok(Json(json!(e.import_id_tags(&body).await?)))
+}
+
+async fn settings(State(e): State<Engine>) -> Json<Value> {
+    Json(json!(e.settings()))
+}
+
+async fn update_settings(
+    State(e): State<Engine>,
+    Body(s): Body<chargeyard_core::Settings>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.update_settings(s).await?)))
 }
 
 async fn update_id_tag(

@@ -19,15 +19,18 @@ struct Args {
     #[arg(long, env = "CHARGEYARD_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Where chargers connect (ws://ADDR/ocpp/<stationId>). Chargers are on the LAN.
-    #[arg(long, default_value = "0.0.0.0:9000")]
-    ocpp_listen: SocketAddr,
+    /// [default: the console's setting, else 0.0.0.0:9000]
+    #[arg(long)]
+    ocpp_listen: Option<SocketAddr>,
     /// The HTTP API and console. Loopback only unless you choose otherwise.
-    #[arg(long, default_value = "127.0.0.1:8180")]
-    http_listen: SocketAddr,
-    /// What to do with stations we have never seen.
-    #[arg(long, default_value = "pending")]
-    unknown_stations: UnknownStations,
-    /// Accept any idTag (unknown tags are otherwise Invalid).
+    /// [default: the console's setting, else 127.0.0.1:8180]
+    #[arg(long)]
+    http_listen: Option<SocketAddr>,
+    /// What to do with stations we have never seen: reject, pending or accept. Given, it is also
+    /// saved as the console's setting. [default: the console's setting, else pending]
+    #[arg(long)]
+    unknown_stations: Option<UnknownStations>,
+    /// Accept any idTag (unknown tags are otherwise Invalid); saved as the console's setting.
     #[arg(long)]
     open_charging: bool,
     /// Heartbeat interval given to stations, seconds.
@@ -75,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
     let db = data_dir.join("chargeyard.db");
     let heartbeat = Duration::from_secs(a.heartbeat_interval.max(1));
     let config = EngineConfig {
-        unknown_stations: a.unknown_stations,
+        unknown_stations: a.unknown_stations.unwrap_or_default(),
         open_charging: a.open_charging,
         heartbeat_interval: heartbeat,
         pong_timeout: heartbeat * 3,
@@ -86,19 +89,47 @@ async fn main() -> anyhow::Result<()> {
     let engine = Engine::open(config, &db)
         .await
         .with_context(|| format!("opening {}", db.display()))?;
+    // Flags given on the command line become the console's settings; the rest come from there.
+    let mut settings = engine.settings();
+    let saved = settings.clone();
+    if let Some(u) = a.unknown_stations {
+        settings.unknown_stations = u;
+    }
+    settings.open_charging |= a.open_charging;
+    if settings != saved {
+        settings = engine.update_settings(settings).await?;
+    }
+    let setting = |s: &Option<String>, default: &str| -> anyhow::Result<SocketAddr> {
+        s.as_deref()
+            .unwrap_or(default)
+            .parse()
+            .with_context(|| format!("saved listen address {s:?}"))
+    };
+    let ocpp_listen = match a.ocpp_listen {
+        Some(addr) => addr,
+        None => setting(&settings.ocpp_listen, "0.0.0.0:9000")?,
+    };
+    let http_listen = match a.http_listen {
+        Some(addr) => addr,
+        None => setting(&settings.http_listen, "127.0.0.1:8180")?,
+    };
+    let demo = if settings.demo { a.demo } else { 0 };
+    if a.demo > 0 && demo == 0 {
+        println!("The demo is switched off in the console's settings; not starting it.");
+    }
     let ui_dir = a.ui_dir.or_else(|| Some(PathBuf::from("ui/dist")));
     let shutdown = CancellationToken::new();
     let (bound, done) = chargeyard_server::serve(
         engine.clone(),
-        a.ocpp_listen,
-        a.http_listen,
+        ocpp_listen,
+        http_listen,
         ui_dir,
         shutdown.clone(),
     )
     .await
     .context("binding listeners")?;
-    if a.demo > 0 {
-        let n = a.demo.min(100);
+    if demo > 0 {
+        let n = demo.min(100);
         chargeyard_server::demo::start(
             &engine,
             bound.ocpp,
@@ -117,10 +148,10 @@ async fn main() -> anyhow::Result<()> {
         bound.ocpp
     );
     println!("  Database: {}", db.display());
-    if a.demo > 0 {
+    if demo > 0 {
         println!(
             "  Demo: {} simulated stations (DEMO-*) and {} days of their history (filled in over a few\n        seconds), marked as demo data. Remove them with\n        curl -X DELETE http://{}/api/demo   or run without --demo.",
-            a.demo.min(100),
+            demo.min(100),
             a.demo_history_days,
             bound.http
         );

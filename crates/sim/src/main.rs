@@ -42,6 +42,10 @@ struct Args {
     /// Charging power, W.
     #[arg(long, default_value_t = 11000.0)]
     power: f64,
+    /// Start no sessions of its own: boot, heartbeat, and answer the central system's commands
+    /// (a remote start charges until a remote stop).
+    #[arg(long)]
+    idle: bool,
 }
 
 #[tokio::main]
@@ -84,6 +88,12 @@ async fn run(cp: &ChargePoint, a: &Args) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(boot.interval.clamp(1, 3600) as u64)).await;
     }
     let interval = Duration::from_secs(a.meter_interval.max(1));
+    if a.idle {
+        loop {
+            tokio::time::sleep(interval).await;
+            cp.call(HeartbeatRequest {}).await?;
+        }
+    }
     let mut done = 0;
     while a.sessions == 0 || done < a.sessions {
         let auth = cp

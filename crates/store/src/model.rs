@@ -138,6 +138,10 @@ pub struct Transaction {
     pub stop_id_tag: Option<String>,
     /// Energy delivered so far (Wh): stop − start when stopped, else the latest register reading.
     pub energy_wh: Option<i64>,
+    /// Latest power (W) while running.
+    pub power_w: Option<f64>,
+    /// Latest state of charge (%) while running, when the charger reports it.
+    pub soc_percent: Option<f64>,
     pub received_at: DateTime<Utc>,
 }
 

@@ -16,7 +16,16 @@ const SELECT: &str =
     ELSE (SELECT CAST(m.value AS INTEGER) - t.meter_start FROM meter_samples m
           WHERE m.transaction_id = t.id AND m.station_id = t.station_id AND m.measurand = 'Energy.Active.Import.Register'
           AND m.phase IS NULL AND m.value IS NOT NULL ORDER BY m.timestamp DESC, m.id DESC LIMIT 1)
-    END AS energy_wh FROM transactions t";
+    END AS energy_wh,
+    CASE WHEN t.stop_ts IS NULL THEN (SELECT m.value FROM meter_samples m
+          WHERE m.transaction_id = t.id AND m.station_id = t.station_id AND m.measurand = 'Power.Active.Import'
+          AND m.phase IS NULL AND m.value IS NOT NULL ORDER BY m.timestamp DESC, m.id DESC LIMIT 1)
+    END AS power_w,
+    CASE WHEN t.stop_ts IS NULL THEN (SELECT m.value FROM meter_samples m
+          WHERE m.transaction_id = t.id AND m.station_id = t.station_id AND m.measurand = 'SoC'
+          AND m.value IS NOT NULL ORDER BY m.timestamp DESC, m.id DESC LIMIT 1)
+    END AS soc_percent
+    FROM transactions t";
 
 fn map(r: &SqliteRow) -> Transaction {
     Transaction {
@@ -33,6 +42,8 @@ fn map(r: &SqliteRow) -> Transaction {
         stop_reason: r.get("stop_reason"),
         stop_id_tag: r.get("stop_id_tag"),
         energy_wh: r.get("energy_wh"),
+        power_w: r.get("power_w"),
+        soc_percent: r.get("soc_percent"),
         received_at: parse(r.get::<&str, _>("received_at")),
     }
 }

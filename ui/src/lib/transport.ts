@@ -1,16 +1,16 @@
 // One interface to the engine, with a web implementation (HTTP API + live WebSocket, used in a
 // browser against chargeyard-server) and a Tauri one (invoke + Channel, used in the desktop
-// window). Chosen once at start-up; tests pass a fake.
+// window, which answers the same API routes in-process). Chosen once at start-up; tests pass a
+// fake.
 
-import type { EngineInfo } from './bindings/EngineInfo';
 import type { ErrorBody } from './bindings/ErrorBody';
 import type { Event } from './bindings/Event';
-import type { StationView } from './bindings/StationView';
 
 export interface Transport {
   readonly kind: 'web' | 'tauri' | 'fake';
-  info(): Promise<EngineInfo>;
-  stations(): Promise<StationView[]>;
+  /** One API call: `path` starts with `/api/`. Resolves to the JSON answer, rejects with an
+   * {@link EngineError}. A string body is sent as is (CSV), anything else as JSON. */
+  request<T>(method: string, path: string, body?: unknown): Promise<T>;
   /** Live events until the returned function is called. */
   subscribe(onEvent: (e: Event) => void): () => void;
 }
@@ -29,31 +29,39 @@ function isErrorBody(v: unknown): v is ErrorBody {
   return typeof v === 'object' && v !== null && 'code' in v && 'message' in v;
 }
 
+function encode(body: unknown): { text?: string; type: string } {
+  if (body === undefined) return { type: 'application/json' };
+  if (typeof body === 'string') return { text: body, type: 'text/csv; charset=utf-8' };
+  return { text: JSON.stringify(body), type: 'application/json' };
+}
+
+/** The answer of an API call as both transports see it: status and parsed body. */
+function answer<T>(status: number, body: unknown): T {
+  if (status >= 200 && status < 300) return body as T;
+  if (isErrorBody(body)) throw new EngineError(body.code, body.message);
+  throw new EngineError('internal', `HTTP ${status}`);
+}
+
 export class WebTransport implements Transport {
   readonly kind = 'web';
   constructor(private readonly base = '') {}
 
-  private async get<T>(path: string): Promise<T> {
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const { text, type } = encode(body);
     let resp: Response;
     try {
-      resp = await fetch(this.base + path);
+      resp = await fetch(this.base + path, { method, body: text, headers: text === undefined ? {} : { 'content-type': type } });
     } catch {
       throw new EngineError('unreachable', 'Chargeyard is not reachable. Is chargeyard-server running?');
     }
-    const body: unknown = await resp.json().catch(() => null);
-    if (!resp.ok) {
-      if (isErrorBody(body)) throw new EngineError(body.code, body.message);
-      throw new EngineError('internal', `HTTP ${resp.status}`);
+    const raw = await resp.text();
+    let parsed: unknown = null;
+    try {
+      parsed = raw ? JSON.parse(raw) : null;
+    } catch {
+      parsed = raw;
     }
-    return body as T;
-  }
-
-  info(): Promise<EngineInfo> {
-    return this.get('/api/info');
-  }
-
-  stations(): Promise<StationView[]> {
-    return this.get('/api/stations');
+    return answer<T>(resp.status, parsed);
   }
 
   subscribe(onEvent: (e: Event) => void): () => void {
@@ -90,22 +98,16 @@ export class WebTransport implements Transport {
 export class TauriTransport implements Transport {
   readonly kind = 'tauri';
 
-  private async call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const { invoke } = await import('@tauri-apps/api/core');
+    const { text, type } = encode(body);
+    let r: { status: number; body: unknown };
     try {
-      return await invoke<T>(cmd, args);
+      r = await invoke('api', { method, path, body: text ?? null, contentType: type });
     } catch (e) {
-      if (isErrorBody(e)) throw new EngineError(e.code, e.message);
       throw new EngineError('internal', String(e));
     }
-  }
-
-  info(): Promise<EngineInfo> {
-    return this.call('info');
-  }
-
-  stations(): Promise<StationView[]> {
-    return this.call('stations');
+    return answer<T>(r.status, r.body);
   }
 
   subscribe(onEvent: (e: Event) => void): () => void {

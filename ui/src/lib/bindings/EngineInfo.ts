@@ -8,4 +8,8 @@ export type EngineInfo = { version: string, database: string, unknown_stations: 
 /**
  * Where chargers connect (the bound address of the OCPP listener), once it is listening.
  */
-ocpp_listen: string | null, };
+ocpp_listen: string | null, 
+/**
+ * This machine's addresses on its networks (loopback excluded), for the charger's URL.
+ */
+lan_addresses: Array<string>, };

@@ -5,4 +5,12 @@ export type TransactionDetail = { meter_samples: Array<MeterSample>, id: number,
 /**
  * Energy delivered so far (Wh): stop − start when stopped, else the latest register reading.
  */
-energy_wh: number | null, received_at: string, };
+energy_wh: number | null, 
+/**
+ * Latest power (W) while running.
+ */
+power_w: number | null, 
+/**
+ * Latest state of charge (%) while running, when the charger reports it.
+ */
+soc_percent: number | null, received_at: string, };

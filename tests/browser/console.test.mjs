@@ -1,0 +1,158 @@
+// The console in headless Chromium (Debian's, driven by playwright-core) against the real
+// headless server, its demo fleet and simulated chargers: what a depot manager does, clicked.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { Depot, until } from './harness.mjs';
+
+const require = createRequire(new URL('../../ui/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+// Screenshots go to CHARGEYARD_SCREENSHOTS (docs/screenshots to refresh the committed ones).
+const shots = process.env.CHARGEYARD_SCREENSHOTS || join(tmpdir(), 'chargeyard-screenshots');
+mkdirSync(shots, { recursive: true });
+
+const depot = new Depot();
+let browser;
+let page;
+
+before(async () => {
+  await depot.start({ demo: 4 });
+  await depot.api('POST', '/api/id-tags', { id_tag: 'E2E-TAG', status: 'Accepted', group_kind: 'driver', group_name: 'Test driver' });
+  for (const id of ['E2E-DRIVE', 'E2E-REMOTE']) await depot.api('POST', '/api/stations', { id, registration: 'accepted' });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 860 }, locale: 'en-GB' });
+  page.on('pageerror', (e) => console.error('page error:', e));
+});
+
+after(async () => {
+  await browser?.close();
+  depot.stop();
+});
+
+const tile = (station, connector = 1) => page.locator(`[data-testid=tile][data-station="${station}"][data-connector="${connector}"]`);
+
+test('the dashboard shows a simulated charger move to Charging', async () => {
+  await page.goto(`${depot.base}/#/`);
+  depot.charger('E2E-DRIVE', ['--connectors', '1', '--tag', 'E2E-TAG', '--meter-interval', '1', '--samples', '600']);
+  await until('E2E-DRIVE to show Charging', async () => (await tile('E2E-DRIVE').getAttribute('data-status')) === 'Charging');
+  await until('its session power on the tile', async () => /kW/.test(await tile('E2E-DRIVE').locator('[data-testid=power]').innerText()));
+  // The demo depot is alive too, with its history behind it.
+  await until('the demo tiles', async () => (await page.locator('[data-testid=tile][data-station^="DEMO-"]').count()) >= 4);
+  await page.screenshot({ path: join(shots, 'dashboard.png') });
+});
+
+test('remote start from the station view starts a transaction, remote stop ends it', async () => {
+  depot.charger('E2E-REMOTE', ['--connectors', '1', '--idle']);
+  await page.goto(`${depot.base}/#/`);
+  await until('E2E-REMOTE online and Available', async () => (await tile('E2E-REMOTE').getAttribute('data-status')) === 'Available');
+  await tile('E2E-REMOTE').locator('a').click();
+  await page.getByTestId('station-title').filter({ hasText: 'E2E-REMOTE' }).waitFor();
+  await page.getByTestId('start-tag').fill('E2E-TAG');
+  await page.getByTestId('remote-start').click();
+  await until('the accepted answer', async () => /accepted/i.test(await page.getByTestId('notice').innerText()));
+  await page.getByTestId('remote-stop').waitFor({ timeout: 15_000 });
+  const open = await depot.api('GET', '/api/transactions?station_id=E2E-REMOTE&open=true');
+  assert.equal(open.total, 1, 'a transaction runs on the charger');
+  await page.screenshot({ path: join(shots, 'station.png') });
+
+  await page.goto(`${depot.base}/#/`);
+  await until('the tile to show Charging', async () => (await tile('E2E-REMOTE').getAttribute('data-status')) === 'Charging');
+  await tile('E2E-REMOTE').locator('a').click();
+  await page.getByTestId('remote-stop').click();
+  await until('the session to end', async () => (await depot.api('GET', '/api/transactions?station_id=E2E-REMOTE&open=true')).total === 0);
+  await page.goto(`${depot.base}/#/`);
+  await until('the tile to leave Charging', async () => (await tile('E2E-REMOTE').getAttribute('data-status')) !== 'Charging');
+  await until('the session gone from the tile', async () => (await tile('E2E-REMOTE').locator('[data-testid=session]').count()) === 0);
+});
+
+test('a charger offline answers with a clear message', async () => {
+  await page.goto(`${depot.base}/#/station/${encodeURIComponent('E2E-GONE')}`);
+  await depot.api('POST', '/api/stations', { id: 'E2E-GONE', registration: 'accepted' });
+  await page.reload();
+  await page.getByTestId('start-tag').fill('E2E-TAG');
+  await page.getByTestId('remote-start').click();
+  await until('the offline message', async () => /offline/i.test(await page.getByTestId('notice').innerText()));
+});
+
+test('accepting a pending charger from the inbox lets it boot', async () => {
+  depot.charger('NEW-CHARGER', ['--connectors', '2', '--idle']);
+  await page.goto(`${depot.base}/#/inbox`);
+  const card = page.locator('[data-testid=pending][data-station="NEW-CHARGER"]');
+  await card.waitFor({ timeout: 15_000 });
+  assert.match(await page.getByTestId('connect-url').first().locator('input').inputValue(), /^ws:\/\/.+:\d+\/ocpp\/$/);
+  await page.screenshot({ path: join(shots, 'inbox.png') });
+  await card.getByTestId('accept').click();
+  await until('the acceptance notice', async () => /accepted/i.test(await page.getByTestId('notice').innerText()));
+  await page.goto(`${depot.base}/#/`);
+  await until('NEW-CHARGER booted and Available', async () => (await tile('NEW-CHARGER', 2).getAttribute('data-status')) === 'Available');
+});
+
+test('sessions page, filter and session detail', async () => {
+  await page.goto(`${depot.base}/#/sessions`);
+  await until('backfilled sessions listed', async () => (await page.getByTestId('session-row').count()) === 50);
+  const total = Number((await page.getByTestId('sessions-total').innerText()).replace(/\D/g, ''));
+  assert.ok(total > 50, `history present: ${total}`);
+  await page.getByTestId('next-page').click();
+  await until('page 2', async () => /Page 2/.test(await page.locator('.pager').innerText()));
+  await page.screenshot({ path: join(shots, 'sessions.png') });
+  await page.getByTestId('f-station').fill('DEMO-01');
+  await page.getByTestId('f-state').selectOption('closed');
+  await until('only DEMO-01', async () => {
+    const rows = await page.getByTestId('session-row').allInnerTexts();
+    return rows.length > 0 && rows.every((r) => r.includes('DEMO-01'));
+  });
+  await page.getByTestId('session-row').first().locator('a').first().click();
+  await until('meter values', async () => (await page.getByTestId('sample-row').count()) > 0);
+  assert.match(await page.getByTestId('detail-energy').innerText(), /kWh/);
+  await page.screenshot({ path: join(shots, 'session.png') });
+});
+
+test('ID tags: add, block, import, and a bad row is refused with its line', async () => {
+  await page.goto(`${depot.base}/#/tags`);
+  await page.getByTestId('add-tag').click();
+  await page.getByTestId('tag-id').fill('NEW-TAG-1');
+  await page.getByTestId('tag-group').fill('Bus 12');
+  await page.getByTestId('save-tag').click();
+  const row = page.locator('[data-testid=tag-row][data-tag="NEW-TAG-1"]');
+  await row.waitFor();
+  await row.getByTestId('block').click();
+  await until('blocked', async () => /Blocked/.test(await row.innerText()));
+  assert.equal((await depot.api('GET', '/api/id-tags/NEW-TAG-1')).status, 'Blocked');
+
+  await page.getByTestId('import-csv').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from('id_tag;status\nOK-1;Accepted\nBAD-2;Sleeping\n') });
+  await until('the refusal', async () => /line 3/.test(await page.getByTestId('notice').innerText()));
+  await page.getByTestId('import-csv').setInputFiles({ name: 'tags.csv', mimeType: 'text/csv', buffer: Buffer.from('id_tag;status;group_kind;group_name\nIMP-1;Accepted;vehicle;Van 3\nIMP-2;Blocked;customer;Acme AB\n') });
+  await until('the import report', async () => /2 new/.test(await page.getByTestId('notice').innerText()));
+  await page.locator('[data-testid=tag-row][data-tag="IMP-2"]').waitFor();
+  await page.screenshot({ path: join(shots, 'tags.png') });
+});
+
+test('settings apply at once, addresses say they need a restart, and Swedish is one click away', async () => {
+  await page.goto(`${depot.base}/#/settings`);
+  await page.getByTestId('open-charging').check();
+  await page.getByTestId('save-settings').click();
+  await until('saved', async () => /in effect now/.test(await page.getByTestId('notice').innerText()));
+  assert.equal((await depot.api('GET', '/api/info')).open_charging, true);
+  await page.getByTestId('ocpp-listen').fill('not an address');
+  await page.getByTestId('save-settings').click();
+  await until('the field error', async () => /not an address/.test(await page.getByTestId('notice').innerText()));
+  await page.getByTestId('ocpp-listen').fill('0.0.0.0:9100');
+  await page.getByTestId('save-settings').click();
+  await until('restart notice', async () => /restart/i.test(await page.getByTestId('notice').innerText()));
+  await page.screenshot({ path: join(shots, 'settings.png') });
+  await page.getByTestId('lang-toggle').click();
+  await until('Swedish', async () => (await page.getByTestId('nav-dashboard').innerText()) === 'Översikt');
+  await page.goto(`${depot.base}/#/`);
+  await until('Swedish tiles', async () => /Laddar|Ledig/.test(await page.locator('[data-testid=tile]').first().innerText()));
+  await page.screenshot({ path: join(shots, 'dashboard-sv.png') });
+  await page.getByTestId('lang-toggle').click();
+});

@@ -1,0 +1,53 @@
+// The engine's API as typed calls over whichever transport the app runs on.
+
+import type { Transport } from './transport';
+import type { EngineInfo } from './bindings/EngineInfo';
+import type { StationView } from './bindings/StationView';
+import type { StationDetail } from './bindings/StationDetail';
+import type { Transaction } from './bindings/Transaction';
+import type { TransactionDetail } from './bindings/TransactionDetail';
+import type { TransactionFilter } from './bindings/TransactionFilter';
+import type { Page } from './bindings/Page';
+import type { IdTag } from './bindings/IdTag';
+import type { TagFields } from './bindings/TagFields';
+import type { Settings } from './bindings/Settings';
+import type { ImportReport } from './bindings/ImportReport';
+
+/** Query string from the set fields of a filter. */
+export function query(f: Record<string, string | number | boolean | null | undefined>): string {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(f)) if (v !== null && v !== undefined && v !== '') p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+const enc = encodeURIComponent;
+
+export class Api {
+  constructor(readonly transport: Transport) {}
+
+  private r<T>(method: string, path: string, body?: unknown) {
+    return this.transport.request<T>(method, path, body);
+  }
+
+  info = () => this.r<EngineInfo>('GET', '/api/info');
+  stations = () => this.r<StationView[]>('GET', '/api/stations');
+  station = (id: string) => this.r<StationDetail>('GET', `/api/stations/${enc(id)}`);
+  accept = (id: string, password: string | null) =>
+    this.r<StationDetail>('POST', `/api/stations/${enc(id)}/accept`, { password });
+  reject = (id: string) => this.r<StationDetail>('POST', `/api/stations/${enc(id)}/reject`, {});
+  /** Send an OCPP command; resolves to the charger's answer payload. */
+  command = async (id: string, action: string, payload: Record<string, unknown>) =>
+    (await this.r<{ response: Record<string, unknown> }>('POST', `/api/stations/${enc(id)}/commands/${action}?actor=console`, payload))
+      .response;
+  transactions = (f: Partial<TransactionFilter>) => this.r<Page<Transaction>>('GET', `/api/transactions${query(f)}`);
+  transaction = (id: number) => this.r<TransactionDetail>('GET', `/api/transactions/${id}`);
+  idTags = () => this.r<IdTag[]>('GET', '/api/id-tags');
+  createTag = (id_tag: string, fields: TagFields) => this.r<IdTag>('POST', '/api/id-tags', { id_tag, ...fields });
+  updateTag = (id_tag: string, fields: TagFields) => this.r<IdTag>('PUT', `/api/id-tags/${enc(id_tag)}`, fields);
+  deleteTag = (id_tag: string) => this.r<null>('DELETE', `/api/id-tags/${enc(id_tag)}`);
+  importTags = (csv: string) => this.r<ImportReport>('POST', '/api/id-tags/import', csv);
+  settings = () => this.r<Settings>('GET', '/api/settings');
+  saveSettings = (s: Settings) => this.r<Settings>('PUT', '/api/settings', s);
+  removeDemo = () => this.r<{ removed_stations: number }>('DELETE', '/api/demo');
+}

@@ -1,0 +1,85 @@
+// The stations as they are now: loaded once, then kept current from the live event stream.
+// Status and meter changes are applied in place at once (the screen follows within a frame);
+// anything else triggers one coalesced reload.
+
+import type { Api } from './api';
+import type { EngineInfo } from './bindings/EngineInfo';
+import type { Event } from './bindings/Event';
+import type { StationView } from './bindings/StationView';
+import { EngineError } from './transport';
+
+export class Live {
+  stations = $state<StationView[]>([]);
+  info = $state<EngineInfo | null>(null);
+  loaded = $state(false);
+  error = $state<string | null>(null);
+  /** Ticks every second, for "time since" and durations. */
+  now = $state(Date.now());
+
+  constructor(private readonly api: Api) {}
+
+  async refresh() {
+    try {
+      const [info, stations] = await Promise.all([this.api.info(), this.api.stations()]);
+      this.info = info;
+      this.stations = stations;
+      this.error = null;
+    } catch (e) {
+      this.error = e instanceof EngineError ? e.message : String(e);
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  /** Apply an event; returns false when a reload is needed to show it. */
+  apply(e: Event): boolean {
+    if (e.type === 'status_changed') {
+      const s = this.stations.find((x) => x.id === e.connector.station_id);
+      if (!s) return false;
+      const i = s.connectors.findIndex((c) => c.connector_id === e.connector.connector_id);
+      if (i >= 0) s.connectors[i] = e.connector;
+      else s.connectors.push(e.connector);
+      s.last_message_at = new Date().toISOString();
+      return true;
+    }
+    if (e.type === 'meter_values') {
+      const s = this.stations.find((x) => x.id === e.station_id);
+      const t = s?.open_transactions.find((x) => x.id === e.transaction_id);
+      if (!s || !t) return e.transaction_id === null && !!s;
+      if (e.energy_wh !== null) t.energy_wh = e.energy_wh - t.meter_start;
+      if (e.power_w !== null) t.power_w = e.power_w;
+      if (e.soc_percent !== null) t.soc_percent = e.soc_percent;
+      s.last_message_at = new Date().toISOString();
+      return true;
+    }
+    if (e.type === 'transaction_started' || e.type === 'transaction_stopped') {
+      const s = this.stations.find((x) => x.id === e.transaction.station_id);
+      if (!s) return false;
+      s.open_transactions = s.open_transactions.filter((x) => x.id !== e.transaction.id);
+      if (e.type === 'transaction_started' && e.transaction.stop_ts === null) s.open_transactions.push(e.transaction);
+      return true;
+    }
+    // Raw frames and command results change nothing on these screens.
+    return e.type === 'frame' || e.type === 'command_finished' || e.type === 'quirk';
+  }
+
+  /** Load, follow events and tick until the returned function is called. */
+  start(): () => void {
+    void this.refresh();
+    let pending: ReturnType<typeof setTimeout> | null = null;
+    const stop = this.api.transport.subscribe((e) => {
+      if (!this.apply(e) && pending === null) {
+        pending = setTimeout(() => {
+          pending = null;
+          void this.refresh();
+        }, 150);
+      }
+    });
+    const tick = setInterval(() => (this.now = Date.now()), 1000);
+    return () => {
+      stop();
+      clearInterval(tick);
+      if (pending !== null) clearTimeout(pending);
+    };
+  }
+}

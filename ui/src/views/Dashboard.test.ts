@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { render, screen, waitFor, fireEvent, cleanup } from '@testing-library/svelte';
+import Dashboard from './Dashboard.svelte';
+import { Api } from '../lib/api';
+import { Live } from '../lib/live.svelte';
+import { FakeTransport, info, station, transaction } from '../test/fake';
+import { setLang } from '../lib/i18n.svelte';
+
+function depot() {
+  const list = [
+    station('CP1', 'Available'),
+    station('CP2', 'Charging', { open_transactions: [transaction(7, 'CP2', { power_w: 7400, energy_wh: 2500 })] }),
+    station('CP3', 'Faulted', {
+      connectors: [{ station_id: 'CP3', connector_id: 1, status: 'Faulted', error_code: 'OtherError', info: 'RCD tripped', vendor_id: 'x', vendor_error_code: 'E-017', status_at: '2026-01-01T00:00:00Z' }],
+    }),
+    station('CP4', 'Available', { connected: false }),
+  ];
+  const t = new FakeTransport({ 'GET /api/info': () => info, 'GET /api/stations': () => list });
+  const live = new Live(new Api(t));
+  live.start();
+  return { t, live };
+}
+
+const tile = (id: string) => document.querySelector(`[data-testid=tile][data-station="${id}"]`) as HTMLElement;
+
+afterEach(cleanup);
+
+describe('Dashboard', () => {
+  setLang('en');
+
+  it('shows each connector with status, session figures and faults', async () => {
+    const { live } = depot();
+    render(Dashboard, { live });
+    await waitFor(() => expect(screen.getAllByTestId('tile')).toHaveLength(4));
+    expect(tile('CP2').dataset.status).toBe('Charging');
+    expect(tile('CP2').querySelector('[data-testid=power]')?.textContent).toBe('7.4 kW');
+    expect(tile('CP2').querySelector('[data-testid=energy]')?.textContent).toBe('2.50 kWh');
+    expect(tile('CP3').querySelector('[data-testid=fault]')?.textContent).toContain('E-017');
+    expect(tile('CP4').dataset.status).toBe('offline');
+    expect(screen.getByTestId('summary').textContent).toBe('4 stations · 1 charging · 1 faulted · 1 offline');
+  });
+
+  it('applies a status change and meter values from the live stream without a reload', async () => {
+    const { t, live } = depot();
+    render(Dashboard, { live });
+    await waitFor(() => expect(screen.getAllByTestId('tile')).toHaveLength(4));
+    const loads = t.requests.length;
+    t.emit({ type: 'status_changed', connector: { station_id: 'CP1', connector_id: 1, status: 'Preparing', error_code: 'NoError', info: null, vendor_id: null, vendor_error_code: null, status_at: new Date().toISOString() } });
+    t.emit({ type: 'meter_values', station_id: 'CP2', connector_id: 1, transaction_id: 7, timestamp: new Date().toISOString(), energy_wh: 4000, power_w: 11000, soc_percent: 55 });
+    await waitFor(() => expect(tile('CP1').dataset.status).toBe('Preparing'));
+    expect(tile('CP2').querySelector('[data-testid=power]')?.textContent).toBe('11.0 kW');
+    expect(tile('CP2').querySelector('[data-testid=energy]')?.textContent).toBe('3.00 kWh');
+    expect(t.requests.length).toBe(loads);
+  });
+
+  it('filters by status, offline, faulted and search', async () => {
+    const { live } = depot();
+    render(Dashboard, { live });
+    await waitFor(() => expect(screen.getAllByTestId('tile')).toHaveLength(4));
+    await fireEvent.change(screen.getByTestId('filter-status'), { target: { value: 'Charging' } });
+    await waitFor(() => expect(screen.getAllByTestId('tile').map((x) => x.dataset.station)).toEqual(['CP2']));
+    await fireEvent.change(screen.getByTestId('filter-status'), { target: { value: '' } });
+    await fireEvent.click(screen.getByLabelText('Faulted only'));
+    await waitFor(() => expect(screen.getAllByTestId('tile').map((x) => x.dataset.station)).toEqual(['CP3']));
+    await fireEvent.click(screen.getByLabelText('Faulted only'));
+    await fireEvent.input(screen.getByTestId('search'), { target: { value: 'tag1' } });
+    await waitFor(() => expect(screen.getAllByTestId('tile').map((x) => x.dataset.station)).toEqual(['CP2']));
+  });
+
+  it('speaks Swedish', async () => {
+    const { live } = depot();
+    setLang('sv');
+    render(Dashboard, { live });
+    await waitFor(() => expect(tile('CP2').textContent).toContain('Laddar'));
+    expect(tile('CP2').querySelector('[data-testid=power]')?.textContent).toBe('7,4 kW');
+    setLang('en');
+  });
+});
