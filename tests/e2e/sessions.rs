@@ -138,15 +138,27 @@ async fn an_oversized_message_closes_that_connection_only() {
     assert!(!again.is_closed(), "the station can reconnect");
 }
 
-#[tokio::test]
-async fn a_charger_that_was_offline_replays_its_queue_with_old_timestamps() {
-    use chargeyard_core::store::id_tags::TagFields;
-    let h = Harness::open().await;
-    let tag = TagFields {
+async fn accepted_tag(h: &Harness, id: &str) {
+    let tag = chargeyard_core::store::id_tags::TagFields {
         status: "Accepted".into(),
         ..Default::default()
     };
-    h.engine.create_id_tag("OFFTAG", tag).await.expect("tag");
+    h.engine.create_id_tag(id, tag).await.expect("tag");
+}
+
+/// The charger loses its connection (and keeps working); returns once the engine has noticed.
+async fn go_offline(h: &Harness, cp: &ChargePoint) {
+    cp.go_offline();
+    eventually("the engine sees the station gone", || async {
+        (!h.engine.is_connected(cp.station_id())).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_charger_that_was_offline_replays_its_queue_with_old_timestamps() {
+    let h = Harness::open().await;
+    accepted_tag(&h, "OFFTAG").await;
     let cp = h.booted("OFF1").await;
     let tx = cp
         .start_transaction(1, "OFFTAG")
@@ -155,11 +167,7 @@ async fn a_charger_that_was_offline_replays_its_queue_with_old_timestamps() {
         .transaction_id;
     cp.charge(1, 1000, 7400.0).await.expect("online sample");
 
-    cp.go_offline();
-    eventually("the engine sees the station gone", || async {
-        (!h.engine.is_connected("OFF1")).then_some(())
-    })
-    .await;
+    go_offline(&h, &cp).await;
     // The charger keeps charging and the driver stops while it is offline.
     cp.charge(1, 500, 7400.0).await.expect("queued");
     cp.charge(1, 500, 7400.0).await.expect("queued");
@@ -202,17 +210,9 @@ async fn a_charger_that_was_offline_replays_its_queue_with_old_timestamps() {
 
 #[tokio::test]
 async fn a_transaction_started_offline_is_replayed_with_the_id_the_engine_gives_it() {
-    use chargeyard_core::store::id_tags::TagFields;
     use chargeyard_core::store::transactions::TransactionFilter;
     let h = Harness::open().await;
-    let accepted = TagFields {
-        status: "Accepted".into(),
-        ..Default::default()
-    };
-    h.engine
-        .create_id_tag("KNOWN", accepted)
-        .await
-        .expect("tag");
+    accepted_tag(&h, "KNOWN").await;
     let cp = h.booted("OFF2").await;
     // The charger has seen KNOWN accepted (authorization cache), never STRANGER.
     let a = cp
@@ -223,11 +223,7 @@ async fn a_transaction_started_offline_is_replayed_with_the_id_the_engine_gives_
         .expect("authorize");
     assert_eq!(a.id_tag_info.status, AuthorizationStatus::Accepted);
 
-    cp.go_offline();
-    eventually("the engine sees the station gone", || async {
-        (!h.engine.is_connected("OFF2")).then_some(())
-    })
-    .await;
+    go_offline(&h, &cp).await;
     assert!(
         cp.call(AuthorizeRequest {
             id_tag: CiString::new("STRANGER").expect("tag"),
