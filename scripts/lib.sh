@@ -77,4 +77,11 @@ build_ui() {
 
 # What building and testing the desktop shell needs (WebKitGTK, a virtual display).
 DESKTOP_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev libayatana-appindicator3-dev
-  librsvg2-dev libxdo-dev xvfb xauth dbus dbus-x11 x11-utils imagemagick)
+  librsvg2-dev libxdo-dev xvfb xauth dbus dbus-x11 x11-utils imagemagick webkit2gtk-driver)
+
+# tauri-driver: the WebDriver front for the real window (2.x is the line that matches Tauri 2).
+ensure_tauri_driver() {
+  cargo install --list | grep -q '^tauri-driver v2\.1\.0' && return
+  say "installing tauri-driver 2.1.0 from crates.io"
+  cargo install tauri-driver --version 2.1.0 --locked --quiet
+}

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use chargeyard_core::{Engine, EngineConfig, Event};
+use chargeyard_core::{Engine, EngineConfig};
 use tauri::ipc::Channel;
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
@@ -70,20 +70,22 @@ async fn api(
     Ok(ApiAnswer { status, body })
 }
 
-/// Stream live events to the window until it goes away.
+/// Stream live events to the window until it goes away. When the window falls behind, it is told
+/// how many events it missed (as the headless server's live socket does) and reloads.
 #[tauri::command]
-fn subscribe(shell: State<'_, Shell>, on_event: Channel<Event>) {
+fn subscribe(shell: State<'_, Shell>, on_event: Channel<serde_json::Value>) {
     let mut rx = shell.engine.subscribe();
     tauri::async_runtime::spawn(async move {
         loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    if on_event.send(ev).is_err() {
-                        break;
-                    }
+            let message = match rx.recv().await {
+                Ok(ev) => serde_json::to_value(ev).unwrap_or_default(),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    serde_json::json!({"type": "lagged", "missed": n})
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            if on_event.send(message).is_err() {
+                break;
             }
         }
     });

@@ -156,3 +156,63 @@ test('settings apply at once, addresses say they need a restart, and Swedish is 
   await page.screenshot({ path: join(shots, 'dashboard-sv.png') });
   await page.getByTestId('lang-toggle').click();
 });
+
+// WCAG 2 A and AA rules (contrast, names, labels, landmarks, ARIA) checked by axe-core in the page.
+async function audit(name) {
+  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  const result = await page.evaluate(() => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
+  const found = result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(found, [], `${name}: accessibility violations`);
+  return result.passes.length;
+}
+
+test('every view passes an axe-core WCAG 2.1 AA audit, in English and Swedish', async () => {
+  const views = [['dashboard', '#/', '[data-testid=tile]'], ['station', '#/station/DEMO-01', '[data-testid=station-title]'],
+    ['sessions', '#/sessions', '[data-testid=session-row]'], ['tags', '#/tags', '[data-testid=tag-row]'],
+    ['inbox', '#/inbox', '[data-testid=connect-url]'], ['settings', '#/settings', '[data-testid=save-settings]']];
+  for (const lang of ['en', 'sv']) {
+    for (const [name, hash, ready] of views) {
+      await page.goto(`${depot.base}/${hash}`);
+      if ((await page.locator('html').getAttribute('lang')) !== lang) await page.getByTestId('lang-toggle').click();
+      await page.locator(ready).first().waitFor();
+      assert.ok((await audit(`${name} (${lang})`)) > 10, 'the audit ran its rules');
+    }
+  }
+  // A session detail, with its table of meter values.
+  const closed = await depot.api('GET', '/api/transactions?station_id=DEMO-01&open=false&limit=1');
+  await page.goto(`${depot.base}/#/sessions/${closed.items[0].id}`);
+  await page.getByTestId('sample-row').first().waitFor();
+  await audit('session detail');
+  if ((await page.locator('html').getAttribute('lang')) !== 'en') await page.getByTestId('lang-toggle').click();
+});
+
+test('the console works from the keyboard alone', async () => {
+  await page.goto(`${depot.base}/#/`);
+  await page.reload(); // a fresh document: Tab starts from the top
+  await page.locator('[data-testid=tile]').first().waitFor();
+  const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.textContent?.trim());
+  // Tab reaches the navigation and Enter follows it.
+  let reached = false;
+  for (let i = 0; i < 10 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = (await focused()) === 'nav-tags';
+  }
+  assert.ok(reached, 'ID tags link reachable with Tab');
+  await page.keyboard.press('Enter');
+  await until('the tags view', async () => page.url().endsWith('#/tags'));
+  // From the dashboard, a station tile opens with Enter, and its first action is reachable.
+  await page.goto(`${depot.base}/#/`);
+  await page.locator('[data-testid=tile]').first().waitFor();
+  const first = page.locator('[data-testid=tile] a').first();
+  await first.focus();
+  const visible = await first.evaluate((a) => getComputedStyle(a).outlineStyle !== 'none' || getComputedStyle(a).boxShadow !== 'none');
+  assert.ok(visible, 'focus is visible on a tile');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('station-title').waitFor();
+  reached = false;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = (await focused()) === 'start-tag';
+  }
+  assert.ok(reached, 'the remote start form reachable with Tab');
+});

@@ -3,11 +3,24 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('../../', import.meta.url).pathname;
-const bin = (name) => join(process.env.CARGO_TARGET_DIR || join(root, 'target'), 'debug', name);
+export const bin = (name) => join(process.env.CARGO_TARGET_DIR || join(root, 'target'), 'debug', name);
+
+/** A free loopback TCP port. */
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 export async function until(what, fn, ms = 20_000) {
   const end = Date.now() + ms;
@@ -29,11 +42,11 @@ export class Depot {
   children = [];
 
   /** The server on free loopback ports with a demo fleet of `demo` stations. */
-  async start({ demo = 4 } = {}) {
+  async start({ demo = 4, historyDays = 2 } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'chargeyard-browser-'));
     const server = spawn(bin('chargeyard-server'), [
       '--data-dir', this.dir, '--ocpp-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0',
-      '--demo', String(demo), '--demo-speed', '60', '--demo-history-days', '2', '--ui-dir', join(root, 'ui/dist'),
+      '--demo', String(demo), '--demo-speed', '60', '--demo-history-days', String(historyDays), '--ui-dir', join(root, 'ui/dist'),
     ], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.children.push(server);
     let out = '';

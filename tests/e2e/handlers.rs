@@ -543,3 +543,85 @@ async fn each_known_field_quirk_is_handled_end_to_end() {
         );
     }
 }
+
+#[tokio::test]
+async fn history_is_stored_like_live_messages_without_a_live_event_for_each() {
+    let h = Harness::open().await;
+    let cfg = chargeyard_server::demo::config("127.0.0.1:9".parse().expect("addr"), 1, 60.0);
+    let station = cfg.station_ids().remove(0);
+    h.engine
+        .create_station(chargeyard_core::NewStation {
+            id: station.clone(),
+            password: None,
+        })
+        .await
+        .expect("station");
+    let to = Utc::now();
+    let past = chargeyard_sim::fleet::history(&cfg, to - Duration::days(1), to);
+    let mut events = h.engine.subscribe();
+    let mut sent = 0;
+    for pc in past {
+        let history = h.engine.history(&pc.station_id).await.expect("accepted");
+        let mut tx = 0;
+        for e in pc.events {
+            let call = match e {
+                chargeyard_sim::fleet::PastEvent::Status(r) => {
+                    ChargePointCall::StatusNotification(r)
+                }
+                chargeyard_sim::fleet::PastEvent::Start(r) => ChargePointCall::StartTransaction(r),
+                chargeyard_sim::fleet::PastEvent::Meter(mut r) => {
+                    r.transaction_id = Some(tx);
+                    ChargePointCall::MeterValues(r)
+                }
+                chargeyard_sim::fleet::PastEvent::Stop(mut r) => {
+                    r.transaction_id = tx;
+                    ChargePointCall::StopTransaction(r)
+                }
+            };
+            let start = matches!(call, ChargePointCall::StartTransaction(_));
+            let answer = history.ingest(call).await.expect("taken");
+            if start {
+                tx = answer["transactionId"].as_i64().expect("a transaction id");
+            }
+            sent += 1;
+        }
+    }
+    assert!(sent > 100, "a day of history: {sent} messages");
+    let stored = h
+        .engine
+        .transactions(&TransactionFilter {
+            station_id: Some(station.clone()),
+            ..Default::default()
+        })
+        .await
+        .expect("sessions");
+    assert!(stored.total > 0, "the day's sessions are stored");
+    // Only one "reload this station" per connector reached the screens, not one per message.
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push(e);
+    }
+    assert!(
+        !seen.is_empty()
+            && seen.iter().all(|e| matches!(e,
+                chargeyard_core::Event::StationUpdated { station_id } if *station_id == station)),
+        "{seen:?}"
+    );
+    // BootNotification needs the station's own connection; a rejected station hands over nothing.
+    let history = h.engine.history(&station).await.expect("accepted");
+    let boot = ChargePointCall::BootNotification(BootNotificationRequest {
+        charge_point_vendor: ci("x"),
+        charge_point_model: ci("y"),
+        charge_box_serial_number: None,
+        charge_point_serial_number: None,
+        firmware_version: None,
+        iccid: None,
+        imsi: None,
+        meter_serial_number: None,
+        meter_type: None,
+    });
+    assert!(history.ingest(boot).await.is_err());
+    h.engine.reject_station(&station).await.expect("rejected");
+    assert!(h.engine.history(&station).await.is_err());
+    assert!(h.engine.history("NOBODY").await.is_err());
+}

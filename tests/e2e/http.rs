@@ -43,11 +43,30 @@ async fn start_with(cfg: chargeyard_core::EngineConfig) -> Api {
 
 impl Api {
     async fn req(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.send(method, path, |r| match body {
+            Some(b) => r.json(&b),
+            None => r,
+        })
+        .await
+    }
+
+    /// A text body (CSV imports).
+    async fn text(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        let body = body.to_string();
+        self.send(method, path, |r| {
+            r.header("content-type", "text/csv").body(body)
+        })
+        .await
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        with: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> (u16, Value) {
         let url = format!("{}{path}", self.base);
-        let mut r = self.http.request(method.parse().expect("method"), url);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
+        let r = with(self.http.request(method.parse().expect("method"), url));
         let resp = r.send().await.expect("request");
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
@@ -107,7 +126,10 @@ async fn id_tags_crud_with_clear_errors() {
         .await;
     assert_eq!((s, v["status"].clone()), (200, json!("Blocked")));
     let (_, v) = api.req("GET", "/api/id-tags", None).await;
-    assert_eq!(v.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        (v["total"].clone(), v["items"][0]["id_tag"].clone()),
+        (json!(1), json!("RFID1"))
+    );
     assert_eq!(api.req("DELETE", "/api/id-tags/RFID1", None).await.0, 204);
     assert_eq!(api.req("GET", "/api/id-tags/RFID1", None).await.0, 404);
 }
@@ -337,5 +359,72 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
     let (_, page) = api.req("GET", "/api/transactions", None).await;
     assert_eq!(page["total"], json!(0), "demo history removed");
     let (_, tags) = api.req("GET", "/api/id-tags", None).await;
-    assert_eq!(tags, json!([]), "demo tags removed");
+    assert_eq!(tags["total"], json!(0), "demo tags removed");
+}
+
+#[tokio::test]
+async fn tags_are_searched_filtered_and_paged_by_the_engine() {
+    let api = start().await;
+    let mut csv = String::from("id_tag;status;group_kind;group_name;note\n");
+    for i in 0..2500 {
+        let (status, kind, group) = match i % 5 {
+            0 => ("Blocked", "vehicle", format!("Van {i}")),
+            1 => ("Accepted", "customer", "Acme 100%_AB".to_string()),
+            _ => ("Accepted", "driver", format!("Driver {i}")),
+        };
+        csv.push_str(&format!("T{i:05};{status};{kind};{group};\n"));
+    }
+    let (s, v) = api.text("POST", "/api/id-tags/import", &csv).await;
+    assert_eq!((s, v["created"].clone()), (200, json!(2500)), "{v}");
+
+    let (_, p) = api.req("GET", "/api/id-tags", None).await;
+    assert_eq!(p["total"], json!(2500));
+    assert_eq!(
+        p["items"].as_array().map(Vec::len),
+        Some(100),
+        "100 a page by default"
+    );
+    let (_, p) = api
+        .req("GET", "/api/id-tags?limit=1000&offset=2000", None)
+        .await;
+    let items = p["items"].as_array().expect("items");
+    assert_eq!(
+        (items.len(), items[0]["id_tag"].clone()),
+        (500, json!("T02000"))
+    );
+
+    let (_, p) = api
+        .req(
+            "GET",
+            "/api/id-tags?status=Blocked&group_kind=vehicle",
+            None,
+        )
+        .await;
+    assert_eq!(p["total"], json!(500));
+    // Search covers tag, group and note; % and _ are plain characters, not wildcards.
+    let (_, p) = api.req("GET", "/api/id-tags?q=VAN%20125", None).await;
+    let found: Vec<_> = p["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|t| t["group_name"].clone())
+        .collect();
+    assert_eq!(
+        found,
+        [json!("Van 125"), json!("Van 1250"), json!("Van 1255")]
+    );
+    let (_, p) = api.req("GET", "/api/id-tags?q=100%25_", None).await;
+    assert_eq!(
+        p["total"],
+        json!(500),
+        "the literal '100%_' in the group name"
+    );
+    let (_, p) = api.req("GET", "/api/id-tags?q=1%25AB", None).await;
+    assert_eq!(
+        p["total"],
+        json!(0),
+        "as a wildcard, % would have matched 'Acme 100%_AB'"
+    );
+    let (s, v) = api.req("GET", "/api/id-tags?limit=many", None).await;
+    assert_eq!((s, v["code"].clone()), (400, json!("invalid")), "{v}");
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chargeyard_ocpp::lenient::Quirk;
 use chargeyard_ocpp::v16::{self, Action, ChargePointCall, IdTagInfo, Request};
 use chargeyard_ocpp::{CallError, ErrorCode, Timestamp};
-use chargeyard_store::id_tags::TagFields;
+use chargeyard_store::id_tags::{TagFields, TagFilter};
 use chargeyard_store::meter::SampleFilter;
 use chargeyard_store::model::*;
 use chargeyard_store::transactions::{NewTransaction, StopOutcome, StopRecord, TransactionFilter};
@@ -377,12 +377,14 @@ impl Engine {
     }
 
     pub(crate) fn emit(&self, e: Event) {
-        let _ = self.inner.events.send(e);
+        if !quiet() {
+            let _ = self.inner.events.send(e);
+        }
     }
 
     /// Whether any front end listens; hot paths skip building events nobody would receive.
     pub(crate) fn has_listeners(&self) -> bool {
-        self.inner.events.receiver_count() > 0
+        !quiet() && self.inner.events.receiver_count() > 0
     }
 
     /// Stop every connection and background task, and wait for them.
@@ -787,8 +789,9 @@ impl Engine {
 
     // ---- ID tags -------------------------------------------------------------------------------
 
-    pub async fn id_tags(&self) -> Result<Vec<IdTag>> {
-        Ok(id_tags::list(&self.inner.store.reader).await?)
+    /// Tags by name, filtered and paged.
+    pub async fn id_tags(&self, filter: &TagFilter) -> Result<Page<IdTag>> {
+        Ok(id_tags::list(&self.inner.store.reader, filter).await?)
     }
 
     pub async fn id_tag(&self, id_tag: &str) -> Result<IdTag> {
@@ -1166,11 +1169,11 @@ impl Engine {
             })
     }
 
-    /// Take a message as if the station had sent it, without a connection: for history a
-    /// charger hands over some other way (the demo's backfilled weeks). Stored exactly as a
-    /// live message would be; the station must be accepted, and BootNotification needs a live
-    /// connection.
-    pub async fn ingest(&self, station_id: &str, call: ChargePointCall) -> Result<Value> {
+    /// Hand over a station's past messages without a connection: for history a charger delivers
+    /// some other way (the demo's backfilled weeks). The station must be accepted (checked once,
+    /// here). Each message is stored exactly as a live one would be, but history is not live
+    /// news: no event per message, one `StationUpdated` when the [`History`] is dropped.
+    pub async fn history(&self, station_id: &str) -> Result<History> {
         let station = stations::get(&self.inner.store.reader, station_id)
             .await?
             .ok_or_else(|| Error::StationNotFound(station_id.to_string()))?;
@@ -1180,7 +1183,10 @@ impl Engine {
                 station.registration.as_str()
             )));
         }
-        self.dispatch(station_id, None, call).await
+        Ok(History {
+            engine: self.clone(),
+            station_id: station.id,
+        })
     }
 
     async fn dispatch(
@@ -1530,4 +1536,38 @@ async fn sqlx_connector(
 
 fn to_json<T: Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+tokio::task_local! {
+    /// Set while history is handed over: handlers store as usual but announce nothing.
+    static QUIET: ();
+}
+
+fn quiet() -> bool {
+    QUIET.try_with(|_| ()).is_ok()
+}
+
+/// One station's past messages on their way in; see [`Engine::history`].
+pub struct History {
+    engine: Engine,
+    station_id: String,
+}
+
+impl History {
+    /// Take one message as if the station had sent it; the answer is what it would have been
+    /// told. BootNotification needs the station's own connection and is refused.
+    pub async fn ingest(&self, call: ChargePointCall) -> Result<Value> {
+        QUIET
+            .scope((), self.engine.dispatch(&self.station_id, None, call))
+            .await
+    }
+}
+
+impl Drop for History {
+    /// Screens reload the station once, instead of following every message of its past.
+    fn drop(&mut self) {
+        self.engine.emit(Event::StationUpdated {
+            station_id: std::mem::take(&mut self.station_id),
+        });
+    }
 }

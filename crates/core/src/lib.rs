@@ -27,7 +27,8 @@ pub use chargeyard_ocpp as ocpp;
 pub use chargeyard_store as store;
 pub use config::{EngineConfig, Settings, UnknownStations};
 pub use engine::{
-    Engine, EngineInfo, ImportReport, NewStation, StationDetail, StationView, TransactionDetail,
+    Engine, EngineInfo, History, ImportReport, NewStation, StationDetail, StationView,
+    TransactionDetail,
 };
 pub use error::{Error, ErrorBody, Result};
 pub use events::Event;

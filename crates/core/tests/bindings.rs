@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chargeyard_core::store::id_tags::TagFields;
+use chargeyard_core::store::id_tags::{TagFields, TagFilter};
 use chargeyard_core::store::meter::SampleFilter;
 use chargeyard_core::store::model::{Page, Transaction};
 use chargeyard_core::store::transactions::TransactionFilter;
@@ -55,6 +55,7 @@ fn ui_bindings_are_generated_from_rust_and_fresh() {
     ErrorBody::export_all(&cfg).expect("export");
     NewStation::export_all(&cfg).expect("export");
     TagFields::export_all(&cfg).expect("export");
+    TagFilter::export_all(&cfg).expect("export");
     TransactionFilter::export_all(&cfg).expect("export");
     SampleFilter::export_all(&cfg).expect("export");
     Page::<Transaction>::export_all(&cfg).expect("export");

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chargeyard_core::store::id_tags::TagFields;
+use chargeyard_core::store::id_tags::{TagFields, TagFilter};
 use chargeyard_core::store::meter::SampleFilter;
 use chargeyard_core::store::transactions::TransactionFilter;
 use chargeyard_core::{Engine, Error, NewStation};
@@ -239,8 +239,8 @@ async fn meter_values(State(e): State<Engine>, Q(f): Q<SampleFilter>) -> ApiResu
     Ok(Json(json!(e.meter_samples(&f).await?)))
 }
 
-async fn id_tags(State(e): State<Engine>) -> ApiResult<Value> {
-    Ok(Json(json!(e.id_tags().await?)))
+async fn id_tags(State(e): State<Engine>, Q(f): Q<TagFilter>) -> ApiResult<Value> {
+    Ok(Json(json!(e.id_tags(&f).await?)))
 }
 
 async fn id_tag(State(e): State<Engine>, Path(tag): Path<String>) -> ApiResult<Value> {

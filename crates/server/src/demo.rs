@@ -102,6 +102,7 @@ pub async fn backfill(engine: &Engine, cfg: &FleetConfig, days: i64) -> Result<u
 /// its start.
 async fn replay(engine: &Engine, pc: PastConnector) -> Result<u64> {
     let (mut tx, mut sessions) = (0, 0);
+    let history = engine.history(&pc.station_id).await?;
     for event in pc.events {
         let call = match event {
             PastEvent::Status(r) => ChargePointCall::StatusNotification(r),
@@ -117,7 +118,7 @@ async fn replay(engine: &Engine, pc: PastConnector) -> Result<u64> {
             }
         };
         let start = matches!(call, ChargePointCall::StartTransaction(_));
-        let answer = engine.ingest(&pc.station_id, call).await?;
+        let answer = history.ingest(call).await?;
         if start {
             tx = answer["transactionId"].as_i64().unwrap_or_default();
         }

@@ -3,11 +3,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::{Row, SqliteExecutor};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor};
 use ts_rs::TS;
 
 use crate::error::{Error, Result};
-use crate::model::IdTag;
+use crate::model::{IdTag, Page, PageQuery};
 use crate::time::{fmt, fmt_opt, parse, parse_opt};
 
 /// The editable fields of a tag.
@@ -43,11 +43,53 @@ pub async fn get(ex: impl SqliteExecutor<'_>, id_tag: &str) -> Result<Option<IdT
     Ok(row.as_ref().map(map))
 }
 
-pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<IdTag>> {
-    let rows = sqlx::query("SELECT * FROM id_tags ORDER BY id_tag")
-        .fetch_all(ex)
-        .await?;
-    Ok(rows.iter().map(map).collect())
+/// Which tags to list: every field narrows, `q` searches the tag, its group and its note.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+pub struct TagFilter {
+    pub q: Option<String>,
+    pub status: Option<String>,
+    pub group_kind: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+fn push_filter(q: &mut QueryBuilder<Sqlite>, f: &TagFilter) {
+    q.push(" WHERE 1 = 1");
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let like = format!(
+            "%{}%",
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        q.push(" AND (id_tag LIKE ")
+            .push_bind(like.clone())
+            .push(" ESCAPE '\\' OR group_name LIKE ")
+            .push_bind(like.clone())
+            .push(" ESCAPE '\\' OR note LIKE ")
+            .push_bind(like)
+            .push(" ESCAPE '\\')");
+    }
+    if let Some(s) = &f.status {
+        q.push(" AND status = ").push_bind(s.clone());
+    }
+    if let Some(k) = &f.group_kind {
+        q.push(" AND group_kind = ").push_bind(k.clone());
+    }
+}
+
+/// By tag, paged (default 100, at most 1000 a page), with the number that match.
+pub async fn list(ex: &sqlx::SqlitePool, f: &TagFilter) -> Result<Page<IdTag>> {
+    PageQuery {
+        select: "SELECT * FROM id_tags",
+        count: "SELECT COUNT(*) FROM id_tags",
+        filter: |q: &mut QueryBuilder<Sqlite>| push_filter(q, f),
+        order: "id_tag",
+        limit: f.limit.unwrap_or(100).clamp(1, 1000),
+        offset: f.offset.unwrap_or(0),
+    }
+    .fetch(ex, map)
+    .await
 }
 
 pub async fn create(

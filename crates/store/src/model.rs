@@ -233,3 +233,39 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub total: i64,
 }
+
+/// A paged list query: `select` and `count` end where the WHERE clause goes, `filter` adds it
+/// (the same to both), `order` sorts the page.
+pub(crate) struct PageQuery<'a, F> {
+    pub select: &'a str,
+    pub count: &'a str,
+    pub filter: F,
+    pub order: &'a str,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl<F: Fn(&mut sqlx::QueryBuilder<sqlx::Sqlite>)> PageQuery<'_, F> {
+    pub(crate) async fn fetch<T>(
+        self,
+        pool: &sqlx::SqlitePool,
+        map: impl Fn(&sqlx::sqlite::SqliteRow) -> T,
+    ) -> crate::error::Result<Page<T>> {
+        let mut q = sqlx::QueryBuilder::new(self.select);
+        (self.filter)(&mut q);
+        q.push(" ORDER BY ")
+            .push(self.order)
+            .push(" LIMIT ")
+            .push_bind(self.limit)
+            .push(" OFFSET ")
+            .push_bind(self.offset.max(0));
+        let rows = q.build().fetch_all(pool).await?;
+        let mut c = sqlx::QueryBuilder::new(self.count);
+        (self.filter)(&mut c);
+        let total: i64 = c.build_query_scalar().fetch_one(pool).await?;
+        Ok(Page {
+            items: rows.iter().map(map).collect(),
+            total,
+        })
+    }
+}

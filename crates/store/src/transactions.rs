@@ -7,7 +7,7 @@ use sqlx::{QueryBuilder, Row, SqliteExecutor};
 use ts_rs::TS;
 
 use crate::error::{Error, Result};
-use crate::model::{Page, Transaction, UnmatchedStop};
+use crate::model::{Page, PageQuery, Transaction, UnmatchedStop};
 use crate::time::{fmt, parse, parse_opt};
 
 /// Energy so far: stop − start, or the latest whole-meter import register reading − start.
@@ -238,20 +238,16 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, f: &TransactionFilter) {
 
 /// Newest first, paged (default 50, at most 1000 a page).
 pub async fn list(ex: &sqlx::SqlitePool, f: &TransactionFilter) -> Result<Page<Transaction>> {
-    let mut q = QueryBuilder::<Sqlite>::new(SELECT);
-    push_filter(&mut q, f);
-    q.push(" ORDER BY t.start_ts DESC, t.id DESC LIMIT ")
-        .push_bind(f.limit.unwrap_or(50).clamp(1, 1000))
-        .push(" OFFSET ")
-        .push_bind(f.offset.unwrap_or(0).max(0));
-    let rows = q.build().fetch_all(ex).await?;
-    let mut c = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM transactions t");
-    push_filter(&mut c, f);
-    let total: i64 = c.build_query_scalar().fetch_one(ex).await?;
-    Ok(Page {
-        items: rows.iter().map(map).collect(),
-        total,
-    })
+    PageQuery {
+        select: SELECT,
+        count: "SELECT COUNT(*) FROM transactions t",
+        filter: |q: &mut QueryBuilder<Sqlite>| push_filter(q, f),
+        order: "t.start_ts DESC, t.id DESC",
+        limit: f.limit.unwrap_or(50).clamp(1, 1000),
+        offset: f.offset.unwrap_or(0),
+    }
+    .fetch(ex, map)
+    .await
 }
 
 pub async fn unmatched_stops(

@@ -10,6 +10,7 @@ import type { TransactionFilter } from './bindings/TransactionFilter';
 import type { Page } from './bindings/Page';
 import type { IdTag } from './bindings/IdTag';
 import type { TagFields } from './bindings/TagFields';
+import type { TagFilter } from './bindings/TagFilter';
 import type { Settings } from './bindings/Settings';
 import type { ImportReport } from './bindings/ImportReport';
 
@@ -42,7 +43,7 @@ export class Api {
       .response;
   transactions = (f: Partial<TransactionFilter>) => this.r<Page<Transaction>>('GET', `/api/transactions${query(f)}`);
   transaction = (id: number) => this.r<TransactionDetail>('GET', `/api/transactions/${id}`);
-  idTags = () => this.r<IdTag[]>('GET', '/api/id-tags');
+  idTags = (f: Partial<TagFilter> = {}) => this.r<Page<IdTag>>('GET', `/api/id-tags${query(f)}`);
   createTag = (id_tag: string, fields: TagFields) => this.r<IdTag>('POST', '/api/id-tags', { id_tag, ...fields });
   updateTag = (id_tag: string, fields: TagFields) => this.r<IdTag>('PUT', `/api/id-tags/${enc(id_tag)}`, fields);
   deleteTag = (id_tag: string) => this.r<null>('DELETE', `/api/id-tags/${enc(id_tag)}`);

@@ -18,15 +18,26 @@ export class Live {
 
   constructor(private readonly api: Api) {}
 
+  /** Events that arrived while a reload was on its way: replayed over its (older) answer. */
+  private arrived: Event[] | null = null;
+
   async refresh() {
+    const arrived: Event[] = [];
+    this.arrived = arrived;
     try {
       const [info, stations] = await Promise.all([this.api.info(), this.api.stations()]);
+      // A later reload started meanwhile: its answer is newer than this one.
+      if (this.arrived !== arrived) return;
       this.info = info;
       this.stations = stations;
       this.error = null;
+      // The answer was read before these events happened; without this, a status change that
+      // lands during a reload would be undone by it until the next one.
+      for (const e of arrived) this.apply(e);
     } catch (e) {
       this.error = e instanceof EngineError ? e.message : String(e);
     } finally {
+      if (this.arrived === arrived) this.arrived = null;
       this.loaded = true;
     }
   }
@@ -68,6 +79,7 @@ export class Live {
     void this.refresh();
     let pending: ReturnType<typeof setTimeout> | null = null;
     const stop = this.api.transport.subscribe((e) => {
+      this.arrived?.push(e);
       if (!this.apply(e) && pending === null) {
         pending = setTimeout(() => {
           pending = null;

@@ -53,6 +53,28 @@ describe('Dashboard', () => {
     expect(t.requests.length).toBe(loads);
   });
 
+  it('keeps a status change that lands while a reload is on its way', async () => {
+    // The reload's answer is read before the change; it must not put the old status back.
+    const waiting: ((v: unknown) => void)[] = [];
+    const t = new FakeTransport({
+      'GET /api/info': () => info,
+      'GET /api/stations': () => new Promise((r) => waiting.push(r)),
+    });
+    const live = new Live(new Api(t));
+    live.start();
+    render(Dashboard, { live });
+    await waitFor(() => expect(waiting).toHaveLength(1));
+    waiting[0]([station('CP1', 'Available')]);
+    await waitFor(() => expect(tile('CP1').dataset.status).toBe('Available'));
+
+    const reload = live.refresh();
+    await waitFor(() => expect(waiting).toHaveLength(2));
+    t.emit({ type: 'status_changed', connector: { station_id: 'CP1', connector_id: 1, status: 'Charging', error_code: 'NoError', info: null, vendor_id: null, vendor_error_code: null, status_at: new Date().toISOString() } });
+    waiting[1]([station('CP1', 'Available')]);
+    await reload;
+    await waitFor(() => expect(tile('CP1').dataset.status).toBe('Charging'));
+  });
+
   it('filters by status, offline, faulted and search', async () => {
     const { live } = depot();
     render(Dashboard, { live });
