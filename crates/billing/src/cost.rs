@@ -1,0 +1,266 @@
+//! The one cost engine: the dashboard's running cost and the invoice's final cost are this
+//! function over the same stored data, so they cannot disagree.
+//!
+//! Rules (also in docs/BILLING.md):
+//! - The session is cut into pieces wherever a price can change (time-of-use window edges in the
+//!   depot's time zone, DST included), where charging starts or stops, where the idle grace ends,
+//!   and at every meter reading. Each piece is priced at the prices in effect when it begins.
+//! - Energy in a piece is read off the energy register, linearly between readings (to the mWh);
+//!   a register that goes backwards adds nothing.
+//! - Time is charged to the millisecond, pro rata: per hour charging, per hour plugged in, per
+//!   minute idle beyond the grace. Idle is the time after charging last ended (from the start when
+//!   the session never charged), while not charging.
+//! - Each component is summed exactly and rounded once, half away from zero, to the currency's
+//!   minor unit. The session fee uses the prices at the start.
+//! - Net = the rounded components, then raised to the minimum or lowered to the maximum per session
+//!   (the difference is the `adjustment` component). VAT = net × rate, rounded the same way.
+//!   Total = net + VAT. So the components always add up to the total.
+
+use chrono::{
+    DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc,
+};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::amount::round_div;
+use crate::tariff::Tariff;
+
+/// What a session used, from the stored meter values and status history.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    pub start: DateTime<Utc>,
+    /// The stop, or now for a running session.
+    pub end: DateTime<Utc>,
+    /// Energy register readings in Wh: the start value, samples, the stop value.
+    pub readings: Vec<(DateTime<Utc>, i64)>,
+    /// When the connector reported Charging. Empty: taken from where the register rose.
+    pub charging: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// A priced session. Amounts are in minor units of `currency` (öre, cent), net of VAT unless
+/// named otherwise.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Cost {
+    pub currency: String,
+    /// Decimals of the minor unit (2 for SEK and EUR).
+    pub decimals: u32,
+    pub energy_wh: i64,
+    pub charging_seconds: i64,
+    pub plugged_seconds: i64,
+    pub idle_seconds: i64,
+    /// Idle seconds beyond the grace period: the ones charged.
+    pub billed_idle_seconds: i64,
+    pub energy: i64,
+    pub charging_time: i64,
+    pub plugged_time: i64,
+    pub idle: i64,
+    pub session_fee: i64,
+    /// Raises the net to the session minimum or lowers it to the maximum.
+    pub adjustment: i64,
+    pub net: i64,
+    pub vat: i64,
+    pub total: i64,
+}
+
+type Instant = DateTime<Utc>;
+
+/// The register at `t` in mWh, linear between readings (sorted by time).
+fn register_mwh(readings: &[(Instant, i64)], t: Instant) -> i128 {
+    let i = readings.partition_point(|(at, _)| *at <= t);
+    let mwh = |wh: i64| i128::from(wh) * 1000;
+    match (i.checked_sub(1).map(|j| readings[j]), readings.get(i)) {
+        (None, None) => 0,
+        (None, Some(&(_, e))) | (Some((_, e)), None) => mwh(e),
+        (Some((t0, e0)), Some(&(t1, e1))) => {
+            let span = i128::from((t1 - t0).num_milliseconds());
+            let into = i128::from((t - t0).num_milliseconds());
+            mwh(e0) + i128::from(round_div((mwh(e1) - mwh(e0)) * into, span))
+        }
+    }
+}
+
+/// The instants a local wall-clock time maps to: one, two (DST fall-back), or the first valid
+/// minute after a DST gap.
+fn instants<Tz: TimeZone>(tz: &Tz, local: NaiveDateTime) -> Vec<Instant> {
+    let mut at = local;
+    for _ in 0..=180 {
+        let found: Vec<Instant> = match tz.from_local_datetime(&at) {
+            chrono::LocalResult::Single(t) => vec![t.with_timezone(&Utc)],
+            chrono::LocalResult::Ambiguous(a, b) => {
+                vec![a.with_timezone(&Utc), b.with_timezone(&Utc)]
+            }
+            chrono::LocalResult::None => Vec::new(),
+        };
+        if !found.is_empty() {
+            return found;
+        }
+        at += Duration::minutes(1);
+    }
+    Vec::new()
+}
+
+impl Usage {
+    /// Charging intervals, clipped to the session, sorted, overlaps merged. Without reported
+    /// Charging statuses, the stretches between readings where the register rose.
+    fn charging_intervals(&self, readings: &[(Instant, i64)]) -> Vec<(Instant, Instant)> {
+        let mut v: Vec<(Instant, Instant)> = if self.charging.is_empty() {
+            readings
+                .windows(2)
+                .filter(|w| w[1].1 > w[0].1)
+                .map(|w| (w[0].0, w[1].0))
+                .collect()
+        } else {
+            self.charging.clone()
+        };
+        v = v
+            .into_iter()
+            .map(|(a, b)| (a.max(self.start), b.min(self.end)))
+            .filter(|(a, b)| a < b)
+            .collect();
+        v.sort();
+        let mut merged: Vec<(Instant, Instant)> = Vec::with_capacity(v.len());
+        for (a, b) in v {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        merged
+    }
+}
+
+/// Price `usage` with `tariff` in the depot's time zone `tz`.
+pub fn price<Tz: TimeZone>(tariff: &Tariff, usage: &Usage, tz: &Tz) -> Cost {
+    let (start, end) = (usage.start, usage.end.max(usage.start));
+    let d = tariff.decimals();
+    let mut readings = usage.readings.clone();
+    readings.sort_by_key(|(t, _)| *t);
+    let charging = usage.charging_intervals(&readings);
+    let idle_from = charging.last().map_or(start, |(_, b)| *b);
+    let grace_end = idle_from + Duration::minutes(i64::from(tariff.idle_grace_minutes));
+
+    // Every instant where something that sets a price or a component can change.
+    let mut cuts: Vec<Instant> = vec![start, end, idle_from, grace_end];
+    cuts.extend(charging.iter().flat_map(|(a, b)| [*a, *b]));
+    cuts.extend(readings.iter().map(|(t, _)| *t));
+    let spans = tariff.spans();
+    if !spans.is_empty() {
+        // Where the wall clock jumps (DST), a window can begin or end without a local edge time.
+        cuts.extend(offset_changes(tz, start, end));
+        let first = start.with_timezone(tz).date_naive() - Duration::days(1);
+        let last = end.with_timezone(tz).date_naive() + Duration::days(1);
+        let mut day = first;
+        while day <= last {
+            let wd = chrono::Datelike::weekday(&day).num_days_from_monday() as usize;
+            for (s, _) in spans.iter().filter(|(s, _)| s.days[wd]) {
+                let end_day = if s.crosses_midnight() {
+                    day + Duration::days(1)
+                } else {
+                    day
+                };
+                for (date, m) in [(day, s.start), (end_day, s.end)] {
+                    cuts.extend(instants(tz, local(date, m)));
+                }
+            }
+            day += Duration::days(1);
+        }
+    }
+    cuts.retain(|t| *t >= start && *t <= end);
+    cuts.sort();
+    cuts.dedup();
+
+    let (mut energy_mwh, mut energy_raw) = (0i128, 0i128);
+    let (mut charging_ms, mut charging_raw, mut plugged_raw) = (0i64, 0i128, 0i128);
+    let (mut idle_ms, mut billed_idle_ms, mut idle_raw) = (0i64, 0i64, 0i128);
+    let mut ci = 0;
+    for w in cuts.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let ms = (b - a).num_milliseconds();
+        let p = tariff.prices_in(&spans, a, tz);
+        let delta = (register_mwh(&readings, b) - register_mwh(&readings, a)).max(0);
+        energy_mwh += delta;
+        energy_raw += delta * i128::from(p.per_kwh.ten_thousandths());
+        plugged_raw += i128::from(ms) * i128::from(p.per_plugged_hour.ten_thousandths());
+        while ci < charging.len() && charging[ci].1 <= a {
+            ci += 1;
+        }
+        let is_charging = charging.get(ci).is_some_and(|(x, _)| *x <= a);
+        if is_charging {
+            charging_ms += ms;
+            charging_raw += i128::from(ms) * i128::from(p.per_charging_hour.ten_thousandths());
+        } else if a >= idle_from {
+            idle_ms += ms;
+            if a >= grace_end {
+                billed_idle_ms += ms;
+                idle_raw += i128::from(ms) * i128::from(p.idle_per_minute.ten_thousandths());
+            }
+        }
+    }
+
+    // raw units: mWh × 1e-4/kWh = 1e-10 of the major unit; ms × 1e-4/h = 1e-4/3.6e6; ms × 1e-4/min.
+    let minor = |raw: i128, per_major: i128| round_div(raw * 10i128.pow(d), per_major);
+    let energy = minor(energy_raw, 10_000_000_000);
+    let charging_time = minor(charging_raw, 36_000_000_000);
+    let plugged_time = minor(plugged_raw, 36_000_000_000);
+    let idle = minor(idle_raw, 600_000_000);
+    let session_fee = tariff.prices_in(&spans, start, tz).session_fee.to_minor(d);
+    let sum = energy + charging_time + plugged_time + idle + session_fee;
+    let lo = tariff.min_per_session.map(|p| p.to_minor(d));
+    let hi = tariff.max_per_session.map(|p| p.to_minor(d));
+    let net = sum.max(lo.unwrap_or(i64::MIN)).min(hi.unwrap_or(i64::MAX));
+    let vat = round_div(
+        i128::from(net) * i128::from(tariff.vat_percent.ten_thousandths()),
+        1_000_000,
+    );
+    let secs = |ms: i64| ms / 1000;
+    Cost {
+        currency: tariff.currency.clone(),
+        decimals: d,
+        energy_wh: i64::try_from(energy_mwh / 1000).unwrap_or(i64::MAX),
+        charging_seconds: secs(charging_ms),
+        plugged_seconds: (end - start).num_seconds(),
+        idle_seconds: secs(idle_ms),
+        billed_idle_seconds: secs(billed_idle_ms),
+        energy,
+        charging_time,
+        plugged_time,
+        idle,
+        session_fee,
+        adjustment: net - sum,
+        net,
+        vat,
+        total: net + vat,
+    }
+}
+
+/// The instants in (start, end] where the zone's UTC offset changes, to the second: probed every
+/// 6 hours (offsets change at most twice a year), then found by bisection.
+fn offset_changes<Tz: TimeZone>(tz: &Tz, start: Instant, end: Instant) -> Vec<Instant> {
+    let offset = |t: Instant| tz.offset_from_utc_datetime(&t.naive_utc()).fix();
+    let mut found = Vec::new();
+    let mut a = start;
+    while a < end {
+        let b = (a + Duration::hours(6)).min(end);
+        if offset(a) != offset(b) {
+            let (mut lo, mut hi) = (a, b);
+            while hi - lo > Duration::seconds(1) {
+                let mid = lo + (hi - lo) / 2;
+                if offset(mid) == offset(lo) {
+                    lo = mid
+                } else {
+                    hi = mid
+                }
+            }
+            found.push(hi.with_nanosecond(0).unwrap_or(hi));
+        }
+        a = b;
+    }
+    found
+}
+
+/// `date` at `minutes` after its midnight (1440: the next midnight).
+fn local(date: NaiveDate, minutes: u32) -> NaiveDateTime {
+    let day = date + Duration::days(i64::from(minutes / 1440));
+    let m = minutes % 1440;
+    day.and_time(NaiveTime::from_hms_opt(m / 60, m % 60, 0).unwrap_or(NaiveTime::MIN))
+}

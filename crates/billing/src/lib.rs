@@ -1,0 +1,11 @@
+//! Chargeyard's billing: tariffs (prices, fees, VAT, limits, time-of-use windows in the depot's
+//! time zone) and the one cost engine that prices a session from what it used. Money is integer
+//! throughout: prices in ten-thousandths of the major unit, costs in minor units.
+
+pub mod amount;
+pub mod cost;
+pub mod tariff;
+
+pub use amount::{Price, PriceError, currency_decimals};
+pub use cost::{Cost, Usage, price};
+pub use tariff::{PriceChanges, Prices, Tariff, TariffError, TimeWindow};
