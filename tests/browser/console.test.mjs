@@ -113,6 +113,8 @@ test('sessions page, filter and session detail', async () => {
   await page.getByTestId('session-row').first().locator('a').first().click();
   await until('meter values', async () => (await page.getByTestId('sample-row').count()) > 0);
   assert.match(await page.getByTestId('detail-energy').innerText(), /kWh/);
+  // Priced with the demo tariff: the breakdown ends in a total in kronor.
+  assert.match(await page.getByTestId('cost-total').innerText(), /SEK\s?\d+\.\d\d/);
   await page.screenshot({ path: join(shots, 'session.png') });
 });
 

@@ -10,15 +10,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{config, eventually};
 
-struct Api {
+pub(crate) struct Api {
     base: String,
-    ocpp: String,
+    pub(crate) ocpp: String,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
     _stop: tokio_util::sync::DropGuard,
 }
 
-async fn start() -> Api {
+pub(crate) async fn start() -> Api {
     start_with(config()).await
 }
 
@@ -42,7 +42,7 @@ async fn start_with(cfg: chargeyard_core::EngineConfig) -> Api {
 }
 
 impl Api {
-    async fn req(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn req(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         self.send(method, path, |r| match body {
             Some(b) => r.json(&b),
             None => r,
@@ -304,6 +304,15 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
         t.transaction.energy_wh.is_some_and(|wh| wh > 0)
             && t.meter_samples.iter().any(|s| s.measurand == "SoC"),
         "backfilled sessions have energy and samples"
+    );
+    let cost = t
+        .transaction
+        .cost
+        .as_ref()
+        .expect("priced with the demo tariff");
+    assert!(
+        cost.currency == "SEK" && cost.energy > 0 && cost.total == cost.net + cost.vat,
+        "{cost:?}"
     );
     let again = chargeyard_server::demo::backfill(
         &engine,

@@ -6,6 +6,7 @@
 //! `sessions` (reconnects, pings, caps), `http` (the JSON API and live stream), `durability`
 //! (SIGKILL of the real server binary).
 
+mod billing;
 mod commands;
 mod durability;
 mod handlers;

@@ -46,6 +46,10 @@ pub struct Settings {
     pub http_listen: Option<String>,
     /// Start the simulated demo fleet with the app.
     pub demo: bool,
+    /// The depot's IANA time zone ("Europe/Stockholm") for time-of-use prices and invoices;
+    /// None: the system's.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 impl Settings {
@@ -56,6 +60,7 @@ impl Settings {
             ocpp_listen: None,
             http_listen: None,
             demo: true,
+            time_zone: None,
         }
     }
 }

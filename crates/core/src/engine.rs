@@ -449,6 +449,13 @@ impl Engine {
                 )));
             }
         }
+        if let Some(z) = &new.time_zone
+            && z.parse::<chrono_tz::Tz>().is_err()
+        {
+            return Err(Error::Invalid(format!(
+                "time_zone: {z:?} is not an IANA time zone such as Europe/Stockholm"
+            )));
+        }
         let text = serde_json::to_string(&new).map_err(|e| Error::Invalid(e.to_string()))?;
         self.inner
             .store
@@ -536,15 +543,13 @@ impl Engine {
         for c in connectors::list_all(reader).await? {
             by_station.entry(c.station_id.clone()).or_default().push(c);
         }
-        let open = transactions::list(
-            reader,
-            &TransactionFilter {
+        let open = self
+            .transactions(&TransactionFilter {
                 open: Some(true),
                 limit: Some(1000),
                 ..Default::default()
-            },
-        )
-        .await?;
+            })
+            .await?;
         let mut open_by: HashMap<String, Vec<Transaction>> = HashMap::new();
         for t in open.items {
             open_by.entry(t.station_id.clone()).or_default().push(t);
@@ -932,15 +937,21 @@ impl Engine {
 
     // ---- Transactions and meter values ---------------------------------------------------------
 
+    /// Transactions, each with its cost (so far, when running).
     pub async fn transactions(&self, filter: &TransactionFilter) -> Result<Page<Transaction>> {
-        Ok(transactions::list(&self.inner.store.reader, filter).await?)
+        let mut page = transactions::list(&self.inner.store.reader, filter).await?;
+        for t in &mut page.items {
+            self.price(t).await?;
+        }
+        Ok(page)
     }
 
     pub async fn transaction(&self, id: i64) -> Result<TransactionDetail> {
         let reader = &self.inner.store.reader;
-        let t = transactions::get(reader, id)
+        let mut t = transactions::get(reader, id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("transaction {id}")))?;
+        self.price(&mut t).await?;
         let samples = chargeyard_store::meter::query(
             reader,
             &SampleFilter {

@@ -33,6 +33,8 @@ pub enum Error {
     Store(#[from] chargeyard_store::Error),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -48,7 +50,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
             Error::Busy(_) => "busy",
-            Error::Store(_) | Error::Io(_) => "internal",
+            Error::Store(_) | Error::Io(_) | Error::Internal(_) => "internal",
         }
     }
 

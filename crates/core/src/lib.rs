@@ -15,6 +15,7 @@
 //! - [`error`]   — facade errors with stable codes
 
 pub mod auth;
+pub mod billing;
 pub mod config;
 pub mod engine;
 pub mod error;

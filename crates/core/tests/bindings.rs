@@ -62,6 +62,10 @@ fn ui_bindings_are_generated_from_rust_and_fresh() {
     chargeyard_core::store::model::IdTag::export_all(&cfg).expect("export");
     Settings::export_all(&cfg).expect("export");
     ImportReport::export_all(&cfg).expect("export");
+    chargeyard_core::billing::TariffView::export_all(&cfg).expect("export");
+    chargeyard_core::billing::TariffInput::export_all(&cfg).expect("export");
+    chargeyard_core::billing::AssignmentInput::export_all(&cfg).expect("export");
+    chargeyard_core::store::tariffs::Assignment::export_all(&cfg).expect("export");
 
     let generated = read_dir(tmp.path());
     let committed_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/bindings");

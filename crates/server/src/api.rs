@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chargeyard_core::billing::{AssignmentInput, TariffInput};
 use chargeyard_core::store::id_tags::{TagFields, TagFilter};
 use chargeyard_core::store::meter::SampleFilter;
 use chargeyard_core::store::transactions::TransactionFilter;
@@ -101,6 +102,15 @@ pub fn router(engine: Engine) -> Router {
             get(id_tag).put(update_id_tag).delete(delete_id_tag),
         )
         .route("/api/id-tags/import", post(import_id_tags))
+        .route("/api/tariffs", get(tariffs).post(create_tariff))
+        .route(
+            "/api/tariffs/{id}",
+            get(tariff).put(update_tariff).delete(delete_tariff),
+        )
+        .route(
+            "/api/tariff-assignments",
+            get(tariff_assignments).put(assign_tariff),
+        )
         .route("/api/settings", get(settings).put(update_settings))
         .route("/api/demo", axum::routing::delete(remove_demo))
         .route("/api/live", get(live))
@@ -285,6 +295,48 @@ async fn update_id_tag(
     Body(f): Body<TagFields>,
 ) -> ApiResult<Value> {
     Ok(Json(json!(e.update_id_tag(&tag, f).await?)))
+}
+
+async fn tariffs(State(e): State<Engine>) -> ApiResult<Value> {
+    Ok(Json(json!(e.tariffs().await?)))
+}
+
+async fn tariff(State(e): State<Engine>, Path(id): Path<i64>) -> ApiResult<Value> {
+    Ok(Json(json!(e.tariff(id).await?)))
+}
+
+async fn create_tariff(
+    State(e): State<Engine>,
+    Body(t): Body<TariffInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    Ok((StatusCode::CREATED, Json(json!(e.create_tariff(t).await?))))
+}
+
+async fn update_tariff(
+    State(e): State<Engine>,
+    Path(id): Path<i64>,
+    Body(t): Body<TariffInput>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.update_tariff(id, t).await?)))
+}
+
+async fn delete_tariff(
+    State(e): State<Engine>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    e.delete_tariff(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn tariff_assignments(State(e): State<Engine>) -> ApiResult<Value> {
+    Ok(Json(json!(e.tariff_assignments().await?)))
+}
+
+async fn assign_tariff(
+    State(e): State<Engine>,
+    Body(a): Body<AssignmentInput>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.assign_tariff(a).await?)))
 }
 
 async fn delete_id_tag(

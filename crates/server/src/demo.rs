@@ -30,6 +30,7 @@ pub async fn start(
     engine
         .seed_demo(cfg.station_ids(), cfg.tags.clone())
         .await?;
+    demo_tariff(engine).await?;
     let stop = shutdown.child_token();
     engine.set_demo_fleet(stop.clone());
     let engine = engine.clone();
@@ -49,6 +50,35 @@ pub async fn start(
         }
         sessions
     }))
+}
+
+/// With no tariff yet, a default one so the demo's sessions have costs: a day price, a cheaper
+/// night, a session fee and an idle fee after 15 minutes (all editable in the console).
+async fn demo_tariff(engine: &Engine) -> Result<()> {
+    if !engine.tariffs().await?.is_empty() {
+        return Ok(());
+    }
+    let tariff = serde_json::from_value(serde_json::json!({
+        "currency": "SEK", "vat_percent": "25", "idle_grace_minutes": 15,
+        "prices": {"per_kwh": "2.40", "idle_per_minute": "1", "session_fee": "5"},
+        "windows": [{"name": "Night", "days": [1, 2, 3, 4, 5, 6, 7], "start": "22:00", "end": "06:00",
+                     "prices": {"per_kwh": "1.20"}}]
+    }))
+    .map_err(|e| Error::Internal(format!("demo tariff: {e}")))?;
+    let t = engine
+        .create_tariff(chargeyard_core::billing::TariffInput {
+            name: "Demo depot".into(),
+            tariff,
+        })
+        .await?;
+    engine
+        .assign_tariff(chargeyard_core::billing::AssignmentInput {
+            scope: "default".into(),
+            target: String::new(),
+            tariff_id: Some(t.id),
+        })
+        .await?;
+    Ok(())
 }
 
 /// The demo fleet: `DEMO-01`… with tags `DEMO-TAG-01`…`12`, connecting to `ocpp`.

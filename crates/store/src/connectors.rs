@@ -113,3 +113,35 @@ pub async fn history(
         })
         .collect())
 }
+
+/// A connector's statuses from the one in effect at `from` up to `to`, oldest first, each with
+/// the charger's time (the receive time when it sent none): for the cost engine's charging time.
+pub async fn statuses_between(
+    ex: &sqlx::SqlitePool,
+    station_id: &str,
+    connector_id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, String)>> {
+    let rows = sqlx::query(
+        "SELECT at, status FROM (
+            SELECT * FROM (SELECT COALESCE(timestamp, received_at) AS at, status, id FROM status_history
+              WHERE station_id = ?1 AND connector_id = ?2 AND COALESCE(timestamp, received_at) <= ?3
+              ORDER BY at DESC, id DESC LIMIT 1)
+            UNION ALL
+            SELECT COALESCE(timestamp, received_at) AS at, status, id FROM status_history
+              WHERE station_id = ?1 AND connector_id = ?2 AND COALESCE(timestamp, received_at) > ?3
+              AND COALESCE(timestamp, received_at) < ?4)
+         ORDER BY at, id",
+    )
+    .bind(station_id)
+    .bind(connector_id)
+    .bind(fmt(from))
+    .bind(fmt(to))
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (parse(r.get::<&str, _>("at")), r.get("status")))
+        .collect())
+}

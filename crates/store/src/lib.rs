@@ -26,6 +26,7 @@ pub mod model;
 pub mod quirks;
 pub mod settings;
 pub mod stations;
+pub mod tariffs;
 pub mod time;
 pub mod transactions;
 pub mod writer;

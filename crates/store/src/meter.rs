@@ -122,3 +122,25 @@ pub async fn query(ex: &sqlx::SqlitePool, f: &SampleFilter) -> Result<Vec<MeterS
     let rows = q.build().fetch_all(ex).await?;
     Ok(rows.iter().map(map).collect())
 }
+
+/// A transaction's energy register readings (Wh, the whole-meter import register), oldest first.
+pub async fn energy_readings(
+    ex: &sqlx::SqlitePool,
+    transaction_id: i64,
+) -> Result<Vec<(DateTime<Utc>, i64)>> {
+    let rows = sqlx::query(
+        "SELECT timestamp, value FROM meter_samples WHERE transaction_id = ?
+         AND measurand = 'Energy.Active.Import.Register' AND phase IS NULL AND value IS NOT NULL
+         ORDER BY timestamp, id",
+    )
+    .bind(transaction_id)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let wh: f64 = r.get("value");
+            (parse(r.get::<&str, _>("timestamp")), wh.round() as i64)
+        })
+        .collect())
+}

@@ -143,6 +143,11 @@ pub struct Transaction {
     /// Latest state of charge (%) while running, when the charger reports it.
     pub soc_percent: Option<f64>,
     pub received_at: DateTime<Utc>,
+    /// The tariff version the session is priced with (chosen when it started); None: no tariff
+    /// applied then.
+    pub tariff_version_id: Option<i64>,
+    /// What it costs (so far, while running); filled in by the engine's cost engine.
+    pub cost: Option<chargeyard_billing::Cost>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -45,6 +45,8 @@ fn map(r: &SqliteRow) -> Transaction {
         power_w: r.get("power_w"),
         soc_percent: r.get("soc_percent"),
         received_at: parse(r.get::<&str, _>("received_at")),
+        tariff_version_id: r.get("tariff_version_id"),
+        cost: None,
     }
 }
 
@@ -70,7 +72,14 @@ pub async fn start(
     let start_ts = fmt(t.start_ts);
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO transactions (station_id, connector_id, id_tag, start_ts, meter_start,
-         reservation_id, start_auth_status, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         reservation_id, start_auth_status, received_at, tariff_version_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT id FROM tariff_versions WHERE tariff_id = (
+             SELECT a.tariff_id FROM tariff_assignments a WHERE
+                (a.scope = 'group' AND a.target =
+                    (SELECT group_kind || ':' || group_name FROM id_tags WHERE id_tag = ?3))
+                OR (a.scope = 'station' AND a.target = ?1) OR a.scope = 'default'
+             ORDER BY CASE a.scope WHEN 'group' THEN 0 WHEN 'station' THEN 1 ELSE 2 END LIMIT 1)
+           ORDER BY version DESC LIMIT 1))
          ON CONFLICT (station_id, connector_id, id_tag, start_ts, meter_start) DO NOTHING
          RETURNING id",
     )

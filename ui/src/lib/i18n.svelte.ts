@@ -42,6 +42,7 @@ const en = {
   'dash.never': 'no message yet',
   'dash.power': 'Power',
   'dash.energy': 'Energy',
+  'dash.cost': 'Cost so far',
   'dash.duration': 'Duration',
   'dash.soc': 'Battery',
   'dash.filterStatus': 'Status',
@@ -101,6 +102,17 @@ const en = {
   'sessions.start': 'Start',
   'sessions.stop': 'Stop',
   'sessions.energy': 'Energy',
+  'sessions.cost': 'Cost',
+  'cost.energy': 'Energy',
+  'cost.charging_time': 'Charging time',
+  'cost.plugged_time': 'Plugged-in time',
+  'cost.idle': 'Idle',
+  'cost.session_fee': 'Session fee',
+  'cost.adjustment': 'Minimum/maximum adjustment',
+  'cost.net': 'Net',
+  'cost.vat': 'VAT',
+  'cost.total': 'Total',
+  'cost.none': 'No tariff applied when this session started.',
   'sessions.reason': 'Reason',
   'sessions.total': '{total} sessions',
   'sessions.empty': 'No sessions match.',
@@ -169,7 +181,7 @@ const en = {
   'settings.current': 'now: {value}',
 };
 
-type Key = keyof typeof en;
+export type Key = keyof typeof en;
 
 const sv: Record<Key, string> = {
   'app.title': 'Chargeyard',
@@ -212,6 +224,7 @@ const sv: Record<Key, string> = {
   'dash.never': 'inget meddelande än',
   'dash.power': 'Effekt',
   'dash.energy': 'Energi',
+  'dash.cost': 'Kostnad hittills',
   'dash.duration': 'Tid',
   'dash.soc': 'Batteri',
   'dash.filterStatus': 'Status',
@@ -271,6 +284,17 @@ const sv: Record<Key, string> = {
   'sessions.start': 'Start',
   'sessions.stop': 'Stopp',
   'sessions.energy': 'Energi',
+  'sessions.cost': 'Kostnad',
+  'cost.energy': 'Energi',
+  'cost.charging_time': 'Laddtid',
+  'cost.plugged_time': 'Inkopplad tid',
+  'cost.idle': 'Tomgång',
+  'cost.session_fee': 'Startavgift',
+  'cost.adjustment': 'Justering till lägsta/högsta',
+  'cost.net': 'Netto',
+  'cost.vat': 'Moms',
+  'cost.total': 'Totalt',
+  'cost.none': 'Ingen taxa gällde när laddningen startade.',
   'sessions.reason': 'Orsak',
   'sessions.total': '{total} sessioner',
   'sessions.empty': 'Inga sessioner matchar.',
@@ -387,6 +411,19 @@ export function num(v: number, digits = 1): string {
 
 export function kwh(wh: number | null | undefined): string {
   return wh === null || wh === undefined ? t('common.none') : `${num(wh / 1000, 2)} kWh`;
+}
+
+/**
+ * An amount in minor units (öre, cent) as money in the current language, e.g. "68,75 kr" or
+ * "SEK 68.75". Built from the integer's digits: no binary floating point on the way.
+ */
+export function money(minor: number | null | undefined, currency: string, decimals = 2): string {
+  if (minor === null || minor === undefined) return t('common.none');
+  const digits = Math.abs(minor).toString().padStart(decimals + 1, '0');
+  const exact = `${minor < 0 ? '-' : ''}${digits.slice(0, digits.length - decimals)}${decimals ? `.${digits.slice(-decimals)}` : ''}`;
+  const f = new Intl.NumberFormat(locale(), { style: 'currency', currency, minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  // Intl formats a decimal string exactly (ECMA-402 NumberFormat v3).
+  return f.format(exact as unknown as number);
 }
 
 export function kw(w: number | null | undefined): string {

@@ -29,7 +29,7 @@ export function transaction(id: number, station_id: string, extra: Partial<Trans
   return {
     id, station_id, connector_id: 1, id_tag: 'TAG1', start_ts: new Date(Date.now() - 65_000).toISOString(), meter_start: 1000,
     reservation_id: null, start_auth_status: 'Accepted', stop_ts: null, meter_stop: null, stop_reason: null, stop_id_tag: null,
-    energy_wh: 0, power_w: null, soc_percent: null, received_at: '2026-01-01T00:00:00.000Z', ...extra,
+    energy_wh: 0, power_w: null, soc_percent: null, received_at: '2026-01-01T00:00:00.000Z', tariff_version_id: null, cost: null, ...extra,
   };
 }
 

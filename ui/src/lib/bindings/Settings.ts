@@ -17,4 +17,9 @@ http_listen: string | null,
 /**
  * Start the simulated demo fleet with the app.
  */
-demo: boolean, };
+demo: boolean, 
+/**
+ * The depot's IANA time zone ("Europe/Stockholm") for time-of-use prices and invoices;
+ * None: the system's.
+ */
+time_zone: string | null, };

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { money, setLang } from './i18n.svelte';
+
+describe('money', () => {
+  it('formats integer minor units for the language, exactly', () => {
+    setLang('en');
+    expect(money(6875, 'SEK').replace(/\s/g, ' ')).toBe('SEK 68.75');
+    expect(money(5, 'EUR')).toBe('€0.05');
+    expect(money(-100, 'EUR')).toBe('-€1.00');
+    expect(money(1500, 'JPY', 0)).toBe('JP¥1,500');
+    // Beyond what a binary float can divide by 100 exactly, the digits stay the integer's own.
+    expect(money(900719925474099, 'EUR')).toBe('€9,007,199,254,740.99');
+    setLang('sv');
+    expect(money(6875, 'SEK').replace(/\s/g, ' ')).toBe('68,75 kr');
+    expect(money(123456, 'EUR').replace(/\s/g, ' ')).toBe('1 234,56 €');
+    expect(money(null, 'SEK')).toBe('—');
+    setLang('en');
+  });
+});
