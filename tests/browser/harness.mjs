@@ -38,6 +38,11 @@ export async function until(what, fn, ms = 20_000) {
   throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
 }
 
+/** A simulated charger (chargeyard-sim) connecting to `url`; `args` as its command line. */
+export function simulator(url, id, args = []) {
+  return spawn(bin('chargeyard-sim'), ['--url', url, '--id', id, ...args], { stdio: 'ignore' });
+}
+
 export class Depot {
   children = [];
 
@@ -75,7 +80,7 @@ export class Depot {
 
   /** A simulated charger (chargeyard-sim); `args` as its command line. */
   charger(id, args = []) {
-    const child = spawn(bin('chargeyard-sim'), ['--url', `${this.ocpp}/ocpp`, '--id', id, ...args], { stdio: 'ignore' });
+    const child = simulator(`${this.ocpp}/ocpp`, id, args);
     this.children.push(child);
     return child;
   }

@@ -6,11 +6,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bin, freePort, until } from '../browser/harness.mjs';
+import { bin, freePort, simulator, until } from '../browser/harness.mjs';
 import { Window } from './webdriver.mjs';
 
 const shots = process.env.CHARGEYARD_SCREENSHOTS || join(tmpdir(), 'chargeyard-screenshots');
@@ -41,9 +40,7 @@ after(async () => {
 });
 
 function charger(id, args) {
-  const child = spawn(bin('chargeyard-sim'), ['--url', ocpp, '--id', id, ...args], { stdio: 'ignore' });
-  children.push(child);
-  return child;
+  children.push(simulator(ocpp, id, args));
 }
 
 const tileCss = (station, connector = 1) => `[data-testid=tile][data-station="${station}"][data-connector="${connector}"]`;
@@ -69,8 +66,7 @@ test('remote start then remote stop from the station view, in the window', async
 
   await w.go('#/');
   await (await w.wait(`${tileCss('WIN-1')} a`)).click();
-  await w.wait('[data-testid=station-title]');
-  assert.match(await (await w.find('[data-testid=station-title]')).text(), /WIN-1/);
+  assert.match(await (await w.wait('[data-testid=station-title]')).text(), /WIN-1/);
   await (await w.find('[data-testid=start-tag]')).fill('WIN-TAG');
   await (await w.find('[data-testid=remote-start]')).click();
   await until('the charger to accept', async () => /accepted/i.test(await notice()));

@@ -106,50 +106,38 @@ fn time_is_charged_by_real_elapsed_time_across_dst_changes() {
     let t = tariff(json!({"currency": "SEK", "vat_percent": "0",
         "prices": {"per_plugged_hour": "10"},
         "windows": [{"days": [7], "start": "02:30", "end": "03:30", "prices": {"per_plugged_hour": "100"}}]}));
+    // Plugged in from `a` to `b`, local Stockholm times on `day` (unambiguous ones).
+    let plugged = |day: (i32, u32, u32), a: u32, b: u32| {
+        let at = |h: u32| {
+            Stockholm
+                .with_ymd_and_hms(day.0, day.1, day.2, h, 0, 0)
+                .single()
+                .expect("unambiguous")
+                .with_timezone(&Utc)
+        };
+        let (start, end) = (at(a), at(b));
+        let c = price(
+            &t,
+            &Usage {
+                start,
+                end,
+                ..Default::default()
+            },
+            &Stockholm,
+        );
+        (end - start, c.plugged_seconds, c.plugged_time)
+    };
     // Spring forward, Sunday 2026-03-29: 02:00 becomes 03:00. 01:00 to 04:00 local is 2 real hours,
     // and the window's 02:30 does not exist: it starts at 03:00, so 30 min at 100.
-    let (a, b) = (sthlm("2026-03-29 01:00"), sthlm("2026-03-29 04:00"));
-    assert_eq!(b - a, Duration::hours(2));
-    let c = price(
-        &t,
-        &Usage {
-            start: a,
-            end: b,
-            ..Default::default()
-        },
-        &Stockholm,
-    );
     assert_eq!(
-        (c.plugged_seconds, c.plugged_time),
-        (7_200, 1_500 + 5_000),
-        "{c:?}"
+        plugged((2026, 3, 29), 1, 4),
+        (Duration::hours(2), 7_200, 1_500 + 5_000)
     );
     // Fall back, Sunday 2026-10-25: 03:00 becomes 02:00 again. 01:00 to 04:00 local is 4 real
     // hours; the window covers 02:30–03:00 twice and 03:00–03:30 once: 1.5 h at 100, 2.5 h at 10.
-    let a = Stockholm
-        .with_ymd_and_hms(2026, 10, 25, 1, 0, 0)
-        .single()
-        .expect("t")
-        .with_timezone(&Utc);
-    let b = Stockholm
-        .with_ymd_and_hms(2026, 10, 25, 4, 0, 0)
-        .single()
-        .expect("t")
-        .with_timezone(&Utc);
-    assert_eq!(b - a, Duration::hours(4));
-    let c = price(
-        &t,
-        &Usage {
-            start: a,
-            end: b,
-            ..Default::default()
-        },
-        &Stockholm,
-    );
     assert_eq!(
-        (c.plugged_seconds, c.plugged_time),
-        (14_400, 2_500 + 15_000),
-        "{c:?}"
+        plugged((2026, 10, 25), 1, 4),
+        (Duration::hours(4), 14_400, 2_500 + 15_000)
     );
 }
 
