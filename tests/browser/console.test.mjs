@@ -159,6 +159,93 @@ test('settings apply at once, addresses say they need a restart, and Swedish is 
   await page.getByTestId('lang-toggle').click();
 });
 
+test('tariffs: a new one with a night window, applied to a customer before the default, edited into a new version', async () => {
+  await page.goto(`${depot.base}/#/tariffs`);
+  await page.getByTestId('tariff-row').first().waitFor(); // the demo tariff
+  // A bad field is refused by the engine with its name; the form stays open with what was typed.
+  await page.getByTestId('add-tariff').click();
+  await page.getByTestId('tariff-name').fill('Broken');
+  await page.getByTestId('tariff-vat').fill('lots');
+  await page.getByTestId('save-tariff').click();
+  await until('the field error', async () => /vat/i.test(await page.getByTestId('notice').innerText()));
+  assert.equal(await page.getByTestId('tariff-name').inputValue(), 'Broken');
+
+  await page.getByTestId('tariff-name').fill('Fleet E2E');
+  await page.getByTestId('tariff-vat').fill('25');
+  await page.getByTestId('tariff-per_kwh').fill('1,50'); // a decimal comma is fine
+  await page.getByTestId('tariff-session_fee').fill('2');
+  await page.getByTestId('add-window').click();
+  await page.getByTestId('window-name').fill('night');
+  await page.getByTestId('window-start').fill('22:00');
+  await page.getByTestId('window-end').fill('06:00');
+  await page.getByTestId('window-per_kwh').fill('0.90');
+  await page.getByTestId('save-tariff').click();
+  const row = page.locator('[data-testid=tariff-row][data-name="Fleet E2E"]');
+  await row.waitFor();
+  assert.equal(await row.getByTestId('tariff-version').innerText(), '1');
+  assert.match(await row.getByTestId('tariff-summary').innerText(), /Per kWh 1\.5 · Session fee 2 · time windows: 1/);
+
+  await page.getByTestId('assign-scope').selectOption('group');
+  await page.getByTestId('assign-kind').selectOption('customer');
+  await page.getByTestId('assign-name').fill('E2E Customer');
+  await page.getByTestId('assign-tariff').selectOption({ label: 'Fleet E2E' });
+  await page.getByTestId('assign').click();
+  await until('listed first, before the default', async () => {
+    const items = await page.getByTestId('assignment').allInnerTexts();
+    return items.length >= 2 && /E2E Customer.*Fleet E2E/.test(items[0]) && /Default/.test(items.at(-1));
+  });
+
+  await row.getByTestId('edit-tariff').click();
+  assert.equal(await page.getByTestId('window-per_kwh').inputValue(), '0.9');
+  await page.getByTestId('tariff-per_kwh').fill('1.75');
+  await page.getByTestId('save-tariff').click();
+  await until('version 2', async () => (await row.getByTestId('tariff-version').innerText()) === '2');
+  const saved = (await depot.api('GET', '/api/tariffs')).find((x) => x.name === 'Fleet E2E');
+  assert.deepEqual([saved.version, saved.tariff.prices.per_kwh, saved.tariff.prices.session_fee, saved.tariff.windows[0].prices.per_kwh, saved.tariff.windows[0].start],
+    [2, '1.75', '2', '0.9', '22:00']);
+  await page.screenshot({ path: join(shots, 'tariffs.png') });
+});
+
+test('invoices: a period exported as CSV with progress, downloaded, and a session\'s meter values', async () => {
+  await page.goto(`${depot.base}/#/invoices`);
+  const day = (d) => new Date(Date.now() + d * 86_400_000).toISOString().slice(0, 10);
+  await page.getByTestId('invoice-from').fill(day(-5));
+  await page.getByTestId('invoice-to').fill(day(1));
+  // Decimal comma between commas is refused before anything is sent.
+  await page.getByTestId('csv-separator').selectOption(',');
+  await page.getByTestId('csv-decimal-comma').check();
+  await page.getByTestId('export-invoice').click();
+  await until('the form error', async () => /semicolons or tabs/.test(await page.getByTestId('notice').innerText()));
+
+  await page.getByTestId('csv-separator').selectOption(';');
+  // Record whether the progress bar was shown while the export ran.
+  await page.evaluate(() => {
+    window.sawProgress = false;
+    new MutationObserver(() => { if (document.querySelector('[data-testid=export-progress]')) window.sawProgress = true; })
+      .observe(document.body, { childList: true, subtree: true });
+  });
+  await page.getByTestId('export-invoice').click();
+  await page.getByTestId('export-result').waitFor();
+  assert.equal(await page.evaluate(() => window.sawProgress), true, 'a progress bar while exporting');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-download').click()]);
+  const csv = await (await import('node:fs/promises')).readFile(await download.path(), 'utf8');
+  const lines = csv.split('\r\n');
+  assert.match(lines[0], /^session;station;connector;id tag;/);
+  const demo = lines.filter((l) => /;DEMO-\d+;/.test(l));
+  assert.ok(demo.length > 0, `sessions on the invoice: ${csv.slice(0, 300)}`);
+  assert.match(demo[0], /;SEK;\d+,\d\d;/, 'amounts with a decimal comma');
+  assert.ok(lines.some((l) => l.startsWith('summary;')), 'a summary per customer');
+  assert.match(await page.getByTestId('export-file').first().innerText(), /invoice_/);
+  await page.screenshot({ path: join(shots, 'invoices.png') });
+
+  const closed = await depot.api('GET', '/api/transactions?station_id=DEMO-01&open=false&limit=1');
+  await page.goto(`${depot.base}/#/sessions/${closed.items[0].id}`);
+  await page.getByTestId('export-samples').click();
+  const [values] = await Promise.all([page.waitForEvent('download'), page.getByTestId('samples-download').click()]);
+  const text = await (await import('node:fs/promises')).readFile(await values.path(), 'utf8');
+  assert.match(text.split('\r\n')[1] ?? '', /Energy\.Active\.Import\.Register|Power|SoC/);
+});
+
 // WCAG 2 A and AA rules (contrast, names, labels, landmarks, ARIA) checked by axe-core in the page.
 async function audit(name) {
   await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
@@ -171,7 +258,8 @@ async function audit(name) {
 test('every view passes an axe-core WCAG 2.1 AA audit, in English and Swedish', async () => {
   const views = [['dashboard', '#/', '[data-testid=tile]'], ['station', '#/station/DEMO-01', '[data-testid=station-title]'],
     ['sessions', '#/sessions', '[data-testid=session-row]'], ['tags', '#/tags', '[data-testid=tag-row]'],
-    ['inbox', '#/inbox', '[data-testid=connect-url]'], ['settings', '#/settings', '[data-testid=save-settings]']];
+    ['inbox', '#/inbox', '[data-testid=connect-url]'], ['settings', '#/settings', '[data-testid=save-settings]'],
+    ['tariffs', '#/tariffs', '[data-testid=tariff-row]'], ['invoices', '#/invoices', '[data-testid=export-invoice]']];
   for (const lang of ['en', 'sv']) {
     for (const [name, hash, ready] of views) {
       await page.goto(`${depot.base}/${hash}`);

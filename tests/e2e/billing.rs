@@ -7,7 +7,7 @@ use crate::http::{Api, start};
 use crate::{exchange, raw};
 
 /// One session over raw frames: start at `t0` with `meter_start`, a sample, stop 2 h later.
-async fn session(
+pub(crate) async fn session(
     api: &Api,
     station: &str,
     tag: &str,
@@ -48,6 +48,19 @@ async fn session(
     tx
 }
 
+/// Accepted tags, each of a customer group or of none.
+pub(crate) async fn customer_tags(api: &Api, tags: &[(&str, Option<&str>)]) {
+    for (tag, group) in tags {
+        api.req(
+            "POST",
+            "/api/id-tags",
+            Some(json!({"id_tag": tag, "status": "Accepted",
+            "group_kind": group.map(|_| "customer"), "group_name": group})),
+        )
+        .await;
+    }
+}
+
 fn visitors(per_kwh: &str) -> Value {
     json!({"name": "Visitors", "tariff": {"currency": "SEK", "vat_percent": "25",
         "prices": {"per_kwh": per_kwh, "session_fee": "5"}}})
@@ -60,15 +73,7 @@ async fn sessions_are_priced_by_group_station_or_default_tariff_and_keep_their_v
         api.req("POST", "/api/stations", Some(json!({"id": id})))
             .await;
     }
-    for (tag, group) in [("VISITOR", None), ("FLEET", Some("Own fleet"))] {
-        api.req(
-            "POST",
-            "/api/id-tags",
-            Some(json!({"id_tag": tag, "status": "Accepted",
-            "group_kind": group.map(|_| "customer"), "group_name": group})),
-        )
-        .await;
-    }
+    customer_tags(&api, &[("VISITOR", None), ("FLEET", Some("Own fleet"))]).await;
     let (s, visitors_t) = api
         .req("POST", "/api/tariffs", Some(visitors("2.50")))
         .await;

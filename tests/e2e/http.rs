@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{config, eventually};
 
 pub(crate) struct Api {
-    base: String,
+    pub(crate) base: String,
     pub(crate) ocpp: String,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -48,6 +48,28 @@ impl Api {
             None => r,
         })
         .await
+    }
+
+    /// A file as downloaded: status, Content-Disposition, bytes.
+    pub(crate) async fn download(&self, path: &str) -> (u16, String, Vec<u8>) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        let disposition = resp
+            .headers()
+            .get("content-disposition")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let status = resp.status().as_u16();
+        (
+            status,
+            disposition,
+            resp.bytes().await.expect("body").to_vec(),
+        )
     }
 
     /// A text body (CSV imports).

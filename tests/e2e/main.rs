@@ -9,6 +9,7 @@
 mod billing;
 mod commands;
 mod durability;
+mod exports;
 mod handlers;
 mod http;
 mod malformed;

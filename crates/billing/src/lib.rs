@@ -4,6 +4,8 @@
 
 pub mod amount;
 pub mod cost;
+pub mod csv;
+pub mod invoice;
 pub mod tariff;
 
 pub use amount::{Price, PriceError, currency_decimals};

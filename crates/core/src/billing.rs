@@ -3,13 +3,14 @@
 //! connector's status history. The running cost on the dashboard and the final cost are the same
 //! call.
 
-use chargeyard_billing::{Tariff, Usage};
-use chargeyard_store::model::Transaction;
+use chargeyard_billing::{Cost, Tariff, Usage};
+use chargeyard_store::model::{Billable, Transaction};
 use chargeyard_store::tariffs::{self, Assignment, TariffRecord};
-use chargeyard_store::{connectors, meter};
+use chargeyard_store::{connectors, meter, transactions};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use ts_rs::TS;
 
 use crate::engine::Engine;
@@ -69,6 +70,20 @@ fn checked(input: &TariffInput) -> Result<String> {
         return Err(Error::Invalid(problems.join("; ")));
     }
     serde_json::to_string(&input.tariff).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A tag group as "kind:name" (kind one of driver, vehicle, customer), split and trimmed.
+pub(crate) fn parse_group(target: &str) -> Result<(String, String)> {
+    match target.split_once(':') {
+        Some((kind, name))
+            if ["driver", "vehicle", "customer"].contains(&kind) && !name.trim().is_empty() =>
+        {
+            Ok((kind.to_string(), name.trim().to_string()))
+        }
+        _ => Err(Error::Invalid(format!(
+            "group {target:?}: kind:name, kind one of driver, vehicle, customer"
+        ))),
+    }
 }
 
 /// The system's time zone, or UTC when it cannot be told.
@@ -169,20 +184,10 @@ impl Engine {
         let target = match a.scope.as_str() {
             "default" => String::new(),
             "station" if !a.target.trim().is_empty() => a.target.trim().to_string(),
-            "group" => match a.target.split_once(':') {
-                Some((kind, name))
-                    if ["driver", "vehicle", "customer"].contains(&kind)
-                        && !name.trim().is_empty() =>
-                {
-                    format!("{kind}:{}", name.trim())
-                }
-                _ => {
-                    return Err(Error::Invalid(format!(
-                        "target {:?}: a group is kind:name, kind one of driver, vehicle, customer",
-                        a.target
-                    )));
-                }
-            },
+            "group" => {
+                let (kind, name) = parse_group(&a.target)?;
+                format!("{kind}:{name}")
+            }
             "station" => return Err(Error::Invalid("target: the station id".into())),
             s => {
                 return Err(Error::Invalid(format!(
@@ -204,19 +209,90 @@ impl Engine {
         self.tariff_assignments().await
     }
 
-    /// Fill in `t.cost` (up to now while it runs). Sessions started with no tariff in place have
-    /// none.
-    pub(crate) async fn price(&self, t: &mut Transaction) -> Result<()> {
+    /// Fill in the cost of each (up to now while running). Stopped sessions' costs are stored
+    /// once priced, so lists and invoices need not price them again.
+    pub(crate) async fn price_all(&self, transactions: &mut [Transaction]) -> Result<()> {
+        let mut pricer = Pricer::new(self);
+        for t in transactions.iter_mut() {
+            t.cost = pricer.price(t.billable()).await?;
+        }
+        pricer.save().await
+    }
+
+    /// Price a session that just stopped and store its cost.
+    pub(crate) fn price_stopped(&self, id: i64) {
+        let engine = self.clone();
+        self.inner.tasks.spawn(async move {
+            let stored = async {
+                if let Some(t) = transactions::get(&engine.inner.store.reader, id).await? {
+                    engine.price_all(&mut [t]).await?;
+                }
+                Ok::<_, Error>(())
+            };
+            if let Err(e) = stored.await {
+                tracing::warn!(transaction = id, error = %e, "pricing a stopped session");
+            }
+        });
+    }
+}
+
+/// Prices sessions one after another, parsing each tariff version once and storing the costs of
+/// stopped sessions together.
+pub(crate) struct Pricer<'a> {
+    engine: &'a Engine,
+    zone: String,
+    tz: Tz,
+    tariffs: HashMap<i64, Option<Tariff>>,
+    saves: Vec<(i64, i64, String, String)>,
+}
+
+impl<'a> Pricer<'a> {
+    pub(crate) fn new(engine: &'a Engine) -> Self {
+        let tz = engine.time_zone();
+        Pricer {
+            engine,
+            zone: tz.name().to_string(),
+            tz,
+            tariffs: HashMap::new(),
+            saves: Vec::new(),
+        }
+    }
+
+    pub(crate) fn time_zone(&self) -> Tz {
+        self.tz
+    }
+
+    /// A tariff version, read and parsed once.
+    pub(crate) async fn tariff(&mut self, version: i64) -> Result<Option<&Tariff>> {
+        if !self.tariffs.contains_key(&version) {
+            let text = tariffs::version(&self.engine.inner.store.reader, version).await?;
+            let parsed = text
+                .map(|d| serde_json::from_str::<Tariff>(&d))
+                .transpose()
+                .map_err(|e| Error::Internal(format!("tariff version {version}: {e}")))?;
+            self.tariffs.insert(version, parsed);
+        }
+        Ok(self.tariffs[&version].as_ref())
+    }
+
+    /// A session's cost: the stored one when it was priced in the depot's time zone, else from
+    /// its tariff version, energy readings and the connector's statuses (and then stored if the
+    /// session has stopped). Sessions started with no tariff in place have none.
+    pub(crate) async fn price(&mut self, t: Billable) -> Result<Option<Cost>> {
+        if let Some((zone, cost)) = t.stored_cost
+            && zone == self.zone
+        {
+            return Ok(Some(cost));
+        }
         let Some(version) = t.tariff_version_id else {
-            return Ok(());
+            return Ok(None);
         };
-        let reader = &self.inner.store.reader;
-        let Some(definition) = tariffs::version(reader, version).await? else {
-            return Ok(());
+        let now = self.engine.now();
+        let Some(tariff) = self.tariff(version).await?.cloned() else {
+            return Ok(None);
         };
-        let tariff: Tariff = serde_json::from_str(&definition)
-            .map_err(|e| Error::Internal(format!("tariff version {version}: {e}")))?;
-        let end = t.stop_ts.unwrap_or_else(|| self.now()).max(t.start_ts);
+        let reader = &self.engine.inner.store.reader;
+        let end = t.stop_ts.unwrap_or(now).max(t.start_ts);
         let mut readings = vec![(t.start_ts, t.meter_start)];
         readings.extend(
             meter::energy_readings(reader, t.id)
@@ -243,11 +319,26 @@ impl Engine {
             readings,
             charging,
         };
-        t.cost = Some(chargeyard_billing::price(
-            &tariff,
-            &usage,
-            &self.time_zone(),
-        ));
+        let cost = chargeyard_billing::price(&tariff, &usage, &self.tz);
+        if t.stop_ts.is_some() {
+            let json = serde_json::to_string(&cost).map_err(|e| Error::Internal(e.to_string()))?;
+            self.saves.push((t.id, t.cost_rev, self.zone.clone(), json));
+        }
+        Ok(Some(cost))
+    }
+
+    /// Store the final costs priced so far.
+    pub(crate) async fn save(&mut self) -> Result<()> {
+        if self.saves.is_empty() {
+            return Ok(());
+        }
+        let saves = std::mem::take(&mut self.saves);
+        self.engine
+            .inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { transactions::save_costs(c, &saves).await }))
+            .await?;
         Ok(())
     }
 }

@@ -97,6 +97,8 @@ pub(crate) struct Inner {
     pub ocpp_listen: Mutex<Option<std::net::SocketAddr>>,
     /// Stops the simulated demo fleet, if a front end started one.
     pub demo_fleet: Mutex<Option<CancellationToken>>,
+    /// Where exports are written: `exports/` next to the database.
+    pub exports_dir: std::path::PathBuf,
 }
 
 /// The engine. Cheap to clone; all clones share one state.
@@ -353,6 +355,10 @@ impl Engine {
                 shutdown: CancellationToken::new(),
                 ocpp_listen: Mutex::new(None),
                 demo_fleet: Mutex::new(None),
+                exports_dir: db_path
+                    .parent()
+                    .unwrap_or_else(|| Path::new("."))
+                    .join("exports"),
             }),
         };
         engine.spawn_frame_pruner();
@@ -940,9 +946,7 @@ impl Engine {
     /// Transactions, each with its cost (so far, when running).
     pub async fn transactions(&self, filter: &TransactionFilter) -> Result<Page<Transaction>> {
         let mut page = transactions::list(&self.inner.store.reader, filter).await?;
-        for t in &mut page.items {
-            self.price(t).await?;
-        }
+        self.price_all(&mut page.items).await?;
         Ok(page)
     }
 
@@ -951,7 +955,7 @@ impl Engine {
         let mut t = transactions::get(reader, id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("transaction {id}")))?;
-        self.price(&mut t).await?;
+        self.price_all(std::slice::from_mut(&mut t)).await?;
         let samples = chargeyard_store::meter::query(
             reader,
             &SampleFilter {
@@ -1446,6 +1450,9 @@ impl Engine {
                 })
             })
             .await?;
+        if outcome == StopOutcome::Stopped {
+            self.price_stopped(r.transaction_id);
+        }
         match outcome {
             StopOutcome::Stopped if self.has_listeners() => {
                 if let Some(t) =

@@ -54,4 +54,12 @@ pub enum Event {
         kind: String,
         detail: String,
     },
+    /// How far an export has come: `done` of `total` rows.
+    ExportProgress {
+        job: String,
+        #[ts(type = "number")]
+        done: u64,
+        #[ts(type = "number")]
+        total: u64,
+    },
 }

@@ -12,6 +12,7 @@
 //! - [`auth`]    — station passwords
 //! - [`meter`]   — normalising sampled values
 //! - [`events`]  — live events for front ends
+//! - [`billing`] — tariffs and pricing; [`export`] — invoice and meter-value CSV files
 //! - [`error`]   — facade errors with stable codes
 
 pub mod auth;
@@ -20,6 +21,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod meter;
 pub mod server;
 mod session;

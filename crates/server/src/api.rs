@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chargeyard_core::billing::{AssignmentInput, TariffInput};
+use chargeyard_core::export::ExportRequest;
 use chargeyard_core::store::id_tags::{TagFields, TagFilter};
 use chargeyard_core::store::meter::SampleFilter;
 use chargeyard_core::store::transactions::TransactionFilter;
@@ -111,10 +112,58 @@ pub fn router(engine: Engine) -> Router {
             "/api/tariff-assignments",
             get(tariff_assignments).put(assign_tariff),
         )
+        .route("/api/exports", get(exports).post(export))
+        .route("/api/exports/{name}", get(export_file))
         .route("/api/settings", get(settings).put(update_settings))
         .route("/api/demo", axum::routing::delete(remove_demo))
         .route("/api/live", get(live))
         .with_state(engine)
+}
+
+async fn exports(State(e): State<Engine>) -> ApiResult<Value> {
+    Ok(Json(json!(e.exports()?)))
+}
+
+async fn export(State(e): State<Engine>, Body(r): Body<ExportRequest>) -> ApiResult<Value> {
+    Ok(Json(json!(e.export(r).await?)))
+}
+
+/// A finished export as a download.
+async fn export_file(
+    State(e): State<Engine>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let path = e.export_path(&name)?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|err| ApiError(Error::Internal(format!("{}: {err}", path.display()))))?;
+    let kind = match path.extension().and_then(|x| x.to_str()) {
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        _ => "text/csv; charset=utf-8",
+    };
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let utf8 = percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC);
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, kind.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{utf8}"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 async fn info(State(e): State<Engine>) -> Json<Value> {

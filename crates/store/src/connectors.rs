@@ -49,6 +49,16 @@ pub async fn record_status(
     .execute(&mut *conn)
     .await?;
     let at = fmt(s.status_at);
+    // A status from before a session's stop changes what that session costs.
+    sqlx::query(
+        "UPDATE transactions SET cost = NULL, cost_rev = cost_rev + 1
+         WHERE station_id = ? AND connector_id = ? AND stop_ts > ?",
+    )
+    .bind(&s.station_id)
+    .bind(s.connector_id)
+    .bind(&at)
+    .execute(&mut *conn)
+    .await?;
     let r = sqlx::query(
         "INSERT INTO connectors (station_id, connector_id, status, error_code, info, vendor_id,
          vendor_error_code, status_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)

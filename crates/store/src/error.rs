@@ -13,6 +13,9 @@ pub enum Error {
     /// The writer task is gone (shutting down) or its commit failed; nothing of the write is on disk.
     #[error("write not committed: {0}")]
     NotCommitted(String),
+    /// Stored data that cannot be read back.
+    #[error("unreadable data: {0}")]
+    Corrupt(String),
 }
 
 impl Error {

@@ -37,6 +37,9 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let received = fmt(now);
+    // Samples for a stopped session change what it costs.
+    let transactions: std::collections::HashSet<i64> =
+        samples.iter().filter_map(|s| s.transaction_id).collect();
     while !samples.is_empty() {
         let rest = samples.split_off(samples.len().min(ROWS_PER_INSERT));
         let chunk = std::mem::replace(&mut samples, rest);
@@ -62,7 +65,9 @@ pub async fn insert(
         });
         q.build().execute(&mut *conn).await?;
     }
-    Ok(())
+    let mut late: Vec<i64> = transactions.into_iter().collect();
+    late.sort_unstable();
+    crate::transactions::forget_costs(conn, &late).await
 }
 
 fn map(r: &SqliteRow) -> MeterSample {

@@ -148,6 +148,48 @@ pub struct Transaction {
     pub tariff_version_id: Option<i64>,
     /// What it costs (so far, while running); filled in by the engine's cost engine.
     pub cost: Option<chargeyard_billing::Cost>,
+    /// The stored final cost and the time zone it was priced in (stopped sessions only).
+    #[serde(skip)]
+    #[ts(skip)]
+    pub stored_cost: Option<(String, chargeyard_billing::Cost)>,
+    /// Bumped whenever data the cost is priced from arrives late.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub cost_rev: i64,
+}
+
+impl Transaction {
+    /// What pricing it needs (the stored cost moves into it).
+    pub fn billable(&mut self) -> Billable {
+        Billable {
+            id: self.id,
+            station_id: self.station_id.clone(),
+            connector_id: self.connector_id,
+            start_ts: self.start_ts,
+            stop_ts: self.stop_ts,
+            meter_start: self.meter_start,
+            meter_stop: self.meter_stop,
+            tariff_version_id: self.tariff_version_id,
+            stored_cost: self.stored_cost.take(),
+            cost_rev: self.cost_rev,
+        }
+    }
+}
+
+/// A session as the cost engine needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Billable {
+    pub id: i64,
+    pub station_id: String,
+    pub connector_id: i64,
+    pub start_ts: DateTime<Utc>,
+    pub stop_ts: Option<DateTime<Utc>>,
+    pub meter_start: i64,
+    pub meter_stop: Option<i64>,
+    pub tariff_version_id: Option<i64>,
+    /// The stored final cost and the time zone it was priced in.
+    pub stored_cost: Option<(String, chargeyard_billing::Cost)>,
+    pub cost_rev: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -7,12 +7,14 @@ use sqlx::{QueryBuilder, Row, SqliteExecutor};
 use ts_rs::TS;
 
 use crate::error::{Error, Result};
-use crate::model::{Page, PageQuery, Transaction, UnmatchedStop};
+use crate::model::{Billable, Page, PageQuery, Transaction, UnmatchedStop};
 use crate::time::{fmt, parse, parse_opt};
 
-/// Energy so far: stop − start, or the latest whole-meter import register reading − start.
-const SELECT: &str =
-    "SELECT t.*, CASE WHEN t.meter_stop IS NOT NULL THEN t.meter_stop - t.meter_start
+/// A transaction's columns, with energy so far: stop − start, or the latest whole-meter import
+/// register reading − start (and the latest power and SoC while it runs).
+macro_rules! columns {
+    () => {
+        "t.*, CASE WHEN t.meter_stop IS NOT NULL THEN t.meter_stop - t.meter_start
     ELSE (SELECT CAST(m.value AS INTEGER) - t.meter_start FROM meter_samples m
           WHERE m.transaction_id = t.id AND m.station_id = t.station_id AND m.measurand = 'Energy.Active.Import.Register'
           AND m.phase IS NULL AND m.value IS NOT NULL ORDER BY m.timestamp DESC, m.id DESC LIMIT 1)
@@ -24,8 +26,11 @@ const SELECT: &str =
     CASE WHEN t.stop_ts IS NULL THEN (SELECT m.value FROM meter_samples m
           WHERE m.transaction_id = t.id AND m.station_id = t.station_id AND m.measurand = 'SoC'
           AND m.value IS NOT NULL ORDER BY m.timestamp DESC, m.id DESC LIMIT 1)
-    END AS soc_percent
-    FROM transactions t";
+    END AS soc_percent"
+    };
+}
+
+const SELECT: &str = concat!("SELECT ", columns!(), " FROM transactions t");
 
 fn map(r: &SqliteRow) -> Transaction {
     Transaction {
@@ -47,6 +52,14 @@ fn map(r: &SqliteRow) -> Transaction {
         received_at: parse(r.get::<&str, _>("received_at")),
         tariff_version_id: r.get("tariff_version_id"),
         cost: None,
+        stored_cost: match (
+            r.get::<Option<String>, _>("cost_zone"),
+            r.get::<Option<&str>, _>("cost"),
+        ) {
+            (Some(zone), Some(json)) => serde_json::from_str(json).ok().map(|c| (zone, c)),
+            _ => None,
+        },
+        cost_rev: r.get("cost_rev"),
     }
 }
 
@@ -280,4 +293,177 @@ pub async fn unmatched_stops(
             received_at: parse(r.get::<&str, _>("received_at")),
         })
         .collect())
+}
+
+/// Store final costs as priced: `(transaction id, the cost_rev it was priced from, time zone,
+/// cost JSON)`. A cost whose session received late data since (its cost_rev moved on) is not
+/// stored. Returns how many were stored.
+pub async fn save_costs(
+    conn: &mut SqliteConnection,
+    costs: &[(i64, i64, String, String)],
+) -> Result<u64> {
+    let mut saved = 0;
+    for (id, rev, zone, json) in costs {
+        saved += sqlx::query(
+            "UPDATE transactions SET cost = ?, cost_zone = ? WHERE id = ? AND cost_rev = ?
+             AND stop_ts IS NOT NULL",
+        )
+        .bind(json)
+        .bind(zone)
+        .bind(id)
+        .bind(rev)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(saved)
+}
+
+/// Late data for stopped sessions: forget their stored costs.
+pub(crate) async fn forget_costs(conn: &mut SqliteConnection, ids: &[i64]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "UPDATE transactions SET cost = NULL, cost_rev = cost_rev + 1
+         WHERE stop_ts IS NOT NULL AND id IN (",
+    );
+    let mut list = q.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    q.push(")").build().execute(conn).await?;
+    Ok(())
+}
+
+/// Which finished sessions go on an invoice: stopped in `[stopped_from, stopped_to)`, for one
+/// tag group ("kind", "name") or one tag, or all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InvoiceFilter {
+    pub stopped_from: DateTime<Utc>,
+    pub stopped_to: DateTime<Utc>,
+    pub group: Option<(String, String)>,
+    pub id_tag: Option<String>,
+}
+
+/// A session with what its invoice line needs besides the cost.
+#[derive(Debug, Clone)]
+pub struct InvoiceRow {
+    pub session: Billable,
+    pub id_tag: String,
+    pub group_kind: Option<String>,
+    pub group_name: Option<String>,
+    pub tariff_name: Option<String>,
+    pub tariff_version: Option<i64>,
+}
+
+/// An invoice row as SQLite writes it: `[[columns of invoice_page], cost]`, the cost as stored.
+#[derive(Deserialize)]
+struct RawInvoiceRow(RawColumns, Option<chargeyard_billing::Cost>);
+
+#[derive(Deserialize)]
+struct RawColumns(
+    i64,
+    String,
+    i64,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
+impl From<RawInvoiceRow> for InvoiceRow {
+    fn from(RawInvoiceRow(r, cost): RawInvoiceRow) -> Self {
+        InvoiceRow {
+            session: Billable {
+                id: r.0,
+                station_id: r.1,
+                connector_id: r.2,
+                start_ts: r.3,
+                stop_ts: r.4,
+                meter_start: r.5,
+                meter_stop: r.6,
+                tariff_version_id: r.7,
+                cost_rev: r.8,
+                stored_cost: r.9.zip(cost),
+            },
+            id_tag: r.10,
+            group_kind: r.11,
+            group_name: r.12,
+            tariff_name: r.13,
+            tariff_version: r.14,
+        }
+    }
+}
+
+fn push_invoice_filter(q: &mut QueryBuilder<Sqlite>, f: &InvoiceFilter) {
+    q.push(" WHERE t.stop_ts >= ")
+        .push_bind(fmt(f.stopped_from))
+        .push(" AND t.stop_ts < ")
+        .push_bind(fmt(f.stopped_to));
+    if let Some((kind, name)) = &f.group {
+        q.push(" AND g.group_kind = ")
+            .push_bind(kind.clone())
+            .push(" AND g.group_name = ")
+            .push_bind(name.clone());
+    }
+    if let Some(tag) = &f.id_tag {
+        q.push(" AND t.id_tag = ").push_bind(tag.clone());
+    }
+}
+
+const INVOICE_FROM: &str = " FROM transactions t LEFT JOIN id_tags g ON g.id_tag = t.id_tag";
+
+pub async fn invoice_count(ex: &sqlx::SqlitePool, f: &InvoiceFilter) -> Result<i64> {
+    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT COUNT(*){INVOICE_FROM}"));
+    push_invoice_filter(&mut q, f);
+    Ok(q.build_query_scalar().fetch_one(ex).await?)
+}
+
+/// The next `limit` invoice sessions after `after` (stop time, id), in the order they stopped.
+/// A page comes back as one JSON document built by SQLite, the stored costs spliced in as they
+/// are: a row per session through sqlx costs more than all the work on it otherwise.
+pub async fn invoice_page(
+    ex: &sqlx::SqlitePool,
+    f: &InvoiceFilter,
+    after: Option<(DateTime<Utc>, i64)>,
+    limit: i64,
+) -> Result<Vec<InvoiceRow>> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT '[' || COALESCE(group_concat('[' || json_array(t.id, t.station_id, t.connector_id,
+            t.start_ts, t.stop_ts, t.meter_start, t.meter_stop, t.tariff_version_id, t.cost_rev,
+            t.cost_zone, t.id_tag, t.group_kind, t.group_name, f.name, v.version)
+            || ',' || COALESCE(t.cost, 'null') || ']', ','), '') || ']'
+         FROM (SELECT t.*, g.group_kind, g.group_name",
+    );
+    q.push(INVOICE_FROM);
+    push_invoice_filter(&mut q, f);
+    if let Some((stop, id)) = after {
+        q.push(" AND (t.stop_ts, t.id) > (")
+            .push_bind(fmt(stop))
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    q.push(" ORDER BY t.stop_ts, t.id LIMIT ")
+        .push_bind(limit)
+        .push(
+            ") t LEFT JOIN tariff_versions v ON v.id = t.tariff_version_id
+             LEFT JOIN tariffs f ON f.id = v.tariff_id",
+        );
+    let page: String = q.build_query_scalar().fetch_one(ex).await?;
+    let raw: Vec<RawInvoiceRow> =
+        serde_json::from_str(&page).map_err(|e| Error::Corrupt(format!("invoice page: {e}")))?;
+    let mut rows: Vec<InvoiceRow> = raw.into_iter().map(InvoiceRow::from).collect();
+    // The aggregate keeps the inner order in practice; make sure.
+    rows.sort_by_key(|a| (a.session.stop_ts, a.session.id));
+    Ok(rows)
 }

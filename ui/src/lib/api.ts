@@ -13,6 +13,12 @@ import type { TagFields } from './bindings/TagFields';
 import type { TagFilter } from './bindings/TagFilter';
 import type { Settings } from './bindings/Settings';
 import type { ImportReport } from './bindings/ImportReport';
+import type { TariffView } from './bindings/TariffView';
+import type { Tariff } from './bindings/Tariff';
+import type { Assignment } from './bindings/Assignment';
+import type { ExportRequest } from './bindings/ExportRequest';
+import type { ExportResult } from './bindings/ExportResult';
+import type { ExportedFile } from './bindings/ExportedFile';
 
 /** Query string from the set fields of a filter. */
 export function query(f: Record<string, string | number | boolean | null | undefined>): string {
@@ -48,6 +54,20 @@ export class Api {
   updateTag = (id_tag: string, fields: TagFields) => this.r<IdTag>('PUT', `/api/id-tags/${enc(id_tag)}`, fields);
   deleteTag = (id_tag: string) => this.r<null>('DELETE', `/api/id-tags/${enc(id_tag)}`);
   importTags = (csv: string) => this.r<ImportReport>('POST', '/api/id-tags/import', csv);
+  tariffs = () => this.r<TariffView[]>('GET', '/api/tariffs');
+  createTariff = (name: string, tariff: Tariff) => this.r<TariffView>('POST', '/api/tariffs', { name, tariff });
+  updateTariff = (id: number, name: string, tariff: Tariff) => this.r<TariffView>('PUT', `/api/tariffs/${id}`, { name, tariff });
+  deleteTariff = (id: number) => this.r<null>('DELETE', `/api/tariffs/${id}`);
+  /** Where tariffs apply, in priority order. */
+  assignments = () => this.r<Assignment[]>('GET', '/api/tariff-assignments');
+  /** Set (or with `tariff_id` null, clear) the tariff of a scope; answers the new list. */
+  assign = (scope: string, target: string, tariff_id: number | null) =>
+    this.r<Assignment[]>('PUT', '/api/tariff-assignments', { scope, target, tariff_id });
+  exports = () => this.r<ExportedFile[]>('GET', '/api/exports');
+  /** Write an export; progress arrives as `export_progress` events with the request's job. */
+  exportFile = (r: ExportRequest) => this.r<ExportResult>('POST', '/api/exports', r);
+  /** Where a finished export downloads from (web transport). */
+  exportUrl = (name: string) => `/api/exports/${enc(name)}`;
   settings = () => this.r<Settings>('GET', '/api/settings');
   saveSettings = (s: Settings) => this.r<Settings>('PUT', '/api/settings', s);
   removeDemo = () => this.r<{ removed_stations: number }>('DELETE', '/api/demo');

@@ -26,3 +26,14 @@ export function errorNotice(e: unknown): NoticeValue {
   }
   return { kind: 'error', text: String(e) };
 }
+
+/** Run an action; an error from it becomes the notice shown. Resolves to whether it succeeded. */
+export async function attempt(show: (n: NoticeValue) => void, action: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await action();
+    return true;
+  } catch (e) {
+    show(errorNotice(e));
+    return false;
+  }
+}

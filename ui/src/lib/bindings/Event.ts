@@ -12,4 +12,4 @@ energy_wh: number | null,
 /**
  * Active import power, W.
  */
-power_w: number | null, soc_percent: number | null, } | { "type": "transaction_started", transaction: Transaction, } | { "type": "transaction_stopped", transaction: Transaction, } | { "type": "frame", frame: Frame, } | { "type": "command_finished", command: CommandRecord, } | { "type": "quirk", station_id: string, kind: string, detail: string, };
+power_w: number | null, soc_percent: number | null, } | { "type": "transaction_started", transaction: Transaction, } | { "type": "transaction_stopped", transaction: Transaction, } | { "type": "frame", frame: Frame, } | { "type": "command_finished", command: CommandRecord, } | { "type": "quirk", station_id: string, kind: string, detail: string, } | { "type": "export_progress", job: string, done: number, total: number, };

@@ -1,0 +1,188 @@
+//! The invoice CSV against golden files: set `UPDATE_GOLDEN=1` to rewrite them after a deliberate
+//! change, then read the diff.
+
+use std::path::PathBuf;
+
+use chargeyard_billing::csv::CsvOptions;
+use chargeyard_billing::invoice::{InvoiceCsv, InvoiceLine};
+use chargeyard_billing::{Tariff, Usage, price};
+use chrono::{DateTime, Utc};
+use chrono_tz::Europe::Stockholm;
+use serde_json::json;
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().expect("RFC 3339")
+}
+
+/// Sessions a depot could have in a month: a customer's, a driver's, one without a group, a tag
+/// that tries to inject a formula, names that need quoting, and one over the October DST change.
+fn lines() -> Vec<InvoiceLine> {
+    let tariff: Tariff = serde_json::from_value(json!({
+        "currency": "SEK", "vat_percent": "25",
+        "prices": {"per_kwh": "2.40", "session_fee": "5", "idle_per_minute": "1"},
+        "idle_grace_minutes": 15,
+        "windows": [{"name": "night", "days": [1,2,3,4,5,6,7], "start": "22:00", "end": "06:00",
+                     "prices": {"per_kwh": "1.20"}}]
+    }))
+    .expect("test setup");
+    let free: Tariff =
+        serde_json::from_value(json!({"currency": "SEK", "vat_percent": "25", "prices": {}}))
+            .expect("test setup");
+    let session = |id: i64,
+                   tag: &str,
+                   group: Option<(&str, &str)>,
+                   (start, end): (&str, &str),
+                   wh: i64,
+                   charged_until: &str,
+                   t: &Tariff| {
+        let (start, end, charged_until) = (at(start), at(end), at(charged_until));
+        let usage = Usage {
+            start,
+            end,
+            readings: vec![
+                (start, 1_000),
+                (charged_until, 1_000 + wh),
+                (end, 1_000 + wh),
+            ],
+            charging: vec![(start, charged_until)],
+        };
+        InvoiceLine {
+            session_id: id,
+            station_id: format!("DEPOT-{:02}", id % 3 + 1),
+            connector_id: id % 2 + 1,
+            id_tag: tag.into(),
+            group_kind: group.map(|g| g.0.into()),
+            group_name: group.map(|g| g.1.into()),
+            start,
+            end,
+            tariff: if t == &free {
+                "Own fleet v1".into()
+            } else {
+                "Visitors v2".into()
+            },
+            vat_percent: t.vat_percent.to_string(),
+            cost: price(t, &usage, &Stockholm),
+        }
+    };
+    vec![
+        session(
+            101,
+            "04A1B2C3",
+            Some(("customer", "Åkeri Öst AB")),
+            ("2026-10-05T15:00:00Z", "2026-10-05T17:30:00Z"),
+            32_500,
+            "2026-10-05T17:00:00Z",
+            &tariff,
+        ),
+        session(
+            102,
+            "=HYPERLINK(\"http://x\")",
+            None,
+            ("2026-10-06T19:30:00Z", "2026-10-06T22:00:00Z"),
+            41_000,
+            "2026-10-06T21:45:00Z",
+            &tariff,
+        ),
+        session(
+            103,
+            "TRUCK-7",
+            Some(("vehicle", "Truck 7, \"Blue\"")),
+            ("2026-10-10T08:00:00Z", "2026-10-10T09:00:00Z"),
+            11_000,
+            "2026-10-10T09:00:00Z",
+            &free,
+        ),
+        session(
+            104,
+            "04A1B2C4",
+            Some(("customer", "Åkeri Öst AB")),
+            ("2026-10-24T23:30:00Z", "2026-10-25T02:30:00Z"),
+            50_000,
+            "2026-10-25T01:00:00Z",
+            &tariff,
+        ),
+        session(
+            105,
+            "-1+2",
+            Some(("driver", "@lice\nline two")),
+            ("2026-10-31T10:00:00Z", "2026-10-31T10:20:00Z"),
+            3_000,
+            "2026-10-31T10:20:00Z",
+            &tariff,
+        ),
+    ]
+}
+
+fn render(options: &CsvOptions) -> String {
+    let mut invoice = InvoiceCsv::new(Vec::new(), Stockholm, options).expect("test setup");
+    for l in lines() {
+        invoice.line(&l).expect("test setup");
+    }
+    String::from_utf8(invoice.finish().expect("test setup")).expect("test setup")
+}
+
+fn golden(name: &str, options: CsvOptions) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    let got = render(&options);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &got).expect("test setup");
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(got == want, "{name} differs from the golden file:\n{got}");
+}
+
+#[test]
+fn invoice_with_commas() {
+    golden("invoice-comma.csv", CsvOptions::default());
+}
+
+#[test]
+fn invoice_for_swedish_excel() {
+    golden(
+        "invoice-excel-sv.csv",
+        CsvOptions {
+            separator: ";".into(),
+            decimal_comma: true,
+            bom: true,
+        },
+    );
+}
+
+#[test]
+fn invoice_with_tabs() {
+    golden(
+        "invoice-tab.csv",
+        CsvOptions {
+            separator: "\t".into(),
+            decimal_comma: false,
+            bom: false,
+        },
+    );
+}
+
+/// The golden files are only worth their bytes if what they hold is right: the summary adds up
+/// the lines, and a standard CSV reader gets the cells back.
+#[test]
+fn summary_adds_up_the_lines() {
+    let lines = lines();
+    let acme: Vec<_> = lines
+        .iter()
+        .filter(|l| l.group_name.as_deref() == Some("Åkeri Öst AB"))
+        .collect();
+    let total: i64 = acme.iter().map(|l| l.cost.total).sum();
+    let text = render(&CsvOptions::default());
+    let row = text
+        .split("\r\n")
+        .find(|l| l.starts_with("customer,customer,Åkeri Öst AB,"))
+        .expect("summary row");
+    assert!(
+        row.ends_with(&format!(",{}.{:02}", total / 100, total % 100)),
+        "{row} vs {total}"
+    );
+    assert!(row.contains(",SEK,2,"), "{row}");
+    // Five sessions, a blank line, the summary header and four groups.
+    let records = text.split("\r\n").filter(|r| !r.is_empty()).count();
+    assert_eq!(records, 1 + 5 + 1 + 4, "{text}");
+}

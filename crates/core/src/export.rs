@@ -1,0 +1,465 @@
+//! Files for accounting and for technicians: invoices (CSV, one line per session plus a summary
+//! per customer) and a session's meter values (CSV). Written into the exports folder next to the
+//! database, atomically (a temporary file, fsync'd, renamed into place), with progress events for
+//! long ones.
+
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use chargeyard_billing::csv::{CsvError, CsvOptions, CsvWriter};
+use chargeyard_billing::invoice::{InvoiceCsv, InvoiceLine};
+use chargeyard_store::meter::SampleFilter;
+use chargeyard_store::transactions::{self, InvoiceFilter};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::billing::{Pricer, parse_group};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::events::Event;
+
+/// What to export, and how to write the CSV.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct ExportRequest {
+    /// Echoed in the progress events, so a front end can follow its own export.
+    #[serde(default)]
+    pub job: String,
+    pub export: ExportKind,
+    #[serde(default)]
+    pub csv: CsvOptions,
+}
+
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ExportKind {
+    /// Sessions that ended between the two local dates (both included), for one tag group
+    /// ("customer:Acme AB"), one tag, or all.
+    Invoice {
+        from: NaiveDate,
+        to: NaiveDate,
+        #[serde(default)]
+        group: Option<String>,
+        #[serde(default)]
+        id_tag: Option<String>,
+    },
+    /// Every sampled value of one session.
+    MeterValues { transaction_id: i64 },
+}
+
+/// A file in the exports folder.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ExportedFile {
+    pub name: String,
+    pub path: String,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    pub modified: DateTime<Utc>,
+}
+
+/// A finished export.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ExportResult {
+    pub file: ExportedFile,
+    /// Lines written (sessions or samples).
+    #[ts(type = "number")]
+    pub rows: u64,
+    /// Sessions in the period left off the invoice because no tariff applied when they started.
+    #[ts(type = "number")]
+    pub unpriced: u64,
+}
+
+/// Sessions priced and written between progress events.
+const PAGE: i64 = 2000;
+
+/// A file that appears under its name only when complete.
+struct AtomicFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    out: Option<BufWriter<std::fs::File>>,
+}
+
+impl AtomicFile {
+    fn create(dir: &Path, name: &str) -> Result<AtomicFile> {
+        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        let tmp = dir.join(format!(".{name}.{}.part", std::process::id()));
+        let file = std::fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
+        Ok(AtomicFile {
+            dest: dir.join(name),
+            out: Some(BufWriter::with_capacity(1 << 20, file)),
+            tmp,
+        })
+    }
+
+    fn writer(&mut self) -> &mut BufWriter<std::fs::File> {
+        self.out.as_mut().expect("open until committed")
+    }
+
+    /// Flush, fsync, and rename into place (then fsync the folder so the rename lasts).
+    fn commit(mut self) -> Result<()> {
+        let out = self.out.take().expect("open until committed");
+        let file = out
+            .into_inner()
+            .map_err(|e| io_error(&self.tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| io_error(&self.tmp, e))?;
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| io_error(&self.dest, e))?;
+        if let Some(dir) = self.dest.parent() {
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| io_error(dir, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.out.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Internal(format!("{}: {e}", path.display()))
+}
+
+fn csv_error(e: CsvError) -> Error {
+    match e {
+        CsvError::Options(m) => Error::Invalid(m),
+        CsvError::Io(e) => Error::Internal(format!("writing the export: {e}")),
+    }
+}
+
+/// A file name part from user text: letters, digits, '-' and '_' kept, the rest '-'.
+fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(60)
+        .collect()
+}
+
+/// The first instant of a local date (the first valid minute after midnight when a DST change
+/// skips it).
+fn local_midnight(tz: &Tz, date: NaiveDate) -> DateTime<Utc> {
+    let mut at = date.and_hms_opt(0, 0, 0).expect("midnight");
+    loop {
+        if let Some(t) = tz.from_local_datetime(&at).earliest() {
+            return t.with_timezone(&Utc);
+        }
+        at += chrono::Duration::minutes(1);
+    }
+}
+
+fn describe(path: &Path) -> Result<ExportedFile> {
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
+    Ok(ExportedFile {
+        name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        path: path.display().to_string(),
+        bytes: meta.len(),
+        modified: meta
+            .modified()
+            .map(DateTime::<Utc>::from)
+            .unwrap_or_else(|_| Utc::now()),
+    })
+}
+
+impl Engine {
+    /// Where exports are written: `exports/` next to the database.
+    pub fn exports_dir(&self) -> PathBuf {
+        self.inner.exports_dir.clone()
+    }
+
+    /// The finished exports, newest first.
+    pub fn exports(&self) -> Result<Vec<ExportedFile>> {
+        let dir = self.exports_dir();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io_error(&dir, e)),
+        };
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io_error(&dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with('.') && entry.path().is_file() {
+                files.push(describe(&entry.path())?);
+            }
+        }
+        files.sort_by(|a, b| b.modified.cmp(&a.modified).then(a.name.cmp(&b.name)));
+        Ok(files)
+    }
+
+    /// The path of a finished export, by its name.
+    pub fn export_path(&self, name: &str) -> Result<PathBuf> {
+        let bad = name.is_empty() || name.starts_with('.') || name.contains(['/', '\\']);
+        let path = self.exports_dir().join(name);
+        if bad || !path.is_file() {
+            return Err(Error::NotFound(format!("export {name}")));
+        }
+        Ok(path)
+    }
+
+    /// Write an export. Progress goes out as [`Event::ExportProgress`] with the request's `job`.
+    pub async fn export(&self, request: ExportRequest) -> Result<ExportResult> {
+        request.csv.check().map_err(Error::Invalid)?;
+        match &request.export {
+            ExportKind::Invoice {
+                from,
+                to,
+                group,
+                id_tag,
+            } => {
+                self.export_invoice(&request, *from, *to, group.as_deref(), id_tag.as_deref())
+                    .await
+            }
+            ExportKind::MeterValues { transaction_id } => {
+                self.export_meter_values(&request, *transaction_id).await
+            }
+        }
+    }
+
+    fn progress(&self, job: &str, done: u64, total: u64) {
+        self.emit(Event::ExportProgress {
+            job: job.to_string(),
+            done,
+            total,
+        });
+    }
+
+    async fn export_invoice(
+        &self,
+        request: &ExportRequest,
+        from: NaiveDate,
+        to: NaiveDate,
+        group: Option<&str>,
+        id_tag: Option<&str>,
+    ) -> Result<ExportResult> {
+        if to < from {
+            return Err(Error::Invalid(format!("to {to}: before from {from}")));
+        }
+        let group = group
+            .filter(|g| !g.trim().is_empty())
+            .map(parse_group)
+            .transpose()?;
+        let id_tag = id_tag.map(str::trim).filter(|t| !t.is_empty());
+        let mut pricer = Pricer::new(self);
+        let tz = pricer.time_zone();
+        let filter = InvoiceFilter {
+            stopped_from: local_midnight(&tz, from),
+            stopped_to: local_midnight(&tz, to + chrono::Duration::days(1)),
+            group: group.clone(),
+            id_tag: id_tag.map(str::to_string),
+        };
+        let reader = &self.inner.store.reader;
+        let total = transactions::invoice_count(reader, &filter).await? as u64;
+        let mut name = format!("invoice_{from}_{to}");
+        if let Some((kind, group)) = &group {
+            name += &format!("_{kind}-{}", slug(group));
+        }
+        if let Some(tag) = id_tag {
+            name += &format!("_tag-{}", slug(tag));
+        }
+        name += ".csv";
+        let mut file = AtomicFile::create(&self.exports_dir(), &name)?;
+        let mut invoice = InvoiceCsv::new(file.writer(), tz, &request.csv).map_err(csv_error)?;
+        let (mut done, mut rows, mut unpriced) = (0u64, 0u64, 0u64);
+        self.progress(&request.job, 0, total);
+        // The next page is read while this one is priced and written.
+        let fetch = |after| {
+            let (reader, filter) = (reader.clone(), filter.clone());
+            tokio::spawn(
+                async move { transactions::invoice_page(&reader, &filter, after, PAGE).await },
+            )
+        };
+        let mut next = fetch(None);
+        loop {
+            let page = next
+                .await
+                .map_err(|e| Error::Internal(format!("reading the invoice: {e}")))??;
+            let Some(last) = page.last() else { break };
+            next = fetch(Some((
+                last.session.stop_ts.unwrap_or(last.session.start_ts),
+                last.session.id,
+            )));
+            for row in page {
+                let s = &row.session;
+                let (id, station_id, connector_id) = (s.id, s.station_id.clone(), s.connector_id);
+                let (start, end, version) = (s.start_ts, s.stop_ts, s.tariff_version_id);
+                done += 1;
+                let Some(cost) = pricer.price(row.session).await? else {
+                    unpriced += 1;
+                    continue;
+                };
+                let vat_percent = match version {
+                    Some(v) => pricer
+                        .tariff(v)
+                        .await?
+                        .map(|tariff| tariff.vat_percent.to_string())
+                        .unwrap_or_default(),
+                    None => String::new(),
+                };
+                invoice
+                    .line(&InvoiceLine {
+                        session_id: id,
+                        station_id,
+                        connector_id,
+                        id_tag: row.id_tag,
+                        group_kind: row.group_kind,
+                        group_name: row.group_name,
+                        start,
+                        end: end.unwrap_or(start),
+                        tariff: format!(
+                            "{} v{}",
+                            row.tariff_name.unwrap_or_default(),
+                            row.tariff_version.unwrap_or_default()
+                        ),
+                        vat_percent,
+                        cost,
+                    })
+                    .map_err(csv_error)?;
+                rows += 1;
+            }
+            pricer.save().await?;
+            self.progress(&request.job, done, total);
+        }
+        invoice.finish().map_err(csv_error)?;
+        file.commit()?;
+        Ok(ExportResult {
+            file: describe(&self.exports_dir().join(&name))?,
+            rows,
+            unpriced,
+        })
+    }
+
+    async fn export_meter_values(
+        &self,
+        request: &ExportRequest,
+        transaction_id: i64,
+    ) -> Result<ExportResult> {
+        let t = transactions::get(&self.inner.store.reader, transaction_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("transaction {transaction_id}")))?;
+        let samples = self
+            .meter_samples(&SampleFilter {
+                transaction_id: Some(transaction_id),
+                limit: Some(100_000),
+                ..Default::default()
+            })
+            .await?;
+        let tz = self.time_zone();
+        let name = format!(
+            "meter-values_{}_session-{transaction_id}.csv",
+            slug(&t.station_id)
+        );
+        let mut file = AtomicFile::create(&self.exports_dir(), &name)?;
+        let total = samples.len() as u64;
+        self.progress(&request.job, 0, total);
+        let mut w = CsvWriter::new(file.writer(), &request.csv).map_err(csv_error)?;
+        let local = format!("time ({tz})");
+        let header = [
+            local.as_str(),
+            "time (UTC)",
+            "connector",
+            "measurand",
+            "phase",
+            "location",
+            "context",
+            "unit sent",
+            "value sent",
+            "value",
+            "unit",
+        ];
+        let write = |w: &mut CsvWriter<_>| -> std::io::Result<()> {
+            w.header(&header)?;
+            for s in &samples {
+                w.text(
+                    &s.timestamp
+                        .with_timezone(&tz)
+                        .format("%Y-%m-%d %H:%M:%S%.3f")
+                        .to_string(),
+                )?;
+                w.text(&s.timestamp.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())?;
+                w.integer(s.connector_id)?;
+                w.text(&s.measurand)?;
+                for cell in [&s.phase, &s.location, &s.context, &s.unit] {
+                    w.text(cell.as_deref().unwrap_or(""))?;
+                }
+                w.text(&s.raw_value)?;
+                match s.value {
+                    Some(v) => w.number(&v.to_string())?,
+                    None => w.text("")?,
+                }
+                w.text(s.value_unit.as_deref().unwrap_or(""))?;
+                w.end_row()?;
+            }
+            Ok(())
+        };
+        write(&mut w).map_err(|e| csv_error(e.into()))?;
+        file.commit()?;
+        self.progress(&request.job, total, total);
+        Ok(ExportResult {
+            file: describe(&self.exports_dir().join(&name))?,
+            rows: total,
+            unpriced: 0,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn slugs_keep_letters_and_digits() {
+        assert_eq!(slug("Åkeri Öst AB/../x"), "Åkeri-Öst-AB----x");
+    }
+
+    #[test]
+    fn midnight_in_the_depot() {
+        let tz: Tz = "Europe/Stockholm".parse().expect("test step");
+        let d = NaiveDate::from_ymd_opt(2026, 10, 25).expect("test step");
+        assert_eq!(
+            local_midnight(&tz, d).to_rfc3339(),
+            "2026-10-24T22:00:00+00:00"
+        );
+        // Santiago skips midnight when DST starts (2026-09-06): the day starts at 01:00.
+        let cl: Tz = "America/Santiago".parse().expect("test step");
+        let d = NaiveDate::from_ymd_opt(2026, 9, 6).expect("test step");
+        assert_eq!(
+            local_midnight(&cl, d).to_rfc3339(),
+            "2026-09-06T04:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn an_abandoned_file_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().expect("test step");
+        {
+            let mut f = AtomicFile::create(dir.path(), "half.csv").expect("test step");
+            f.writer().write_all(b"a,b\r\n").expect("test step");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).expect("test step").count(), 0);
+        let mut f = AtomicFile::create(dir.path(), "whole.csv").expect("test step");
+        f.writer().write_all(b"a,b\r\n").expect("test step");
+        assert!(!dir.path().join("whole.csv").exists());
+        f.commit().expect("test step");
+        assert_eq!(
+            std::fs::read(dir.path().join("whole.csv")).expect("test step"),
+            b"a,b\r\n"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).expect("test step").count(), 1);
+    }
+}

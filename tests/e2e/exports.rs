@@ -1,0 +1,260 @@
+//! Invoice and meter-value exports over the HTTP API, from sessions sent as real OCPP frames:
+//! what lands in the file, the options, the filters, progress events, late data re-pricing a
+//! stored cost, and clear errors.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+use crate::billing::{customer_tags, session};
+use crate::http::{Api, start};
+use crate::{exchange, raw};
+
+async fn export(api: &Api, body: Value) -> (u16, Value) {
+    api.req("POST", "/api/exports", Some(body)).await
+}
+
+async fn file_text(api: &Api, name: &str) -> String {
+    let (s, disposition, bytes) = api.download(&format!("/api/exports/{name}")).await;
+    assert_eq!(s, 200, "{name}");
+    assert!(disposition.starts_with("attachment"), "{disposition}");
+    String::from_utf8(bytes).expect("UTF-8")
+}
+
+fn invoice(from: &str, to: &str) -> Value {
+    json!({"kind": "invoice", "from": from, "to": to})
+}
+
+#[tokio::test]
+async fn invoices_and_meter_values_export_as_csv_files() {
+    let api = start().await;
+    let (_, mut settings) = api.req("GET", "/api/settings", None).await;
+    settings["time_zone"] = json!("Europe/Stockholm");
+    assert_eq!(api.req("PUT", "/api/settings", Some(settings)).await.0, 200);
+    api.req("POST", "/api/stations", Some(json!({"id": "CP-A"})))
+        .await;
+    customer_tags(&api, &[("=CMD()", Some("Åkeri Öst; AB")), ("PLAIN", None)]).await;
+    // Before any tariff: a session that cannot be priced, left off the invoice and counted.
+    session(&api, "CP-A", "PLAIN", "2026-10-02T08:00:00Z", 0, 1_000).await;
+    let (_, t) = api
+        .req(
+            "POST",
+            "/api/tariffs",
+            Some(json!({"name": "Visitors", "tariff": {
+        "currency": "SEK", "vat_percent": "25", "idle_grace_minutes": 15,
+        "prices": {"per_kwh": "2.50", "session_fee": "5", "idle_per_minute": "1"}}})),
+        )
+        .await;
+    api.req(
+        "PUT",
+        "/api/tariff-assignments",
+        Some(json!({"scope": "default", "tariff_id": t["id"]})),
+    )
+    .await;
+    // 20 kWh: 50 + 5 = 55.00 net, 68.75 with VAT. The evening one ends on 1 Nov local time.
+    let first = session(
+        &api,
+        "CP-A",
+        "=CMD()",
+        "2026-10-05T10:00:00Z",
+        1_000,
+        21_000,
+    )
+    .await;
+    session(
+        &api,
+        "CP-A",
+        "PLAIN",
+        "2026-10-31T21:00:00Z",
+        21_000,
+        31_000,
+    )
+    .await;
+    session(
+        &api,
+        "CP-A",
+        "PLAIN",
+        "2026-10-30T10:00:00Z",
+        31_000,
+        35_000,
+    )
+    .await;
+
+    let (mut live, _) =
+        tokio_tungstenite::connect_async(format!("{}/api/live", api.base.replace("http", "ws")))
+            .await
+            .expect("live stream");
+    let (s, r) = export(
+        &api,
+        json!({"job": "oct", "export": invoice("2026-10-01", "2026-10-31"),
+        "csv": {"separator": ";", "decimal_comma": true, "bom": true}}),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        (r["rows"].clone(), r["unpriced"].clone()),
+        (json!(2), json!(1)),
+        "{r}"
+    );
+    assert_eq!(
+        r["file"]["name"],
+        json!("invoice_2026-10-01_2026-10-31.csv")
+    );
+    // Progress for this job, ending with all three sessions in the period done.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let msg = tokio::time::timeout_at(deadline, live.next())
+            .await
+            .expect("progress events")
+            .expect("open")
+            .expect("frame");
+        let e: Value = serde_json::from_str(msg.to_text().unwrap_or("{}")).unwrap_or_default();
+        if e["type"] == "export_progress" && e["job"] == "oct" {
+            assert_eq!(e["total"], json!(3), "{e}");
+            if e["done"] == json!(3) {
+                break;
+            }
+        }
+    }
+
+    let csv = file_text(&api, "invoice_2026-10-01_2026-10-31.csv").await;
+    assert!(csv.starts_with('\u{feff}'), "a BOM for Excel");
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
+    assert!(
+        lines[0].starts_with("session;station;connector;id tag;"),
+        "{csv}"
+    );
+    assert!(lines[0].contains("start (Europe/Stockholm)"), "{csv}");
+    let cmd = lines
+        .iter()
+        .find(|l| l.starts_with(&format!("{first};")))
+        .expect("first session");
+    assert!(
+        cmd.contains(
+            ";'=CMD();customer;\"Åkeri Öst; AB\";2026-10-05 12:00:00;2026-10-05 14:00:00;20,000;"
+        ),
+        "{cmd}"
+    );
+    assert!(
+        cmd.ends_with(";SEK;50,00;0,00;0,00;0,00;5,00;0,00;55,00;25;13,75;68,75"),
+        "{cmd}"
+    );
+    assert!(
+        !csv.contains("2026-11-01 00:00:00"),
+        "ended in November local time: not in October"
+    );
+    assert!(
+        csv.contains("customer;customer;\"Åkeri Öst; AB\";SEK;1;20,000;"),
+        "{csv}"
+    );
+
+    // One customer only; plain commas.
+    let (s, r) = export(
+        &api,
+        json!({"export": {"kind": "invoice", "from": "2026-10-01",
+        "to": "2026-11-30", "group": "customer:Åkeri Öst; AB"}}),
+    )
+    .await;
+    assert_eq!((s, r["rows"].clone()), (200, json!(1)), "{r}");
+    let name = r["file"]["name"].as_str().expect("name").to_string();
+    assert_eq!(
+        name,
+        "invoice_2026-10-01_2026-11-30_customer-Åkeri-Öst--AB.csv"
+    );
+    let csv = file_text(&api, &name).await;
+    assert!(
+        csv.contains(",SEK,50.00,0.00,0.00,0.00,5.00,0.00,55.00,25,13.75,68.75\r\n"),
+        "{csv}"
+    );
+
+    // Late data for a stopped session: the connector was charging only the first 1 h 30 min,
+    // so 30 min idle, 15 of them billed at 1.00 → 15.00 more net, 18.75 more in all.
+    let mut ws = raw(&api.ocpp, "CP-A").await;
+    for (status, at) in [
+        ("Charging", "2026-10-05T10:00:00Z"),
+        ("Finishing", "2026-10-05T11:30:00Z"),
+    ] {
+        exchange(
+            &mut ws,
+            &json!([2, "st", "StatusNotification", {"connectorId": 1, "status": status,
+            "errorCode": "NoError", "timestamp": at}])
+            .to_string(),
+        )
+        .await;
+    }
+    let (_, t) = api
+        .req("GET", &format!("/api/transactions/{first}"), None)
+        .await;
+    assert_eq!(
+        (t["cost"]["idle"].clone(), t["cost"]["total"].clone()),
+        (json!(1_500), json!(8_750)),
+        "{t}"
+    );
+    let (_, r) = export(&api, json!({"export": invoice("2026-10-01", "2026-10-31")})).await;
+    let csv = file_text(&api, r["file"]["name"].as_str().expect("name")).await;
+    assert!(
+        csv.contains(",15.00,5.00,0.00,70.00,25,17.50,87.50\r\n"),
+        "re-priced on the invoice: {csv}"
+    );
+
+    // A session's meter values.
+    let (s, r) = export(
+        &api,
+        json!({"export": {"kind": "meter_values", "transaction_id": first}}),
+    )
+    .await;
+    assert_eq!((s, r["rows"].clone()), (200, json!(1)), "{r}");
+    let csv = file_text(&api, r["file"]["name"].as_str().expect("name")).await;
+    assert_eq!(
+        csv,
+        "time (Europe/Stockholm),time (UTC),connector,measurand,phase,location,context,unit sent,value sent,value,unit\r\n\
+         2026-10-05 13:00:00.000,2026-10-05T11:00:00.000Z,1,Energy.Active.Import.Register,,,,Wh,11000,11000,Wh\r\n"
+    );
+
+    // The list of files, newest first; nothing half-written in it.
+    let (_, files) = api.req("GET", "/api/exports", None).await;
+    let names: Vec<&str> = files
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 3, "{files}");
+    assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
+
+    // Clear errors.
+    for (body, field) in [
+        (
+            json!({"export": invoice("2026-10-01", "2026-10-31"), "csv": {"separator": ",", "decimal_comma": true, "bom": false}}),
+            "separator",
+        ),
+        (
+            json!({"export": invoice("2026-10-31", "2026-10-01")}),
+            "before",
+        ),
+        (
+            json!({"export": {"kind": "invoice", "from": "2026-10-01", "to": "2026-10-31", "group": "Acme"}}),
+            "kind:name",
+        ),
+        (
+            json!({"export": invoice("2026-10-01", "31.10.2026")}),
+            "export",
+        ),
+    ] {
+        let (s, e) = export(&api, body).await;
+        assert_eq!((s, e["code"].clone()), (400, json!("invalid")), "{e}");
+        assert!(
+            e["message"].as_str().unwrap_or_default().contains(field),
+            "{field}: {e}"
+        );
+    }
+    let (s, e) = export(
+        &api,
+        json!({"export": {"kind": "meter_values", "transaction_id": 999}}),
+    )
+    .await;
+    assert_eq!(s, 404, "{e}");
+    assert_eq!(api.download("/api/exports/..%2Fc.db").await.0, 404);
+    assert_eq!(api.download("/api/exports/nothing.csv").await.0, 404);
+}
