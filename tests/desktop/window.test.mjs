@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bin, freePort, simulator, until } from '../browser/harness.mjs';
@@ -92,4 +92,69 @@ test('remote start then remote stop from the station view, in the window', async
     const text = row ? await row.text() : '';
     return /WIN-1/.test(text) && /WIN-TAG/.test(text);
   });
+});
+
+/** Set a form field the way typing does (date inputs take no keys the same way everywhere). */
+async function setField(css, value) {
+  await w.wait(css);
+  await w.script('const e = document.querySelector(arguments[0]); e.value = arguments[1]; e.dispatchEvent(new Event("input", { bubbles: true })); e.dispatchEvent(new Event("change", { bubbles: true }));', [css, value]);
+}
+
+test('a tariff made and edited in the window prices the next session, and its invoice is written to a file', async () => {
+  await w.go('#/tariffs');
+  await (await w.wait('[data-testid=add-tariff]')).click();
+  await (await w.wait('[data-testid=tariff-name]')).fill('Window tariff');
+  await (await w.find('[data-testid=tariff-per_kwh]')).fill('2');
+  await (await w.find('[data-testid=save-tariff]')).click();
+  await w.wait('[data-testid=tariff-row][data-name="Window tariff"]');
+  await setField('[data-testid=assign-scope]', 'default');
+  await (await w.find('[data-testid=assign]')).click();
+  await until('a tariff to be asked for', async () => /Choose/.test(await notice()));
+  await w.script('const s = document.querySelector("[data-testid=assign-tariff]"); s.value = [...s.options].find((o) => o.text === arguments[0]).value; s.dispatchEvent(new Event("change", { bubbles: true }));', ['Window tariff']);
+  await (await w.find('[data-testid=assign]')).click();
+  await until('the default listed', async () => /Window tariff/.test(await (await w.wait('[data-testid=assignment]')).text()));
+  await (await w.find('[data-testid=tariff-row][data-name="Window tariff"] [data-testid=edit-tariff]')).click();
+  await (await w.wait('[data-testid=tariff-per_kwh]')).fill('3');
+  await (await w.find('[data-testid=save-tariff]')).click();
+  await until('version 2', async () => (await (await w.find('[data-testid=tariff-row][data-name="Window tariff"] [data-testid=tariff-version]'))?.text()) === '2');
+  writeFileSync(join(shots, 'window-tariffs.png'), await w.screenshot());
+
+  // A charger that runs one short session of its own with a tag of its own.
+  await w.go('#/tags');
+  await (await w.wait('[data-testid=add-tag]')).click();
+  await (await w.wait('[data-testid=tag-id]')).fill('WIN-TAG-2');
+  await (await w.find('[data-testid=save-tag]')).click();
+  await w.wait('[data-testid=tag-row][data-tag="WIN-TAG-2"]');
+  // New chargers admitted at once (a pending one would wait a minute before booting again).
+  await w.go('#/settings');
+  await (await w.wait('input[name=policy][value=accept]')).click();
+  await (await w.find('[data-testid=save-settings]')).click();
+  await until('saved', async () => /in effect now/.test(await notice()));
+  charger('WIN-2', ['--connectors', '1', '--tag', 'WIN-TAG-2', '--meter-interval', '1', '--samples', '3', '--sessions', '1']);
+  await until('the WIN-2 session finished and priced', async () => {
+    await w.go('#/');
+    await w.go('#/sessions'); // the list loads when opened
+    const row = await w.wait('[data-testid=session-row]');
+    const text = row ? await row.text() : '';
+    return /WIN-2/.test(text) && /SEK/.test(text) && !/Running/.test(text);
+  }, 60_000);
+
+  await w.go('#/invoices');
+  const d = new Date(); // the engine's time zone is the system's, as this process's
+  const today = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  await setField('[data-testid=invoice-from]', today);
+  await setField('[data-testid=invoice-to]', today);
+  await setField('[data-testid=csv-separator]', ',');
+  const comma = await w.find('[data-testid=csv-decimal-comma]');
+  if ((await comma.e('/selected')) === true) await comma.click();
+  await (await w.find('[data-testid=export-invoice]')).click();
+  await w.wait('[data-testid=export-result]', 30_000);
+  assert.match(await notice(), /Wrote 1 sessions/);
+  const files = readdirSync(join(dir, 'exports')).filter((f) => f.startsWith('invoice_'));
+  assert.equal(files.length, 1, `one invoice file, nothing half-written: ${files}`);
+  const csv = readFileSync(join(dir, 'exports', files[0]), 'utf8');
+  const line = csv.split('\r\n').find((l) => /,WIN-2,/.test(l));
+  assert.ok(line, csv);
+  assert.match(line, /,WIN-TAG-2,.*,Window tariff v2,SEK,/);
+  writeFileSync(join(shots, 'window-invoices.png'), await w.screenshot());
 });
