@@ -108,7 +108,30 @@ impl<W: Write> CsvWriter<W> {
     }
 
     pub fn integer(&mut self, n: i64) -> io::Result<()> {
-        self.raw(&n.to_string())
+        self.fixed(n, 0)
+    }
+
+    /// `units` of `10^-decimals` as a number with the chosen decimal mark: `fixed(-1234, 2)` is
+    /// "-12.34" (or "-12,34"). Written digit by digit: an invoice has a dozen on each of 100 000
+    /// lines.
+    pub fn fixed(&mut self, units: i64, decimals: u32) -> io::Result<()> {
+        if !self.first_cell {
+            self.out.write_all(&[self.sep])?;
+        }
+        self.first_cell = false;
+        let mark = if self.decimal_comma { b',' } else { b'.' };
+        let mut buf = [0u8; 48];
+        self.out
+            .write_all(fixed_digits(units, decimals, mark, &mut buf))
+    }
+
+    /// A cell of ASCII we formatted ourselves that needs no quoting (dates, codes).
+    pub fn plain(&mut self, cell: &[u8]) -> io::Result<()> {
+        if !self.first_cell {
+            self.out.write_all(&[self.sep])?;
+        }
+        self.first_cell = false;
+        self.out.write_all(cell)
     }
 
     /// Ends the row (CRLF, as RFC 4180 has it).
@@ -138,23 +161,37 @@ pub enum CsvError {
     Io(#[from] io::Error),
 }
 
+/// The digits of `units` of `10^-decimals` (at most 20 decimals) with `mark` before the
+/// decimals, at the end of `buf`.
+fn fixed_digits(units: i64, decimals: u32, mark: u8, buf: &mut [u8; 48]) -> &[u8] {
+    let decimals = decimals.min(20);
+    let mut n = units.unsigned_abs();
+    let mut i = buf.len();
+    let mut written = 0;
+    loop {
+        if written == decimals && decimals > 0 {
+            i -= 1;
+            buf[i] = mark;
+        }
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        written += 1;
+        if n == 0 && written > decimals {
+            break;
+        }
+    }
+    if units < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}
+
 /// `units` of `10^-decimals` as a decimal string: `fixed(-1234, 2)` is "-12.34".
 pub fn fixed(units: i64, decimals: u32) -> String {
-    let scale = 10u64.pow(decimals);
-    let (sign, abs) = if units < 0 {
-        ("-", units.unsigned_abs())
-    } else {
-        ("", units.unsigned_abs())
-    };
-    if decimals == 0 {
-        return format!("{sign}{abs}");
-    }
-    format!(
-        "{sign}{}.{:0width$}",
-        abs / scale,
-        abs % scale,
-        width = decimals as usize
-    )
+    let mut buf = [0u8; 48];
+    String::from_utf8_lossy(fixed_digits(units, decimals, b'.', &mut buf)).into_owned()
 }
 
 #[cfg(test)]
@@ -229,5 +266,7 @@ mod tests {
         assert_eq!(fixed(-5, 2), "-0.05");
         assert_eq!(fixed(42, 0), "42");
         assert_eq!(fixed(i64::MIN, 2), "-92233720368547758.08");
+        assert_eq!(fixed(0, 2), "0.00");
+        assert_eq!(fixed(-7, 0), "-7");
     }
 }

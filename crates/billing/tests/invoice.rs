@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use chargeyard_billing::csv::CsvOptions;
 use chargeyard_billing::invoice::{InvoiceCsv, InvoiceLine};
-use chargeyard_billing::{Tariff, Usage, price};
+use chargeyard_billing::{Cost, Tariff, Usage, price};
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Stockholm;
 use serde_json::json;
@@ -14,9 +14,40 @@ fn at(s: &str) -> DateTime<Utc> {
     s.parse().expect("RFC 3339")
 }
 
+/// A priced session as the test keeps it; [`Session::line`] lends it to the invoice.
+struct Session {
+    id: i64,
+    station: String,
+    tag: String,
+    group: Option<(String, String)>,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    tariff: &'static str,
+    vat: String,
+    cost: Cost,
+}
+
+impl Session {
+    fn line(&self) -> InvoiceLine<'_> {
+        InvoiceLine {
+            session_id: self.id,
+            station_id: &self.station,
+            connector_id: self.id % 2 + 1,
+            id_tag: &self.tag,
+            group_kind: self.group.as_ref().map(|g| g.0.as_str()),
+            group_name: self.group.as_ref().map(|g| g.1.as_str()),
+            start: self.start,
+            end: self.end,
+            tariff: self.tariff,
+            vat_percent: &self.vat,
+            cost: &self.cost,
+        }
+    }
+}
+
 /// Sessions a depot could have in a month: a customer's, a driver's, one without a group, a tag
 /// that tries to inject a formula, names that need quoting, and one over the October DST change.
-fn lines() -> Vec<InvoiceLine> {
+fn lines() -> Vec<Session> {
     let tariff: Tariff = serde_json::from_value(json!({
         "currency": "SEK", "vat_percent": "25",
         "prices": {"per_kwh": "2.40", "session_fee": "5", "idle_per_minute": "1"},
@@ -46,21 +77,19 @@ fn lines() -> Vec<InvoiceLine> {
             ],
             charging: vec![(start, charged_until)],
         };
-        InvoiceLine {
-            session_id: id,
-            station_id: format!("DEPOT-{:02}", id % 3 + 1),
-            connector_id: id % 2 + 1,
-            id_tag: tag.into(),
-            group_kind: group.map(|g| g.0.into()),
-            group_name: group.map(|g| g.1.into()),
+        Session {
+            id,
+            station: format!("DEPOT-{:02}", id % 3 + 1),
+            tag: tag.into(),
+            group: group.map(|(kind, name)| (kind.into(), name.into())),
             start,
             end,
             tariff: if t == &free {
-                "Own fleet v1".into()
+                "Own fleet v1"
             } else {
-                "Visitors v2".into()
+                "Visitors v2"
             },
-            vat_percent: t.vat_percent.to_string(),
+            vat: t.vat_percent.to_string(),
             cost: price(t, &usage, &Stockholm),
         }
     };
@@ -115,8 +144,8 @@ fn lines() -> Vec<InvoiceLine> {
 
 fn render(options: &CsvOptions) -> String {
     let mut invoice = InvoiceCsv::new(Vec::new(), Stockholm, options).expect("test setup");
-    for l in lines() {
-        invoice.line(&l).expect("test setup");
+    for s in lines() {
+        invoice.line(&s.line()).expect("test setup");
     }
     String::from_utf8(invoice.finish().expect("test setup")).expect("test setup")
 }
@@ -169,7 +198,7 @@ fn summary_adds_up_the_lines() {
     let lines = lines();
     let acme: Vec<_> = lines
         .iter()
-        .filter(|l| l.group_name.as_deref() == Some("Åkeri Öst AB"))
+        .filter(|s| s.group.as_ref().is_some_and(|g| g.1 == "Åkeri Öst AB"))
         .collect();
     let total: i64 = acme.iter().map(|l| l.cost.total).sum();
     let text = render(&CsvOptions::default());

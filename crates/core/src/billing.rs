@@ -243,7 +243,7 @@ pub(crate) struct Pricer<'a> {
     zone: String,
     tz: Tz,
     tariffs: HashMap<i64, Option<Tariff>>,
-    saves: Vec<(i64, i64, String, String)>,
+    saves: Vec<(i64, i64, String, Cost)>,
 }
 
 impl<'a> Pricer<'a> {
@@ -321,8 +321,8 @@ impl<'a> Pricer<'a> {
         };
         let cost = chargeyard_billing::price(&tariff, &usage, &self.tz);
         if t.stop_ts.is_some() {
-            let json = serde_json::to_string(&cost).map_err(|e| Error::Internal(e.to_string()))?;
-            self.saves.push((t.id, t.cost_rev, self.zone.clone(), json));
+            self.saves
+                .push((t.id, t.cost_rev, self.zone.clone(), cost.clone()));
         }
         Ok(Some(cost))
     }

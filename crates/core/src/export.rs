@@ -274,58 +274,73 @@ impl Engine {
         let mut file = AtomicFile::create(&self.exports_dir(), &name)?;
         let mut invoice = InvoiceCsv::new(file.writer(), tz, &request.csv).map_err(csv_error)?;
         let (mut done, mut rows, mut unpriced) = (0u64, 0u64, 0u64);
+        let mut labels: std::collections::HashMap<i64, (String, String)> = Default::default();
         self.progress(&request.job, 0, total);
-        // The next page is read while this one is priced and written.
-        let fetch = |after| {
-            let (reader, filter) = (reader.clone(), filter.clone());
-            tokio::spawn(
-                async move { transactions::invoice_page(&reader, &filter, after, PAGE).await },
-            )
-        };
-        let mut next = fetch(None);
-        loop {
-            let page = next
+        // Pages are read one after another by SQLite, parsed beside it, and priced and written
+        // here: three stages on their own threads.
+        let (pages, mut parsed) = tokio::sync::mpsc::channel(2);
+        let (reader, stop) = (reader.clone(), filter.clone());
+        tokio::spawn(async move {
+            let mut after = None;
+            loop {
+                let page = match transactions::invoice_page(&reader, &stop, after, PAGE).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        let _ = pages.send(tokio::spawn(async move { Err(e) })).await;
+                        return;
+                    }
+                };
+                let Some(last) = page.last else { return };
+                after = Some(last);
+                let rows = tokio::task::spawn_blocking(move || page.rows());
+                let rows = tokio::spawn(async move {
+                    rows.await
+                        .map_err(|e| chargeyard_store::Error::Corrupt(e.to_string()))?
+                });
+                if pages.send(rows).await.is_err() {
+                    return; // the export stopped
+                }
+            }
+        });
+        while let Some(page) = parsed.recv().await {
+            let page = page
                 .await
                 .map_err(|e| Error::Internal(format!("reading the invoice: {e}")))??;
-            let Some(last) = page.last() else { break };
-            next = fetch(Some((
-                last.session.stop_ts.unwrap_or(last.session.start_ts),
-                last.session.id,
-            )));
             for row in page {
                 let s = &row.session;
-                let (id, station_id, connector_id) = (s.id, s.station_id.clone(), s.connector_id);
-                let (start, end, version) = (s.start_ts, s.stop_ts, s.tariff_version_id);
+                let (id, start, end, version) = (s.id, s.start_ts, s.stop_ts, s.tariff_version_id);
+                let (station_id, connector_id) = (s.station_id.clone(), s.connector_id);
                 done += 1;
                 let Some(cost) = pricer.price(row.session).await? else {
                     unpriced += 1;
                     continue;
                 };
-                let vat_percent = match version {
-                    Some(v) => pricer
-                        .tariff(v)
-                        .await?
-                        .map(|tariff| tariff.vat_percent.to_string())
-                        .unwrap_or_default(),
-                    None => String::new(),
+                // "Name v2" and the VAT rate, once per tariff version.
+                let key = version.unwrap_or_default();
+                let vat = match version {
+                    Some(v) if !labels.contains_key(&key) => {
+                        pricer.tariff(v).await?.map(|t| t.vat_percent.to_string())
+                    }
+                    _ => None,
                 };
+                let (tariff, vat_percent) = &*labels.entry(key).or_insert_with(|| {
+                    let name = row.tariff_name.as_deref().unwrap_or_default();
+                    let label = format!("{name} v{}", row.tariff_version.unwrap_or_default());
+                    (label, vat.unwrap_or_default())
+                });
                 invoice
                     .line(&InvoiceLine {
                         session_id: id,
-                        station_id,
+                        station_id: &station_id,
                         connector_id,
-                        id_tag: row.id_tag,
-                        group_kind: row.group_kind,
-                        group_name: row.group_name,
+                        id_tag: &row.id_tag,
+                        group_kind: row.group_kind.as_deref(),
+                        group_name: row.group_name.as_deref(),
                         start,
                         end: end.unwrap_or(start),
-                        tariff: format!(
-                            "{} v{}",
-                            row.tariff_name.unwrap_or_default(),
-                            row.tariff_version.unwrap_or_default()
-                        ),
+                        tariff,
                         vat_percent,
-                        cost,
+                        cost: &cost,
                     })
                     .map_err(csv_error)?;
                 rows += 1;

@@ -75,9 +75,11 @@ impl Store {
         sqlx::query("PRAGMA wal_autocheckpoint = 0")
             .execute(&mut conn)
             .await?;
+        // Readers map the file instead of copying each page through a read call: long reports
+        // (a year of invoices) touch far more pages than the page cache holds.
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .connect_with(options.pragma("mmap_size", "1073741824"))
             .await?;
         let (writer, _task) = Writer::spawn(conn);
         tokio::spawn(checkpoints(reader.clone(), writer.downgrade()));

@@ -7,6 +7,8 @@ use sqlx::{QueryBuilder, Row, SqliteExecutor};
 use ts_rs::TS;
 
 use crate::error::{Error, Result};
+use chargeyard_billing::Cost;
+
 use crate::model::{Billable, Page, PageQuery, Transaction, UnmatchedStop};
 use crate::time::{fmt, parse, parse_opt};
 
@@ -56,7 +58,9 @@ fn map(r: &SqliteRow) -> Transaction {
             r.get::<Option<String>, _>("cost_zone"),
             r.get::<Option<&str>, _>("cost"),
         ) {
-            (Some(zone), Some(json)) => serde_json::from_str(json).ok().map(|c| (zone, c)),
+            (Some(zone), Some(json)) => serde_json::from_str::<StoredCost>(json)
+                .ok()
+                .map(|c| (zone, c.into())),
             _ => None,
         },
         cost_rev: r.get("cost_rev"),
@@ -295,15 +299,89 @@ pub async fn unmatched_stops(
         .collect())
 }
 
+/// A cost as stored: a JSON array in the order of [`Cost`]'s fields, a third the size of the
+/// object and read without matching names (an invoice reads 100 000 of them).
+#[derive(Serialize, Deserialize)]
+struct StoredCost(String, u32, [i64; 5], [i64; 8], i64);
+
+impl From<&Cost> for StoredCost {
+    fn from(c: &Cost) -> Self {
+        StoredCost(
+            c.currency.clone(),
+            c.decimals,
+            [
+                c.energy_wh,
+                c.charging_seconds,
+                c.plugged_seconds,
+                c.idle_seconds,
+                c.billed_idle_seconds,
+            ],
+            [
+                c.energy,
+                c.charging_time,
+                c.plugged_time,
+                c.idle,
+                c.session_fee,
+                c.adjustment,
+                c.net,
+                c.vat,
+            ],
+            c.total,
+        )
+    }
+}
+
+impl From<StoredCost> for Cost {
+    fn from(StoredCost(currency, decimals, usage, parts, total): StoredCost) -> Self {
+        let [
+            energy_wh,
+            charging_seconds,
+            plugged_seconds,
+            idle_seconds,
+            billed_idle_seconds,
+        ] = usage;
+        let [
+            energy,
+            charging_time,
+            plugged_time,
+            idle,
+            session_fee,
+            adjustment,
+            net,
+            vat,
+        ] = parts;
+        Cost {
+            currency,
+            decimals,
+            energy_wh,
+            charging_seconds,
+            plugged_seconds,
+            idle_seconds,
+            billed_idle_seconds,
+            energy,
+            charging_time,
+            plugged_time,
+            idle,
+            session_fee,
+            adjustment,
+            net,
+            vat,
+            total,
+        }
+    }
+}
+
 /// Store final costs as priced: `(transaction id, the cost_rev it was priced from, time zone,
-/// cost JSON)`. A cost whose session received late data since (its cost_rev moved on) is not
-/// stored. Returns how many were stored.
+/// cost)`. A cost whose session received late data since (its cost_rev moved on) is not stored.
+/// Returns how many were stored.
 pub async fn save_costs(
     conn: &mut SqliteConnection,
-    costs: &[(i64, i64, String, String)],
+    costs: &[(i64, i64, String, Cost)],
 ) -> Result<u64> {
     let mut saved = 0;
-    for (id, rev, zone, json) in costs {
+    for (id, rev, zone, cost) in costs {
+        let json = serde_json::to_string(&StoredCost::from(cost))
+            .map_err(|e| Error::Corrupt(format!("cost of session {id}: {e}")))?;
         saved += sqlx::query(
             "UPDATE transactions SET cost = ?, cost_zone = ? WHERE id = ? AND cost_rev = ?
              AND stop_ts IS NOT NULL",
@@ -359,7 +437,7 @@ pub struct InvoiceRow {
 
 /// An invoice row as SQLite writes it: `[[columns of invoice_page], cost]`, the cost as stored.
 #[derive(Deserialize)]
-struct RawInvoiceRow(RawColumns, Option<chargeyard_billing::Cost>);
+struct RawInvoiceRow(RawColumns, Option<StoredCost>);
 
 #[derive(Deserialize)]
 struct RawColumns(
@@ -393,7 +471,7 @@ impl From<RawInvoiceRow> for InvoiceRow {
                 meter_stop: r.6,
                 tariff_version_id: r.7,
                 cost_rev: r.8,
-                stored_cost: r.9.zip(cost),
+                stored_cost: r.9.zip(cost.map(Cost::from)),
             },
             id_tag: r.10,
             group_kind: r.11,
@@ -404,11 +482,30 @@ impl From<RawInvoiceRow> for InvoiceRow {
     }
 }
 
-fn push_invoice_filter(q: &mut QueryBuilder<Sqlite>, f: &InvoiceFilter) {
-    q.push(" WHERE t.stop_ts >= ")
-        .push_bind(fmt(f.stopped_from))
-        .push(" AND t.stop_ts < ")
-        .push_bind(fmt(f.stopped_to));
+/// The filter, from `after` (stop time, id) on when given: the index on stop_ts then starts each
+/// page where the last ended instead of at the start of the period.
+fn push_invoice_filter(
+    q: &mut QueryBuilder<Sqlite>,
+    f: &InvoiceFilter,
+    after: Option<(DateTime<Utc>, i64)>,
+) {
+    match after {
+        Some((stop, id)) => {
+            let stop = fmt(stop);
+            q.push(" WHERE t.stop_ts >= ")
+                .push_bind(stop.clone())
+                .push(" AND (t.stop_ts > ")
+                .push_bind(stop)
+                .push(" OR t.id > ")
+                .push_bind(id)
+                .push(")");
+        }
+        None => {
+            q.push(" WHERE t.stop_ts >= ")
+                .push_bind(fmt(f.stopped_from));
+        }
+    }
+    q.push(" AND t.stop_ts < ").push_bind(fmt(f.stopped_to));
     if let Some((kind, name)) = &f.group {
         q.push(" AND g.group_kind = ")
             .push_bind(kind.clone())
@@ -423,47 +520,68 @@ fn push_invoice_filter(q: &mut QueryBuilder<Sqlite>, f: &InvoiceFilter) {
 const INVOICE_FROM: &str = " FROM transactions t LEFT JOIN id_tags g ON g.id_tag = t.id_tag";
 
 pub async fn invoice_count(ex: &sqlx::SqlitePool, f: &InvoiceFilter) -> Result<i64> {
-    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT COUNT(*){INVOICE_FROM}"));
-    push_invoice_filter(&mut q, f);
+    // The tags are only joined to filter by their group.
+    let from = if f.group.is_some() {
+        INVOICE_FROM
+    } else {
+        " FROM transactions t"
+    };
+    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT COUNT(*){from}"));
+    push_invoice_filter(&mut q, f, None);
     Ok(q.build_query_scalar().fetch_one(ex).await?)
+}
+
+/// A page of invoice sessions as SQLite wrote it, and the key (stop time, id) of its last one.
+pub struct InvoicePage {
+    json: String,
+    pub last: Option<(DateTime<Utc>, i64)>,
+}
+
+impl InvoicePage {
+    /// The sessions, in the order they stopped.
+    pub fn rows(&self) -> Result<Vec<InvoiceRow>> {
+        let raw: Vec<RawInvoiceRow> = serde_json::from_str(&self.json)
+            .map_err(|e| Error::Corrupt(format!("invoice page: {e}")))?;
+        let mut rows: Vec<InvoiceRow> = raw.into_iter().map(InvoiceRow::from).collect();
+        // The aggregate keeps the inner order in practice; make sure.
+        rows.sort_by_key(|a| (a.session.stop_ts, a.session.id));
+        Ok(rows)
+    }
 }
 
 /// The next `limit` invoice sessions after `after` (stop time, id), in the order they stopped.
 /// A page comes back as one JSON document built by SQLite, the stored costs spliced in as they
-/// are: a row per session through sqlx costs more than all the work on it otherwise.
+/// are: a row per session through sqlx costs more than all the work on it otherwise. The key of
+/// the last comes with it, so the next page can be asked for before this one is parsed.
 pub async fn invoice_page(
     ex: &sqlx::SqlitePool,
     f: &InvoiceFilter,
     after: Option<(DateTime<Utc>, i64)>,
     limit: i64,
-) -> Result<Vec<InvoiceRow>> {
+) -> Result<InvoicePage> {
     let mut q = QueryBuilder::<Sqlite>::new(
         "SELECT '[' || COALESCE(group_concat('[' || json_array(t.id, t.station_id, t.connector_id,
             t.start_ts, t.stop_ts, t.meter_start, t.meter_stop, t.tariff_version_id, t.cost_rev,
             t.cost_zone, t.id_tag, t.group_kind, t.group_name, f.name, v.version)
-            || ',' || COALESCE(t.cost, 'null') || ']', ','), '') || ']'
+            || ',' || COALESCE(t.cost, 'null') || ']', ','), '') || ']',
+            max(printf('%s %020d', t.stop_ts, t.id))
          FROM (SELECT t.*, g.group_kind, g.group_name",
     );
     q.push(INVOICE_FROM);
-    push_invoice_filter(&mut q, f);
-    if let Some((stop, id)) = after {
-        q.push(" AND (t.stop_ts, t.id) > (")
-            .push_bind(fmt(stop))
-            .push(", ")
-            .push_bind(id)
-            .push(")");
-    }
+    push_invoice_filter(&mut q, f, after);
     q.push(" ORDER BY t.stop_ts, t.id LIMIT ")
         .push_bind(limit)
         .push(
             ") t LEFT JOIN tariff_versions v ON v.id = t.tariff_version_id
              LEFT JOIN tariffs f ON f.id = v.tariff_id",
         );
-    let page: String = q.build_query_scalar().fetch_one(ex).await?;
-    let raw: Vec<RawInvoiceRow> =
-        serde_json::from_str(&page).map_err(|e| Error::Corrupt(format!("invoice page: {e}")))?;
-    let mut rows: Vec<InvoiceRow> = raw.into_iter().map(InvoiceRow::from).collect();
-    // The aggregate keeps the inner order in practice; make sure.
-    rows.sort_by_key(|a| (a.session.stop_ts, a.session.id));
-    Ok(rows)
+    let row = q.build().fetch_one(ex).await?;
+    let last = row
+        .get::<Option<&str>, _>(1)
+        .and_then(|k| k.split_once(' '))
+        .and_then(|(stop, id)| Some((parse(stop), id.parse().ok()?)));
+    Ok(InvoicePage {
+        json: row.get(0),
+        last,
+    })
 }
