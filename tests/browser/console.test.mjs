@@ -240,6 +240,12 @@ test('invoices: a period exported as CSV with progress, downloaded, and a sessio
 
   const closed = await depot.api('GET', '/api/transactions?station_id=DEMO-01&open=false&limit=1');
   await page.goto(`${depot.base}/#/sessions/${closed.items[0].id}`);
+  // The session's chart, drawn by the engine, and saved as PNG.
+  await page.getByTestId('session-chart').locator('svg').waitFor();
+  const strokes = await page.getByTestId('session-chart').locator('svg polyline').evaluateAll((ls) => ls.map((l) => l.getAttribute('stroke')));
+  assert.ok(strokes.includes('#0F7A4A'), `the energy line drawn: ${strokes}`);
+  await page.getByTestId('export-chart-png').click();
+  await until('the chart saved', async () => /chart_session-\d+\.png/.test(await page.getByTestId('notice').innerText()));
   await page.getByTestId('export-samples').click();
   const [values] = await Promise.all([page.waitForEvent('download'), page.getByTestId('samples-download').click()]);
   const text = await (await import('node:fs/promises')).readFile(await values.path(), 'utf8');

@@ -212,6 +212,53 @@ async fn invoices_and_meter_values_export_as_csv_files() {
          2026-10-05 13:00:00.000,2026-10-05T11:00:00.000Z,1,Energy.Active.Import.Register,,,,Wh,11000,11000,Wh\r\n"
     );
 
+    // The session's chart, as the console shows it and as SVG and PNG files.
+    let (s, _, svg) = api
+        .download(&format!(
+            "/api/charts/sessions/{first}?width=640&height=300"
+        ))
+        .await;
+    let svg = String::from_utf8(svg).expect("UTF-8");
+    assert_eq!(s, 200);
+    assert!(
+        svg.starts_with("<svg") && svg.contains("width=\"640\""),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("\nkWh\n") && svg.contains("\nkW\n"),
+        "axes named: {svg}"
+    );
+    // The energy line (green), with its points.
+    let line = svg
+        .lines()
+        .find(|l| l.starts_with("<polyline") && l.contains("stroke=\"#0F7A4A\""))
+        .expect("the energy line");
+    assert!(line.matches(',').count() >= 2, "{line}");
+    let (s, r) = export(
+        &api,
+        json!({"export": {"kind": "chart", "chart": "session",
+        "transaction_id": first, "format": "png", "width": 640, "height": 300}}),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    let (_, _, png) = api
+        .download(&format!(
+            "/api/exports/{}",
+            r["file"]["name"].as_str().expect("name")
+        ))
+        .await;
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    let dim = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().expect("4 bytes"));
+    assert_eq!((dim(16), dim(20)), (640, 300), "drawn at the size asked");
+    let (s, _) = export(
+        &api,
+        json!({"export": {"kind": "chart", "chart": "session",
+        "transaction_id": first}}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(api.download("/api/charts/sessions/999").await.0, 404);
+
     // The list of files, newest first; nothing half-written in it.
     let (_, files) = api.req("GET", "/api/exports", None).await;
     let names: Vec<&str> = files
@@ -220,7 +267,7 @@ async fn invoices_and_meter_values_export_as_csv_files() {
         .iter()
         .filter_map(|f| f["name"].as_str())
         .collect();
-    assert_eq!(names.len(), 3, "{files}");
+    assert_eq!(names.len(), 5, "{files}");
     assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
 
     // Clear errors.

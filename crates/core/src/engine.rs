@@ -765,6 +765,15 @@ impl Engine {
                 h.cancel.cancel();
             }
         }
+        // A message a demo station sent just before may still be on its way to the database: let
+        // the sessions finish (they end after the message in hand) so nothing lands after the
+        // delete.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while demo.iter().any(|id| self.lock_sessions().contains_key(id))
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         let removed = self
             .inner
             .store

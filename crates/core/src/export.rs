@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::billing::{Pricer, parse_group};
+use crate::charts::{ChartFormat, ChartKind, ChartSize};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::events::Event;
@@ -46,6 +47,17 @@ pub enum ExportKind {
     },
     /// Every sampled value of one session.
     MeterValues { transaction_id: i64 },
+    /// A chart as an SVG or PNG file.
+    Chart {
+        #[serde(flatten)]
+        chart: ChartKind,
+        #[serde(default)]
+        format: ChartFormat,
+        #[serde(default)]
+        width: Option<u32>,
+        #[serde(default)]
+        height: Option<u32>,
+    },
 }
 
 /// A file in the exports folder.
@@ -226,6 +238,18 @@ impl Engine {
             ExportKind::MeterValues { transaction_id } => {
                 self.export_meter_values(&request, *transaction_id).await
             }
+            ExportKind::Chart {
+                chart,
+                format,
+                width,
+                height,
+            } => {
+                let size = ChartSize {
+                    width: *width,
+                    height: *height,
+                };
+                self.export_chart(chart, *format, size).await
+            }
         }
     }
 
@@ -354,6 +378,32 @@ impl Engine {
             file: describe(&self.exports_dir().join(&name))?,
             rows,
             unpriced,
+        })
+    }
+
+    async fn export_chart(
+        &self,
+        chart: &ChartKind,
+        format: ChartFormat,
+        size: ChartSize,
+    ) -> Result<ExportResult> {
+        let svg = self.chart(chart, size).await?;
+        let (bytes, ext) = match format {
+            ChartFormat::Svg => (svg.into_bytes(), "svg"),
+            ChartFormat::Png => (crate::charts::png(&svg)?, "png"),
+        };
+        let name = match chart {
+            ChartKind::Session { transaction_id } => {
+                format!("chart_session-{transaction_id}.{ext}")
+            }
+        };
+        let mut file = AtomicFile::create(&self.exports_dir(), &name)?;
+        std::io::Write::write_all(file.writer(), &bytes).map_err(|e| io_error(&file.tmp, e))?;
+        file.commit()?;
+        Ok(ExportResult {
+            file: describe(&self.exports_dir().join(&name))?,
+            rows: 1,
+            unpriced: 0,
         })
     }
 

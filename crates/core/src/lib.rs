@@ -12,11 +12,13 @@
 //! - [`auth`]    — station passwords
 //! - [`meter`]   — normalising sampled values
 //! - [`events`]  — live events for front ends
-//! - [`billing`] — tariffs and pricing; [`export`] — invoice and meter-value CSV files
+//! - [`billing`] — tariffs and pricing; [`export`] — invoice and meter-value CSV files;
+//!   [`charts`] — SVG charts aggregated in SQL
 //! - [`error`]   — facade errors with stable codes
 
 pub mod auth;
 pub mod billing;
+pub mod charts;
 pub mod config;
 pub mod engine;
 pub mod error;

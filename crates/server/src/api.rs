@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chargeyard_core::billing::{AssignmentInput, TariffInput};
+use chargeyard_core::charts::ChartSize;
 use chargeyard_core::export::ExportRequest;
 use chargeyard_core::store::id_tags::{TagFields, TagFilter};
 use chargeyard_core::store::meter::SampleFilter;
@@ -112,12 +113,23 @@ pub fn router(engine: Engine) -> Router {
             "/api/tariff-assignments",
             get(tariff_assignments).put(assign_tariff),
         )
+        .route("/api/charts/sessions/{id}", get(session_chart))
         .route("/api/exports", get(exports).post(export))
         .route("/api/exports/{name}", get(export_file))
         .route("/api/settings", get(settings).put(update_settings))
         .route("/api/demo", axum::routing::delete(remove_demo))
         .route("/api/live", get(live))
         .with_state(engine)
+}
+
+/// A session's chart as SVG.
+async fn session_chart(
+    State(e): State<Engine>,
+    Path(id): Path<i64>,
+    Q(size): Q<ChartSize>,
+) -> Result<Response, ApiError> {
+    let svg = e.session_chart(id, size).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
 async fn exports(State(e): State<Engine>) -> ApiResult<Value> {

@@ -149,3 +149,29 @@ pub async fn energy_readings(
         })
         .collect())
 }
+
+/// A transaction's power (W, mean), energy register (Wh, highest) and state of charge (%, mean)
+/// per `bucket_seconds`, as `(bucket start, unix seconds; measurand; value)`, oldest first:
+/// aggregated here, so a chart gets about one point per pixel however dense the samples are.
+pub async fn session_series(
+    ex: &sqlx::SqlitePool,
+    transaction_id: i64,
+    bucket_seconds: i64,
+) -> Result<Vec<(i64, String, f64)>> {
+    let rows = sqlx::query(
+        "SELECT measurand, (CAST(strftime('%s', timestamp) AS INTEGER) / ?2) * ?2 AS at,
+            CASE measurand WHEN 'Energy.Active.Import.Register' THEN max(value) ELSE avg(value)
+            END AS v
+         FROM meter_samples WHERE transaction_id = ?1 AND phase IS NULL AND value IS NOT NULL
+         AND measurand IN ('Power.Active.Import', 'Energy.Active.Import.Register', 'SoC')
+         GROUP BY measurand, at ORDER BY at",
+    )
+    .bind(transaction_id)
+    .bind(bucket_seconds.max(1))
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("at"), r.get("measurand"), r.get("v")))
+        .collect())
+}

@@ -63,6 +63,9 @@ export class Api {
   /** Set (or with `tariff_id` null, clear) the tariff of a scope; answers the new list. */
   assign = (scope: string, target: string, tariff_id: number | null) =>
     this.r<Assignment[]>('PUT', '/api/tariff-assignments', { scope, target, tariff_id });
+  /** A session's power, energy and SoC chart as SVG (drawn by the engine). */
+  sessionChart = (id: number, width = 900, height = 360) =>
+    this.r<string>('GET', `/api/charts/sessions/${id}${query({ width, height })}`);
   exports = () => this.r<ExportedFile[]>('GET', '/api/exports');
   /** Write an export; progress arrives as `export_progress` events with the request's job. */
   exportFile = (r: ExportRequest) => this.r<ExportResult>('POST', '/api/exports', r);
