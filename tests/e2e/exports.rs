@@ -259,6 +259,58 @@ async fn invoices_and_meter_values_export_as_csv_files() {
     assert_eq!(s, 200);
     assert_eq!(api.download("/api/charts/sessions/999").await.0, 404);
 
+    // Energy per local day at the station: 1 kWh on 2 Oct (no tariff then, its energy counts all
+    // the same), 20 on 5 Oct, 4 on 30 Oct, 10 on 31 Oct (the evening session ends at midnight,
+    // local time), as bar heights.
+    let (s, _, svg) = api
+        .download("/api/charts/stations/CP-A?from=2026-10-01&to=2026-10-31&width=800&height=400")
+        .await;
+    assert_eq!(s, 200);
+    let svg = String::from_utf8(svg).expect("UTF-8");
+    let bars: Vec<f64> = svg
+        .lines()
+        .filter(|l| l.starts_with("<rect") && l.contains("fill=\"#1B6EF3\""))
+        .filter_map(|l| l.split("height=\"").nth(1)?.split('"').next()?.parse().ok())
+        .collect();
+    assert_eq!(bars.len(), 4, "{svg}");
+    let ratio = |a: f64| (a / bars[2] * 10.0).round() / 10.0;
+    assert_eq!((ratio(bars[1]), ratio(bars[3])), (5.0, 2.5), "{bars:?}");
+    assert!(bars[0] < bars[2] / 2.0, "{bars:?}");
+    // The depot's load, stacked per station, named in the legend; and as a PNG.
+    let (s, _, svg) = api
+        .download("/api/charts/depot?from=2026-10-01&to=2026-11-30")
+        .await;
+    assert_eq!(s, 200);
+    assert!(
+        String::from_utf8(svg).expect("UTF-8").contains("\nCP-A\n"),
+        "legend"
+    );
+    let (s, r) = export(
+        &api,
+        json!({"export": {"kind": "chart", "chart": "depot",
+        "from": "2026-10-01", "to": "2026-10-31", "format": "png"}}),
+    )
+    .await;
+    assert_eq!(
+        (s, r["file"]["name"].clone()),
+        (200, json!("chart_depot_2026-10-01_2026-10-31.png")),
+        "{r}"
+    );
+    let (s, e) = api
+        .req(
+            "GET",
+            "/api/charts/depot?from=2026-10-31&to=2026-10-01",
+            None,
+        )
+        .await;
+    assert_eq!((s, e["code"].clone()), (400, json!("invalid")), "{e}");
+    assert_eq!(
+        api.download("/api/charts/stations/NOPE?from=2026-10-01&to=2026-10-31")
+            .await
+            .0,
+        404
+    );
+
     // The list of files, newest first; nothing half-written in it.
     let (_, files) = api.req("GET", "/api/exports", None).await;
     let names: Vec<&str> = files
@@ -267,7 +319,7 @@ async fn invoices_and_meter_values_export_as_csv_files() {
         .iter()
         .filter_map(|f| f["name"].as_str())
         .collect();
-    assert_eq!(names.len(), 5, "{files}");
+    assert_eq!(names.len(), 6, "{files}");
     assert!(names.iter().all(|n| !n.starts_with('.')), "{names:?}");
 
     // Clear errors.

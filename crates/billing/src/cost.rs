@@ -79,6 +79,58 @@ fn register_mwh(readings: &[(Instant, i64)], t: Instant) -> i128 {
     }
 }
 
+/// Energy per UTC hour over `[start, end)` in Wh, read off the register the way [`price`] reads
+/// it (linear between readings, nothing for a register going backwards): `(hour start, Wh)` for
+/// each hour the session touches, adding up to the session's energy. For load charts.
+pub fn energy_by_hour(
+    readings: &[(Instant, i64)],
+    start: Instant,
+    end: Instant,
+) -> Vec<(Instant, i64)> {
+    let hour = |t: Instant| {
+        t.with_minute(0)
+            .and_then(|t| t.with_second(0))
+            .and_then(|t| t.with_nanosecond(0))
+            .unwrap_or(t)
+    };
+    // Cut at every reading (so a backwards step adds nothing) and every hour edge.
+    let mut cuts: Vec<Instant> = readings
+        .iter()
+        .map(|r| r.0)
+        .filter(|t| *t > start && *t < end)
+        .collect();
+    let mut edge = hour(start) + Duration::hours(1);
+    while edge < end {
+        cuts.push(edge);
+        edge += Duration::hours(1);
+    }
+    cuts.push(end);
+    cuts.sort_unstable();
+    // Each piece lies within one hour (the hour edges are cuts).
+    let mut per_hour: Vec<(Instant, i128)> = Vec::new();
+    let mut from = start;
+    for to in cuts {
+        let delta = (register_mwh(readings, to) - register_mwh(readings, from)).max(0);
+        match per_hour.last_mut() {
+            Some((h, mwh)) if *h == hour(from) => *mwh += delta,
+            _ => per_hour.push((hour(from), delta)),
+        }
+        from = to;
+    }
+    // Rounded on the running total, so the hours add up to the rounded whole.
+    let (mut total, mut shown) = (0i128, 0i64);
+    let mut out = Vec::with_capacity(per_hour.len());
+    for (h, mwh) in per_hour {
+        total += mwh;
+        let upto = round_div(total, 1000);
+        if upto != shown {
+            out.push((h, upto - shown));
+            shown = upto;
+        }
+    }
+    out
+}
+
 /// The instants a local wall-clock time maps to: one, two (DST fall-back), or the first valid
 /// minute after a DST gap.
 fn instants<Tz: TimeZone>(tz: &Tz, local: NaiveDateTime) -> Vec<Instant> {

@@ -328,3 +328,51 @@ proptest! {
         prop_assert_eq!(a.plugged_time, b.plugged_time);
     }
 }
+
+#[test]
+fn energy_by_hour_splits_at_hour_edges_and_adds_up() {
+    // 11 kW from 10:30 to 12:15 UTC: 5.5 kWh, 11 kWh, 2.75 kWh.
+    let start: DateTime<Utc> = "2026-05-04T10:30:00Z".parse().expect("t");
+    let end: DateTime<Utc> = "2026-05-04T12:15:00Z".parse().expect("t");
+    let u = steady(start, end, 11);
+    let hours = chargeyard_billing::energy_by_hour(&u.readings, start, end);
+    let at = |s: &str| s.parse::<DateTime<Utc>>().expect("t");
+    assert_eq!(
+        hours,
+        vec![
+            (at("2026-05-04T10:00:00Z"), 5_500),
+            (at("2026-05-04T11:00:00Z"), 11_000),
+            (at("2026-05-04T12:00:00Z"), 2_750)
+        ]
+    );
+    let c = price(
+        &tariff(json!({"currency": "SEK", "vat_percent": "0", "prices": {}})),
+        &u,
+        &Stockholm,
+    );
+    assert_eq!(hours.iter().map(|h| h.1).sum::<i64>(), c.energy_wh);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// However the readings fall (backwards steps included), the hours add up to the energy the
+    /// cost engine bills.
+    #[test]
+    fn energy_by_hour_adds_up_to_the_billed_energy(
+        steps in proptest::collection::vec((1i64..7_200, -500i64..20_000), 1..40),
+    ) {
+        let start: DateTime<Utc> = "2026-03-29T00:17:00Z".parse().expect("t");
+        let (mut t, mut wh) = (start, 1_000i64);
+        let mut readings = vec![(start, wh)];
+        for (secs, d) in steps {
+            t += Duration::seconds(secs);
+            wh += d;
+            readings.push((t, wh));
+        }
+        let u = Usage { start, end: t, readings: readings.clone(), charging: vec![] };
+        let c = price(&tariff(json!({"currency": "SEK", "vat_percent": "0", "prices": {}})), &u, &Stockholm);
+        let hours = chargeyard_billing::energy_by_hour(&readings, start, t);
+        prop_assert_eq!(hours.iter().map(|h| h.1).sum::<i64>(), c.energy_wh);
+        prop_assert!(hours.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+}

@@ -6,6 +6,7 @@
 use chargeyard_billing::{Cost, Tariff, Usage};
 use chargeyard_store::model::{Billable, Transaction};
 use chargeyard_store::tariffs::{self, Assignment, TariffRecord};
+use chargeyard_store::transactions::Priced;
 use chargeyard_store::{connectors, meter, transactions};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -236,6 +237,25 @@ impl Engine {
     }
 }
 
+/// A session's energy register readings up to `end`: meterStart, the samples, meterStop.
+pub(crate) async fn readings(
+    engine: &Engine,
+    t: &Billable,
+    end: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, i64)>> {
+    let mut readings = vec![(t.start_ts, t.meter_start)];
+    readings.extend(
+        meter::energy_readings(&engine.inner.store.reader, t.id)
+            .await?
+            .into_iter()
+            .filter(|(at, _)| *at > t.start_ts && *at < end),
+    );
+    if let (Some(stop), Some(wh)) = (t.stop_ts, t.meter_stop) {
+        readings.push((stop, wh));
+    }
+    Ok(readings)
+}
+
 /// Prices sessions one after another, parsing each tariff version once and storing the costs of
 /// stopped sessions together.
 pub(crate) struct Pricer<'a> {
@@ -243,7 +263,7 @@ pub(crate) struct Pricer<'a> {
     zone: String,
     tz: Tz,
     tariffs: HashMap<i64, Option<Tariff>>,
-    saves: Vec<(i64, i64, String, Cost)>,
+    saves: Vec<Priced>,
 }
 
 impl<'a> Pricer<'a> {
@@ -278,31 +298,37 @@ impl<'a> Pricer<'a> {
     /// A session's cost: the stored one when it was priced in the depot's time zone, else from
     /// its tariff version, energy readings and the connector's statuses (and then stored if the
     /// session has stopped). Sessions started with no tariff in place have none.
-    pub(crate) async fn price(&mut self, t: Billable) -> Result<Option<Cost>> {
-        if let Some((zone, cost)) = t.stored_cost
+    pub(crate) async fn price(&mut self, mut t: Billable) -> Result<Option<Cost>> {
+        if let Some((zone, cost)) = t.stored_cost.take()
             && zone == self.zone
         {
             return Ok(Some(cost));
         }
-        let Some(version) = t.tariff_version_id else {
-            return Ok(None);
-        };
         let now = self.engine.now();
-        let Some(tariff) = self.tariff(version).await?.cloned() else {
-            return Ok(None);
+        let tariff = match t.tariff_version_id {
+            Some(version) => self.tariff(version).await?.cloned(),
+            None => None,
         };
+        // With no tariff there is nothing to price, but the energy per hour is stored once.
+        if tariff.is_none() && (t.stop_ts.is_none() || t.priced) {
+            return Ok(None);
+        }
         let reader = &self.engine.inner.store.reader;
         let end = t.stop_ts.unwrap_or(now).max(t.start_ts);
-        let mut readings = vec![(t.start_ts, t.meter_start)];
-        readings.extend(
-            meter::energy_readings(reader, t.id)
-                .await?
-                .into_iter()
-                .filter(|(at, _)| *at > t.start_ts && *at < end),
-        );
-        if let (Some(stop), Some(wh)) = (t.stop_ts, t.meter_stop) {
-            readings.push((stop, wh));
+        let readings = readings(self.engine, &t, end).await?;
+        if t.stop_ts.is_some() {
+            self.saves.push(Priced {
+                hours: chargeyard_billing::energy_by_hour(&readings, t.start_ts, end),
+                id: t.id,
+                station_id: t.station_id.clone(),
+                rev: t.cost_rev,
+                zone: self.zone.clone(),
+                cost: None,
+            });
         }
+        let Some(tariff) = tariff else {
+            return Ok(None);
+        };
         let statuses =
             connectors::statuses_between(reader, &t.station_id, t.connector_id, t.start_ts, end)
                 .await?;
@@ -320,9 +346,8 @@ impl<'a> Pricer<'a> {
             charging,
         };
         let cost = chargeyard_billing::price(&tariff, &usage, &self.tz);
-        if t.stop_ts.is_some() {
-            self.saves
-                .push((t.id, t.cost_rev, self.zone.clone(), cost.clone()));
+        if let Some(saved) = self.saves.last_mut().filter(|p| p.id == t.id) {
+            saved.cost = Some(cost.clone());
         }
         Ok(Some(cost))
     }

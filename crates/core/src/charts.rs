@@ -1,13 +1,16 @@
-//! Charts drawn by plotters as SVG: the data is aggregated in SQL to about one point per pixel,
-//! and the SVG carries no text from chargers or users (titles are the console's), so it can be
-//! shown as it is.
+//! Charts drawn by plotters as SVG: the data is aggregated in SQL to about one point per pixel
+//! (energy over long ranges from the energy per hour stored with each priced session, not from
+//! every sample). Text in the SVG is escaped by plotters, so it can be shown as it is.
+
+use std::collections::BTreeMap;
 
 use chargeyard_store::{meter, transactions};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use plotters::prelude::*;
 use serde::Deserialize;
 
+use crate::billing::{Pricer, readings};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 
@@ -176,6 +179,21 @@ impl Engine {
 pub enum ChartKind {
     /// One session's power, energy and state of charge.
     Session { transaction_id: i64 },
+    /// The depot's load (average kW), stacked per station, between two local dates (included).
+    Depot { from: NaiveDate, to: NaiveDate },
+    /// One station's energy per local day between two dates (included).
+    Station {
+        station_id: String,
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+}
+
+/// A period of local dates, both included.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Period {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
 }
 
 /// A chart as a file.
@@ -230,7 +248,242 @@ impl Engine {
             ChartKind::Session { transaction_id } => {
                 self.session_chart(*transaction_id, size).await
             }
+            ChartKind::Depot { from, to } => {
+                let period = Period {
+                    from: *from,
+                    to: *to,
+                };
+                self.depot_chart(period, size).await
+            }
+            ChartKind::Station {
+                station_id,
+                from,
+                to,
+            } => {
+                let period = Period {
+                    from: *from,
+                    to: *to,
+                };
+                self.station_chart(station_id, period, size).await
+            }
         }
+    }
+}
+
+/// Colours of stacked stations, in turn.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(27, 110, 243),
+    RGBColor(15, 122, 74),
+    RGBColor(176, 84, 0),
+    RGBColor(125, 60, 180),
+    RGBColor(0, 128, 140),
+    RGBColor(196, 40, 90),
+    RGBColor(90, 110, 20),
+    RGBColor(70, 80, 100),
+    RGBColor(200, 140, 0),
+    RGBColor(150, 70, 40),
+];
+
+/// The first instant of a local date (the first valid minute when a DST change skips midnight).
+pub(crate) fn local_midnight(tz: &Tz, date: NaiveDate) -> DateTime<Utc> {
+    let mut at = date.and_hms_opt(0, 0, 0).unwrap_or_default();
+    loop {
+        if let Some(t) = tz.from_local_datetime(&at).earliest() {
+            return t.with_timezone(&Utc);
+        }
+        at += Duration::minutes(1);
+    }
+}
+
+impl Period {
+    /// The UTC instants the period starts and ends at in the depot's time zone.
+    pub(crate) fn bounds(self, tz: &Tz) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+        if self.to < self.from {
+            return Err(Error::Invalid(format!(
+                "to {}: before from {}",
+                self.to, self.from
+            )));
+        }
+        Ok((
+            local_midnight(tz, self.from),
+            local_midnight(tz, self.to + Duration::days(1)),
+        ))
+    }
+}
+
+impl Engine {
+    /// Energy per station and bucket over `[from, to)`: stored per hour for priced sessions
+    /// (those not priced yet are priced first, which stores theirs), and read off the register for
+    /// running ones.
+    async fn energy(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        bucket: i64,
+        station: Option<&str>,
+    ) -> Result<BTreeMap<(i64, String), i64>> {
+        let reader = &self.inner.store.reader;
+        let mut running = Vec::new();
+        let mut pricer = Pricer::new(self);
+        for mut t in transactions::unpriced(reader, from, to, station).await? {
+            let b = t.billable();
+            if b.stop_ts.is_some() {
+                pricer.price(b).await?;
+            } else {
+                let now = self.now();
+                let hours = chargeyard_billing::energy_by_hour(
+                    &readings(self, &b, now).await?,
+                    b.start_ts,
+                    now,
+                );
+                running.extend(
+                    hours
+                        .into_iter()
+                        .map(|(h, wh)| (b.station_id.clone(), h, wh)),
+                );
+            }
+        }
+        pricer.save().await?;
+        let mut out = BTreeMap::new();
+        for (station, at, wh) in meter::energy_by_station(reader, from, to, bucket, station).await?
+        {
+            *out.entry((at, station)).or_insert(0) += wh;
+        }
+        for (station, hour, wh) in running {
+            if hour >= from && hour < to {
+                let at = hour.timestamp() / bucket * bucket;
+                *out.entry((at, station)).or_insert(0) += wh;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The depot's load: average kW per bucket (about one a pixel, at least an hour), stacked per
+    /// station.
+    pub async fn depot_chart(&self, period: Period, size: ChartSize) -> Result<String> {
+        let tz = self.time_zone();
+        let (from, to) = period.bounds(&tz)?;
+        let (w, h) = size.get();
+        let span = (to - from).num_seconds();
+        let bucket = ((span / i64::from(w)).max(3600) + 3599) / 3600 * 3600;
+        let energy = self.energy(from, to, bucket, None).await?;
+        let stations: Vec<String> = {
+            let mut s: Vec<String> = energy.keys().map(|(_, s)| s.clone()).collect();
+            s.sort();
+            s.dedup();
+            s
+        };
+        // Stacked: each station's line is the sum of it and the ones before it.
+        let first = from.timestamp() / bucket * bucket;
+        let buckets = ((to.timestamp() - first) / bucket).max(1) as usize + 1;
+        let mut stacks = vec![vec![0.0f64; buckets]; stations.len()];
+        for ((at, station), wh) in &energy {
+            let i = ((at - first) / bucket).clamp(0, buckets as i64 - 1) as usize;
+            let j = stations.binary_search(station).unwrap_or_default();
+            stacks[j][i] += *wh as f64 / 1000.0 / (bucket as f64 / 3600.0);
+        }
+        for j in 1..stacks.len() {
+            let (below, this) = stacks.split_at_mut(j);
+            for (v, under) in this[0].iter_mut().zip(&below[j - 1]) {
+                *v += under;
+            }
+        }
+        let top = stacks
+            .last()
+            .map_or(0.0, |s| s.iter().copied().fold(0.0, f64::max))
+            .max(1.0)
+            * 1.1;
+        let x = |i: usize| (first + i as i64 * bucket - from.timestamp()) as f64 / 60.0;
+        let span_min = span as f64 / 60.0;
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+            root.fill(&WHITE).map_err(drawing)?;
+            let dated = span > 2 * 86_400;
+            let label = |m: &f64| {
+                let at = (from + Duration::milliseconds((m * 60_000.0) as i64)).with_timezone(&tz);
+                at.format(if dated { "%d/%m" } else { "%H:%M" }).to_string()
+            };
+            let mut chart = panel(&root, span_min, top, "kW", &label)?;
+            for (j, station) in stations.iter().enumerate().rev() {
+                let colour = PALETTE[j % PALETTE.len()];
+                let points: Vec<(f64, f64)> = (0..buckets).map(|i| (x(i), stacks[j][i])).collect();
+                chart
+                    .draw_series(
+                        AreaSeries::new(points, 0.0, colour.mix(0.55))
+                            .border_style(colour.stroke_width(1)),
+                    )
+                    .map_err(drawing)?
+                    .label(station.as_str())
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled())
+                    });
+            }
+            if !stations.is_empty() {
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperRight)
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(RGBColor(208, 213, 218))
+                    .draw()
+                    .map_err(drawing)?;
+            }
+            root.present().map_err(drawing)?;
+        }
+        Ok(svg)
+    }
+
+    /// One station's energy per local day (kWh, bars).
+    pub async fn station_chart(
+        &self,
+        station: &str,
+        period: Period,
+        size: ChartSize,
+    ) -> Result<String> {
+        self.station(station).await?;
+        let tz = self.time_zone();
+        let (from, to) = period.bounds(&tz)?;
+        let (w, h) = size.get();
+        let days = (period.to - period.from).num_days() as usize + 1;
+        let mut per_day = vec![0.0f64; days];
+        for ((at, _), wh) in self.energy(from, to, 3600, Some(station)).await? {
+            let day = DateTime::<Utc>::from_timestamp(at, 0)
+                .unwrap_or(from)
+                .with_timezone(&tz)
+                .date_naive();
+            let i = (day - period.from).num_days();
+            if (0..days as i64).contains(&i) {
+                per_day[i as usize] += wh as f64 / 1000.0;
+            }
+        }
+        let top = per_day.iter().copied().fold(0.0, f64::max).max(1.0) * 1.1;
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+            root.fill(&WHITE).map_err(drawing)?;
+            let label = |d: &f64| {
+                (period.from + Duration::days(*d as i64))
+                    .format("%d/%m")
+                    .to_string()
+            };
+            let mut chart = panel(&root, days as f64, top, "kWh", &label)?;
+            chart
+                .draw_series(
+                    per_day
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, kwh)| **kwh > 0.0)
+                        .map(|(i, kwh)| {
+                            Rectangle::new(
+                                [(i as f64 + 0.1, 0.0), (i as f64 + 0.9, *kwh)],
+                                POWER.mix(0.8).filled(),
+                            )
+                        }),
+                )
+                .map_err(drawing)?;
+            root.present().map_err(drawing)?;
+        }
+        Ok(svg)
     }
 }
 

@@ -10,13 +10,12 @@ use chargeyard_billing::csv::{CsvError, CsvOptions, CsvWriter};
 use chargeyard_billing::invoice::{InvoiceCsv, InvoiceLine};
 use chargeyard_store::meter::SampleFilter;
 use chargeyard_store::transactions::{self, InvoiceFilter};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::billing::{Pricer, parse_group};
-use crate::charts::{ChartFormat, ChartKind, ChartSize};
+use crate::charts::{ChartFormat, ChartKind, ChartSize, Period};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::events::Event;
@@ -158,18 +157,6 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-/// The first instant of a local date (the first valid minute after midnight when a DST change
-/// skips it).
-fn local_midnight(tz: &Tz, date: NaiveDate) -> DateTime<Utc> {
-    let mut at = date.and_hms_opt(0, 0, 0).expect("midnight");
-    loop {
-        if let Some(t) = tz.from_local_datetime(&at).earliest() {
-            return t.with_timezone(&Utc);
-        }
-        at += chrono::Duration::minutes(1);
-    }
-}
-
 fn describe(path: &Path) -> Result<ExportedFile> {
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
     Ok(ExportedFile {
@@ -269,9 +256,6 @@ impl Engine {
         group: Option<&str>,
         id_tag: Option<&str>,
     ) -> Result<ExportResult> {
-        if to < from {
-            return Err(Error::Invalid(format!("to {to}: before from {from}")));
-        }
         let group = group
             .filter(|g| !g.trim().is_empty())
             .map(parse_group)
@@ -279,9 +263,10 @@ impl Engine {
         let id_tag = id_tag.map(str::trim).filter(|t| !t.is_empty());
         let mut pricer = Pricer::new(self);
         let tz = pricer.time_zone();
+        let (stopped_from, stopped_to) = Period { from, to }.bounds(&tz)?;
         let filter = InvoiceFilter {
-            stopped_from: local_midnight(&tz, from),
-            stopped_to: local_midnight(&tz, to + chrono::Duration::days(1)),
+            stopped_from,
+            stopped_to,
             group: group.clone(),
             id_tag: id_tag.map(str::to_string),
         };
@@ -396,6 +381,12 @@ impl Engine {
             ChartKind::Session { transaction_id } => {
                 format!("chart_session-{transaction_id}.{ext}")
             }
+            ChartKind::Depot { from, to } => format!("chart_depot_{from}_{to}.{ext}"),
+            ChartKind::Station {
+                station_id,
+                from,
+                to,
+            } => format!("chart_station-{}_{from}_{to}.{ext}", slug(station_id)),
         };
         let mut file = AtomicFile::create(&self.exports_dir(), &name)?;
         std::io::Write::write_all(file.writer(), &bytes).map_err(|e| io_error(&file.tmp, e))?;
@@ -485,7 +476,10 @@ impl Engine {
 mod tests {
     use std::io::Write;
 
+    use chrono_tz::Tz;
+
     use super::*;
+    use crate::charts::local_midnight;
 
     #[test]
     fn slugs_keep_letters_and_digits() {

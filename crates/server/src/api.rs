@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chargeyard_core::billing::{AssignmentInput, TariffInput};
-use chargeyard_core::charts::ChartSize;
+use chargeyard_core::charts::{ChartSize, Period};
 use chargeyard_core::export::ExportRequest;
 use chargeyard_core::store::id_tags::{TagFields, TagFilter};
 use chargeyard_core::store::meter::SampleFilter;
@@ -114,6 +114,8 @@ pub fn router(engine: Engine) -> Router {
             get(tariff_assignments).put(assign_tariff),
         )
         .route("/api/charts/sessions/{id}", get(session_chart))
+        .route("/api/charts/depot", get(depot_chart))
+        .route("/api/charts/stations/{id}", get(station_chart))
         .route("/api/exports", get(exports).post(export))
         .route("/api/exports/{name}", get(export_file))
         .route("/api/settings", get(settings).put(update_settings))
@@ -128,8 +130,50 @@ async fn session_chart(
     Path(id): Path<i64>,
     Q(size): Q<ChartSize>,
 ) -> Result<Response, ApiError> {
-    let svg = e.session_chart(id, size).await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+    Ok(svg(e.session_chart(id, size).await?))
+}
+
+#[derive(Deserialize)]
+struct ChartQuery {
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    width: Option<u32>,
+    height: Option<u32>,
+}
+
+impl ChartQuery {
+    fn split(&self) -> (Period, ChartSize) {
+        (
+            Period {
+                from: self.from,
+                to: self.to,
+            },
+            ChartSize {
+                width: self.width,
+                height: self.height,
+            },
+        )
+    }
+}
+
+fn svg(svg: String) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
+}
+
+/// The depot's load between two local dates, stacked per station, as SVG.
+async fn depot_chart(State(e): State<Engine>, Q(q): Q<ChartQuery>) -> Result<Response, ApiError> {
+    let (period, size) = q.split();
+    Ok(svg(e.depot_chart(period, size).await?))
+}
+
+/// A station's energy per day between two local dates, as SVG.
+async fn station_chart(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Q(q): Q<ChartQuery>,
+) -> Result<Response, ApiError> {
+    let (period, size) = q.split();
+    Ok(svg(e.station_chart(&id, period, size).await?))
 }
 
 async fn exports(State(e): State<Engine>) -> ApiResult<Value> {

@@ -51,7 +51,7 @@ pub async fn record_status(
     let at = fmt(s.status_at);
     // A status from before a session's stop changes what that session costs.
     sqlx::query(
-        "UPDATE transactions SET cost = NULL, cost_rev = cost_rev + 1
+        "UPDATE transactions SET cost = NULL, cost_zone = NULL, cost_rev = cost_rev + 1
          WHERE station_id = ? AND connector_id = ? AND stop_ts > ?",
     )
     .bind(&s.station_id)

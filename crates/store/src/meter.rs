@@ -175,3 +175,32 @@ pub async fn session_series(
         .map(|r| (r.get("at"), r.get("measurand"), r.get("v")))
         .collect())
 }
+
+/// Stopped sessions' energy per station in buckets of `bucket_seconds` over `[from, to)` (whole
+/// UTC hours), as `(station, bucket start in unix seconds, Wh)`, oldest first. Read from the
+/// energy per hour stored with each session's cost, not from the samples.
+pub async fn energy_by_station(
+    ex: &sqlx::SqlitePool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    bucket_seconds: i64,
+    station_id: Option<&str>,
+) -> Result<Vec<(String, i64, i64)>> {
+    let hour = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H").to_string();
+    let rows = sqlx::query(
+        "SELECT station_id,
+            (CAST(strftime('%s', hour || ':00:00Z') AS INTEGER) / ?3) * ?3 AS at, sum(wh) AS wh
+         FROM session_energy WHERE hour >= ?1 AND hour < ?2 AND (?4 IS NULL OR station_id = ?4)
+         GROUP BY station_id, at ORDER BY at, station_id",
+    )
+    .bind(hour(from))
+    .bind(hour(to))
+    .bind(bucket_seconds.max(3600))
+    .bind(station_id)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get("station_id"), r.get("at"), r.get("wh")))
+        .collect())
+}

@@ -156,6 +156,10 @@ pub struct Transaction {
     #[serde(skip)]
     #[ts(skip)]
     pub cost_rev: i64,
+    /// Priced (or, with no tariff, its energy per hour stored) since the last late data.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub priced: bool,
 }
 
 impl Transaction {
@@ -172,6 +176,7 @@ impl Transaction {
             tariff_version_id: self.tariff_version_id,
             stored_cost: self.stored_cost.take(),
             cost_rev: self.cost_rev,
+            priced: self.priced,
         }
     }
 }
@@ -190,6 +195,8 @@ pub struct Billable {
     /// The stored final cost and the time zone it was priced in.
     pub stored_cost: Option<(String, chargeyard_billing::Cost)>,
     pub cost_rev: i64,
+    /// Priced (or, with no tariff, its energy per hour stored) since the last late data.
+    pub priced: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -64,6 +64,7 @@ fn map(r: &SqliteRow) -> Transaction {
             _ => None,
         },
         cost_rev: r.get("cost_rev"),
+        priced: r.get::<Option<&str>, _>("cost_zone").is_some(),
     }
 }
 
@@ -371,28 +372,62 @@ impl From<StoredCost> for Cost {
     }
 }
 
-/// Store final costs as priced: `(transaction id, the cost_rev it was priced from, time zone,
-/// cost)`. A cost whose session received late data since (its cost_rev moved on) is not stored.
-/// Returns how many were stored.
-pub async fn save_costs(
-    conn: &mut SqliteConnection,
-    costs: &[(i64, i64, String, Cost)],
-) -> Result<u64> {
+/// A stopped session as priced: its cost and energy per hour, from the data as of `rev`.
+#[derive(Debug, Clone)]
+pub struct Priced {
+    pub id: i64,
+    pub station_id: String,
+    /// The cost_rev it was priced from.
+    pub rev: i64,
+    pub zone: String,
+    /// None: no tariff applied; the energy per hour is stored all the same.
+    pub cost: Option<Cost>,
+    /// Energy per UTC hour (hour start, Wh).
+    pub hours: Vec<(DateTime<Utc>, i64)>,
+}
+
+/// Store final costs and energy per hour as priced. A session that received late data since (its
+/// cost_rev moved on) is left as it is. Returns how many were stored.
+pub async fn save_costs(conn: &mut SqliteConnection, priced: &[Priced]) -> Result<u64> {
     let mut saved = 0;
-    for (id, rev, zone, cost) in costs {
-        let json = serde_json::to_string(&StoredCost::from(cost))
-            .map_err(|e| Error::Corrupt(format!("cost of session {id}: {e}")))?;
-        saved += sqlx::query(
+    for p in priced {
+        let json = p
+            .cost
+            .as_ref()
+            .map(|c| serde_json::to_string(&StoredCost::from(c)))
+            .transpose()
+            .map_err(|e| Error::Corrupt(format!("cost of session {}: {e}", p.id)))?;
+        let stored = sqlx::query(
             "UPDATE transactions SET cost = ?, cost_zone = ? WHERE id = ? AND cost_rev = ?
              AND stop_ts IS NOT NULL",
         )
         .bind(json)
-        .bind(zone)
-        .bind(id)
-        .bind(rev)
+        .bind(&p.zone)
+        .bind(p.id)
+        .bind(p.rev)
         .execute(&mut *conn)
         .await?
         .rows_affected();
+        if stored == 0 {
+            continue;
+        }
+        saved += stored;
+        sqlx::query("DELETE FROM session_energy WHERE transaction_id = ?")
+            .bind(p.id)
+            .execute(&mut *conn)
+            .await?;
+        if !p.hours.is_empty() {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO session_energy (transaction_id, station_id, hour, wh) ",
+            );
+            q.push_values(&p.hours, |mut b, (hour, wh)| {
+                b.push_bind(p.id)
+                    .push_bind(&p.station_id)
+                    .push_bind(hour.format("%Y-%m-%dT%H").to_string())
+                    .push_bind(*wh);
+            });
+            q.build().execute(&mut *conn).await?;
+        }
     }
     Ok(saved)
 }
@@ -403,7 +438,7 @@ pub(crate) async fn forget_costs(conn: &mut SqliteConnection, ids: &[i64]) -> Re
         return Ok(());
     }
     let mut q = QueryBuilder::<Sqlite>::new(
-        "UPDATE transactions SET cost = NULL, cost_rev = cost_rev + 1
+        "UPDATE transactions SET cost = NULL, cost_zone = NULL, cost_rev = cost_rev + 1
          WHERE stop_ts IS NOT NULL AND id IN (",
     );
     let mut list = q.separated(", ");
@@ -471,6 +506,7 @@ impl From<RawInvoiceRow> for InvoiceRow {
                 meter_stop: r.6,
                 tariff_version_id: r.7,
                 cost_rev: r.8,
+                priced: r.9.is_some(),
                 stored_cost: r.9.zip(cost.map(Cost::from)),
             },
             id_tag: r.10,
@@ -584,4 +620,24 @@ pub async fn invoice_page(
         json: row.get(0),
         last,
     })
+}
+
+/// Sessions overlapping `[from, to)` (of one station, or all) whose energy per hour is not stored:
+/// running ones, and stopped ones not priced since their last data.
+pub async fn unpriced(
+    ex: &sqlx::SqlitePool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    station_id: Option<&str>,
+) -> Result<Vec<Transaction>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE t.cost_zone IS NULL AND (t.stop_ts IS NULL OR t.stop_ts >= ?1)
+         AND t.start_ts < ?2 AND (?3 IS NULL OR t.station_id = ?3)"
+    )))
+    .bind(fmt(from))
+    .bind(fmt(to))
+    .bind(station_id)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.iter().map(map).collect())
 }
