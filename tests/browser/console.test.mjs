@@ -252,6 +252,26 @@ test('invoices: a period exported as CSV with progress, downloaded, and a sessio
   assert.match(text.split('\r\n')[1] ?? '', /Energy\.Active\.Import\.Register|Power|SoC/);
 });
 
+test('energy: the depot load stacked per station and a station\'s energy per day, for a period, saved as PNG', async () => {
+  await page.goto(`${depot.base}/#/energy`);
+  const depotChart = page.getByTestId('depot-chart');
+  await depotChart.locator('svg').waitFor();
+  // The demo's backfilled days are there, each demo station named in the legend.
+  await until('demo stations in the legend', async () => /DEMO-01/.test(await depotChart.locator('svg').innerHTML()));
+  await page.getByTestId('preset-364').click();
+  await until('a year asked for', async () => (await page.getByTestId('energy-from').inputValue()) < new Date(Date.now() - 300 * 86_400_000).toISOString().slice(0, 10));
+  await page.getByTestId('energy-station').selectOption('DEMO-02');
+  const bars = () => page.getByTestId('station-chart').locator('svg rect').evaluateAll((rs) => rs.filter((r) => r.getAttribute('fill') === '#1B6EF3').length);
+  await until('energy bars for the demo days', async () => (await bars()) >= 1);
+  // A period that ends before it starts is refused in the form.
+  await page.getByTestId('energy-to').fill('2020-01-01');
+  await until('the period error', async () => /before the start/.test(await page.locator('[role=alert]').first().innerText()));
+  await page.getByTestId('preset-6').click();
+  await page.getByTestId('save-depot-png').click();
+  await until('saved', async () => /chart_depot_.*\.png/.test(await page.getByTestId('notice').innerText()));
+  await page.screenshot({ path: join(shots, 'energy.png') });
+});
+
 // WCAG 2 A and AA rules (contrast, names, labels, landmarks, ARIA) checked by axe-core in the page.
 async function audit(name) {
   await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
@@ -265,7 +285,8 @@ test('every view passes an axe-core WCAG 2.1 AA audit, in English and Swedish', 
   const views = [['dashboard', '#/', '[data-testid=tile]'], ['station', '#/station/DEMO-01', '[data-testid=station-title]'],
     ['sessions', '#/sessions', '[data-testid=session-row]'], ['tags', '#/tags', '[data-testid=tag-row]'],
     ['inbox', '#/inbox', '[data-testid=connect-url]'], ['settings', '#/settings', '[data-testid=save-settings]'],
-    ['tariffs', '#/tariffs', '[data-testid=tariff-row]'], ['invoices', '#/invoices', '[data-testid=export-invoice]']];
+    ['tariffs', '#/tariffs', '[data-testid=tariff-row]'], ['invoices', '#/invoices', '[data-testid=export-invoice]'],
+    ['energy', '#/energy', '[data-testid=depot-chart] svg']];
   for (const lang of ['en', 'sv']) {
     for (const [name, hash, ready] of views) {
       await page.goto(`${depot.base}/${hash}`);

@@ -8,10 +8,11 @@
 
 use std::time::Instant;
 
-use chargeyard_core::billing::TariffInput;
 use chargeyard_core::export::{ExportKind, ExportRequest};
 use chargeyard_core::{Engine, EngineConfig};
 use serde_json::json;
+
+mod common;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,64 +23,51 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(100_000);
     let dir = tempfile::tempdir()?;
     let engine = Engine::open(EngineConfig::default(), &dir.path().join("bench.db")).await?;
-    let mut settings = engine.settings();
-    settings.time_zone = Some("Europe/Stockholm".into());
-    engine.update_settings(settings).await?;
-    let tariff = engine
-        .create_tariff(TariffInput {
-            name: "Visitors".into(),
-            tariff: serde_json::from_value(json!({
+    let version = common::depot(
+        &engine,
+        "Visitors",
+        json!({
                 "currency": "SEK", "vat_percent": "25", "idle_grace_minutes": 15,
                 "prices": {"per_kwh": "2.40", "session_fee": "5", "idle_per_minute": "1"},
                 "windows": [{"name": "night", "days": [1,2,3,4,5,6,7], "start": "22:00",
-                             "end": "06:00", "prices": {"per_kwh": "1.20"}}]}))?,
-        })
-        .await?;
-    let version = tariff.version_id;
+                             "end": "06:00", "prices": {"per_kwh": "1.20"}}]}),
+    )
+    .await?;
 
     let t = Instant::now();
-    engine
-        .store()
-        .writer
-        .write(move |c| {
-            Box::pin(async move {
-                // Session i: station i % 50, connector 1 + (i / 50) % 2, the k-th of its connector
-                // (k = i / 100), starting every 8 h; 150 min charging at 11 kW, then 30 min idle.
-                let steps = [
-                    "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 499)
-                     INSERT INTO id_tags (id_tag, status, group_kind, group_name, created_at, updated_at)
-                     SELECT 'TAG' || i, 'Accepted', 'customer', 'Customer ' || (i % 20),
-                            '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z' FROM n",
-                    "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)
-                     INSERT INTO transactions (id, station_id, connector_id, id_tag, start_ts, meter_start,
-                        start_auth_status, received_at, tariff_version_id, stop_ts, meter_stop, stop_reason,
-                        stop_received_at)
-                     SELECT i + 1, 'CP-' || (i % 50), 1 + (i / 50) % 2, 'TAG' || (i % 500),
-                        strftime('%Y-%m-%dT%H:%M:%fZ', '2025-01-01', '+' || ((i / 100) * 480 + (i % 100) * 3) || ' minutes'),
-                        (i / 100) * 27500, 'Accepted', '2025-01-01T00:00:00.000Z', ?2,
-                        strftime('%Y-%m-%dT%H:%M:%fZ', '2025-01-01', '+' || ((i / 100) * 480 + (i % 100) * 3 + 180) || ' minutes'),
-                        (i / 100) * 27500 + 27500, 'Local', '2025-01-01T00:00:00.000Z' FROM n",
-                    "WITH RECURSIVE q(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM q WHERE k < 11)
-                     INSERT INTO meter_samples (station_id, connector_id, transaction_id, timestamp, measurand,
-                        raw_value, value, unit, value_unit, received_at)
-                     SELECT t.station_id, t.connector_id, t.id,
-                        strftime('%Y-%m-%dT%H:%M:%fZ', t.start_ts, '+' || (q.k * 15) || ' minutes'),
-                        'Energy.Active.Import.Register', '', t.meter_start + MIN(q.k * 15, 150) * 11000 / 60,
-                        'Wh', 'Wh', t.start_ts FROM transactions t, q",
-                    "INSERT INTO status_history (station_id, connector_id, status, error_code, timestamp, received_at)
-                     SELECT t.station_id, t.connector_id, s.status, 'NoError',
-                        strftime('%Y-%m-%dT%H:%M:%fZ', t.start_ts, '+' || s.offset || ' minutes'), t.start_ts
-                     FROM transactions t, (SELECT 'Preparing' AS status, 0 AS offset UNION ALL
-                        SELECT 'Charging', 1 UNION ALL SELECT 'SuspendedEV', 150 UNION ALL
-                        SELECT 'Available', 180) s",
-                ];
-                for sql in steps {
-                    sqlx::query(sql).bind(sessions).bind(version).execute(&mut *c).await?;
-                }
-                Ok(())
-            })
-        })
-        .await?;
+    // Session i: station i % 50, connector 1 + (i / 50) % 2, the k-th of its connector
+    // (k = i / 100), starting every 8 h; 150 min charging at 11 kW, then 30 min idle.
+    let steps = [
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 499)
+         INSERT INTO id_tags (id_tag, status, group_kind, group_name, created_at, updated_at)
+         SELECT 'TAG' || i, 'Accepted', 'customer', 'Customer ' || (i % 20),
+                '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z' FROM n",
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)
+         INSERT INTO transactions (id, station_id, connector_id, id_tag, start_ts, meter_start,
+            start_auth_status, received_at, tariff_version_id, stop_ts, meter_stop, stop_reason,
+            stop_received_at)
+         SELECT i + 1, 'CP-' || (i % 50), 1 + (i / 50) % 2, 'TAG' || (i % 500),
+            strftime('%Y-%m-%dT%H:%M:%fZ', '2025-01-01', '+' || ((i / 100) * 480 + (i % 100) * 3) || ' minutes'),
+            (i / 100) * 27500, 'Accepted', '2025-01-01T00:00:00.000Z', ?2,
+            strftime('%Y-%m-%dT%H:%M:%fZ', '2025-01-01', '+' || ((i / 100) * 480 + (i % 100) * 3 + 180) || ' minutes'),
+            (i / 100) * 27500 + 27500, 'Local', '2025-01-01T00:00:00.000Z' FROM n",
+        "WITH RECURSIVE q(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM q WHERE k < 11)
+         INSERT INTO meter_samples (station_id, connector_id, transaction_id, timestamp, measurand,
+            raw_value, value, unit, value_unit, received_at)
+         SELECT t.station_id, t.connector_id, t.id,
+            strftime('%Y-%m-%dT%H:%M:%fZ', t.start_ts, '+' || (q.k * 15) || ' minutes'),
+            'Energy.Active.Import.Register', '', t.meter_start + MIN(q.k * 15, 150) * 11000 / 60,
+            'Wh', 'Wh', t.start_ts FROM transactions t, q",
+        "INSERT INTO status_history (station_id, connector_id, status, error_code, timestamp, received_at)
+         SELECT t.station_id, t.connector_id, s.status, 'NoError',
+            strftime('%Y-%m-%dT%H:%M:%fZ', t.start_ts, '+' || s.offset || ' minutes'), t.start_ts
+         FROM transactions t, (SELECT 'Preparing' AS status, 0 AS offset UNION ALL
+            SELECT 'Charging', 1 UNION ALL SELECT 'SuspendedEV', 150 UNION ALL
+            SELECT 'Available', 180) s",
+    ];
+    for statement in steps {
+        common::sql(&engine, statement, vec![sessions, version]).await?;
+    }
     println!(
         "{sessions} sessions generated in {:.1} s",
         t.elapsed().as_secs_f64()

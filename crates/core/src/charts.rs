@@ -312,9 +312,9 @@ impl Period {
 }
 
 impl Engine {
-    /// Energy per station and bucket over `[from, to)`: stored per hour for priced sessions
-    /// (those not priced yet are priced first, which stores theirs), and read off the register for
-    /// running ones.
+    /// Energy per station and bucket (`bucket` seconds: whole hours, or 86 400 for UTC days) over
+    /// `[from, to)`: stored per hour and day for priced sessions (those not priced yet are priced
+    /// first, which stores theirs), and read off the register for running ones.
     async fn energy(
         &self,
         from: DateTime<Utc>,
@@ -345,7 +345,9 @@ impl Engine {
         }
         pricer.save().await?;
         let mut out = BTreeMap::new();
-        for (station, at, wh) in meter::energy_by_station(reader, from, to, bucket, station).await?
+        let daily = bucket >= 86_400;
+        for (station, at, wh) in
+            meter::energy_by_station(reader, from, to, bucket / 3600, daily, station).await?
         {
             *out.entry((at, station)).or_insert(0) += wh;
         }
@@ -365,7 +367,13 @@ impl Engine {
         let (from, to) = period.bounds(&tz)?;
         let (w, h) = size.get();
         let span = (to - from).num_seconds();
-        let bucket = ((span / i64::from(w)).max(3600) + 3599) / 3600 * 3600;
+        // About a bucket a pixel, whole hours; beyond three months, UTC days (a row per station
+        // and day is what keeps a year fast).
+        let bucket = if span > 90 * 86_400 {
+            86_400
+        } else {
+            ((span / i64::from(w)).max(3600) + 3599) / 3600 * 3600
+        };
         let energy = self.energy(from, to, bucket, None).await?;
         let stations: Vec<String> = {
             let mut s: Vec<String> = energy.keys().map(|(_, s)| s.clone()).collect();
@@ -393,8 +401,11 @@ impl Engine {
             .map_or(0.0, |s| s.iter().copied().fold(0.0, f64::max))
             .max(1.0)
             * 1.1;
-        let x = |i: usize| (first + i as i64 * bucket - from.timestamp()) as f64 / 60.0;
         let span_min = span as f64 / 60.0;
+        // A day bucket may begin before `from` (UTC days): its point sits at the chart's edge.
+        let x = |i: usize| {
+            ((first + i as i64 * bucket - from.timestamp()) as f64 / 60.0).clamp(0.0, span_min)
+        };
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();

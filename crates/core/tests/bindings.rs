@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use chargeyard_core::charts::ChartKind;
 use chargeyard_core::export::{ExportRequest, ExportResult};
 use chargeyard_core::store::id_tags::{TagFields, TagFilter};
 use chargeyard_core::store::meter::SampleFilter;
@@ -61,6 +62,7 @@ fn ui_bindings_are_generated_from_rust_and_fresh() {
     SampleFilter::export_all(&cfg).expect("export");
     ExportRequest::export_all(&cfg).expect("export");
     ExportResult::export_all(&cfg).expect("export");
+    ChartKind::export_all(&cfg).expect("export");
     Page::<Transaction>::export_all(&cfg).expect("export");
     chargeyard_core::store::model::IdTag::export_all(&cfg).expect("export");
     Settings::export_all(&cfg).expect("export");

@@ -45,6 +45,7 @@ pub async fn remove(conn: &mut SqliteConnection) -> Result<u64> {
     const PER_STATION: &[&str] = &[
         "DELETE FROM meter_samples WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM session_energy WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM station_energy_daily WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM transactions WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM unmatched_stops WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM status_history WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",

@@ -412,6 +412,16 @@ pub async fn save_costs(conn: &mut SqliteConnection, priced: &[Priced]) -> Resul
             continue;
         }
         saved += stored;
+        // Out with the session's old hours (and their share of the daily sums), in with the new.
+        sqlx::query(
+            "UPDATE station_energy_daily AS d SET wh = d.wh - o.wh
+             FROM (SELECT station_id, hour / 24 AS day, sum(wh) AS wh FROM session_energy
+                   WHERE transaction_id = ? GROUP BY station_id, day) AS o
+             WHERE d.station_id = o.station_id AND d.day = o.day",
+        )
+        .bind(p.id)
+        .execute(&mut *conn)
+        .await?;
         sqlx::query("DELETE FROM session_energy WHERE transaction_id = ?")
             .bind(p.id)
             .execute(&mut *conn)
@@ -423,10 +433,19 @@ pub async fn save_costs(conn: &mut SqliteConnection, priced: &[Priced]) -> Resul
             q.push_values(&p.hours, |mut b, (hour, wh)| {
                 b.push_bind(p.id)
                     .push_bind(&p.station_id)
-                    .push_bind(hour.format("%Y-%m-%dT%H").to_string())
+                    .push_bind(hour.timestamp().div_euclid(3600))
                     .push_bind(*wh);
             });
             q.build().execute(&mut *conn).await?;
+            sqlx::query(
+                "INSERT INTO station_energy_daily (station_id, day, wh)
+                 SELECT station_id, hour / 24 AS day, sum(wh) FROM session_energy
+                 WHERE transaction_id = ? GROUP BY station_id, day
+                 ON CONFLICT (day, station_id) DO UPDATE SET wh = wh + excluded.wh",
+            )
+            .bind(p.id)
+            .execute(&mut *conn)
+            .await?;
         }
     }
     Ok(saved)

@@ -217,3 +217,93 @@ async fn frame_retention_prunes_only_old_frames() {
         .collect();
     assert_eq!(left, ["m0", "m1"], "recent frames stay, newest first");
 }
+
+/// The daily sums follow the hours of each priced session, also when a session is priced again
+/// (late data): its old hours leave the days they were in.
+#[tokio::test]
+async fn daily_energy_stays_in_step_with_the_hours_of_repriced_sessions() {
+    let (_d, store) = open().await;
+    let w = &store.writer;
+    let (id, _) = w
+        .write(|c| Box::pin(async move { transactions::start(c, &new_tx(0), Utc::now()).await }))
+        .await
+        .expect("start");
+    w.write(move |c| {
+        Box::pin(async move {
+            let stop = StopRecord {
+                station_id: "CP1".into(),
+                transaction_id: id,
+                id_tag: None,
+                meter_stop: 9_000,
+                timestamp: Utc
+                    .with_ymd_and_hms(2024, 1, 2, 1, 0, 0)
+                    .single()
+                    .expect("t"),
+                reason: None,
+            };
+            transactions::stop(c, &stop, Utc::now()).await
+        })
+    })
+    .await
+    .expect("stop");
+    let at = |d: u32, h: u32| {
+        Utc.with_ymd_and_hms(2024, 1, d, h, 0, 0)
+            .single()
+            .expect("t")
+    };
+    let priced = |rev: i64, hours: Vec<(chrono::DateTime<Utc>, i64)>| transactions::Priced {
+        id,
+        station_id: "CP1".into(),
+        rev,
+        zone: "UTC".into(),
+        cost: None,
+        hours,
+    };
+    let daily = || async {
+        chargeyard_store::meter::energy_by_station(
+            &store.reader,
+            at(1, 0),
+            at(3, 0),
+            24,
+            true,
+            None,
+        )
+        .await
+        .expect("daily")
+    };
+    let first = priced(
+        0,
+        vec![(at(1, 10), 1_000), (at(1, 23), 2_000), (at(2, 0), 6_000)],
+    );
+    w.write(move |c| Box::pin(async move { transactions::save_costs(c, &[first]).await }))
+        .await
+        .expect("saved");
+    let day = |d: u32| at(d, 0).timestamp();
+    assert_eq!(
+        daily().await,
+        vec![
+            ("CP1".to_string(), day(1), 3_000),
+            ("CP1".to_string(), day(2), 6_000)
+        ]
+    );
+    // Priced again: the energy moved to other hours; the days follow, nothing counted twice.
+    let again = priced(0, vec![(at(1, 23), 4_000), (at(2, 0), 5_000)]);
+    w.write(move |c| Box::pin(async move { transactions::save_costs(c, &[again]).await }))
+        .await
+        .expect("saved again");
+    assert_eq!(
+        daily().await,
+        vec![
+            ("CP1".to_string(), day(1), 4_000),
+            ("CP1".to_string(), day(2), 5_000)
+        ]
+    );
+    // A cost priced from data that has since moved on is not stored.
+    let stale = priced(7, vec![(at(1, 23), 1)]);
+    let stored = w
+        .write(move |c| Box::pin(async move { transactions::save_costs(c, &[stale]).await }))
+        .await
+        .expect("not saved");
+    assert_eq!(stored, 0);
+    assert_eq!(daily().await[0].2, 4_000);
+}

@@ -66,6 +66,12 @@ export class Api {
   /** A session's power, energy and SoC chart as SVG (drawn by the engine). */
   sessionChart = (id: number, width = 900, height = 360) =>
     this.r<string>('GET', `/api/charts/sessions/${id}${query({ width, height })}`);
+  /** The depot's load between two local dates (included), stacked per station, as SVG. */
+  depotChart = (from: string, to: string, width = 1100, height = 380) =>
+    this.r<string>('GET', `/api/charts/depot${query({ from, to, width, height })}`);
+  /** A station's energy per day between two local dates (included), as SVG. */
+  stationChart = (id: string, from: string, to: string, width = 1100, height = 300) =>
+    this.r<string>('GET', `/api/charts/stations/${enc(id)}${query({ from, to, width, height })}`);
   exports = () => this.r<ExportedFile[]>('GET', '/api/exports');
   /** Write an export; progress arrives as `export_progress` events with the request's job. */
   exportFile = (r: ExportRequest) => this.r<ExportResult>('POST', '/api/exports', r);
