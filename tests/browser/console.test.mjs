@@ -258,6 +258,7 @@ test('energy: the depot load stacked per station and a station\'s energy per day
   await depotChart.locator('svg').waitFor();
   // The demo's backfilled days are there, each demo station named in the legend.
   await until('demo stations in the legend', async () => /DEMO-01/.test(await depotChart.locator('svg').innerHTML()));
+  await page.getByTestId('totals-chart').locator('svg').waitFor();
   await page.getByTestId('preset-364').click();
   await until('a year asked for', async () => (await page.getByTestId('energy-from').inputValue()) < new Date(Date.now() - 300 * 86_400_000).toISOString().slice(0, 10));
   await page.getByTestId('energy-station').selectOption('DEMO-02');

@@ -276,6 +276,30 @@ async fn invoices_and_meter_values_export_as_csv_files() {
     let ratio = |a: f64| (a / bars[2] * 10.0).round() / 10.0;
     assert_eq!((ratio(bars[1]), ratio(bars[3])), (5.0, 2.5), "{bars:?}");
     assert!(bars[0] < bars[2] / 2.0, "{bars:?}");
+    // Energy and cost per day for the depot: the cost line is at 87.50 on 5 Oct (re-priced after
+    // the late statuses) and at 18.75 on 30 Oct (the evening session ended on 1 Nov).
+    let (s, _, svg) = api
+        .download("/api/charts/totals?from=2026-10-01&to=2026-10-31&width=800&height=400")
+        .await;
+    assert_eq!(s, 200);
+    let svg = String::from_utf8(svg).expect("UTF-8");
+    let line = svg
+        .lines()
+        .find(|l| l.starts_with("<polyline") && l.contains("stroke=\"#B05400\""))
+        .expect("the cost line");
+    let ys: Vec<f64> = line
+        .split("points=\"")
+        .nth(1)
+        .expect("points")
+        .split_whitespace()
+        .filter_map(|p| p.split(',').nth(1)?.parse().ok())
+        .collect();
+    assert_eq!(ys.len(), 31, "a point a day: {line}");
+    let base = ys[0];
+    let height = |day: usize| base - ys[day - 1];
+    assert!(height(5) > 0.0, "{line}");
+    assert_eq!((height(30) / height(5) * 100.0).round(), 21.0, "{line}");
+    assert_eq!(height(31), 0.0, "{line}");
     // The depot's load, stacked per station, named in the legend; and as a PNG.
     let (s, _, svg) = api
         .download("/api/charts/depot?from=2026-10-01&to=2026-11-30")

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chargeyard_store::{meter, transactions};
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use plotters::prelude::*;
 use serde::Deserialize;
@@ -83,6 +83,43 @@ where
     Ok(chart)
 }
 
+type Xy =
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>;
+
+/// The series' legend in a corner.
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Xy>,
+    position: SeriesLabelPosition,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(208, 213, 218))
+        .draw()
+        .map_err(drawing)
+}
+
+/// The right-hand axis of a chart with two scales.
+fn right_axis<'a, DB: DrawingBackend + 'a>(
+    chart: &mut plotters::chart::DualCoordChartContext<'a, DB, Xy, Xy>,
+    desc: &str,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_secondary_axes()
+        .y_desc(desc)
+        .label_style(("sans-serif", 12))
+        .axis_desc_style(("sans-serif", 13))
+        .draw()
+        .map_err(drawing)
+}
+
 impl Engine {
     /// One session: power (kW, area) and energy delivered (kWh, line) over its time, and its
     /// state of charge (%) below when the charger reports it.
@@ -132,13 +169,7 @@ impl Engine {
             let label = |m: &f64| clock(t.start_ts, *m, &tz, dated);
             let mut chart = panel(&upper, span_min, max_kw, "kW", &label)?
                 .set_secondary_coord(0f64..span_min, 0f64..max_kwh);
-            chart
-                .configure_secondary_axes()
-                .y_desc("kWh")
-                .label_style(("sans-serif", 12))
-                .axis_desc_style(("sans-serif", 13))
-                .draw()
-                .map_err(drawing)?;
+            right_axis(&mut chart, "kWh")?;
             chart
                 .draw_series(
                     AreaSeries::new(power.iter().copied(), 0.0, POWER.mix(0.18))
@@ -155,13 +186,7 @@ impl Engine {
                 .map_err(drawing)?
                 .label("kWh")
                 .legend(|(x, y)| PathElement::new([(x, y), (x + 14, y)], ENERGY.stroke_width(2)));
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(208, 213, 218))
-                .draw()
-                .map_err(drawing)?;
+            legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
             if let Some(lower) = lower {
                 panel(&lower, span_min, 100.0, "SoC %", &label)?
                     .draw_series(LineSeries::new(soc.iter().copied(), SOC.stroke_width(2)))
@@ -181,6 +206,8 @@ pub enum ChartKind {
     Session { transaction_id: i64 },
     /// The depot's load (average kW), stacked per station, between two local dates (included).
     Depot { from: NaiveDate, to: NaiveDate },
+    /// The depot's energy and the cost of the sessions that ended, per local day (or month).
+    Totals { from: NaiveDate, to: NaiveDate },
     /// One station's energy per local day between two dates (included).
     Station {
         station_id: String,
@@ -255,6 +282,13 @@ impl Engine {
                 };
                 self.depot_chart(period, size).await
             }
+            ChartKind::Totals { from, to } => {
+                let period = Period {
+                    from: *from,
+                    to: *to,
+                };
+                self.totals_chart(period, size).await
+            }
             ChartKind::Station {
                 station_id,
                 from,
@@ -269,6 +303,9 @@ impl Engine {
         }
     }
 }
+
+/// Totals per currency: decimals and minor units.
+type Money = BTreeMap<String, (u32, i64)>;
 
 /// Colours of stacked stations, in turn.
 const PALETTE: [RGBColor; 10] = [
@@ -312,16 +349,14 @@ impl Period {
 }
 
 impl Engine {
-    /// Energy per station and bucket (`bucket` seconds: whole hours, or 86 400 for UTC days) over
-    /// `[from, to)`: stored per hour and day for priced sessions (those not priced yet are priced
-    /// first, which stores theirs), and read off the register for running ones.
-    async fn energy(
+    /// Price the sessions overlapping `[from, to)` not priced yet (which stores their energy per
+    /// hour) and read the running ones' energy per hour off their registers.
+    async fn settle(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        bucket: i64,
         station: Option<&str>,
-    ) -> Result<BTreeMap<(i64, String), i64>> {
+    ) -> Result<Vec<(String, DateTime<Utc>, i64)>> {
         let reader = &self.inner.store.reader;
         let mut running = Vec::new();
         let mut pricer = Pricer::new(self);
@@ -344,6 +379,21 @@ impl Engine {
             }
         }
         pricer.save().await?;
+        Ok(running)
+    }
+
+    /// Energy per station and bucket (`bucket` seconds: whole hours, or 86 400 for UTC days) over
+    /// `[from, to)`: stored per hour and day for priced sessions (those not priced yet are priced
+    /// first, which stores theirs), and read off the register for running ones.
+    async fn energy(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        bucket: i64,
+        station: Option<&str>,
+    ) -> Result<BTreeMap<(i64, String), i64>> {
+        let reader = &self.inner.store.reader;
+        let running = self.settle(from, to, station).await?;
         let mut out = BTreeMap::new();
         let daily = bucket >= 86_400;
         for (station, at, wh) in
@@ -431,14 +481,124 @@ impl Engine {
                     });
             }
             if !stations.is_empty() {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(RGBColor(208, 213, 218))
-                    .draw()
-                    .map_err(drawing)?;
+                legend(&mut chart, SeriesLabelPosition::UpperRight)?;
             }
+            root.present().map_err(drawing)?;
+        }
+        Ok(svg)
+    }
+
+    /// The depot's energy (kWh, bars) and what the sessions that ended cost (total with VAT, line,
+    /// in the currency most of it is in) per local day, or per month beyond two months.
+    pub async fn totals_chart(&self, period: Period, size: ChartSize) -> Result<String> {
+        let tz = self.time_zone();
+        let (from, to) = period.bounds(&tz)?;
+        let (w, h) = size.get();
+        let monthly = (period.to - period.from).num_days() > 62;
+        let key = |d: NaiveDate| {
+            if monthly {
+                d.with_day(1).unwrap_or(d)
+            } else {
+                d
+            }
+        };
+        let mut periods: BTreeMap<NaiveDate, (f64, Money)> = BTreeMap::new();
+        let mut d = period.from;
+        while d <= period.to {
+            periods.entry(key(d)).or_default();
+            d += Duration::days(1);
+        }
+        let running = self.settle(from, to, None).await?;
+        let local = |at: i64| {
+            key(DateTime::<Utc>::from_timestamp(at, 0)
+                .unwrap_or(from)
+                .with_timezone(&tz)
+                .date_naive())
+        };
+        for (at, wh, costs) in meter::hourly_totals(&self.inner.store.reader, from, to).await? {
+            if let Some(p) = periods.get_mut(&local(at)) {
+                p.0 += wh as f64 / 1000.0;
+                for (currency, decimals, total) in costs {
+                    let c = p.1.entry(currency).or_insert((decimals, 0));
+                    c.1 += total;
+                }
+            }
+        }
+        for (_, hour, wh) in running {
+            if let Some(p) = periods.get_mut(&local(hour.timestamp())) {
+                p.0 += wh as f64 / 1000.0;
+            }
+        }
+        // The currency with the most sessions' money in it is drawn.
+        let mut by_currency = Money::new();
+        for (_, costs) in periods.values() {
+            for (c, (d, t)) in costs {
+                let e = by_currency.entry(c.clone()).or_insert((*d, 0));
+                e.1 += t;
+            }
+        }
+        let currency = by_currency
+            .iter()
+            .max_by_key(|(_, (_, t))| *t)
+            .map(|(c, (d, _))| (c.clone(), *d));
+        let money = |costs: &Money| match &currency {
+            Some((c, d)) => costs
+                .get(c)
+                .map_or(0.0, |(_, t)| *t as f64 / 10f64.powi(*d as i32)),
+            None => 0.0,
+        };
+        let rows: Vec<(NaiveDate, f64, f64)> = periods
+            .iter()
+            .map(|(d, (kwh, c))| (*d, *kwh, money(c)))
+            .collect();
+        let n = rows.len().max(1) as f64;
+        let top_kwh = rows.iter().map(|r| r.1).fold(0.0, f64::max).max(1.0) * 1.1;
+        let top_money = rows.iter().map(|r| r.2).fold(0.0, f64::max).max(1.0) * 1.1;
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+            root.fill(&WHITE).map_err(drawing)?;
+            let label = |x: &f64| {
+                rows.get(*x as usize)
+                    .map(|r| {
+                        r.0.format(if monthly { "%m/%Y" } else { "%d/%m" })
+                            .to_string()
+                    })
+                    .unwrap_or_default()
+            };
+            let mut chart = panel(&root, n, top_kwh, "kWh", &label)?
+                .set_secondary_coord(0f64..n, 0f64..top_money);
+            let name = currency
+                .as_ref()
+                .map_or("", |(c, _)| c.as_str())
+                .to_string();
+            right_axis(&mut chart, name.as_str())?;
+            chart
+                .draw_series(
+                    rows.iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.1 > 0.0)
+                        .map(|(i, r)| {
+                            Rectangle::new(
+                                [(i as f64 + 0.1, 0.0), (i as f64 + 0.9, r.1)],
+                                POWER.mix(0.8).filled(),
+                            )
+                        }),
+                )
+                .map_err(drawing)?
+                .label("kWh")
+                .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], POWER.filled()));
+            if currency.is_some() {
+                chart
+                    .draw_secondary_series(LineSeries::new(
+                        rows.iter().enumerate().map(|(i, r)| (i as f64 + 0.5, r.2)),
+                        SOC.stroke_width(2),
+                    ))
+                    .map_err(drawing)?
+                    .label(name.as_str())
+                    .legend(|(x, y)| PathElement::new([(x, y), (x + 14, y)], SOC.stroke_width(2)));
+            }
+            legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
             root.present().map_err(drawing)?;
         }
         Ok(svg)

@@ -382,6 +382,7 @@ impl Engine {
                 format!("chart_session-{transaction_id}.{ext}")
             }
             ChartKind::Depot { from, to } => format!("chart_depot_{from}_{to}.{ext}"),
+            ChartKind::Totals { from, to } => format!("chart_totals_{from}_{to}.{ext}"),
             ChartKind::Station {
                 station_id,
                 from,

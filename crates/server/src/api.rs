@@ -115,6 +115,7 @@ pub fn router(engine: Engine) -> Router {
         )
         .route("/api/charts/sessions/{id}", get(session_chart))
         .route("/api/charts/depot", get(depot_chart))
+        .route("/api/charts/totals", get(totals_chart))
         .route("/api/charts/stations/{id}", get(station_chart))
         .route("/api/exports", get(exports).post(export))
         .route("/api/exports/{name}", get(export_file))
@@ -164,6 +165,12 @@ fn svg(svg: String) -> Response {
 async fn depot_chart(State(e): State<Engine>, Q(q): Q<ChartQuery>) -> Result<Response, ApiError> {
     let (period, size) = q.split();
     Ok(svg(e.depot_chart(period, size).await?))
+}
+
+/// The depot's energy and cost per day (or month) between two local dates, as SVG.
+async fn totals_chart(State(e): State<Engine>, Q(q): Q<ChartQuery>) -> Result<Response, ApiError> {
+    let (period, size) = q.split();
+    Ok(svg(e.totals_chart(period, size).await?))
 }
 
 /// A station's energy per day between two local dates, as SVG.

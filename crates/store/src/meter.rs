@@ -216,3 +216,77 @@ pub async fn energy_by_station(
     serde_json::from_str(json.as_deref().unwrap_or("[]"))
         .map_err(|e| crate::Error::Corrupt(format!("energy per station: {e}")))
 }
+
+/// What sessions that stopped in an hour cost in one currency: (currency, decimals, total with
+/// VAT in minor units).
+pub type CurrencyTotal = (String, u32, i64);
+
+/// Per UTC hour over `[from, to)`: the energy stopped sessions delivered, and the totals of the
+/// sessions that stopped in it per currency, as `(hour start in unix seconds, Wh, totals)`. For
+/// energy and cost per day or month.
+pub async fn hourly_totals(
+    ex: &sqlx::SqlitePool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(i64, i64, Vec<CurrencyTotal>)>> {
+    let (first, last) = (
+        from.timestamp().div_euclid(3600),
+        (to.timestamp() + 3599).div_euclid(3600),
+    );
+    let energy: Option<String> = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(hour * 3600, wh)) FROM (
+            SELECT hour, sum(wh) AS wh FROM session_energy WHERE hour >= ?1 AND hour < ?2
+            GROUP BY hour)",
+    )
+    .bind(first)
+    .bind(last)
+    .fetch_one(ex)
+    .await?;
+    // Stored costs are `[currency, decimals, [usage…], [parts…], total]`.
+    let costs: Option<String> = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(at, currency, decimals, total)) FROM (
+            SELECT CAST(strftime('%s', substr(stop_ts, 1, 13) || ':00:00Z') AS INTEGER) AS at,
+                json_extract(cost, '$[0]') AS currency, json_extract(cost, '$[1]') AS decimals,
+                sum(json_extract(cost, '$[4]')) AS total
+            FROM transactions WHERE stop_ts >= ?1 AND stop_ts < ?2 AND cost IS NOT NULL
+            GROUP BY at, currency)",
+    )
+    .bind(crate::time::fmt(from))
+    .bind(crate::time::fmt(to))
+    .fetch_one(ex)
+    .await?;
+    let parse = |what: &str, json: Option<String>| {
+        serde_json::from_str::<serde_json::Value>(json.as_deref().unwrap_or("[]"))
+            .map_err(|e| crate::Error::Corrupt(format!("{what}: {e}")))
+    };
+    let mut hours: std::collections::BTreeMap<i64, (i64, Vec<CurrencyTotal>)> = Default::default();
+    for e in parse("energy per hour", energy)?
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        hours
+            .entry(e[0].as_i64().unwrap_or_default())
+            .or_default()
+            .0 += e[1].as_i64().unwrap_or_default();
+    }
+    for c in parse("costs per hour", costs)?
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        hours
+            .entry(c[0].as_i64().unwrap_or_default())
+            .or_default()
+            .1
+            .push((
+                c[1].as_str().unwrap_or_default().to_string(),
+                c[2].as_u64().unwrap_or_default() as u32,
+                c[3].as_i64().unwrap_or_default(),
+            ));
+    }
+    Ok(hours
+        .into_iter()
+        .map(|(at, (wh, costs))| (at, wh, costs))
+        .collect())
+}

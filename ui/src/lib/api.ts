@@ -69,6 +69,9 @@ export class Api {
   /** The depot's load between two local dates (included), stacked per station, as SVG. */
   depotChart = (from: string, to: string, width = 1100, height = 380) =>
     this.r<string>('GET', `/api/charts/depot${query({ from, to, width, height })}`);
+  /** The depot's energy and the cost of the sessions that ended, per day (or month), as SVG. */
+  totalsChart = (from: string, to: string, width = 1100, height = 320) =>
+    this.r<string>('GET', `/api/charts/totals${query({ from, to, width, height })}`);
   /** A station's energy per day between two local dates (included), as SVG. */
   stationChart = (id: string, from: string, to: string, width = 1100, height = 300) =>
     this.r<string>('GET', `/api/charts/stations/${enc(id)}${query({ from, to, width, height })}`);

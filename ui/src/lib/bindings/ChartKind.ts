@@ -3,4 +3,4 @@
 /**
  * What chart to draw.
  */
-export type ChartKind = { "chart": "session", transaction_id: number, } | { "chart": "depot", from: string, to: string, } | { "chart": "station", station_id: string, from: string, to: string, };
+export type ChartKind = { "chart": "session", transaction_id: number, } | { "chart": "depot", from: string, to: string, } | { "chart": "totals", from: string, to: string, } | { "chart": "station", station_id: string, from: string, to: string, };
