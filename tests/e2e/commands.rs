@@ -352,10 +352,11 @@ async fn every_command_round_trips_against_the_simulator_and_is_logged() {
     )
     .await
     .expect("firmware");
-    eventually("firmware progress reported up to Installed", || async {
+    // Nothing listens at those locations: the station reports the transfers failed.
+    eventually("failed transfers reported", || async {
         let st = e.station("CP1").await.ok()?;
-        (st.view.station.firmware_status.as_deref() == Some("Installed")
-            && st.view.station.diagnostics_status.as_deref() == Some("Uploaded"))
+        (st.view.station.firmware_status.as_deref() == Some("DownloadFailed")
+            && st.view.station.diagnostics_status.as_deref() == Some("UploadFailed"))
         .then_some(())
     })
     .await;

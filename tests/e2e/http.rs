@@ -22,7 +22,7 @@ pub(crate) async fn start() -> Api {
     start_with(config()).await
 }
 
-async fn start_with(cfg: chargeyard_core::EngineConfig) -> Api {
+pub(crate) async fn start_with(cfg: chargeyard_core::EngineConfig) -> Api {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = Engine::open(cfg, &dir.path().join("c.db"))
         .await

@@ -4,7 +4,8 @@
 //! Modules mirror what a charger or a user does: `negotiation` (handshake, auth), `handlers`
 //! (charger-initiated messages), `malformed` (bad frames), `commands` (every command round trip),
 //! `sessions` (reconnects, pings, caps), `http` (the JSON API and live stream), `durability`
-//! (SIGKILL of the real server binary).
+//! (SIGKILL of the real server binary), `toolkit` (the technician's inspector, configuration,
+//! files and health).
 
 mod billing;
 mod commands;
@@ -15,6 +16,7 @@ mod http;
 mod malformed;
 mod negotiation;
 mod sessions;
+mod toolkit;
 
 use std::future::Future;
 use std::time::Duration;

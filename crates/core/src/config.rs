@@ -93,6 +93,11 @@ pub struct EngineConfig {
     pub max_queued_calls: usize,
     /// Raw frames older than this are pruned.
     pub frame_retention: Duration,
+    /// Port of the diagnostics/firmware endpoint offered to a station (0: any free port; set one
+    /// when a firewall must let it through).
+    pub transfer_port: u16,
+    /// How long a diagnostics or firmware endpoint waits for the station before it stops.
+    pub transfer_ttl: Duration,
     pub clock: Clock,
     pub message_ids: IdGenerator,
 }
@@ -129,6 +134,8 @@ impl Default for EngineConfig {
             max_message_size: 1 << 20,
             max_queued_calls: 64,
             frame_retention: Duration::from_secs(14 * 24 * 3600),
+            transfer_port: 0,
+            transfer_ttl: Duration::from_secs(3600),
             clock: Arc::new(|| Utc::now().trunc_subsecs(3)),
             message_ids: Arc::new(move || {
                 format!("{nonce:08x}-{}", counter.fetch_add(1, Ordering::Relaxed))

@@ -55,6 +55,11 @@ pub(crate) struct LiveInfo {
     pub last_rx_ms: AtomicI64,
     /// Registration as a `u8` (see [`reg_to_u8`]), updated when the operator decides.
     pub registration: AtomicU8,
+    /// Our end of the connection, as the station addressed it: file transfers offered to the
+    /// station are served on this address, which it can reach.
+    pub local_addr: Option<std::net::SocketAddr>,
+    /// Round-trip time of the last WebSocket ping answered, µs; -1 before the first.
+    pub ping_rtt_us: AtomicI64,
 }
 
 pub(crate) fn reg_to_u8(r: Registration) -> u8 {
@@ -99,6 +104,10 @@ pub(crate) struct Inner {
     pub demo_fleet: Mutex<Option<CancellationToken>>,
     /// Where exports are written: `exports/` next to the database.
     pub exports_dir: std::path::PathBuf,
+    /// Diagnostics received and firmware offered: `transfers/` next to the database.
+    pub transfers_dir: std::path::PathBuf,
+    /// Running diagnostics/firmware endpoints, by transfer id.
+    pub transfer_jobs: Mutex<HashMap<i64, crate::transfer::Job>>,
 }
 
 /// The engine. Cheap to clone; all clones share one state.
@@ -309,6 +318,32 @@ fn lan_addresses() -> Vec<String> {
 pub const SUPPORTED_PROTOCOLS: &[&str] = &[v16::SUBPROTOCOL];
 
 /// Station ids: printable, no slash, at most 48 characters (the 2.0.1 identity limit).
+/// Check a command given as action name and JSON payload strictly, as it would be sent.
+pub(crate) fn check_command(
+    action: &str,
+    payload: Value,
+) -> Result<(Action, v16::CentralSystemCall)> {
+    let act = Action::parse(action)
+        .filter(|a| a.direction() != v16::Direction::ChargePointToCentralSystem)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "{action:?} is not a command a central system sends"
+            ))
+        })?;
+    let strict = v16::CentralSystemCall::decode(action, payload).and_then(|call| {
+        if let Some(q) = call.quirks.first() {
+            return Err(CallError::new(
+                ErrorCode::PropertyConstraintViolation,
+                q.detail.clone(),
+            ));
+        }
+        call.value.check()?;
+        Ok(call.value)
+    });
+    let call = strict.map_err(|e| Error::Invalid(format!("{action}: {}", e.description)))?;
+    Ok((act, call))
+}
+
 pub fn check_station_id(id: &str) -> Result<()> {
     if id.is_empty()
         || id.chars().count() > 48
@@ -337,6 +372,7 @@ impl Engine {
             .map(|s| (s.id, s.fallback_protocol))
             .collect();
         let (events, _) = broadcast::channel(8192);
+        let data_dir = db_path.parent().unwrap_or_else(|| Path::new("."));
         let saved = chargeyard_store::settings::get(&store.reader, SETTINGS_KEY).await?;
         let settings = saved
             .and_then(|s| serde_json::from_str::<Settings>(&s).ok())
@@ -355,13 +391,13 @@ impl Engine {
                 shutdown: CancellationToken::new(),
                 ocpp_listen: Mutex::new(None),
                 demo_fleet: Mutex::new(None),
-                exports_dir: db_path
-                    .parent()
-                    .unwrap_or_else(|| Path::new("."))
-                    .join("exports"),
+                exports_dir: data_dir.join("exports"),
+                transfers_dir: data_dir.join("transfers"),
+                transfer_jobs: Mutex::new(HashMap::new()),
             }),
         };
         engine.spawn_frame_pruner();
+        engine.expire_stale_transfers().await?;
         Ok(engine)
     }
 
@@ -1013,24 +1049,7 @@ impl Engine {
         payload: Value,
         actor: &str,
     ) -> Result<Value> {
-        let act = Action::parse(action)
-            .filter(|a| a.direction() != v16::Direction::ChargePointToCentralSystem)
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "{action:?} is not a command a central system sends"
-                ))
-            })?;
-        let strict = v16::CentralSystemCall::decode(action, payload).and_then(|call| {
-            if let Some(q) = call.quirks.first() {
-                return Err(CallError::new(
-                    ErrorCode::PropertyConstraintViolation,
-                    q.detail.clone(),
-                ));
-            }
-            call.value.check()?;
-            Ok(call.value)
-        });
-        let call = strict.map_err(|e| Error::Invalid(format!("{action}: {}", e.description)))?;
+        let (act, call) = check_command(action, payload)?;
         let raw = self.send(station_id, act, call.payload(), actor).await?;
         let decoded = v16::decode_response_value(act, raw).map_err(|error| Error::BadResponse {
             station: station_id.to_string(),
@@ -1526,6 +1545,7 @@ impl Engine {
             .await?;
         self.station_event(station_id, kind, json!({ "status": status }))
             .await?;
+        self.transfer_status(station_id, kind, &status).await;
         self.emit(Event::StationUpdated {
             station_id: station_id.to_string(),
         });

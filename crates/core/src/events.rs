@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use chargeyard_store::model::{CommandRecord, Connector, Frame, Transaction};
+use chargeyard_store::model::{CommandRecord, Connector, Frame, Transaction, Transfer};
 
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -53,6 +53,10 @@ pub enum Event {
         station_id: String,
         kind: String,
         detail: String,
+    },
+    /// A diagnostics or firmware job was offered, went through, failed or expired.
+    TransferUpdated {
+        transfer: Transfer,
     },
     /// How far an export has come: `done` of `total` rows.
     ExportProgress {

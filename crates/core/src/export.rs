@@ -1,6 +1,6 @@
 //! Files for accounting and for technicians: invoices (CSV, one line per session plus a summary
-//! per customer) and a session's meter values (CSV). Written into the exports folder next to the
-//! database, atomically (a temporary file, fsync'd, renamed into place), with progress events for
+//! per customer), a session's meter values (CSV), a station's raw frames (JSON lines) and charts.
+//! Written into the exports folder next to the database, atomically (a temporary file, fsync'd, renamed into place), with progress events for
 //! long ones.
 
 use std::io::BufWriter;
@@ -8,10 +8,14 @@ use std::path::{Path, PathBuf};
 
 use chargeyard_billing::csv::{CsvError, CsvOptions, CsvWriter};
 use chargeyard_billing::invoice::{InvoiceCsv, InvoiceLine};
+use std::io::Write as _;
+
+use chargeyard_store::frames::{self, FrameFilter};
 use chargeyard_store::meter::SampleFilter;
 use chargeyard_store::transactions::{self, InvoiceFilter};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use ts_rs::TS;
 
 use crate::billing::{Pricer, parse_group};
@@ -46,6 +50,13 @@ pub enum ExportKind {
     },
     /// Every sampled value of one session.
     MeterValues { transaction_id: i64 },
+    /// A station's logged frames matching a filter, oldest first, as JSON lines (one object per
+    /// frame with its pairing, latency, error and quirks).
+    Frames {
+        station_id: String,
+        #[serde(default)]
+        filter: FrameFilter,
+    },
     /// A chart as an SVG or PNG file.
     Chart {
         #[serde(flatten)]
@@ -144,7 +155,7 @@ fn csv_error(e: CsvError) -> Error {
 }
 
 /// A file name part from user text: letters, digits, '-' and '_' kept, the rest '-'.
-fn slug(s: &str) -> String {
+pub(crate) fn slug(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_alphanumeric() || c == '-' || c == '_' {
@@ -225,6 +236,9 @@ impl Engine {
             ExportKind::MeterValues { transaction_id } => {
                 self.export_meter_values(&request, *transaction_id).await
             }
+            ExportKind::Frames { station_id, filter } => {
+                self.export_frames(&request, station_id, filter).await
+            }
             ExportKind::Chart {
                 chart,
                 format,
@@ -238,6 +252,65 @@ impl Engine {
                 self.export_chart(chart, *format, size).await
             }
         }
+    }
+
+    async fn export_frames(
+        &self,
+        request: &ExportRequest,
+        station_id: &str,
+        filter: &FrameFilter,
+    ) -> Result<ExportResult> {
+        crate::engine::check_station_id(station_id)?;
+        let name = format!(
+            "frames_{}_{}.jsonl",
+            slug(station_id),
+            self.now().format("%Y%m%dT%H%M%SZ")
+        );
+        let mut file = AtomicFile::create(&self.exports_dir(), &name)?;
+        let mut page_filter = FrameFilter {
+            before_id: None,
+            after_id: Some(0),
+            limit: Some(2000),
+            ..filter.clone()
+        };
+        let mut rows = 0u64;
+        loop {
+            let page = frames::search(&self.inner.store.reader, station_id, &page_filter).await?;
+            let Some(last) = page.last().map(|f| f.id) else {
+                break;
+            };
+            page_filter.after_id = Some(last);
+            for f in self.pair_page(station_id, page).await? {
+                let message: Value = serde_json::from_str(&f.frame.text)
+                    .unwrap_or_else(|_| Value::String(f.frame.text.clone()));
+                let line = json!({
+                    "id": f.frame.id,
+                    "at": f.frame.at,
+                    "direction": f.frame.direction,
+                    "message_type": f.frame.message_type,
+                    "message_id": f.frame.message_id,
+                    "action": f.frame.action,
+                    "partner_id": f.partner_id,
+                    "latency_ms": f.latency_ms,
+                    "error": f.error,
+                    "quirks": f.quirks,
+                    "message": message,
+                });
+                let out = file.writer();
+                serde_json::to_writer(&mut *out, &line)
+                    .map_err(|e| Error::Internal(format!("writing the export: {e}")))?;
+                out.write_all(b"\n")
+                    .map_err(|e| Error::Internal(format!("writing the export: {e}")))?;
+                rows += 1;
+            }
+            self.progress(&request.job, rows, 0);
+        }
+        file.commit()?;
+        Ok(ExportResult {
+            file: describe(&self.exports_dir().join(&name))?,
+            rows,
+            unpriced: 0,
+        })
     }
 
     fn progress(&self, job: &str, done: u64, total: u64) {

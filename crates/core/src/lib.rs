@@ -14,6 +14,9 @@
 //! - [`events`]  — live events for front ends
 //! - [`billing`] — tariffs and pricing; [`export`] — invoice and meter-value CSV files;
 //!   [`charts`] — SVG charts aggregated in SQL
+//! - [`toolkit`] — the technician's message inspector, composer templates, configuration,
+//!   snapshots and diffs, local list, health summary
+//! - [`transfer`] — diagnostics uploads and firmware downloads over per-job HTTP endpoints
 //! - [`error`]   — facade errors with stable codes
 
 pub mod auth;
@@ -27,6 +30,8 @@ pub mod export;
 pub mod meter;
 pub mod server;
 mod session;
+pub mod toolkit;
+pub mod transfer;
 
 pub use chargeyard_ocpp as ocpp;
 pub use chargeyard_store as store;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 
 use chargeyard_ocpp::lenient::{Quirk, QuirkKind};
 use chargeyard_store::model::Registration;
-use chargeyard_store::stations;
+use chargeyard_store::{events, stations};
 use percent_encoding::percent_decode_str;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
@@ -163,6 +163,8 @@ async fn connection(
     _permit: OwnedSemaphorePermit,
 ) {
     let cfg = engine.config().clone();
+    // The address the station reached us on: file transfers offered to it use the same one.
+    let local_addr = stream.local_addr().ok();
     // OCPP messages are small: the default 128 KiB read buffer per connection would dominate
     // memory with thousands of stations. Writes go out at once (no write buffering).
     let ws_config = WebSocketConfig::default()
@@ -208,8 +210,19 @@ async fn connection(
         .writer
         .write(move |c| {
             Box::pin(async move {
-                stations::record_connect(c, &sid, registration, &remote, &offered, &protocol, now)
-                    .await
+                let station = stations::record_connect(
+                    c,
+                    &sid,
+                    registration,
+                    &remote,
+                    &offered,
+                    &protocol,
+                    now,
+                )
+                .await?;
+                let detail = serde_json::json!({ "remote_addr": remote, "protocol": protocol });
+                events::insert(c, &sid, "connected", &detail, now).await?;
+                Ok(station)
             })
         })
         .await;
@@ -232,6 +245,8 @@ async fn connection(
         connected_at: engine.now(),
         last_rx_ms: AtomicI64::new(engine.now().timestamp_millis()),
         registration: AtomicU8::new(reg_to_u8(station.registration)),
+        local_addr,
+        ping_rtt_us: AtomicI64::new(-1),
     });
     let (tx, rx) = mpsc::channel(cfg.max_queued_calls.max(1));
     let cancel = engine.shutdown_token().child_token();

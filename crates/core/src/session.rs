@@ -100,6 +100,8 @@ pub(crate) async fn run(
     let mut pending: Option<Pending> = None;
     let mut ping = tokio::time::interval_at(Instant::now() + cfg.ping_interval, cfg.ping_interval);
     let mut last_rx = Instant::now();
+    // When the unanswered ping went out, for its round-trip time.
+    let mut ping_sent: Option<Instant> = None;
     let reason: &str = 'session: loop {
         if pending.is_none()
             && let Some(call) = queue.pop_front()
@@ -150,7 +152,13 @@ pub(crate) async fn run(
                         engine.record_quirks(&station_id, &[q]).await;
                     }
                     Message::Close(_) => break 'session "closed by the station",
-                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                    Message::Pong(_) => {
+                        if let Some(sent) = ping_sent.take() {
+                            let rtt = sent.elapsed().as_micros().min(i64::MAX as u128) as i64;
+                            info.ping_rtt_us.store(rtt, Ordering::Relaxed);
+                        }
+                    }
+                    Message::Ping(_) | Message::Frame(_) => {}
                 }
             }
             Some(call) = rx.recv() => {
@@ -173,11 +181,23 @@ pub(crate) async fn run(
                 if sink.send(Message::Ping(Default::default())).await.is_err() {
                     break 'session "send failed";
                 }
+                ping_sent = Some(Instant::now());
             }
         }
     };
 
     tracing::info!("station disconnected: {reason}");
+    let (sid, now) = (station_id.clone(), engine.now());
+    engine
+        .store()
+        .writer
+        .write_detached(move |c| {
+            Box::pin(async move {
+                let detail = serde_json::json!({ "reason": reason });
+                chargeyard_store::events::insert(c, &sid, "disconnected", &detail, now).await
+            })
+        })
+        .await;
     if let Some(p) = pending.take() {
         let _ = p.reply.send(Err(CallFailure::Offline));
     }

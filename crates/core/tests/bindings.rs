@@ -11,6 +11,7 @@ use chargeyard_core::store::id_tags::{TagFields, TagFilter};
 use chargeyard_core::store::meter::SampleFilter;
 use chargeyard_core::store::model::{Page, Transaction};
 use chargeyard_core::store::transactions::TransactionFilter;
+use chargeyard_core::toolkit;
 use chargeyard_core::{
     EngineInfo, ErrorBody, Event, ImportReport, NewStation, Settings, StationDetail, StationView,
     TransactionDetail,
@@ -71,6 +72,22 @@ fn ui_bindings_are_generated_from_rust_and_fresh() {
     chargeyard_core::billing::TariffInput::export_all(&cfg).expect("export");
     chargeyard_core::billing::AssignmentInput::export_all(&cfg).expect("export");
     chargeyard_core::store::tariffs::Assignment::export_all(&cfg).expect("export");
+    chargeyard_core::store::frames::FrameFilter::export_all(&cfg).expect("export");
+    chargeyard_core::store::model::Transfer::export_all(&cfg).expect("export");
+    chargeyard_core::store::model::ConfigSnapshot::export_all(&cfg).expect("export");
+    toolkit::InspectedFrame::export_all(&cfg).expect("export");
+    toolkit::CommandTemplate::export_all(&cfg).expect("export");
+    toolkit::CatalogueKey::export_all(&cfg).expect("export");
+    toolkit::StationConfiguration::export_all(&cfg).expect("export");
+    toolkit::KeyChange::export_all(&cfg).expect("export");
+    toolkit::KeyResult::export_all(&cfg).expect("export");
+    toolkit::ConfigSource::export_all(&cfg).expect("export");
+    toolkit::ConfigDiff::export_all(&cfg).expect("export");
+    toolkit::LocalListRequest::export_all(&cfg).expect("export");
+    toolkit::LocalListResult::export_all(&cfg).expect("export");
+    toolkit::Health::export_all(&cfg).expect("export");
+    chargeyard_core::transfer::DiagnosticsRequest::export_all(&cfg).expect("export");
+    chargeyard_core::transfer::FirmwareRequest::export_all(&cfg).expect("export");
 
     let generated = read_dir(tmp.path());
     let committed_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/bindings");

@@ -626,3 +626,28 @@ fn frames_we_send_are_well_formed() {
     let v: Value = serde_json::from_str(&f.to_text()).expect("json");
     assert_eq!(v, json!([2, "abc", "Reset", {"type": "Hard"}]));
 }
+
+#[test]
+fn every_command_has_a_schema_valid_template_that_decodes_strictly() {
+    let mut commands = 0;
+    for &action in Action::ALL {
+        let Some(payload) = templates::template(action) else {
+            assert_eq!(
+                action.direction(),
+                Direction::ChargePointToCentralSystem,
+                "{action:?} is a command and needs a template"
+            );
+            continue;
+        };
+        commands += 1;
+        assert_valid(action.as_str(), &payload);
+        let call = CentralSystemCall::decode(action.as_str(), payload.clone())
+            .unwrap_or_else(|e| panic!("{action:?} template does not decode: {e:?}"));
+        assert!(call.quirks.is_empty(), "{action:?}: {:?}", call.quirks);
+        call.value.check().expect("template passes the send checks");
+    }
+    assert_eq!(
+        commands, 19,
+        "every 1.6 command (incl. DataTransfer) has a template"
+    );
+}

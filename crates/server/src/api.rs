@@ -11,9 +11,12 @@ use axum::{Json, Router};
 use chargeyard_core::billing::{AssignmentInput, TariffInput};
 use chargeyard_core::charts::{ChartSize, Period};
 use chargeyard_core::export::ExportRequest;
+use chargeyard_core::store::frames::FrameFilter;
 use chargeyard_core::store::id_tags::{TagFields, TagFilter};
 use chargeyard_core::store::meter::SampleFilter;
 use chargeyard_core::store::transactions::TransactionFilter;
+use chargeyard_core::toolkit::{ConfigSource, KeyChange, LocalListRequest};
+use chargeyard_core::transfer::{DiagnosticsRequest, FirmwareRequest};
 use chargeyard_core::{Engine, Error, NewStation};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -95,6 +98,34 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/stations/{id}/commands", get(command_log))
         .route("/api/stations/{id}/commands/{action}", post(command))
         .route("/api/stations/{id}/quirks", get(quirks))
+        .route("/api/stations/{id}/inspector", get(inspect))
+        .route(
+            "/api/stations/{id}/configuration",
+            get(configuration).put(change_configuration),
+        )
+        .route(
+            "/api/stations/{id}/snapshots",
+            get(station_snapshots).post(snapshot),
+        )
+        .route("/api/stations/{id}/local-list", post(send_local_list))
+        .route("/api/stations/{id}/health", get(health))
+        .route("/api/stations/{id}/transfers", get(transfers))
+        .route("/api/stations/{id}/diagnostics", post(get_diagnostics))
+        .route(
+            "/api/stations/{id}/firmware",
+            // A firmware image, base64 in JSON: allow far more than the default 2 MB.
+            post(update_firmware).layer(axum::extract::DefaultBodyLimit::max(400 << 20)),
+        )
+        .route("/api/transfers/{id}/file", get(transfer_file))
+        .route("/api/snapshots", get(snapshots))
+        .route(
+            "/api/snapshots/{id}",
+            axum::routing::delete(delete_snapshot),
+        )
+        .route("/api/configuration/diff", post(diff_configuration))
+        .route("/api/ocpp/commands", get(command_templates))
+        .route("/api/ocpp/commands/{action}/check", post(check_command))
+        .route("/api/ocpp/configuration-keys", get(configuration_keys))
         .route("/api/transactions", get(transactions))
         .route("/api/transactions/{id}", get(transaction))
         .route("/api/meter-values", get(meter_values))
@@ -197,14 +228,20 @@ async fn export_file(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let path = e.export_path(&name)?;
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|err| ApiError(Error::Internal(format!("{}: {err}", path.display()))))?;
     let kind = match path.extension().and_then(|x| x.to_str()) {
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
+        Some("jsonl") => "application/jsonl; charset=utf-8",
         _ => "text/csv; charset=utf-8",
     };
+    attachment(&path, &name, kind).await
+}
+
+/// A file as a download under `name`.
+async fn attachment(path: &std::path::Path, name: &str, kind: &str) -> Result<Response, ApiError> {
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|err| ApiError(Error::Internal(format!("{}: {err}", path.display()))))?;
     let ascii: String = name
         .chars()
         .map(|c| {
@@ -215,7 +252,7 @@ async fn export_file(
             }
         })
         .collect();
-    let utf8 = percent_encoding::utf8_percent_encode(&name, percent_encoding::NON_ALPHANUMERIC);
+    let utf8 = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, kind.to_string()),
@@ -227,6 +264,124 @@ async fn export_file(
         bytes,
     )
         .into_response())
+}
+
+// ---- Technician's toolkit ----------------------------------------------------------------------
+
+async fn inspect(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Q(f): Q<FrameFilter>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.inspect(&id, &f).await?)))
+}
+
+async fn configuration(State(e): State<Engine>, Path(id): Path<String>) -> ApiResult<Value> {
+    Ok(Json(json!(e.configuration(&id).await?)))
+}
+
+async fn change_configuration(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Body(changes): Body<Vec<KeyChange>>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.change_configuration(&id, changes).await?)))
+}
+
+#[derive(Deserialize)]
+struct SnapshotBody {
+    name: String,
+}
+
+async fn snapshot(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Body(b): Body<SnapshotBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let s = e.snapshot_configuration(&id, &b.name).await?;
+    Ok((StatusCode::CREATED, Json(json!(s))))
+}
+
+async fn station_snapshots(State(e): State<Engine>, Path(id): Path<String>) -> ApiResult<Value> {
+    Ok(Json(json!(e.snapshots(Some(&id)).await?)))
+}
+
+async fn snapshots(State(e): State<Engine>) -> ApiResult<Value> {
+    Ok(Json(json!(e.snapshots(None).await?)))
+}
+
+async fn delete_snapshot(
+    State(e): State<Engine>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    e.delete_snapshot(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct DiffBody {
+    left: ConfigSource,
+    right: ConfigSource,
+}
+
+async fn diff_configuration(State(e): State<Engine>, Body(b): Body<DiffBody>) -> ApiResult<Value> {
+    Ok(Json(json!(e.diff_configuration(&b.left, &b.right).await?)))
+}
+
+async fn send_local_list(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Body(r): Body<LocalListRequest>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.send_local_list(&id, r).await?)))
+}
+
+async fn health(State(e): State<Engine>, Path(id): Path<String>) -> ApiResult<Value> {
+    Ok(Json(json!(e.health(&id).await?)))
+}
+
+async fn transfers(State(e): State<Engine>, Path(id): Path<String>) -> ApiResult<Value> {
+    Ok(Json(json!(e.transfers(&id).await?)))
+}
+
+async fn get_diagnostics(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Body(r): Body<DiagnosticsRequest>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.get_diagnostics(&id, r).await?)))
+}
+
+async fn update_firmware(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Body(r): Body<FirmwareRequest>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.update_firmware(&id, r).await?)))
+}
+
+/// A received diagnostics file (or the firmware offered) as a download.
+async fn transfer_file(State(e): State<Engine>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    let (name, path) = e.transfer_file(id).await?;
+    attachment(&path, &name, "application/octet-stream").await
+}
+
+async fn command_templates(State(e): State<Engine>) -> Json<Value> {
+    Json(json!(e.command_templates()))
+}
+
+/// Check a composed command without sending it.
+async fn check_command(
+    State(e): State<Engine>,
+    Path(action): Path<String>,
+    Body(payload): Body<Value>,
+) -> Result<StatusCode, ApiError> {
+    e.check_command(&action, payload)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn configuration_keys(State(e): State<Engine>) -> Json<Value> {
+    Json(json!(e.configuration_catalogue()))
 }
 
 async fn info(State(e): State<Engine>) -> Json<Value> {

@@ -7,9 +7,11 @@
 //! recorded for tests. Tests can make it ignore or refuse an action with [`Behaviour`].
 //!
 //! Layout: this file (connection, state, command answers); [`load`] the load generator;
+//! [`http`] the file transfers of GetDiagnostics and UpdateFirmware;
 //! `main.rs` is the `chargeyard-sim` CLI, `bin/chargeyard-load.rs` the load generator's.
 
 pub mod fleet;
+pub mod http;
 pub mod load;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -175,6 +177,8 @@ struct State {
     meter_wh: i64,
     received: Vec<Received>,
     behaviours: HashMap<String, Behaviour>,
+    /// Firmware files downloaded (URL, bytes), for tests.
+    firmware: Vec<(String, Vec<u8>)>,
 }
 
 type Waiter = oneshot::Sender<std::result::Result<Value, SimError>>;
@@ -239,6 +243,9 @@ const WRITABLE_KEYS: &[(&str, &str)] = &[
     ),
     ("StopTransactionOnEVSideDisconnect", "true"),
     ("WebSocketPingInterval", "60"),
+    // Vendor keys, as real chargers add them; the network mode takes effect after a reboot.
+    ("VendorDisplayLanguage", "en"),
+    ("VendorNetworkMode", "ethernet"),
 ];
 const READONLY_KEYS: &[(&str, &str)] = &[
     ("NumberOfConnectors", ""),
@@ -248,6 +255,7 @@ const READONLY_KEYS: &[(&str, &str)] = &[
     ),
     ("ChargeProfileMaxStackLevel", "8"),
     ("LocalAuthListMaxLength", "100"),
+    ("VendorModemImei", "356938035643809"),
 ];
 
 impl ChargePoint {
@@ -697,7 +705,11 @@ impl ChargePoint {
                     Some((_, true)) => ConfigurationStatus::Rejected,
                     Some((value, false)) => {
                         *value = r.value.to_string();
-                        ConfigurationStatus::Accepted
+                        if r.key.as_str() == "VendorNetworkMode" {
+                            ConfigurationStatus::RebootRequired
+                        } else {
+                            ConfigurationStatus::Accepted
+                        }
                     }
                 };
                 json(&ChangeConfigurationResponse { status })
@@ -784,20 +796,13 @@ impl ChargePoint {
                     unknown_key: (!unknown.is_empty()).then_some(unknown),
                 })
             }
-            CentralSystemCall::GetDiagnostics(_) => {
+            CentralSystemCall::GetDiagnostics(r) => {
                 let cp = self.clone();
-                tokio::spawn(async move {
-                    for s in [DiagnosticsStatus::Uploading, DiagnosticsStatus::Uploaded] {
-                        let _ = cp
-                            .call(DiagnosticsStatusNotificationRequest { status: s })
-                            .await;
-                    }
-                });
+                let name = format!("diagnostics-{}.log", self.inner.cfg.station_id);
+                let file = name.clone();
+                tokio::spawn(async move { cp.upload_diagnostics(&r.location, &file).await });
                 json(&GetDiagnosticsResponse {
-                    file_name: Some(ci(&format!(
-                        "diagnostics-{}.log",
-                        self.inner.cfg.station_id
-                    ))),
+                    file_name: Some(ci(&name)),
                 })
             }
             CentralSystemCall::GetLocalListVersion(_) => json(&GetLocalListVersionResponse {
@@ -893,23 +898,78 @@ impl ChargePoint {
                     UnlockStatus::NotSupported
                 },
             }),
-            CentralSystemCall::UpdateFirmware(_) => {
+            CentralSystemCall::UpdateFirmware(r) => {
                 let cp = self.clone();
-                tokio::spawn(async move {
-                    for s in [
-                        FirmwareStatus::Downloading,
-                        FirmwareStatus::Downloaded,
-                        FirmwareStatus::Installing,
-                        FirmwareStatus::Installed,
-                    ] {
-                        let _ = cp
-                            .call(FirmwareStatusNotificationRequest { status: s })
-                            .await;
-                    }
-                });
+                tokio::spawn(
+                    async move { cp.download_firmware(&r.location, r.retrieve_date).await },
+                );
                 json(&UpdateFirmwareResponse {})
             }
         }
+    }
+
+    /// Upload a diagnostics log to `location`, reporting progress like a charger.
+    async fn upload_diagnostics(&self, location: &str, file_name: &str) {
+        let _ = self
+            .call(DiagnosticsStatusNotificationRequest {
+                status: DiagnosticsStatus::Uploading,
+            })
+            .await;
+        let log = format!(
+            "{} diagnostics\nvendor={} model={} firmware={}\nconnectors={}\n",
+            self.inner.cfg.station_id,
+            self.inner.cfg.vendor,
+            self.inner.cfg.model,
+            self.inner.cfg.firmware,
+            self.inner.cfg.connectors
+        );
+        let status = match http::post_file(location, file_name, log.as_bytes()).await {
+            Ok(()) => DiagnosticsStatus::Uploaded,
+            Err(e) => {
+                tracing::warn!("diagnostics upload failed: {e}");
+                DiagnosticsStatus::UploadFailed
+            }
+        };
+        let _ = self
+            .call(DiagnosticsStatusNotificationRequest { status })
+            .await;
+    }
+
+    /// Download firmware from `location` once `retrieve_date` has come, then "install" it.
+    async fn download_firmware(&self, location: &str, retrieve_date: Timestamp) {
+        let wait = (retrieve_date.0 - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default();
+        tokio::time::sleep(wait.min(Duration::from_secs(3600))).await;
+        let report = async |status| {
+            let _ = self
+                .call(FirmwareStatusNotificationRequest { status })
+                .await;
+        };
+        report(FirmwareStatus::Downloading).await;
+        match http::get(location).await {
+            Ok(bytes) => {
+                lock(&self.inner.state)
+                    .firmware
+                    .push((location.to_string(), bytes));
+                for s in [
+                    FirmwareStatus::Downloaded,
+                    FirmwareStatus::Installing,
+                    FirmwareStatus::Installed,
+                ] {
+                    report(s).await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!("firmware download failed: {e}");
+                report(FirmwareStatus::DownloadFailed).await;
+            }
+        }
+    }
+
+    /// Firmware files downloaded so far: (URL, content).
+    pub fn firmware_downloads(&self) -> Vec<(String, Vec<u8>)> {
+        lock(&self.inner.state).firmware.clone()
     }
 
     // ---- Charger behaviour ---------------------------------------------------------------------

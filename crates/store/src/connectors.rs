@@ -96,6 +96,21 @@ pub async fn list_all(ex: impl SqliteExecutor<'_>) -> Result<Vec<Connector>> {
 }
 
 /// Latest status changes of a station, newest first.
+fn map_change(r: &SqliteRow) -> StatusChange {
+    StatusChange {
+        id: r.get("id"),
+        station_id: r.get("station_id"),
+        connector_id: r.get("connector_id"),
+        status: r.get("status"),
+        error_code: r.get("error_code"),
+        info: r.get("info"),
+        vendor_id: r.get("vendor_id"),
+        vendor_error_code: r.get("vendor_error_code"),
+        timestamp: parse_opt(r.get("timestamp")),
+        received_at: parse(r.get::<&str, _>("received_at")),
+    }
+}
+
 pub async fn history(
     ex: impl SqliteExecutor<'_>,
     station_id: &str,
@@ -107,21 +122,24 @@ pub async fn history(
             .bind(limit)
             .fetch_all(ex)
             .await?;
-    Ok(rows
-        .iter()
-        .map(|r| StatusChange {
-            id: r.get("id"),
-            station_id: r.get("station_id"),
-            connector_id: r.get("connector_id"),
-            status: r.get("status"),
-            error_code: r.get("error_code"),
-            info: r.get("info"),
-            vendor_id: r.get("vendor_id"),
-            vendor_error_code: r.get("vendor_error_code"),
-            timestamp: parse_opt(r.get("timestamp")),
-            received_at: parse(r.get::<&str, _>("received_at")),
-        })
-        .collect())
+    Ok(rows.iter().map(map_change).collect())
+}
+
+/// A station's reported faults (an error code other than NoError, or a vendor code), newest first.
+pub async fn errors(
+    ex: impl SqliteExecutor<'_>,
+    station_id: &str,
+    limit: i64,
+) -> Result<Vec<StatusChange>> {
+    let rows = sqlx::query(
+        "SELECT * FROM status_history WHERE station_id = ?
+         AND (error_code <> 'NoError' OR vendor_error_code IS NOT NULL) ORDER BY id DESC LIMIT ?",
+    )
+    .bind(station_id)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.iter().map(map_change).collect())
 }
 
 /// A connector's statuses from the one in effect at `from` up to `to`, oldest first, each with

@@ -32,3 +32,11 @@ impl Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// An UPDATE or DELETE of one row by its key: [`Error::NotFound`] when there was none.
+pub(crate) fn one_row(r: sqlx::sqlite::SqliteQueryResult) -> Result<()> {
+    if r.rows_affected() == 0 {
+        return Err(Error::NotFound);
+    }
+    Ok(())
+}

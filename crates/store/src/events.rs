@@ -1,7 +1,8 @@
-//! `station_events`: DataTransfer, DiagnosticsStatusNotification and FirmwareStatusNotification.
+//! `station_events`: DataTransfer, DiagnosticsStatusNotification, FirmwareStatusNotification,
+//! and each connection opened and closed.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteConnection;
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{Row, SqliteExecutor};
 
 use crate::error::Result;
@@ -25,6 +26,16 @@ pub async fn insert(
     Ok(())
 }
 
+fn map(r: &SqliteRow) -> StationEvent {
+    StationEvent {
+        id: r.get("id"),
+        station_id: r.get("station_id"),
+        kind: r.get("kind"),
+        detail: serde_json::from_str(r.get::<&str, _>("detail")).unwrap_or_default(),
+        at: parse(r.get::<&str, _>("at")),
+    }
+}
+
 /// Newest first.
 pub async fn list(
     ex: impl SqliteExecutor<'_>,
@@ -37,14 +48,25 @@ pub async fn list(
             .bind(limit.clamp(1, 5000))
             .fetch_all(ex)
             .await?;
-    Ok(rows
-        .iter()
-        .map(|r| StationEvent {
-            id: r.get("id"),
-            station_id: r.get("station_id"),
-            kind: r.get("kind"),
-            detail: serde_json::from_str(r.get::<&str, _>("detail")).unwrap_or_default(),
-            at: parse(r.get::<&str, _>("at")),
-        })
-        .collect())
+    Ok(rows.iter().map(map).collect())
+}
+
+/// Events of some kinds, newest first.
+pub async fn list_kinds(
+    ex: impl SqliteExecutor<'_>,
+    station_id: &str,
+    kinds: &[&str],
+    limit: i64,
+) -> Result<Vec<StationEvent>> {
+    let kinds = serde_json::to_string(kinds).unwrap_or_default();
+    let rows = sqlx::query(
+        "SELECT * FROM station_events WHERE station_id = ?
+         AND kind IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT ?",
+    )
+    .bind(station_id)
+    .bind(kinds)
+    .bind(limit.clamp(1, 5000))
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.iter().map(map).collect())
 }

@@ -1,9 +1,11 @@
 //! `frames`: the raw message log, both directions, pruned by a retention setting.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use sqlx::QueryBuilder;
-use sqlx::sqlite::{Sqlite, SqliteConnection};
+use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
 use sqlx::{Row, SqliteExecutor};
+use ts_rs::TS;
 
 use crate::error::Result;
 use crate::model::Frame;
@@ -45,6 +47,76 @@ pub async fn insert(conn: &mut SqliteConnection, mut frames: Vec<NewFrame>) -> R
     Ok(())
 }
 
+/// Which frames of a station to show (the technician's message inspector).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+pub struct FrameFilter {
+    /// Exact OCPP action, e.g. "MeterValues" (answers carry their CALL's action).
+    pub action: Option<String>,
+    /// "in" (from the charger) or "out" (to it).
+    pub direction: Option<String>,
+    /// Only CALLERRORs and frames that could not be read.
+    pub errors: Option<bool>,
+    /// Text anywhere in the raw frame (case-insensitive for ASCII).
+    pub q: Option<String>,
+    /// At or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Before.
+    pub to: Option<DateTime<Utc>>,
+    /// Page backwards: frames logged before this one.
+    pub before_id: Option<i64>,
+    /// Page forwards, oldest first: frames logged after this one.
+    pub after_id: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+fn push_filter(q: &mut QueryBuilder<Sqlite>, station_id: &str, f: &FrameFilter) {
+    q.push(" WHERE station_id = ")
+        .push_bind(station_id.to_string());
+    if let Some(before) = f.before_id {
+        q.push(" AND id < ").push_bind(before);
+    }
+    if let Some(after) = f.after_id {
+        q.push(" AND id > ").push_bind(after);
+    }
+    if let Some(a) = f.action.as_deref().filter(|a| !a.is_empty()) {
+        q.push(" AND action = ").push_bind(a.to_string());
+    }
+    if let Some(d) = f.direction.as_deref().filter(|d| !d.is_empty()) {
+        q.push(" AND direction = ").push_bind(d.to_string());
+    }
+    if f.errors == Some(true) {
+        q.push(" AND (message_type = 4 OR message_type IS NULL)");
+    }
+    if let Some(text) = f.q.as_deref().filter(|t| !t.is_empty()) {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        q.push(" AND text LIKE ")
+            .push_bind(format!("%{escaped}%"))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(from) = f.from {
+        q.push(" AND at >= ").push_bind(fmt(from));
+    }
+    if let Some(to) = f.to {
+        q.push(" AND at < ").push_bind(fmt(to));
+    }
+}
+
+fn map(r: &SqliteRow) -> Frame {
+    Frame {
+        id: r.get("id"),
+        station_id: r.get("station_id"),
+        direction: r.get("direction"),
+        at: parse(r.get::<&str, _>("at")),
+        message_type: r.get("message_type"),
+        message_id: r.get("message_id"),
+        action: r.get("action"),
+        text: r.get("text"),
+    }
+}
+
 /// Newest first; `before_id` pages backwards.
 pub async fn list(
     ex: impl SqliteExecutor<'_>,
@@ -52,27 +124,54 @@ pub async fn list(
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Frame>> {
-    let rows = sqlx::query(
-        "SELECT * FROM frames WHERE station_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-    )
-    .bind(station_id)
-    .bind(before_id.unwrap_or(i64::MAX))
-    .bind(limit.clamp(1, 5000))
-    .fetch_all(ex)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Frame {
-            id: r.get("id"),
-            station_id: r.get("station_id"),
-            direction: r.get("direction"),
-            at: parse(r.get::<&str, _>("at")),
-            message_type: r.get("message_type"),
-            message_id: r.get("message_id"),
-            action: r.get("action"),
-            text: r.get("text"),
-        })
-        .collect())
+    let filter = FrameFilter {
+        before_id,
+        limit: Some(limit),
+        ..Default::default()
+    };
+    search(ex, station_id, &filter).await
+}
+
+/// A station's frames matching `f`, newest first (oldest first with `after_id`).
+pub async fn search(
+    ex: impl SqliteExecutor<'_>,
+    station_id: &str,
+    f: &FrameFilter,
+) -> Result<Vec<Frame>> {
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM frames");
+    push_filter(&mut q, station_id, f);
+    let order = if f.after_id.is_some() { "ASC" } else { "DESC" };
+    q.push(format!(" ORDER BY id {order} LIMIT "))
+        .push_bind(f.limit.unwrap_or(200).clamp(1, 5000));
+    Ok(q.build().fetch_all(ex).await?.iter().map(map).collect())
+}
+
+/// The frames of a station carrying one of `message_ids` logged between two times: the
+/// candidates to pair a page of frames with (a CALL with its answer, an answer with its CALL).
+/// Oldest first.
+pub async fn with_message_ids(
+    ex: impl SqliteExecutor<'_>,
+    station_id: &str,
+    message_ids: &[&str],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Frame>> {
+    if message_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM frames WHERE station_id = ");
+    q.push_bind(station_id.to_string())
+        .push(" AND at >= ")
+        .push_bind(fmt(from))
+        .push(" AND at <= ")
+        .push_bind(fmt(to))
+        .push(" AND message_id IN (");
+    let mut ids = q.separated(", ");
+    for id in message_ids {
+        ids.push_bind(id.to_string());
+    }
+    q.push(") ORDER BY id");
+    Ok(q.build().fetch_all(ex).await?.iter().map(map).collect())
 }
 
 /// Delete frames older than `before`; returns how many.

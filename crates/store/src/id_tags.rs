@@ -6,7 +6,7 @@ use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteExecutor};
 use ts_rs::TS;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, one_row};
 use crate::model::{IdTag, Page, PageQuery};
 use crate::time::{fmt, fmt_opt, parse, parse_opt};
 
@@ -145,12 +145,19 @@ pub async fn update(
 }
 
 pub async fn delete(conn: &mut SqliteConnection, id_tag: &str) -> Result<()> {
-    let r = sqlx::query("DELETE FROM id_tags WHERE id_tag = ?")
-        .bind(id_tag)
-        .execute(conn)
-        .await?;
-    if r.rows_affected() == 0 {
-        return Err(Error::NotFound);
-    }
-    Ok(())
+    one_row(
+        sqlx::query("DELETE FROM id_tags WHERE id_tag = ?")
+            .bind(id_tag)
+            .execute(conn)
+            .await?,
+    )
+}
+
+/// Every tag's name, in order (for a full local authorization list).
+pub async fn all_ids(ex: impl SqliteExecutor<'_>) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT id_tag FROM id_tags ORDER BY id_tag")
+            .fetch_all(ex)
+            .await?,
+    )
 }

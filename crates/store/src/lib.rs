@@ -10,11 +10,13 @@
 //! - [`model`]        — row types (plain data, no sqlx derives)
 //! - [`demo`]         — seeding and removing the demo fleet's rows
 //! - [`stations`], [`connectors`], [`id_tags`], [`transactions`], [`meter`], [`frames`],
-//!   [`commands`], [`quirks`], [`events`], [`settings`] — queries, one module per table
+//!   [`commands`], [`quirks`], [`events`], [`settings`], [`config_snapshots`], [`transfers`]
+//!   — queries, one module per table
 //! - [`time`]         — the stored time format
 //! - `migrations/`    — embedded with `sqlx::migrate!`, run at open; never edit a shipped one
 
 pub mod commands;
+pub mod config_snapshots;
 pub mod connectors;
 pub mod demo;
 pub mod error;
@@ -29,6 +31,7 @@ pub mod stations;
 pub mod tariffs;
 pub mod time;
 pub mod transactions;
+pub mod transfers;
 pub mod writer;
 
 use std::path::{Path, PathBuf};

@@ -323,3 +323,48 @@ impl<F: Fn(&mut sqlx::QueryBuilder<sqlx::Sqlite>)> PageQuery<'_, F> {
         })
     }
 }
+
+/// One configuration key as a station reported it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ConfigKey {
+    pub key: String,
+    /// None when the station reports the key without a value.
+    pub value: Option<String>,
+    pub readonly: bool,
+}
+
+/// A station's configuration saved at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ConfigSnapshot {
+    pub id: i64,
+    pub station_id: String,
+    pub name: String,
+    pub taken_at: DateTime<Utc>,
+    pub keys: Vec<ConfigKey>,
+    /// Keys asked for that the station did not know.
+    pub unknown: Vec<String>,
+}
+
+/// A file exchanged with a station over the laptop's transfer endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Transfer {
+    pub id: i64,
+    pub station_id: String,
+    /// "diagnostics" (the station uploads) or "firmware" (the station downloads).
+    pub kind: String,
+    /// "offered", "transferred", "expired" or "failed".
+    pub state: String,
+    /// What the station was told to use; valid only while the job is offered.
+    pub url: String,
+    pub file_name: Option<String>,
+    /// Where the file is on this machine.
+    pub path: Option<String>,
+    #[ts(type = "number | null")]
+    pub bytes: Option<i64>,
+    pub sha256: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why it failed, or who fetched it.
+    pub detail: Option<String>,
+}

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{Row, SqliteExecutor};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, one_row};
 use crate::model::{BootInfo, Registration, Station};
 use crate::time::{fmt, parse, parse_opt};
 
@@ -235,12 +235,10 @@ pub async fn delete(conn: &mut SqliteConnection, id: &str) -> Result<()> {
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    let r = sqlx::query("DELETE FROM stations WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    if r.rows_affected() == 0 {
-        return Err(Error::NotFound);
-    }
-    Ok(())
+    one_row(
+        sqlx::query("DELETE FROM stations WHERE id = ?")
+            .bind(id)
+            .execute(conn)
+            .await?,
+    )
 }

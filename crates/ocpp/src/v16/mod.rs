@@ -3,10 +3,14 @@
 //! Layout:
 //! - `types`    — shared data types and enums (lenient or strict, see the module doc)
 //! - `messages` — one request and one response struct per action
+//! - `catalogue` — the standard configuration keys, and value checks before ChangeConfiguration
+//! - `templates` — a valid example payload of each command, for the technician's composer
 //! - this file  — [`Action`], the [`Request`] trait tying a request to its response, and
 //!   [`ChargePointCall`] / [`CentralSystemCall`], the decoded CALLs of each direction.
 
+pub mod catalogue;
 pub mod messages;
+pub mod templates;
 pub mod types;
 
 pub use messages::*;

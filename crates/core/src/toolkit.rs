@@ -1,0 +1,863 @@
+//! The technician's toolkit for one charger: the message inspector (frames paired CALL to answer
+//! with latency, errors and quirks), the composer's templates, configuration (read, checked
+//! edits with a result per key, snapshots and diffs), the local authorization list, and a health
+//! summary.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use chargeyard_ocpp::Frame as WireFrame;
+use chargeyard_ocpp::lenient::CiString;
+use chargeyard_ocpp::v16::catalogue::{self, KeyInfo};
+use chargeyard_ocpp::v16::{self, Action, ChargePointCall, Direction};
+use chargeyard_store::frames::{self, FrameFilter};
+use chargeyard_store::model::{
+    CommandRecord, ConfigKey, ConfigSnapshot, Frame, QuirkRecord, StationEvent, StatusChange,
+};
+use chargeyard_store::{commands, config_snapshots, connectors, events, id_tags, quirks, stations};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use ts_rs::TS;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result, or_missing};
+
+/// A logged frame as the inspector shows it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct InspectedFrame {
+    #[serde(flatten)]
+    pub frame: Frame,
+    /// The frame it pairs with: a CALL's answer, or an answer's CALL.
+    pub partner_id: Option<i64>,
+    /// From the CALL to its answer, ms.
+    #[ts(type = "number | null")]
+    pub latency_ms: Option<i64>,
+    /// The CALLERROR of this exchange ("code: description"), or why the frame could not be read.
+    pub error: Option<String>,
+    /// What the charger got wrong in this frame and we accepted anyway.
+    pub quirks: Vec<String>,
+}
+
+/// A command the composer can send, with an example payload to start from.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CommandTemplate {
+    pub action: String,
+    #[ts(type = "Record<string, unknown>")]
+    pub payload: Value,
+}
+
+/// A standard configuration key as the catalogue describes it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CatalogueKey {
+    pub key: String,
+    pub profile: String,
+    /// boolean | integer | measurand_list | phase_rotation_list | profile_list | rate_unit_list
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub unit: String,
+    pub readonly: bool,
+    pub required: bool,
+    pub description: String,
+}
+
+impl From<&KeyInfo> for CatalogueKey {
+    fn from(k: &KeyInfo) -> Self {
+        CatalogueKey {
+            key: k.key.to_string(),
+            profile: k.profile.to_string(),
+            kind: serde_json::to_value(k.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            unit: k.unit.to_string(),
+            readonly: k.readonly,
+            required: k.required,
+            description: k.description.to_string(),
+        }
+    }
+}
+
+/// One key of a station's configuration.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ConfigRow {
+    #[serde(flatten)]
+    pub key: ConfigKey,
+    /// The catalogue entry when the key is a standard one; None for vendor keys.
+    pub standard: Option<CatalogueKey>,
+}
+
+/// A station's configuration as GetConfiguration reported it just now.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct StationConfiguration {
+    pub station_id: String,
+    pub fetched_at: DateTime<Utc>,
+    pub keys: Vec<ConfigRow>,
+    /// Keys asked for that the station does not know.
+    pub unknown: Vec<String>,
+    /// Standard keys of the Core profile the station should report and did not.
+    pub missing_required: Vec<String>,
+}
+
+/// A value to set with ChangeConfiguration.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct KeyChange {
+    pub key: String,
+    pub value: String,
+}
+
+/// What the station answered for one key.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct KeyResult {
+    pub key: String,
+    pub value: String,
+    /// Accepted | Rejected | RebootRequired | NotSupported (or what the charger said instead).
+    pub status: Option<String>,
+    /// Why there is no status: timeout, offline, CALLERROR.
+    pub error: Option<String>,
+}
+
+/// One side of a configuration comparison.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ConfigSource {
+    /// A saved snapshot.
+    Snapshot { id: i64 },
+    /// A station's configuration now (asked with GetConfiguration).
+    Station { station_id: String },
+}
+
+/// A key in a comparison.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DiffRow {
+    pub key: String,
+    pub left: Option<String>,
+    pub right: Option<String>,
+    /// same | changed | only_left | only_right
+    pub change: String,
+}
+
+/// Two configurations side by side.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ConfigDiff {
+    pub left: String,
+    pub right: String,
+    /// Every key of either side, by name.
+    pub rows: Vec<DiffRow>,
+    #[ts(type = "number")]
+    pub differences: u64,
+}
+
+/// What SendLocalList did.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct LocalListResult {
+    #[ts(type = "number")]
+    pub list_version: i64,
+    #[ts(type = "number")]
+    pub entries: u64,
+    /// Accepted | Failed | NotSupported | VersionMismatch
+    pub status: String,
+}
+
+/// Full or differential local list update.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct LocalListRequest {
+    /// "Full": every tag known here replaces the charger's list. "Differential": only `tags`
+    /// (a tag no longer known here is removed from the charger's list).
+    pub update_type: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// Heartbeats the station sent recently.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct HeartbeatHealth {
+    /// The interval the station was told at boot, s.
+    #[ts(type = "number")]
+    pub expected_s: i64,
+    /// Heartbeats looked at (the last 100).
+    #[ts(type = "number")]
+    pub count: i64,
+    pub mean_gap_s: Option<f64>,
+    pub max_gap_s: Option<f64>,
+    /// Gaps more than 1.5 times the interval.
+    #[ts(type = "number")]
+    pub late: i64,
+    pub last: Option<DateTime<Utc>>,
+}
+
+/// Something a technician should look at, with a stable code the console words.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Finding {
+    /// "ok", "warn" or "bad".
+    pub level: String,
+    /// offline | heartbeat_late | heartbeat_none | clock_skew | reconnects | quirks |
+    /// connector_errors | failed_commands | ping_slow | ok
+    pub code: String,
+    /// The figure behind it (seconds, a count, ms), for the message.
+    pub value: Option<f64>,
+}
+
+/// One screen that tells a technician what is off with a station.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct Health {
+    pub station_id: String,
+    pub connected: bool,
+    pub connected_since: Option<DateTime<Utc>>,
+    pub firmware_version: Option<String>,
+    pub firmware_status: Option<String>,
+    pub diagnostics_status: Option<String>,
+    pub heartbeat: HeartbeatHealth,
+    /// WebSocket ping round trip, last one answered.
+    pub ping_rtt_ms: Option<f64>,
+    /// Connections opened in the last 24 hours beyond the first.
+    #[ts(type = "number")]
+    pub reconnects_24h: i64,
+    /// Recent connects and disconnects (with the reason), newest first.
+    pub connections: Vec<StationEvent>,
+    /// Station clock minus ours, s: the median over its recent timed statuses.
+    pub clock_skew_s: Option<f64>,
+    pub quirks: Vec<QuirkRecord>,
+    /// Recent connector faults with vendor codes, newest first.
+    pub errors: Vec<StatusChange>,
+    /// Recent commands that got no answer or a CALLERROR, newest first.
+    pub failed_commands: Vec<CommandRecord>,
+    pub findings: Vec<Finding>,
+}
+
+/// How far back an answer is looked for: the longest a CALL can wait for one.
+fn pairing_window(engine: &Engine) -> Duration {
+    Duration::from_std(engine.config().call_timeout * 4).unwrap_or_else(|_| Duration::minutes(5))
+        + Duration::seconds(5)
+}
+
+/// The CALLERROR of a frame ("code: description"), or why it could not be read.
+fn frame_error(frame: &Frame) -> Option<String> {
+    match frame.message_type {
+        Some(4) => match WireFrame::parse(&frame.text) {
+            Ok(WireFrame::CallError {
+                code, description, ..
+            }) => Some(format!("{code}: {description}")),
+            _ => Some("CALLERROR".to_string()),
+        },
+        None => Some(match WireFrame::parse(&frame.text) {
+            Err(e) => format!("unreadable frame: {}", e.error.description),
+            Ok(_) => "unreadable frame".to_string(),
+        }),
+        _ => None,
+    }
+}
+
+/// The quirks a charger's frame is accepted with: its CALLs, and its answers to our commands.
+fn frame_quirks(frame: &Frame) -> (Vec<String>, Option<String>) {
+    if frame.direction != "in" {
+        return (Vec::new(), None);
+    }
+    let Ok(parsed) = WireFrame::parse(&frame.text) else {
+        return (Vec::new(), None);
+    };
+    let decoded = match (&parsed, frame.action.as_deref().and_then(Action::parse)) {
+        (
+            WireFrame::Call {
+                action, payload, ..
+            },
+            _,
+        ) => ChargePointCall::decode(action, payload.clone()).map(|d| d.quirks),
+        (WireFrame::CallResult { payload, .. }, Some(action)) => {
+            v16::decode_response_value(action, payload.clone()).map(|d| d.quirks)
+        }
+        _ => Ok(Vec::new()),
+    };
+    match decoded {
+        Ok(q) => (
+            q.iter()
+                .map(|q| format!("{}: {}", q.kind.as_str(), q.detail))
+                .collect(),
+            None,
+        ),
+        Err(e) => (Vec::new(), Some(format!("{}: {}", e.code, e.description))),
+    }
+}
+
+/// Pair each frame of a page with its partner among `candidates` (oldest first).
+fn pair(page: Vec<Frame>, candidates: &[Frame]) -> Vec<InspectedFrame> {
+    let mut by_id: HashMap<&str, Vec<&Frame>> = HashMap::new();
+    for c in candidates {
+        if let Some(m) = c.message_id.as_deref() {
+            by_id.entry(m).or_default().push(c);
+        }
+    }
+    page.into_iter()
+        .map(|frame| {
+            let same = frame
+                .message_id
+                .as_deref()
+                .and_then(|m| by_id.get(m))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let other_side = |c: &&&Frame| c.direction != frame.direction;
+            let partner = match frame.message_type {
+                Some(2) => same
+                    .iter()
+                    .filter(other_side)
+                    .find(|c| c.id > frame.id && matches!(c.message_type, Some(3 | 4))),
+                Some(3 | 4) => same
+                    .iter()
+                    .filter(other_side)
+                    .rfind(|c| c.id < frame.id && c.message_type == Some(2)),
+                _ => None,
+            }
+            .copied();
+            let latency_ms = partner.map(|p| (p.at - frame.at).num_milliseconds().abs());
+            let (quirks, unreadable) = frame_quirks(&frame);
+            let error = frame_error(&frame)
+                .or_else(|| partner.and_then(frame_error))
+                .or(unreadable);
+            InspectedFrame {
+                partner_id: partner.map(|p| p.id),
+                latency_ms,
+                error,
+                quirks,
+                frame,
+            }
+        })
+        .collect()
+}
+
+impl Engine {
+    // ---- Message inspector ---------------------------------------------------------------------
+
+    /// A station's logged frames matching `filter`, newest first, each paired with its CALL or
+    /// answer.
+    pub async fn inspect(
+        &self,
+        station_id: &str,
+        filter: &FrameFilter,
+    ) -> Result<Vec<InspectedFrame>> {
+        let reader = &self.inner.store.reader;
+        let page = frames::search(reader, station_id, filter).await?;
+        self.pair_page(station_id, page).await
+    }
+
+    pub(crate) async fn pair_page(
+        &self,
+        station_id: &str,
+        page: Vec<Frame>,
+    ) -> Result<Vec<InspectedFrame>> {
+        let (Some(first), Some(last)) = (
+            page.iter().map(|f| f.at).min(),
+            page.iter().map(|f| f.at).max(),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let mut ids: Vec<&str> = page
+            .iter()
+            .filter_map(|f| f.message_id.as_deref())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let window = pairing_window(self);
+        let mut candidates = Vec::new();
+        // SQLite takes up to 32766 bound values; pages are at most 5000 frames.
+        for chunk in ids.chunks(5000) {
+            candidates.extend(
+                frames::with_message_ids(
+                    &self.inner.store.reader,
+                    station_id,
+                    chunk,
+                    first - window,
+                    last + window,
+                )
+                .await?,
+            );
+        }
+        candidates.sort_by_key(|f| f.id);
+        Ok(pair(page, &candidates))
+    }
+
+    // ---- Composer ------------------------------------------------------------------------------
+
+    /// Every command the composer can send, with a valid example payload.
+    pub fn command_templates(&self) -> Vec<CommandTemplate> {
+        Action::ALL
+            .iter()
+            .filter(|a| a.direction() != Direction::ChargePointToCentralSystem)
+            .filter_map(|&a| {
+                v16::templates::template(a).map(|payload| CommandTemplate {
+                    action: a.as_str().to_string(),
+                    payload,
+                })
+            })
+            .collect()
+    }
+
+    /// Check a composed command without sending it: the same checks as sending.
+    pub fn check_command(&self, action: &str, payload: Value) -> Result<()> {
+        crate::engine::check_command(action, payload).map(|_| ())
+    }
+
+    // ---- Configuration -------------------------------------------------------------------------
+
+    /// The standard 1.6 configuration keys.
+    pub fn configuration_catalogue(&self) -> Vec<CatalogueKey> {
+        catalogue::KEYS.iter().map(CatalogueKey::from).collect()
+    }
+
+    async fn get_configuration(&self, station_id: &str) -> Result<(Vec<ConfigKey>, Vec<String>)> {
+        let r = self
+            .call(
+                station_id,
+                v16::GetConfigurationRequest { key: None },
+                "technician",
+            )
+            .await?;
+        let mut keys: Vec<ConfigKey> = r
+            .configuration_key
+            .unwrap_or_default()
+            .into_iter()
+            .map(|k| ConfigKey {
+                key: k.key.into_string(),
+                value: k.value.map(|v| v.into_string()),
+                readonly: k.readonly,
+            })
+            .collect();
+        keys.sort_by(|a, b| a.key.cmp(&b.key));
+        let unknown = r
+            .unknown_key
+            .unwrap_or_default()
+            .into_iter()
+            .map(|k| k.into_string())
+            .collect();
+        Ok((keys, unknown))
+    }
+
+    /// Ask the station for its whole configuration (GetConfiguration without keys).
+    pub async fn configuration(&self, station_id: &str) -> Result<StationConfiguration> {
+        let (keys, unknown) = self.get_configuration(station_id).await?;
+        let missing_required = catalogue::KEYS
+            .iter()
+            .filter(|k| k.required && k.profile == "Core")
+            .filter(|k| !keys.iter().any(|c| c.key == k.key))
+            .map(|k| k.key.to_string())
+            .collect();
+        Ok(StationConfiguration {
+            station_id: station_id.to_string(),
+            fetched_at: self.now(),
+            keys: keys
+                .into_iter()
+                .map(|key| ConfigRow {
+                    standard: catalogue::key_info(&key.key).map(CatalogueKey::from),
+                    key,
+                })
+                .collect(),
+            unknown,
+            missing_required,
+        })
+    }
+
+    /// Set keys one ChangeConfiguration at a time, each with the station's answer. Every value is
+    /// checked first; if any is wrong, nothing is sent.
+    pub async fn change_configuration(
+        &self,
+        station_id: &str,
+        changes: Vec<KeyChange>,
+    ) -> Result<Vec<KeyResult>> {
+        if changes.is_empty() {
+            return Err(Error::Invalid("no keys to change".into()));
+        }
+        let problems: Vec<String> = changes
+            .iter()
+            .filter_map(|c| catalogue::check_value(&c.key, &c.value).err())
+            .collect();
+        if !problems.is_empty() {
+            return Err(Error::Invalid(problems.join("; ")));
+        }
+        let mut results = Vec::with_capacity(changes.len());
+        for c in changes {
+            let request = match (CiString::new(&c.key), CiString::new(&c.value)) {
+                (Ok(key), Ok(value)) => v16::ChangeConfigurationRequest { key, value },
+                _ => return Err(Error::Invalid(format!("{}: not printable ASCII", c.key))),
+            };
+            let (status, error) = match self.call(station_id, request, "technician").await {
+                Ok(r) => (Some(r.status.as_str().to_string()), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            results.push(KeyResult {
+                key: c.key,
+                value: c.value,
+                status,
+                error,
+            });
+        }
+        Ok(results)
+    }
+
+    /// Save the station's configuration now, under `name`.
+    pub async fn snapshot_configuration(
+        &self,
+        station_id: &str,
+        name: &str,
+    ) -> Result<ConfigSnapshot> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(Error::Invalid(
+                "a snapshot name is 1 to 100 characters".into(),
+            ));
+        }
+        let (keys, unknown) = self.get_configuration(station_id).await?;
+        let (sid, name, now) = (station_id.to_string(), name.to_string(), self.now());
+        Ok(self
+            .inner
+            .store
+            .writer
+            .write(move |c| {
+                Box::pin(async move {
+                    config_snapshots::insert(c, &sid, &name, &keys, &unknown, now).await
+                })
+            })
+            .await?)
+    }
+
+    /// Saved configurations, of one station or all, newest first.
+    pub async fn snapshots(&self, station_id: Option<&str>) -> Result<Vec<ConfigSnapshot>> {
+        Ok(config_snapshots::list(&self.inner.store.reader, station_id).await?)
+    }
+
+    pub async fn delete_snapshot(&self, id: i64) -> Result<()> {
+        self.inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { config_snapshots::delete(c, id).await }))
+            .await
+            .map_err(or_missing(Error::NotFound(format!("snapshot {id}"))))
+    }
+
+    async fn config_side(&self, source: &ConfigSource) -> Result<(String, Vec<ConfigKey>)> {
+        match source {
+            ConfigSource::Snapshot { id } => {
+                let s = config_snapshots::get(&self.inner.store.reader, *id)
+                    .await?
+                    .ok_or_else(|| Error::NotFound(format!("snapshot {id}")))?;
+                Ok((format!("{} · {}", s.station_id, s.name), s.keys))
+            }
+            ConfigSource::Station { station_id } => {
+                let (keys, _) = self.get_configuration(station_id).await?;
+                Ok((format!("{station_id} · now"), keys))
+            }
+        }
+    }
+
+    /// Compare two configurations key by key.
+    pub async fn diff_configuration(
+        &self,
+        left: &ConfigSource,
+        right: &ConfigSource,
+    ) -> Result<ConfigDiff> {
+        let (left_name, left) = self.config_side(left).await?;
+        let (right_name, right) = self.config_side(right).await?;
+        let mut rows: std::collections::BTreeMap<String, (Option<String>, Option<String>, u8)> =
+            Default::default();
+        for k in left {
+            rows.entry(k.key).or_default().0 = k.value;
+            // Present on the left even if the value is missing.
+        }
+        let left_keys: std::collections::BTreeSet<String> = rows.keys().cloned().collect();
+        for k in right {
+            let e = rows.entry(k.key).or_default();
+            e.1 = k.value;
+            e.2 = 1;
+        }
+        let mut differences = 0;
+        let rows = rows
+            .into_iter()
+            .map(|(key, (l, r, on_right))| {
+                let on_left = left_keys.contains(&key);
+                let change = match (on_left, on_right == 1) {
+                    (true, false) => "only_left",
+                    (false, true) => "only_right",
+                    _ if l == r => "same",
+                    _ => "changed",
+                };
+                if change != "same" {
+                    differences += 1;
+                }
+                DiffRow {
+                    key,
+                    left: l,
+                    right: r,
+                    change: change.to_string(),
+                }
+            })
+            .collect();
+        Ok(ConfigDiff {
+            left: left_name,
+            right: right_name,
+            rows,
+            differences,
+        })
+    }
+
+    // ---- Local authorization list --------------------------------------------------------------
+
+    /// Send the station a local authorization list: the next version after the one it reports.
+    pub async fn send_local_list(
+        &self,
+        station_id: &str,
+        request: LocalListRequest,
+    ) -> Result<LocalListResult> {
+        let update_type = match request.update_type.as_str() {
+            "Full" => v16::UpdateType::Full,
+            "Differential" => v16::UpdateType::Differential,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "update type is Full or Differential, not {other:?}"
+                )));
+            }
+        };
+        if update_type == v16::UpdateType::Differential && request.tags.is_empty() {
+            return Err(Error::Invalid(
+                "a differential update names the tags to send".into(),
+            ));
+        }
+        let reader = &self.inner.store.reader;
+        let names: Vec<String> = match update_type {
+            v16::UpdateType::Full => id_tags::all_ids(reader).await?,
+            v16::UpdateType::Differential => request.tags.clone(),
+        };
+        let mut list = Vec::with_capacity(names.len());
+        for name in &names {
+            let id_tag = CiString::new(name).map_err(|_| {
+                Error::Invalid(format!("id tag {name:?} is not 1 to 20 characters"))
+            })?;
+            let known = id_tags::get(reader, name).await?.is_some();
+            let info = if known {
+                Some(self.authorize(name).await?)
+            } else {
+                None // not known here (any more): the charger removes it
+            };
+            list.push(v16::AuthorizationData {
+                id_tag,
+                id_tag_info: info,
+            });
+        }
+        let current = self
+            .call(station_id, v16::GetLocalListVersionRequest {}, "technician")
+            .await?
+            .list_version;
+        let list_version = current.max(0) + 1;
+        let entries = list.len() as u64;
+        let r = self
+            .call(
+                station_id,
+                v16::SendLocalListRequest {
+                    list_version,
+                    local_authorization_list: Some(list),
+                    update_type,
+                },
+                "technician",
+            )
+            .await?;
+        Ok(LocalListResult {
+            list_version,
+            entries,
+            status: r.status.as_str().to_string(),
+        })
+    }
+
+    // ---- Health --------------------------------------------------------------------------------
+
+    /// What is off with a station: heartbeats, pings, reconnects, clock, quirks, faults.
+    pub async fn health(&self, station_id: &str) -> Result<Health> {
+        let reader = &self.inner.store.reader;
+        let station = stations::get(reader, station_id)
+            .await?
+            .ok_or_else(|| Error::StationNotFound(station_id.to_string()))?;
+        let live = self.lock_sessions().get(station_id).map(|h| h.info.clone());
+        let now = self.now();
+
+        let beats = frames::search(
+            reader,
+            station_id,
+            &FrameFilter {
+                action: Some("Heartbeat".into()),
+                direction: Some("in".into()),
+                limit: Some(100),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let expected_s = self.config().heartbeat_interval.as_secs() as i64;
+        let gaps: Vec<f64> = beats
+            .windows(2)
+            .map(|w| (w[0].at - w[1].at).num_milliseconds() as f64 / 1000.0)
+            .collect();
+        let heartbeat = HeartbeatHealth {
+            expected_s,
+            count: beats.len() as i64,
+            mean_gap_s: (!gaps.is_empty()).then(|| gaps.iter().sum::<f64>() / gaps.len() as f64),
+            max_gap_s: gaps.iter().copied().reduce(f64::max),
+            late: gaps
+                .iter()
+                .filter(|g| **g > expected_s as f64 * 1.5)
+                .count() as i64,
+            last: beats.first().map(|b| b.at),
+        };
+
+        let recent = connectors::history(reader, station_id, 50).await?;
+        let mut skews: Vec<f64> = recent
+            .iter()
+            .filter_map(|s| {
+                s.timestamp
+                    .map(|t| (t - s.received_at).num_milliseconds() as f64 / 1000.0)
+            })
+            .collect();
+        skews.sort_by(f64::total_cmp);
+        let clock_skew_s = (!skews.is_empty()).then(|| skews[skews.len() / 2]);
+
+        let connections: Vec<StationEvent> =
+            events::list_kinds(reader, station_id, &["connected", "disconnected"], 20).await?;
+        let since = now - Duration::hours(24);
+        let connects = connections
+            .iter()
+            .filter(|e| e.kind == "connected" && e.at >= since)
+            .count() as i64;
+        let errors = connectors::errors(reader, station_id, 10).await?;
+        let failed_commands: Vec<CommandRecord> = commands::list(reader, station_id, 200)
+            .await?
+            .into_iter()
+            .filter(|c| c.outcome != "result")
+            .take(10)
+            .collect();
+        let quirks = quirks::list(reader, station_id).await?;
+        let ping_rtt_ms = live
+            .as_ref()
+            .map(|l| l.ping_rtt_us.load(Ordering::Relaxed))
+            .filter(|us| *us >= 0)
+            .map(|us| us as f64 / 1000.0);
+
+        let mut findings = Vec::new();
+        let mut find = |level: &str, code: &str, value: Option<f64>| {
+            findings.push(Finding {
+                level: level.to_string(),
+                code: code.to_string(),
+                value,
+            });
+        };
+        if live.is_none() {
+            find("bad", "offline", None);
+        }
+        // Silence is only news once a station has been connected for two intervals.
+        let patience = Duration::seconds(expected_s * 2);
+        let silent = live
+            .as_ref()
+            .is_some_and(|l| now - l.connected_at > patience)
+            && heartbeat.last.is_none_or(|t| now - t > patience);
+        if silent {
+            find("warn", "heartbeat_none", None);
+        } else if heartbeat.late > 0 {
+            find("warn", "heartbeat_late", Some(heartbeat.late as f64));
+        }
+        if let Some(s) = clock_skew_s.filter(|s| s.abs() > 60.0) {
+            find("warn", "clock_skew", Some(s));
+        }
+        if connects > 1 {
+            find("warn", "reconnects", Some((connects - 1) as f64));
+        }
+        if !quirks.is_empty() {
+            find("warn", "quirks", Some(quirks.len() as f64));
+        }
+        let faults_24h = errors.iter().filter(|e| e.received_at >= since).count();
+        if faults_24h > 0 {
+            find("bad", "connector_errors", Some(faults_24h as f64));
+        }
+        if !failed_commands.is_empty() {
+            find(
+                "warn",
+                "failed_commands",
+                Some(failed_commands.len() as f64),
+            );
+        }
+        if let Some(rtt) = ping_rtt_ms.filter(|r| *r > 500.0) {
+            find("warn", "ping_slow", Some(rtt));
+        }
+        if findings.is_empty() {
+            findings.push(Finding {
+                level: "ok".into(),
+                code: "ok".into(),
+                value: None,
+            });
+        }
+
+        Ok(Health {
+            station_id: station.id,
+            connected: live.is_some(),
+            connected_since: live.as_ref().map(|l| l.connected_at),
+            firmware_version: station.firmware_version,
+            firmware_status: station.firmware_status,
+            diagnostics_status: station.diagnostics_status,
+            heartbeat,
+            ping_rtt_ms,
+            reconnects_24h: (connects - 1).max(0),
+            connections,
+            clock_skew_s,
+            quirks,
+            errors,
+            failed_commands,
+            findings,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(id: i64, dir: &str, secs: i64, kind: Option<i64>, mid: &str, text: &str) -> Frame {
+        Frame {
+            id,
+            station_id: "S".into(),
+            direction: dir.into(),
+            at: DateTime::from_timestamp(1_700_000_000 + secs, 0).expect("time"),
+            message_type: kind,
+            message_id: Some(mid.into()),
+            action: Some("Heartbeat".into()),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn calls_pair_with_the_next_answer_of_the_other_side_even_when_ids_repeat() {
+        let all = vec![
+            frame(1, "in", 0, Some(2), "1", r#"[2,"1","Heartbeat",{}]"#),
+            frame(
+                2,
+                "out",
+                1,
+                Some(3),
+                "1",
+                r#"[3,"1",{"currentTime":"2024-01-01T00:00:00Z"}]"#,
+            ),
+            // The charger restarted and counts from 1 again.
+            frame(3, "in", 10, Some(2), "1", r#"[2,"1","Heartbeat",{}]"#),
+            frame(
+                4,
+                "out",
+                12,
+                Some(4),
+                "1",
+                r#"[4,"1","InternalError","disk full",{}]"#,
+            ),
+        ];
+        let paired = pair(all.clone(), &all);
+        let partners: Vec<Option<i64>> = paired.iter().map(|p| p.partner_id).collect();
+        assert_eq!(partners, [Some(2), Some(1), Some(4), Some(3)]);
+        assert_eq!(paired[0].latency_ms, Some(1000));
+        assert_eq!(paired[2].latency_ms, Some(2000));
+        assert_eq!(paired[0].error, None);
+        assert_eq!(
+            paired[2].error.as_deref(),
+            Some("InternalError: disk full"),
+            "a CALL answered with a CALLERROR is marked"
+        );
+    }
+}

@@ -1,0 +1,550 @@
+//! Diagnostics and firmware files hosted by the laptop. Each job gets its own HTTP endpoint on
+//! the address the station reached us on, under a random path; it accepts (diagnostics) or
+//! serves (firmware) only that job's file and stops once the file has gone through, or when the
+//! job expires.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use chargeyard_ocpp::lenient::Timestamp;
+use chargeyard_ocpp::v16;
+use chargeyard_store::model::Transfer;
+use chargeyard_store::transfers;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::export::slug;
+
+/// A running endpoint.
+pub(crate) struct Job {
+    station_id: String,
+    kind: Kind,
+    stop: CancellationToken,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Diagnostics,
+    Firmware,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Diagnostics => "diagnostics",
+            Kind::Firmware => "firmware",
+        }
+    }
+}
+
+/// GetDiagnostics, with the upload going to this laptop.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+pub struct DiagnosticsRequest {
+    /// Oldest log entry wanted.
+    pub start_time: Option<DateTime<Utc>>,
+    /// Newest log entry wanted.
+    pub stop_time: Option<DateTime<Utc>>,
+    #[ts(type = "number | null")]
+    pub retries: Option<i64>,
+    /// Seconds between retries.
+    #[ts(type = "number | null")]
+    pub retry_interval: Option<i64>,
+}
+
+/// UpdateFirmware with a file this laptop serves.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct FirmwareRequest {
+    pub file_name: String,
+    /// The file, base64-encoded (both front ends can send text).
+    pub content_base64: String,
+    /// When the station should fetch it (now when absent).
+    pub retrieve_date: Option<DateTime<Utc>>,
+    #[ts(type = "number | null")]
+    pub retries: Option<i64>,
+    #[ts(type = "number | null")]
+    pub retry_interval: Option<i64>,
+}
+
+/// The largest diagnostics upload accepted.
+const MAX_UPLOAD: usize = 512 << 20;
+
+/// A job's endpoint state, shared with its HTTP handler.
+struct Endpoint {
+    engine: Engine,
+    id: i64,
+    kind: Kind,
+    /// "/<token>": the only path prefix served.
+    prefix: String,
+    station_id: String,
+    /// Firmware: the file served. Diagnostics: the folder uploads go to.
+    path: PathBuf,
+    stop: CancellationToken,
+}
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::Internal(format!("{}: {e}", path.display()))
+}
+
+/// A safe file name from one a user or a station gave: letters, digits, '-', '_' and '.' kept,
+/// the rest '-', no leading dot (so never hidden, never "..").
+fn file_name(s: &str) -> String {
+    let kept: String = s
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(100)
+        .collect();
+    kept.trim_start_matches('.').to_string()
+}
+
+fn token() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Engine {
+    /// Jobs offered by an engine that stopped have no endpoint any more.
+    pub(crate) async fn expire_stale_transfers(&self) -> Result<()> {
+        let now = self.now();
+        self.inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { transfers::expire_offered(c, now).await }))
+            .await?;
+        Ok(())
+    }
+
+    /// A station's diagnostics and firmware jobs, newest first.
+    pub async fn transfers(&self, station_id: &str) -> Result<Vec<Transfer>> {
+        Ok(transfers::list(&self.inner.store.reader, station_id).await?)
+    }
+
+    pub async fn transfer(&self, id: i64) -> Result<Transfer> {
+        transfers::get(&self.inner.store.reader, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("transfer {id}")))
+    }
+
+    /// The file of a finished transfer (a received diagnostics file, or the firmware offered).
+    pub async fn transfer_file(&self, id: i64) -> Result<(String, PathBuf)> {
+        let t = self.transfer(id).await?;
+        match (t.file_name, t.path) {
+            (Some(name), Some(path)) if Path::new(&path).is_file() => Ok((name, path.into())),
+            _ => Err(Error::NotFound(format!("the file of transfer {id}"))),
+        }
+    }
+
+    /// Ask the station for its diagnostics, uploaded to an endpoint on this laptop.
+    pub async fn get_diagnostics(
+        &self,
+        station_id: &str,
+        r: DiagnosticsRequest,
+    ) -> Result<Transfer> {
+        let dir = self
+            .inner
+            .transfers_dir
+            .join("diagnostics")
+            .join(slug(station_id));
+        let job = self
+            .open_endpoint(station_id, Kind::Diagnostics, dir, None)
+            .await?;
+        let request = v16::GetDiagnosticsRequest {
+            location: job.url.clone(),
+            retries: r.retries,
+            retry_interval: r.retry_interval,
+            start_time: r.start_time.map(Timestamp),
+            stop_time: r.stop_time.map(Timestamp),
+        };
+        match self.call(station_id, request, "technician").await {
+            Ok(answer) => {
+                let name = answer.file_name.map(|n| n.into_string());
+                let mut t = job.clone();
+                t.detail = name.map(|n| format!("the station names the file {n}"));
+                self.update_transfer(t.clone()).await?;
+                Ok(t)
+            }
+            Err(e) => {
+                self.end_job(job.clone(), "failed", Some(e.to_string()))
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Offer a firmware file to the station and send UpdateFirmware with its URL.
+    pub async fn update_firmware(&self, station_id: &str, r: FirmwareRequest) -> Result<Transfer> {
+        let name = file_name(r.file_name.trim());
+        if name.chars().all(|c| c == '-' || c == '.') {
+            return Err(Error::Invalid("the firmware file needs a name".into()));
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(r.content_base64.as_bytes())
+            .map_err(|e| Error::Invalid(format!("the firmware file is not base64: {e}")))?;
+        if bytes.is_empty() {
+            return Err(Error::Invalid("the firmware file is empty".into()));
+        }
+        let sha = hex(&Sha256::digest(&bytes));
+        let dir = self.inner.transfers_dir.join("firmware");
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| io(&dir, e))?;
+        let path = dir.join(format!("{}_{name}", &sha[..12]));
+        tokio::fs::write(&path, &bytes)
+            .await
+            .map_err(|e| io(&path, e))?;
+        let file = (name, bytes.len() as i64, sha);
+        let job = self
+            .open_endpoint(station_id, Kind::Firmware, path, Some(file))
+            .await?;
+        let request = v16::UpdateFirmwareRequest {
+            location: job.url.clone(),
+            retries: r.retries,
+            retrieve_date: Timestamp(r.retrieve_date.unwrap_or_else(|| self.now())),
+            retry_interval: r.retry_interval,
+        };
+        match self.call(station_id, request, "technician").await {
+            Ok(_) => Ok(job),
+            Err(e) => {
+                self.end_job(job, "failed", Some(e.to_string())).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// A FirmwareStatusNotification or DiagnosticsStatusNotification came in: a firmware
+    /// endpoint stops once the station has the file.
+    pub(crate) async fn transfer_status(&self, station_id: &str, kind: &str, status: &str) {
+        let done = kind == "firmware_status"
+            && matches!(status, "Downloaded" | "Installing" | "Installed");
+        if !done {
+            return;
+        }
+        let ids: Vec<i64> = self
+            .jobs()
+            .iter()
+            .filter(|(_, j)| j.station_id == station_id && j.kind == Kind::Firmware)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            if let Ok(t) = self.transfer(id).await {
+                let detail = t.detail.clone();
+                self.end_job(t, "transferred", detail).await;
+            }
+        }
+    }
+
+    fn jobs(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<i64, Job>> {
+        self.inner
+            .transfer_jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn update_transfer(&self, t: Transfer) -> Result<()> {
+        let row = t.clone();
+        self.inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { transfers::finish(c, &row).await }))
+            .await?;
+        self.emit(Event::TransferUpdated { transfer: t });
+        Ok(())
+    }
+
+    /// Finish a job (unless it already finished) and stop its endpoint.
+    async fn end_job(&self, mut t: Transfer, state: &str, detail: Option<String>) {
+        let job = self.jobs().remove(&t.id);
+        if let Some(job) = job {
+            job.stop.cancel();
+        }
+        if t.state != "offered" {
+            return;
+        }
+        t.state = state.to_string();
+        t.finished_at = Some(self.now());
+        t.detail = detail;
+        if let Err(e) = self.update_transfer(t).await {
+            tracing::warn!("recording the end of a transfer failed: {e}");
+        }
+    }
+
+    /// Bind an endpoint on the address the station reached us on, record the job, serve it.
+    async fn open_endpoint(
+        &self,
+        station_id: &str,
+        kind: Kind,
+        path: PathBuf,
+        file: Option<(String, i64, String)>,
+    ) -> Result<Transfer> {
+        let local = self
+            .lock_sessions()
+            .get(station_id)
+            .map(|h| h.info.local_addr)
+            .ok_or_else(|| Error::StationOffline(station_id.to_string()))?
+            .ok_or_else(|| Error::Internal("the connection's local address is unknown".into()))?;
+        let bind = SocketAddr::new(local.ip(), self.config().transfer_port);
+        let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
+            Error::Internal(format!("opening the transfer endpoint on {bind}: {e}"))
+        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let token = token();
+        let url = match &file {
+            Some((name, ..)) => format!("http://{addr}/{token}/{name}"),
+            None => format!("http://{addr}/{token}/"),
+        };
+        let now = self.now();
+        let ttl = chrono::Duration::from_std(self.config().transfer_ttl)
+            .unwrap_or_else(|_| chrono::Duration::hours(1));
+        let (file_name, bytes, sha256) = match file {
+            Some((n, b, s)) => (Some(n), Some(b), Some(s)),
+            None => (None, None, None),
+        };
+        let mut t = Transfer {
+            id: 0,
+            station_id: station_id.to_string(),
+            kind: kind.as_str().to_string(),
+            state: "offered".into(),
+            url,
+            path: file_name.as_ref().map(|_| path.display().to_string()),
+            file_name,
+            bytes,
+            sha256,
+            created_at: now,
+            expires_at: now + ttl,
+            finished_at: None,
+            detail: None,
+        };
+        let row = t.clone();
+        t.id = self
+            .inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { transfers::insert(c, &row).await }))
+            .await?;
+        let stop = self.shutdown_token().child_token();
+        self.jobs().insert(
+            t.id,
+            Job {
+                station_id: station_id.to_string(),
+                kind,
+                stop: stop.clone(),
+            },
+        );
+        let endpoint = std::sync::Arc::new(Endpoint {
+            engine: self.clone(),
+            id: t.id,
+            kind,
+            prefix: format!("/{token}"),
+            station_id: station_id.to_string(),
+            path,
+            stop: stop.clone(),
+        });
+        let app = axum::Router::new()
+            .fallback(serve)
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD))
+            .with_state(endpoint)
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let (engine, job) = (self.clone(), t.clone());
+        let expiry = self.config().transfer_ttl;
+        self.inner.tasks.spawn(async move {
+            let until = stop.clone();
+            let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = until.cancelled() => {}
+                    _ = tokio::time::sleep(expiry) => {}
+                }
+            });
+            if let Err(e) = served.await {
+                tracing::warn!("transfer endpoint failed: {e}");
+            }
+            // Expired (or the engine stopped) before the file went through.
+            if let Ok(t) = engine.transfer(job.id).await {
+                engine
+                    .end_job(
+                        t,
+                        "expired",
+                        Some("the station did not come for it in time".into()),
+                    )
+                    .await;
+            }
+        });
+        tracing::info!(
+            station = station_id,
+            "offering {} at {}",
+            kind.as_str(),
+            t.url
+        );
+        self.emit(Event::TransferUpdated {
+            transfer: t.clone(),
+        });
+        Ok(t)
+    }
+}
+
+/// The endpoint's one handler: only the job's path, only the job's direction.
+async fn serve(
+    State(ep): State<std::sync::Arc<Endpoint>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let path = request.uri().path().to_string();
+    let ours = path == ep.prefix || path.starts_with(&format!("{}/", ep.prefix));
+    if !ours || ep.stop.is_cancelled() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let method = request.method().clone();
+    let result = match (ep.kind, &method) {
+        (Kind::Firmware, &Method::GET) => return firmware(&ep, peer).await,
+        (Kind::Diagnostics, &Method::POST | &Method::PUT) => receive(&ep, peer, request).await,
+        _ => return StatusCode::METHOD_NOT_ALLOWED.into_response(),
+    };
+    match result {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => {
+            tracing::warn!(station = ep.station_id, "diagnostics upload failed: {e}");
+            (StatusCode::BAD_REQUEST, e.to_string()).into_response()
+        }
+    }
+}
+
+async fn firmware(ep: &Endpoint, peer: SocketAddr) -> Response {
+    let bytes = match tokio::fs::read(&ep.path).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!("reading {}: {e}", ep.path.display());
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    // Served; the job ends when the station reports it has the file (or on expiry).
+    if let Ok(mut t) = ep.engine.transfer(ep.id).await
+        && t.detail.is_none()
+    {
+        t.detail = Some(format!("downloaded by {}", peer.ip()));
+        let _ = ep.engine.update_transfer(t).await;
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CONTENT_LENGTH, bytes.len().to_string()),
+        ],
+        Body::from(bytes),
+    )
+        .into_response()
+}
+
+/// Take a diagnostics upload: multipart/form-data (the file part) or a raw body (PUT or POST).
+async fn receive(ep: &Endpoint, peer: SocketAddr, request: Request) -> Result<()> {
+    let from_url = request
+        .uri()
+        .path()
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("multipart/form-data"));
+    tokio::fs::create_dir_all(&ep.path)
+        .await
+        .map_err(|e| io(&ep.path, e))?;
+    let tmp = ep.path.join(format!(".upload-{}.part", ep.id));
+    let mut out = tokio::fs::File::create(&tmp)
+        .await
+        .map_err(|e| io(&tmp, e))?;
+    let mut hasher = Sha256::new();
+    let mut size = 0usize;
+    let mut name = from_url.filter(|n| n.len() != 32 || !n.chars().all(|c| c.is_ascii_hexdigit()));
+    let mut write = async |chunk: &[u8]| -> Result<()> {
+        size += chunk.len();
+        if size > MAX_UPLOAD {
+            return Err(Error::Invalid("the upload is too large".into()));
+        }
+        hasher.update(chunk);
+        out.write_all(chunk).await.map_err(|e| io(&tmp, e))
+    };
+    if multipart {
+        let mut form = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| Error::Invalid(e.body_text()))?;
+        let mut found = false;
+        while let Some(mut field) = form
+            .next_field()
+            .await
+            .map_err(|e| Error::Invalid(e.body_text()))?
+        {
+            if field.file_name().is_none() && found {
+                continue;
+            }
+            if let Some(n) = field.file_name() {
+                name = Some(n.to_string());
+            }
+            found = true;
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| Error::Invalid(e.body_text()))?
+            {
+                write(&chunk).await?;
+            }
+            if name.is_some() {
+                break;
+            }
+        }
+        if !found {
+            return Err(Error::Invalid("the form has no file".into()));
+        }
+    } else {
+        let mut body = request.into_body().into_data_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| Error::Invalid(e.to_string()))?;
+            write(&chunk).await?;
+        }
+    }
+    let sha = hex(&hasher.finalize());
+    out.sync_all().await.map_err(|e| io(&tmp, e))?;
+    drop(out);
+    let now = ep.engine.now();
+    let name = Some(file_name(name.as_deref().unwrap_or_default()))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "diagnostics.log".to_string());
+    let dest = ep
+        .path
+        .join(format!("{}_{name}", now.format("%Y%m%dT%H%M%SZ")));
+    tokio::fs::rename(&tmp, &dest)
+        .await
+        .map_err(|e| io(&dest, e))?;
+    let mut t = ep.engine.transfer(ep.id).await?;
+    t.file_name = Some(name);
+    t.path = Some(dest.display().to_string());
+    t.bytes = Some(size as i64);
+    t.sha256 = Some(sha);
+    let detail = Some(format!("uploaded by {}", peer.ip()));
+    ep.engine.end_job(t, "transferred", detail).await;
+    Ok(())
+}
