@@ -23,7 +23,7 @@ let page;
 before(async () => {
   await depot.start({ demo: 4 });
   await depot.api('POST', '/api/id-tags', { id_tag: 'E2E-TAG', status: 'Accepted', group_kind: 'driver', group_name: 'Test driver' });
-  for (const id of ['E2E-DRIVE', 'E2E-REMOTE']) await depot.api('POST', '/api/stations', { id, registration: 'accepted' });
+  for (const id of ['E2E-DRIVE', 'E2E-REMOTE', 'E2E-TECH']) await depot.api('POST', '/api/stations', { id, registration: 'accepted' });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -273,6 +273,99 @@ test('energy: the depot load stacked per station and a station\'s energy per day
   await page.screenshot({ path: join(shots, 'energy.png') });
 });
 
+test('technician: the inspector pairs messages live, the composer refuses a bad payload, filters and export', async () => {
+  depot.charger('E2E-TECH', ['--connectors', '2', '--idle']);
+  await page.goto(`${depot.base}/#/`);
+  await until('E2E-TECH online', async () => (await tile('E2E-TECH').getAttribute('data-status')) === 'Available');
+  await page.goto(`${depot.base}/#/station/E2E-TECH/messages`);
+  const frame = (action, type) => page.locator(`[data-testid=frame][data-action="${action}"][data-type="${type}"]`);
+  await frame('BootNotification', 2).first().waitFor();
+  // The boot CALL shows its answer's latency; clicking it opens the paired answer.
+  const boot = frame('BootNotification', 2).first();
+  assert.match(await boot.getByTestId('latency').innerText(), /^\d+ ms$/);
+  const partner = await boot.getAttribute('data-partner');
+  await boot.getByTestId('latency').locator('button').click();
+  await until('the answer opened', async () => (await page.locator(`#frame-${partner}`).getAttribute('class'))?.includes('open'));
+
+  // The composer: a valid template is sent and its answer shown, live in the inspector.
+  await page.getByTestId('composer-action').selectOption('TriggerMessage');
+  await until('the template is valid', async () => /valid/i.test(await page.getByTestId('composer-check').innerText()));
+  await page.getByTestId('composer-send').click();
+  await until('the answer', async () => /Accepted/.test(await page.getByTestId('composer-answer').innerText()));
+  await frame('TriggerMessage', 3).first().waitFor({ timeout: 10_000 });
+  // A bad value is refused before sending: the button is disabled and the reason shown.
+  await page.getByTestId('composer-action').selectOption('Reset');
+  await page.getByTestId('composer-payload').fill('{"type": "Warm"}');
+  await until('the refusal', async () => /Reset/.test(await page.getByTestId('composer-check').innerText()));
+  assert.equal(await page.getByTestId('composer-send').isDisabled(), true);
+  await page.getByTestId('composer-payload').fill('{"type": ');
+  await until('not JSON', async () => /JSON/.test(await page.getByTestId('composer-check').innerText()));
+  const resets = await depot.api('GET', '/api/stations/E2E-TECH/inspector?action=Reset');
+  assert.equal(resets.length, 0, 'nothing invalid reached the station');
+
+  // Filters: only what came from the station, one action; then a text search.
+  await page.getByTestId('filter-action').selectOption('StatusNotification');
+  await page.getByTestId('filter-direction').selectOption('in');
+  await page.getByTestId('filter-apply').click();
+  // Boot reported connectors 0, 1 and 2; the trigger asked for connector 1 once more.
+  await until('four statuses', async () => (await page.getByTestId('frame').count()) === 4);
+  await page.getByTestId('frame').first().locator('button').first().click();
+  assert.match(await page.getByTestId('frame-raw').innerText(), /"StatusNotification"/);
+  await page.screenshot({ path: join(shots, 'inspector.png') });
+  await page.getByTestId('export-frames').click();
+  await until('the JSON-lines export', async () => /frames_E2E-TECH_.*\.jsonl/.test(await page.getByTestId('frames-export').innerText()));
+  const href = await page.getByTestId('frames-export').locator('a').getAttribute('href');
+  const lines = (await (await fetch(`${depot.base}${href}`)).text()).trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 4, 'the export follows the filter');
+  assert.ok(lines.every((l) => l.action === 'StatusNotification' && l.direction === 'in'));
+});
+
+test('technician: configuration read, edited with a result per key, a bad value refused, snapshots compared', async () => {
+  await page.goto(`${depot.base}/#/station/E2E-TECH/configuration`);
+  const row = (key) => page.locator(`[data-testid=config-row][data-key="${key}"]`);
+  await row('HeartbeatInterval').waitFor({ timeout: 15_000 });
+  assert.match(await row('HeartbeatInterval').innerText(), /whole number \(seconds\)/);
+  assert.match(await row('NumberOfConnectors').innerText(), /read-only/);
+  assert.match(await row('VendorNetworkMode').innerText(), /vendor key/);
+  await page.getByTestId('snapshot-name').fill('as found');
+  await page.getByTestId('snapshot-save').click();
+  await until('saved', async () => /as found/.test(await page.getByTestId('snapshots').innerText()));
+
+  // A bad value: the engine names the key, nothing changes.
+  await row('HeartbeatInterval').getByTestId('config-input').fill('5 min');
+  await page.getByTestId('config-send').click();
+  await until('the refusal', async () => /HeartbeatInterval/.test(await page.getByTestId('notice').innerText()));
+  await row('HeartbeatInterval').getByTestId('config-input').fill('120');
+  await row('VendorNetworkMode').getByTestId('config-input').fill('wifi');
+  await page.getByTestId('config-send').click();
+  await until('per-key results', async () => (await row('VendorNetworkMode').getByTestId('config-result').innerText()) === 'RebootRequired');
+  assert.equal(await row('HeartbeatInterval').getByTestId('config-result').innerText(), 'Accepted');
+  await until('read back', async () => (await row('HeartbeatInterval').getByTestId('config-input').inputValue()) === '120');
+  await page.screenshot({ path: join(shots, 'configuration.png') });
+
+  // The snapshot against the station now: the two edits are the differences.
+  const snaps = await depot.api('GET', '/api/stations/E2E-TECH/snapshots');
+  await page.getByTestId('diff-left').selectOption(`snapshot:${snaps[0].id}`);
+  await page.getByTestId('diff-right').selectOption('station:E2E-TECH');
+  await page.getByTestId('diff-run').click();
+  await until('the diff', async () => (await page.getByTestId('diff-row').count()) === 2);
+  const keys = await page.getByTestId('diff-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
+  assert.deepEqual(keys, ['HeartbeatInterval', 'VendorNetworkMode']);
+});
+
+test('technician: diagnostics are uploaded to the laptop and listed; health says what is off', async () => {
+  await page.goto(`${depot.base}/#/station/E2E-TECH/files`);
+  await page.getByTestId('diagnostics-request').click();
+  await until('the upload listed', async () => (await page.locator('[data-testid=transfer][data-kind=diagnostics][data-state=transferred]').count()) === 1);
+  await until('the station reports Uploaded', async () => (await page.getByTestId('diagnostics-status').innerText()) === 'Uploaded');
+  const href = await page.getByTestId('transfer-file').first().getAttribute('href');
+  assert.match(await (await fetch(`${depot.base}${href}`)).text(), /E2E-TECH diagnostics/);
+  await page.goto(`${depot.base}/#/station/E2E-TECH/health`);
+  await page.getByTestId('findings').waitFor();
+  assert.match(await page.getByTestId('health-heartbeat').innerText(), /expected/);
+  await page.screenshot({ path: join(shots, 'health.png') });
+});
+
 // WCAG 2 A and AA rules (contrast, names, labels, landmarks, ARIA) checked by axe-core in the page.
 async function audit(name) {
   await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
@@ -287,7 +380,10 @@ test('every view passes an axe-core WCAG 2.1 AA audit, in English and Swedish', 
     ['sessions', '#/sessions', '[data-testid=session-row]'], ['tags', '#/tags', '[data-testid=tag-row]'],
     ['inbox', '#/inbox', '[data-testid=connect-url]'], ['settings', '#/settings', '[data-testid=save-settings]'],
     ['tariffs', '#/tariffs', '[data-testid=tariff-row]'], ['invoices', '#/invoices', '[data-testid=export-invoice]'],
-    ['energy', '#/energy', '[data-testid=depot-chart] svg']];
+    ['energy', '#/energy', '[data-testid=depot-chart] svg'],
+    ['messages', '#/station/DEMO-01/messages', '[data-testid=frame]'], ['configuration', '#/station/DEMO-01/configuration', '[data-testid=config-row]'],
+    ['commands', '#/station/DEMO-01/commands', '[data-testid=trigger-send]'], ['files', '#/station/DEMO-01/files', '[data-testid=diagnostics-request]'],
+    ['health', '#/station/DEMO-01/health', '[data-testid=findings]']];
   for (const lang of ['en', 'sv']) {
     for (const [name, hash, ready] of views) {
       await page.goto(`${depot.base}/${hash}`);

@@ -158,3 +158,33 @@ test('a tariff made and edited in the window prices the next session, and its in
   assert.match(line, /,WIN-TAG-2,.*,Window tariff v2,SEK,/);
   writeFileSync(join(shots, 'window-invoices.png'), await w.screenshot());
 });
+
+test('a technician inspects a charger, is refused a bad command, edits its configuration and gets its diagnostics, in the window', async () => {
+  await w.go('#/station/WIN-1/messages');
+  const boot = await w.wait('[data-testid=frame][data-action=BootNotification][data-type="2"]');
+  assert.ok(boot, 'the boot is in the inspector');
+  assert.match(await (await w.find('[data-testid=frame][data-action=BootNotification][data-type="2"] [data-testid=latency]')).text(), /^\d+ ms$/);
+  await w.wait('[data-testid=composer-action] option[value=Reset]');
+  await setField('[data-testid=composer-action]', 'Reset');
+  await setField('[data-testid=composer-payload]', '{"type": "Warm"}');
+  await until('the composer refuses the payload', async () => /Reset/.test(await (await w.find('[data-testid=composer-check]')).text()));
+  assert.notEqual(await (await w.find('[data-testid=composer-send]')).attr('disabled'), null, 'nothing invalid can be sent');
+  writeFileSync(join(shots, 'window-inspector.png'), await w.screenshot());
+
+  await w.go('#/station/WIN-1/configuration');
+  const input = '[data-testid=config-row][data-key=HeartbeatInterval] [data-testid=config-input]';
+  await w.wait(input, 30_000);
+  await setField(input, '90');
+  await (await w.find('[data-testid=config-send]')).click();
+  await until('the station accepts the key', async () =>
+    (await (await w.find('[data-testid=config-row][data-key=HeartbeatInterval] [data-testid=config-result]')).text()) === 'Accepted');
+  await until('read back from the station', async () => (await w.script('return document.querySelector(arguments[0]).value', [input])) === '90');
+
+  await w.go('#/station/WIN-1/files');
+  await (await w.wait('[data-testid=diagnostics-request]')).click();
+  await w.wait('[data-testid=transfer][data-kind=diagnostics][data-state=transferred]', 30_000);
+  const received = readdirSync(join(dir, 'transfers', 'diagnostics', 'WIN-1'));
+  assert.equal(received.length, 1, 'the upload landed in the data folder');
+  assert.match(readFileSync(join(dir, 'transfers', 'diagnostics', 'WIN-1', received[0]), 'utf8'), /WIN-1 diagnostics/);
+  assert.match(await (await w.find('[data-testid=transfer]')).text(), /diagnostics-WIN-1\.log/);
+});

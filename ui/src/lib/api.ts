@@ -19,6 +19,22 @@ import type { Assignment } from './bindings/Assignment';
 import type { ExportRequest } from './bindings/ExportRequest';
 import type { ExportResult } from './bindings/ExportResult';
 import type { ExportedFile } from './bindings/ExportedFile';
+import type { FrameFilter } from './bindings/FrameFilter';
+import type { InspectedFrame } from './bindings/InspectedFrame';
+import type { CommandTemplate } from './bindings/CommandTemplate';
+import type { CatalogueKey } from './bindings/CatalogueKey';
+import type { StationConfiguration } from './bindings/StationConfiguration';
+import type { KeyChange } from './bindings/KeyChange';
+import type { KeyResult } from './bindings/KeyResult';
+import type { ConfigSnapshot } from './bindings/ConfigSnapshot';
+import type { ConfigSource } from './bindings/ConfigSource';
+import type { ConfigDiff } from './bindings/ConfigDiff';
+import type { LocalListRequest } from './bindings/LocalListRequest';
+import type { LocalListResult } from './bindings/LocalListResult';
+import type { Health } from './bindings/Health';
+import type { Transfer } from './bindings/Transfer';
+import type { DiagnosticsRequest } from './bindings/DiagnosticsRequest';
+import type { FirmwareRequest } from './bindings/FirmwareRequest';
 
 /** Query string from the set fields of a filter. */
 export function query(f: Record<string, string | number | boolean | null | undefined>): string {
@@ -80,6 +96,28 @@ export class Api {
   exportFile = (r: ExportRequest) => this.r<ExportResult>('POST', '/api/exports', r);
   /** Where a finished export downloads from (web transport). */
   exportUrl = (name: string) => `/api/exports/${enc(name)}`;
+  // ---- Technician's toolkit ----
+  /** A station's logged frames, newest first, each paired with its CALL or answer. */
+  inspect = (id: string, f: Partial<FrameFilter>) =>
+    this.r<InspectedFrame[]>('GET', `/api/stations/${enc(id)}/inspector${query(f)}`);
+  commandTemplates = () => this.r<CommandTemplate[]>('GET', '/api/ocpp/commands');
+  /** Check a composed command as sending would, without sending it. */
+  checkCommand = (action: string, payload: unknown) => this.r<null>('POST', `/api/ocpp/commands/${enc(action)}/check`, payload);
+  catalogue = () => this.r<CatalogueKey[]>('GET', '/api/ocpp/configuration-keys');
+  configuration = (id: string) => this.r<StationConfiguration>('GET', `/api/stations/${enc(id)}/configuration`);
+  changeConfiguration = (id: string, changes: KeyChange[]) =>
+    this.r<KeyResult[]>('PUT', `/api/stations/${enc(id)}/configuration`, changes);
+  snapshots = () => this.r<ConfigSnapshot[]>('GET', '/api/snapshots');
+  snapshot = (id: string, name: string) => this.r<ConfigSnapshot>('POST', `/api/stations/${enc(id)}/snapshots`, { name });
+  deleteSnapshot = (id: number) => this.r<null>('DELETE', `/api/snapshots/${id}`);
+  diff = (left: ConfigSource, right: ConfigSource) => this.r<ConfigDiff>('POST', '/api/configuration/diff', { left, right });
+  localList = (id: string, r: LocalListRequest) => this.r<LocalListResult>('POST', `/api/stations/${enc(id)}/local-list`, r);
+  health = (id: string) => this.r<Health>('GET', `/api/stations/${enc(id)}/health`);
+  transfers = (id: string) => this.r<Transfer[]>('GET', `/api/stations/${enc(id)}/transfers`);
+  diagnostics = (id: string, r: DiagnosticsRequest) => this.r<Transfer>('POST', `/api/stations/${enc(id)}/diagnostics`, r);
+  firmware = (id: string, r: FirmwareRequest) => this.r<Transfer>('POST', `/api/stations/${enc(id)}/firmware`, r);
+  /** Where a transfer's file downloads from (web transport). */
+  transferUrl = (id: number) => `/api/transfers/${id}/file`;
   settings = () => this.r<Settings>('GET', '/api/settings');
   saveSettings = (s: Settings) => this.r<Settings>('PUT', '/api/settings', s);
   removeDemo = () => this.r<{ removed_stations: number }>('DELETE', '/api/demo');

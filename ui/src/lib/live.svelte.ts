@@ -71,7 +71,7 @@ export class Live {
       return true;
     }
     // Raw frames and command results change nothing on these screens.
-    return e.type === 'frame' || e.type === 'command_finished' || e.type === 'quirk' || e.type === 'export_progress';
+    return e.type === 'frame' || e.type === 'command_finished' || e.type === 'quirk' || e.type === 'export_progress' || e.type === 'transfer_updated';
   }
 
   /** Load, follow events and tick until the returned function is called. */
