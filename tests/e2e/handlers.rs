@@ -432,7 +432,12 @@ async fn data_transfer_diagnostics_and_firmware_notifications_are_recorded() {
     let kinds: Vec<_> = st.events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["firmware_status", "diagnostics_status", "data_transfer"]
+        [
+            "firmware_status",
+            "diagnostics_status",
+            "data_transfer",
+            "connected"
+        ]
     );
     assert_eq!(st.events[2].detail["vendorId"], json!("com.acme"));
     assert!(crate::assert_frames_schema_valid(&h.engine, "CP1").await > 5);

@@ -179,11 +179,12 @@ impl Engine {
         };
         match self.call(station_id, request, "technician").await {
             Ok(answer) => {
-                let name = answer.file_name.map(|n| n.into_string());
-                let mut t = job.clone();
-                t.detail = name.map(|n| format!("the station names the file {n}"));
-                self.update_transfer(t.clone()).await?;
-                Ok(t)
+                if let Some(name) = answer.file_name {
+                    // The upload may already be in: only a note, never the state.
+                    self.note_transfer(job.id, format!("the station names the file {name}"))
+                        .await;
+                }
+                self.transfer(job.id).await
             }
             Err(e) => {
                 self.end_job(job.clone(), "failed", Some(e.to_string()))
@@ -262,6 +263,24 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Note something about a job once, without touching its state (it may be finishing now).
+    async fn note_transfer(&self, id: i64, detail: String) {
+        let noted = self
+            .inner
+            .store
+            .writer
+            .write(move |c| Box::pin(async move { transfers::note(c, id, &detail).await }))
+            .await;
+        match noted {
+            Ok(()) => {
+                if let Ok(t) = self.transfer(id).await {
+                    self.emit(Event::TransferUpdated { transfer: t });
+                }
+            }
+            Err(e) => tracing::warn!("noting a transfer failed: {e}"),
+        }
+    }
+
     async fn update_transfer(&self, t: Transfer) -> Result<()> {
         let row = t.clone();
         self.inner
@@ -273,15 +292,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Finish a job (unless it already finished) and stop its endpoint.
+    /// Finish a job and stop its endpoint; whoever takes the job off the list records how it
+    /// ended, once (an upload, a status and the expiry can race).
     async fn end_job(&self, mut t: Transfer, state: &str, detail: Option<String>) {
-        let job = self.jobs().remove(&t.id);
-        if let Some(job) = job {
-            job.stop.cancel();
-        }
-        if t.state != "offered" {
+        let Some(job) = self.jobs().remove(&t.id) else {
             return;
-        }
+        };
+        job.stop.cancel();
         t.state = state.to_string();
         t.finished_at = Some(self.now());
         t.detail = detail;
@@ -440,12 +457,9 @@ async fn firmware(ep: &Endpoint, peer: SocketAddr) -> Response {
         }
     };
     // Served; the job ends when the station reports it has the file (or on expiry).
-    if let Ok(mut t) = ep.engine.transfer(ep.id).await
-        && t.detail.is_none()
-    {
-        t.detail = Some(format!("downloaded by {}", peer.ip()));
-        let _ = ep.engine.update_transfer(t).await;
-    }
+    ep.engine
+        .note_transfer(ep.id, format!("downloaded by {}", peer.ip()))
+        .await;
     (
         [
             (header::CONTENT_TYPE, "application/octet-stream".to_string()),

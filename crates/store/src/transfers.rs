@@ -70,6 +70,17 @@ pub async fn finish(conn: &mut SqliteConnection, t: &Transfer) -> Result<()> {
     )
 }
 
+/// Note who fetched an offered file, once, leaving everything else as it is (the job may be
+/// finishing at the same moment).
+pub async fn note(conn: &mut SqliteConnection, id: i64, detail: &str) -> Result<()> {
+    sqlx::query("UPDATE transfers SET detail = ? WHERE id = ? AND detail IS NULL")
+        .bind(detail)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn get(ex: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Transfer>> {
     Ok(sqlx::query("SELECT * FROM transfers WHERE id = ?")
         .bind(id)
