@@ -360,6 +360,13 @@ test('technician: diagnostics are uploaded to the laptop and listed; health says
   await until('the station reports Uploaded', async () => (await page.getByTestId('diagnostics-status').innerText()) === 'Uploaded');
   const href = await page.getByTestId('transfer-file').first().getAttribute('href');
   assert.match(await (await fetch(`${depot.base}${href}`)).text(), /E2E-TECH diagnostics/);
+  await page.getByTestId('transfer-view').first().click();
+  await until('the log read in place', async () => /E2E-TECH diagnostics/.test(await page.getByTestId('transfer-content').innerText()));
+  // A charger that only uploads over FTP.
+  await page.getByTestId('diagnostics-protocol').selectOption('ftp');
+  await page.getByTestId('diagnostics-request').click();
+  await until('the FTP upload listed', async () => (await page.locator('[data-testid=transfer][data-kind=diagnostics][data-state=transferred]').count()) === 2);
+  assert.match(await page.getByTestId('transfer').first().innerText(), /over FTP/);
   await page.goto(`${depot.base}/#/station/E2E-TECH/health`);
   await page.getByTestId('findings').waitFor();
   assert.match(await page.getByTestId('health-heartbeat').innerText(), /expected/);

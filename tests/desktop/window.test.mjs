@@ -187,4 +187,7 @@ test('a technician inspects a charger, is refused a bad command, edits its confi
   assert.equal(received.length, 1, 'the upload landed in the data folder');
   assert.match(readFileSync(join(dir, 'transfers', 'diagnostics', 'WIN-1', received[0]), 'utf8'), /WIN-1 diagnostics/);
   assert.match(await (await w.find('[data-testid=transfer]')).text(), /diagnostics-WIN-1\.log/);
+  // Read in place, in the window.
+  await (await w.find('[data-testid=transfer-view]')).click();
+  await until('the log shown', async () => /WIN-1 diagnostics/.test(await (await w.wait('[data-testid=transfer-content]')).text()));
 });

@@ -449,21 +449,16 @@ async fn endpoint_stopped(url: &str) -> bool {
     tokio::net::TcpStream::connect(authority).await.is_err()
 }
 
-#[tokio::test]
-async fn a_diagnostics_upload_really_arrives_and_is_listed() {
-    let api = start().await;
-    let _cp = station(&api, "CP1", 1).await;
+/// Ask CP1 for its diagnostics with `body`; wait until the upload is listed as transferred and
+/// check the file as downloaded. Returns the URL offered and the finished job.
+async fn diagnostics_arrive(api: &Api, body: Value, url_start: &str) -> (String, Value) {
     let (s, job) = api
-        .req(
-            "POST",
-            "/api/stations/CP1/diagnostics",
-            Some(json!({"start_time": "2024-01-01T00:00:00Z"})),
-        )
+        .req("POST", "/api/stations/CP1/diagnostics", Some(body))
         .await;
     assert_eq!(s, 200, "{job}");
     let url = job["url"].as_str().expect("url").to_string();
     assert!(
-        url.starts_with("http://127.0.0.1:"),
+        url.starts_with(url_start) && url.contains("127.0.0.1:"),
         "served where the station reached us: {url}"
     );
     let done = eventually("the upload arrives", || async {
@@ -490,6 +485,15 @@ async fn a_diagnostics_upload_really_arrives_and_is_listed() {
         String::from_utf8_lossy(&bytes).contains("CP1 diagnostics"),
         "the simulator's log arrived"
     );
+    (url, done)
+}
+
+#[tokio::test]
+async fn a_diagnostics_upload_really_arrives_and_is_listed() {
+    let api = start().await;
+    let _cp = station(&api, "CP1", 1).await;
+    let body = json!({"start_time": "2024-01-01T00:00:00Z"});
+    let (url, _) = diagnostics_arrive(&api, body, "http://").await;
     eventually("the station reports Uploaded", || async {
         let (_, st) = api.req("GET", "/api/stations/CP1", None).await;
         (st["diagnostics_status"] == "Uploaded").then_some(())
@@ -503,6 +507,24 @@ async fn a_diagnostics_upload_really_arrives_and_is_listed() {
         .req("POST", "/api/stations/NOPE/diagnostics", Some(json!({})))
         .await;
     assert_eq!(s, 409, "an offline station gets no endpoint");
+}
+
+#[tokio::test]
+async fn a_diagnostics_upload_over_ftp_arrives_with_a_login_made_for_the_job() {
+    let api = start().await;
+    let _cp = station(&api, "CP1", 1).await;
+    let body = json!({"protocol": "ftp"});
+    let (url, done) = diagnostics_arrive(&api, body, "ftp://chargeyard:").await;
+    assert!(
+        done["detail"].as_str().is_some_and(|d| d.contains("FTP")),
+        "{done}"
+    );
+    // The same login again, now: the server is gone.
+    let again = eventually("the FTP endpoint stops", || async {
+        chargeyard_sim::ftp::put(&url, "more.log", b"x").await.err()
+    })
+    .await;
+    assert!(!again.is_empty());
 }
 
 #[tokio::test]

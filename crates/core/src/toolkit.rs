@@ -3,7 +3,6 @@
 //! edits with a result per key, snapshots and diffs), the local authorization list, and a health
 //! summary.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 use chargeyard_ocpp::Frame as WireFrame;
@@ -279,49 +278,20 @@ fn frame_quirks(frame: &Frame) -> (Vec<String>, Option<String>) {
     }
 }
 
-/// Pair each frame of a page with its partner among `candidates` (oldest first).
-fn pair(page: Vec<Frame>, candidates: &[Frame]) -> Vec<InspectedFrame> {
-    let mut by_id: HashMap<&str, Vec<&Frame>> = HashMap::new();
-    for c in candidates {
-        if let Some(m) = c.message_id.as_deref() {
-            by_id.entry(m).or_default().push(c);
-        }
+/// A frame of the inspector with its partner (None when it has none).
+fn inspected(frame: Frame, partner: Option<&Frame>) -> InspectedFrame {
+    let latency_ms = partner.map(|p| (p.at - frame.at).num_milliseconds().abs());
+    let (quirks, unreadable) = frame_quirks(&frame);
+    let error = frame_error(&frame)
+        .or_else(|| partner.and_then(frame_error))
+        .or(unreadable);
+    InspectedFrame {
+        partner_id: partner.map(|p| p.id),
+        latency_ms,
+        error,
+        quirks,
+        frame,
     }
-    page.into_iter()
-        .map(|frame| {
-            let same = frame
-                .message_id
-                .as_deref()
-                .and_then(|m| by_id.get(m))
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let other_side = |c: &&&Frame| c.direction != frame.direction;
-            let partner = match frame.message_type {
-                Some(2) => same
-                    .iter()
-                    .filter(other_side)
-                    .find(|c| c.id > frame.id && matches!(c.message_type, Some(3 | 4))),
-                Some(3 | 4) => same
-                    .iter()
-                    .filter(other_side)
-                    .rfind(|c| c.id < frame.id && c.message_type == Some(2)),
-                _ => None,
-            }
-            .copied();
-            let latency_ms = partner.map(|p| (p.at - frame.at).num_milliseconds().abs());
-            let (quirks, unreadable) = frame_quirks(&frame);
-            let error = frame_error(&frame)
-                .or_else(|| partner.and_then(frame_error))
-                .or(unreadable);
-            InspectedFrame {
-                partner_id: partner.map(|p| p.id),
-                latency_ms,
-                error,
-                quirks,
-                frame,
-            }
-        })
-        .collect()
 }
 
 impl Engine {
@@ -341,38 +311,20 @@ impl Engine {
 
     pub(crate) async fn pair_page(
         &self,
-        station_id: &str,
+        _station_id: &str,
         page: Vec<Frame>,
     ) -> Result<Vec<InspectedFrame>> {
-        let (Some(first), Some(last)) = (
-            page.iter().map(|f| f.at).min(),
-            page.iter().map(|f| f.at).max(),
-        ) else {
-            return Ok(Vec::new());
-        };
-        let mut ids: Vec<&str> = page
-            .iter()
-            .filter_map(|f| f.message_id.as_deref())
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
         let window = pairing_window(self);
-        let mut candidates = Vec::new();
-        // SQLite takes up to 32766 bound values; pages are at most 5000 frames.
-        for chunk in ids.chunks(5000) {
-            candidates.extend(
-                frames::with_message_ids(
-                    &self.inner.store.reader,
-                    station_id,
-                    chunk,
-                    first - window,
-                    last + window,
-                )
-                .await?,
-            );
+        let mut out = Vec::with_capacity(page.len());
+        for frame in page {
+            let until = match frame.message_type {
+                Some(2) => frame.at + window,
+                _ => frame.at - window,
+            };
+            let partner = frames::partner(&self.inner.store.reader, &frame, until).await?;
+            out.push(inspected(frame, partner.as_ref()));
         }
-        candidates.sort_by_key(|f| f.id);
-        Ok(pair(page, &candidates))
+        Ok(out)
     }
 
     // ---- Composer ------------------------------------------------------------------------------
@@ -805,59 +757,5 @@ impl Engine {
             failed_commands,
             findings,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn frame(id: i64, dir: &str, secs: i64, kind: Option<i64>, mid: &str, text: &str) -> Frame {
-        Frame {
-            id,
-            station_id: "S".into(),
-            direction: dir.into(),
-            at: DateTime::from_timestamp(1_700_000_000 + secs, 0).expect("time"),
-            message_type: kind,
-            message_id: Some(mid.into()),
-            action: Some("Heartbeat".into()),
-            text: text.into(),
-        }
-    }
-
-    #[test]
-    fn calls_pair_with_the_next_answer_of_the_other_side_even_when_ids_repeat() {
-        let all = vec![
-            frame(1, "in", 0, Some(2), "1", r#"[2,"1","Heartbeat",{}]"#),
-            frame(
-                2,
-                "out",
-                1,
-                Some(3),
-                "1",
-                r#"[3,"1",{"currentTime":"2024-01-01T00:00:00Z"}]"#,
-            ),
-            // The charger restarted and counts from 1 again.
-            frame(3, "in", 10, Some(2), "1", r#"[2,"1","Heartbeat",{}]"#),
-            frame(
-                4,
-                "out",
-                12,
-                Some(4),
-                "1",
-                r#"[4,"1","InternalError","disk full",{}]"#,
-            ),
-        ];
-        let paired = pair(all.clone(), &all);
-        let partners: Vec<Option<i64>> = paired.iter().map(|p| p.partner_id).collect();
-        assert_eq!(partners, [Some(2), Some(1), Some(4), Some(3)]);
-        assert_eq!(paired[0].latency_ms, Some(1000));
-        assert_eq!(paired[2].latency_ms, Some(2000));
-        assert_eq!(paired[0].error, None);
-        assert_eq!(
-            paired[2].error.as_deref(),
-            Some("InternalError: disk full"),
-            "a CALL answered with a CALLERROR is marked"
-        );
     }
 }

@@ -87,6 +87,7 @@ fn ui_bindings_are_generated_from_rust_and_fresh() {
     toolkit::LocalListResult::export_all(&cfg).expect("export");
     toolkit::Health::export_all(&cfg).expect("export");
     chargeyard_core::transfer::DiagnosticsRequest::export_all(&cfg).expect("export");
+    chargeyard_core::transfer::UploadProtocol::export_all(&cfg).expect("export");
     chargeyard_core::transfer::FirmwareRequest::export_all(&cfg).expect("export");
 
     let generated = read_dir(tmp.path());

@@ -7,10 +7,11 @@
 //! recorded for tests. Tests can make it ignore or refuse an action with [`Behaviour`].
 //!
 //! Layout: this file (connection, state, command answers); [`load`] the load generator;
-//! [`http`] the file transfers of GetDiagnostics and UpdateFirmware;
+//! [`http`] and [`ftp`] the file transfers of GetDiagnostics and UpdateFirmware;
 //! `main.rs` is the `chargeyard-sim` CLI, `bin/chargeyard-load.rs` the load generator's.
 
 pub mod fleet;
+pub mod ftp;
 pub mod http;
 pub mod load;
 
@@ -923,7 +924,12 @@ impl ChargePoint {
             self.inner.cfg.firmware,
             self.inner.cfg.connectors
         );
-        let status = match http::post_file(location, file_name, log.as_bytes()).await {
+        let sent = if location.starts_with("ftp://") {
+            ftp::put(location, file_name, log.as_bytes()).await
+        } else {
+            http::post_file(location, file_name, log.as_bytes()).await
+        };
+        let status = match sent {
             Ok(()) => DiagnosticsStatus::Uploaded,
             Err(e) => {
                 tracing::warn!("diagnostics upload failed: {e}");

@@ -146,32 +146,46 @@ pub async fn search(
     Ok(q.build().fetch_all(ex).await?.iter().map(map).collect())
 }
 
-/// The frames of a station carrying one of `message_ids` logged between two times: the
-/// candidates to pair a page of frames with (a CALL with its answer, an answer with its CALL).
-/// Oldest first.
-pub async fn with_message_ids(
+/// The frame a CALL or answer pairs with: for a CALL (type 2), the first answer (3 or 4) with
+/// its message id from the other side logged after it and by `until`; for an answer, the last
+/// CALL with its id from the other side logged before it and since `until`. Message ids repeat
+/// (chargers count from 1 again after a restart), hence "first after" and "last before".
+///
+/// The station's frames are walked by (station_id, id) from the frame towards the time bound,
+/// found through the `at` index: no index on message ids, which every logged frame would pay
+/// for.
+pub async fn partner(
     ex: impl SqliteExecutor<'_>,
-    station_id: &str,
-    message_ids: &[&str],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<Frame>> {
-    if message_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM frames WHERE station_id = ");
-    q.push_bind(station_id.to_string())
-        .push(" AND at >= ")
-        .push_bind(fmt(from))
-        .push(" AND at <= ")
-        .push_bind(fmt(to))
-        .push(" AND message_id IN (");
-    let mut ids = q.separated(", ");
-    for id in message_ids {
-        ids.push_bind(id.to_string());
-    }
-    q.push(") ORDER BY id");
-    Ok(q.build().fetch_all(ex).await?.iter().map(map).collect())
+    frame: &Frame,
+    until: DateTime<Utc>,
+) -> Result<Option<Frame>> {
+    let Some(message_id) = frame.message_id.as_deref() else {
+        return Ok(None);
+    };
+    let sql = match frame.message_type {
+        Some(2) => {
+            "SELECT * FROM frames WHERE station_id = ?1 AND message_id = ?2 AND direction <> ?3
+             AND message_type IN (3, 4) AND id > ?4 AND id <= COALESCE(
+               (SELECT id FROM frames WHERE at > ?5 ORDER BY at LIMIT 1), 9223372036854775807)
+             ORDER BY id LIMIT 1"
+        }
+        Some(3 | 4) => {
+            "SELECT * FROM frames WHERE station_id = ?1 AND message_id = ?2 AND direction <> ?3
+             AND message_type = 2 AND id < ?4 AND id >= COALESCE(
+               (SELECT id FROM frames WHERE at >= ?5 ORDER BY at LIMIT 1), 0)
+             ORDER BY id DESC LIMIT 1"
+        }
+        _ => return Ok(None),
+    };
+    let row = sqlx::query(sql)
+        .bind(&frame.station_id)
+        .bind(message_id)
+        .bind(&frame.direction)
+        .bind(frame.id)
+        .bind(fmt(until))
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.as_ref().map(map))
 }
 
 /// Delete frames older than `before`; returns how many.

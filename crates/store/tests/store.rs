@@ -307,3 +307,67 @@ async fn daily_energy_stays_in_step_with_the_hours_of_repriced_sessions() {
     assert_eq!(stored, 0);
     assert_eq!(daily().await[0].2, 4_000);
 }
+
+#[tokio::test]
+async fn a_frame_pairs_with_its_answer_even_when_message_ids_repeat() {
+    use chargeyard_store::frames::{self, FrameFilter, NewFrame};
+    let (_dir, store) = open().await;
+    let t0 = chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+    let f = |dir: &'static str, secs: i64, kind: i64, id: &str| NewFrame {
+        station_id: "S".into(),
+        direction: dir,
+        at: t0 + chrono::Duration::seconds(secs),
+        message_type: Some(kind),
+        message_id: Some(id.into()),
+        action: Some("Heartbeat".into()),
+        text: "[]".into(),
+    };
+    let rows = vec![
+        f("in", 0, 2, "1"),
+        f("out", 1, 3, "1"),
+        // Another station's frame with the same id in between.
+        NewFrame {
+            station_id: "T".into(),
+            ..f("out", 2, 3, "1")
+        },
+        // The charger restarted and counts from 1 again; this CALL is never answered.
+        f("in", 10, 2, "1"),
+        // An hour later, the same id again, answered with a CALLERROR.
+        f("in", 3600, 2, "1"),
+        f("out", 3602, 4, "1"),
+    ];
+    store
+        .writer
+        .write(move |c| Box::pin(async move { frames::insert(c, rows).await }))
+        .await
+        .expect("insert");
+    let page = frames::search(
+        &store.reader,
+        "S",
+        &FrameFilter {
+            after_id: Some(0),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("frames");
+    let window = chrono::Duration::seconds(125);
+    let mut partners = Vec::new();
+    for fr in &page {
+        let until = if fr.message_type == Some(2) {
+            fr.at + window
+        } else {
+            fr.at - window
+        };
+        let p = frames::partner(&store.reader, fr, until)
+            .await
+            .expect("partner");
+        partners.push(p.map(|p| p.id));
+    }
+    // ids: 1 2 (3 is T's) 4 5 6
+    assert_eq!(
+        partners,
+        [Some(2), Some(1), None, Some(6), Some(5)],
+        "each CALL with the next answer from the other side within the window, never another station's"
+    );
+}

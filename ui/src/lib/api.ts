@@ -116,6 +116,11 @@ export class Api {
   transfers = (id: string) => this.r<Transfer[]>('GET', `/api/stations/${enc(id)}/transfers`);
   diagnostics = (id: string, r: DiagnosticsRequest) => this.r<Transfer>('POST', `/api/stations/${enc(id)}/diagnostics`, r);
   firmware = (id: string, r: FirmwareRequest) => this.r<Transfer>('POST', `/api/stations/${enc(id)}/firmware`, r);
+  /** A transfer's file as text (to read a diagnostics log in place, in either front end). */
+  transferText = async (id: number) => {
+    const body = await this.r<unknown>('GET', `/api/transfers/${id}/file`);
+    return typeof body === 'string' ? body : JSON.stringify(body, null, 2);
+  };
   /** Where a transfer's file downloads from (web transport). */
   transferUrl = (id: number) => `/api/transfers/${id}/file`;
   settings = () => this.r<Settings>('GET', '/api/settings');

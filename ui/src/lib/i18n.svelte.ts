@@ -424,6 +424,9 @@ const en = {
   'tk.connections': 'Connections',
   'tk.connected': 'connected',
   'tk.disconnected': 'disconnected',
+  'tk.view': 'Read',
+  'tk.binaryFile': 'Not a text file: download it, or open it from the folder shown.',
+  'tk.protocol': 'Upload over',
 };
 
 export type Key = keyof typeof en;
@@ -851,6 +854,9 @@ const sv: Record<Key, string> = {
   'tk.connections': 'Anslutningar',
   'tk.connected': 'ansluten',
   'tk.disconnected': 'frånkopplad',
+  'tk.view': 'Läs',
+  'tk.binaryFile': 'Inte en textfil: ladda ner den, eller öppna den från mappen som visas.',
+  'tk.protocol': 'Ladda upp via',
 };
 
 export type Lang = 'en' | 'sv';

@@ -28,6 +28,8 @@ use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::export::slug;
 
+mod ftp;
+
 /// A running endpoint.
 pub(crate) struct Job {
     station_id: String,
@@ -50,9 +52,23 @@ impl Kind {
     }
 }
 
+/// How a station uploads its diagnostics to this laptop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadProtocol {
+    /// HTTP POST (multipart/form-data) or PUT.
+    #[default]
+    Http,
+    /// FTP (passive mode), with a user and password made up for the one job.
+    Ftp,
+}
+
 /// GetDiagnostics, with the upload going to this laptop.
 #[derive(Debug, Clone, Default, Deserialize, TS)]
 pub struct DiagnosticsRequest {
+    /// HTTP unless the charger only uploads over FTP.
+    #[serde(default)]
+    pub protocol: UploadProtocol,
     /// Oldest log entry wanted.
     pub start_time: Option<DateTime<Utc>>,
     /// Newest log entry wanted.
@@ -115,6 +131,21 @@ fn file_name(s: &str) -> String {
     kept.trim_start_matches('.').to_string()
 }
 
+/// A file's size and SHA-256, read in pieces.
+async fn hash_file(path: &Path) -> Result<(u64, String)> {
+    use tokio::io::AsyncReadExt;
+    let mut f = tokio::fs::File::open(path).await.map_err(|e| io(path, e))?;
+    let (mut hasher, mut buf, mut size) = (Sha256::new(), vec![0u8; 1 << 16], 0u64);
+    loop {
+        let n = f.read(&mut buf).await.map_err(|e| io(path, e))?;
+        if n == 0 {
+            return Ok((size, hex(&hasher.finalize())));
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+}
+
 fn token() -> String {
     let bytes: [u8; 16] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -167,9 +198,13 @@ impl Engine {
             .transfers_dir
             .join("diagnostics")
             .join(slug(station_id));
-        let job = self
-            .open_endpoint(station_id, Kind::Diagnostics, dir, None)
-            .await?;
+        let job = match r.protocol {
+            UploadProtocol::Http => {
+                self.open_endpoint(station_id, Kind::Diagnostics, dir, None)
+                    .await?
+            }
+            UploadProtocol::Ftp => self.open_ftp_upload(station_id, dir).await?,
+        };
         let request = v16::GetDiagnosticsRequest {
             location: job.url.clone(),
             retries: r.retries,
@@ -307,54 +342,24 @@ impl Engine {
         }
     }
 
-    /// Bind an endpoint on the address the station reached us on, record the job, serve it.
-    async fn open_endpoint(
-        &self,
-        station_id: &str,
-        kind: Kind,
-        path: PathBuf,
-        file: Option<(String, i64, String)>,
-    ) -> Result<Transfer> {
+    /// The address the station reached us on: endpoints offered to it listen there.
+    fn station_ip(&self, station_id: &str) -> Result<std::net::IpAddr> {
         let local = self
             .lock_sessions()
             .get(station_id)
             .map(|h| h.info.local_addr)
             .ok_or_else(|| Error::StationOffline(station_id.to_string()))?
             .ok_or_else(|| Error::Internal("the connection's local address is unknown".into()))?;
-        let bind = SocketAddr::new(local.ip(), self.config().transfer_port);
-        let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
-            Error::Internal(format!("opening the transfer endpoint on {bind}: {e}"))
-        })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        let token = token();
-        let url = match &file {
-            Some((name, ..)) => format!("http://{addr}/{token}/{name}"),
-            None => format!("http://{addr}/{token}/"),
-        };
-        let now = self.now();
-        let ttl = chrono::Duration::from_std(self.config().transfer_ttl)
-            .unwrap_or_else(|_| chrono::Duration::hours(1));
-        let (file_name, bytes, sha256) = match file {
-            Some((n, b, s)) => (Some(n), Some(b), Some(s)),
-            None => (None, None, None),
-        };
-        let mut t = Transfer {
-            id: 0,
-            station_id: station_id.to_string(),
-            kind: kind.as_str().to_string(),
-            state: "offered".into(),
-            url,
-            path: file_name.as_ref().map(|_| path.display().to_string()),
-            file_name,
-            bytes,
-            sha256,
-            created_at: now,
-            expires_at: now + ttl,
-            finished_at: None,
-            detail: None,
-        };
+        Ok(local.ip())
+    }
+
+    /// Record a new job (offered) and register it; returns the row and the token that stops its
+    /// endpoint.
+    async fn record_job(
+        &self,
+        mut t: Transfer,
+        kind: Kind,
+    ) -> Result<(Transfer, CancellationToken)> {
         let row = t.clone();
         t.id = self
             .inner
@@ -366,11 +371,99 @@ impl Engine {
         self.jobs().insert(
             t.id,
             Job {
-                station_id: station_id.to_string(),
+                station_id: t.station_id.clone(),
                 kind,
                 stop: stop.clone(),
             },
         );
+        tracing::info!(station = t.station_id, "offering {} at {}", t.kind, t.url);
+        self.emit(Event::TransferUpdated {
+            transfer: t.clone(),
+        });
+        Ok((t, stop))
+    }
+
+    /// A job row as offered now, expiring after the configured time.
+    fn offered(&self, station_id: &str, kind: Kind, url: String) -> Transfer {
+        let now = self.now();
+        let ttl = chrono::Duration::from_std(self.config().transfer_ttl)
+            .unwrap_or_else(|_| chrono::Duration::hours(1));
+        Transfer {
+            id: 0,
+            station_id: station_id.to_string(),
+            kind: kind.as_str().to_string(),
+            state: "offered".into(),
+            url,
+            file_name: None,
+            path: None,
+            bytes: None,
+            sha256: None,
+            created_at: now,
+            expires_at: now + ttl,
+            finished_at: None,
+            detail: None,
+        }
+    }
+
+    /// Run an endpoint until its job ends or expires; a job still offered then has expired.
+    fn run_endpoint(&self, job: Transfer, serve: impl Future<Output = ()> + Send + 'static) {
+        let engine = self.clone();
+        self.inner.tasks.spawn(async move {
+            serve.await;
+            if let Ok(t) = engine.transfer(job.id).await {
+                engine
+                    .end_job(
+                        t,
+                        "expired",
+                        Some("the station did not come for it in time".into()),
+                    )
+                    .await;
+            }
+        });
+    }
+
+    /// The future that tells an endpoint to stop: its job ended, or it expired.
+    fn stop_signal(
+        &self,
+        stop: CancellationToken,
+    ) -> impl Future<Output = ()> + Send + Sync + 'static {
+        let expiry = self.config().transfer_ttl;
+        async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep(expiry) => {}
+            }
+        }
+    }
+
+    /// Bind an HTTP endpoint on the address the station reached us on, record the job, serve it.
+    async fn open_endpoint(
+        &self,
+        station_id: &str,
+        kind: Kind,
+        path: PathBuf,
+        file: Option<(String, i64, String)>,
+    ) -> Result<Transfer> {
+        let bind = SocketAddr::new(self.station_ip(station_id)?, self.config().transfer_port);
+        let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
+            Error::Internal(format!("opening the transfer endpoint on {bind}: {e}"))
+        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let token = token();
+        let url = match &file {
+            Some((name, ..)) => format!("http://{addr}/{token}/{name}"),
+            None => format!("http://{addr}/{token}/"),
+        };
+        let mut t = self.offered(station_id, kind, url);
+        if let Some((name, bytes, sha)) = file {
+            t.file_name = Some(name);
+            t.path = Some(path.display().to_string());
+            t.bytes = Some(bytes);
+            t.sha256 = Some(sha);
+        }
+        let (t, stop) = self.record_job(t, kind).await?;
         let endpoint = std::sync::Arc::new(Endpoint {
             engine: self.clone(),
             id: t.id,
@@ -385,40 +478,43 @@ impl Engine {
             .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD))
             .with_state(endpoint)
             .into_make_service_with_connect_info::<SocketAddr>();
-        let (engine, job) = (self.clone(), t.clone());
-        let expiry = self.config().transfer_ttl;
-        self.inner.tasks.spawn(async move {
-            let until = stop.clone();
-            let served = axum::serve(listener, app).with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = until.cancelled() => {}
-                    _ = tokio::time::sleep(expiry) => {}
-                }
-            });
+        let until = self.stop_signal(stop);
+        self.run_endpoint(t.clone(), async move {
+            let served = axum::serve(listener, app).with_graceful_shutdown(until);
             if let Err(e) = served.await {
                 tracing::warn!("transfer endpoint failed: {e}");
             }
-            // Expired (or the engine stopped) before the file went through.
-            if let Ok(t) = engine.transfer(job.id).await {
-                engine
-                    .end_job(
-                        t,
-                        "expired",
-                        Some("the station did not come for it in time".into()),
-                    )
-                    .await;
-            }
-        });
-        tracing::info!(
-            station = station_id,
-            "offering {} at {}",
-            kind.as_str(),
-            t.url
-        );
-        self.emit(Event::TransferUpdated {
-            transfer: t.clone(),
         });
         Ok(t)
+    }
+
+    /// A received diagnostics file is in `tmp`: keep it under its name, record it, end the job.
+    async fn diagnostics_received(
+        &self,
+        id: i64,
+        dir: &Path,
+        tmp: &Path,
+        name: Option<&str>,
+        from: String,
+    ) -> Result<()> {
+        let (size, sha) = hash_file(tmp).await?;
+        let name = Some(file_name(name.unwrap_or_default()))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "diagnostics.log".to_string());
+        let dest = dir.join(format!("{}_{name}", self.now().format("%Y%m%dT%H%M%SZ")));
+        tokio::fs::rename(tmp, &dest)
+            .await
+            .map_err(|e| io(&dest, e))?;
+        if let Ok(d) = tokio::fs::File::open(dir).await {
+            let _ = d.sync_all().await;
+        }
+        let mut t = self.transfer(id).await?;
+        t.file_name = Some(name);
+        t.path = Some(dest.display().to_string());
+        t.bytes = Some(size as i64);
+        t.sha256 = Some(sha);
+        self.end_job(t, "transferred", Some(from)).await;
+        Ok(())
     }
 }
 
@@ -491,7 +587,6 @@ async fn receive(ep: &Endpoint, peer: SocketAddr, request: Request) -> Result<()
     let mut out = tokio::fs::File::create(&tmp)
         .await
         .map_err(|e| io(&tmp, e))?;
-    let mut hasher = Sha256::new();
     let mut size = 0usize;
     let mut name = from_url.filter(|n| n.len() != 32 || !n.chars().all(|c| c.is_ascii_hexdigit()));
     let mut write = async |chunk: &[u8]| -> Result<()> {
@@ -499,7 +594,6 @@ async fn receive(ep: &Endpoint, peer: SocketAddr, request: Request) -> Result<()
         if size > MAX_UPLOAD {
             return Err(Error::Invalid("the upload is too large".into()));
         }
-        hasher.update(chunk);
         out.write_all(chunk).await.map_err(|e| io(&tmp, e))
     };
     if multipart {
@@ -540,25 +634,16 @@ async fn receive(ep: &Endpoint, peer: SocketAddr, request: Request) -> Result<()
             write(&chunk).await?;
         }
     }
-    let sha = hex(&hasher.finalize());
     out.sync_all().await.map_err(|e| io(&tmp, e))?;
     drop(out);
-    let now = ep.engine.now();
-    let name = Some(file_name(name.as_deref().unwrap_or_default()))
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "diagnostics.log".to_string());
-    let dest = ep
-        .path
-        .join(format!("{}_{name}", now.format("%Y%m%dT%H%M%SZ")));
-    tokio::fs::rename(&tmp, &dest)
-        .await
-        .map_err(|e| io(&dest, e))?;
-    let mut t = ep.engine.transfer(ep.id).await?;
-    t.file_name = Some(name);
-    t.path = Some(dest.display().to_string());
-    t.bytes = Some(size as i64);
-    t.sha256 = Some(sha);
-    let detail = Some(format!("uploaded by {}", peer.ip()));
-    ep.engine.end_job(t, "transferred", detail).await;
+    ep.engine
+        .diagnostics_received(
+            ep.id,
+            &ep.path,
+            &tmp,
+            name.as_deref(),
+            format!("uploaded by {}", peer.ip()),
+        )
+        .await?;
     Ok(())
 }
