@@ -373,6 +373,28 @@ test('technician: diagnostics are uploaded to the laptop and listed; health says
   await page.screenshot({ path: join(shots, 'health.png') });
 });
 
+test('technician: commands answered in place, and a firmware file chosen in the page is downloaded by the charger', async () => {
+  await page.goto(`${depot.base}/#/station/E2E-TECH/commands`);
+  await page.getByTestId('trigger-message').selectOption('Heartbeat');
+  await page.getByTestId('trigger-send').click();
+  await until('the trigger accepted', async () => /"status":"Accepted"/.test(await page.getByTestId('command-answer').innerText()));
+  await page.getByTestId('clear-cache').click();
+  await until('the cache cleared', async () => /accepted/i.test(await page.getByTestId('notice').innerText()));
+  await page.getByTestId('local-list-send').click();
+  await until('the full list sent', async () => /"listVersion":1/.test(await page.getByTestId('command-answer').innerText()));
+
+  await page.goto(`${depot.base}/#/station/E2E-TECH/files`);
+  const image = Buffer.alloc(300_000, 7);
+  await page.getByTestId('firmware-file').setInputFiles({ name: 'fw-3.1.bin', mimeType: 'application/octet-stream', buffer: image });
+  await page.getByTestId('firmware-send').click();
+  await until('the firmware job done', async () => (await page.locator('[data-testid=transfer][data-kind=firmware][data-state=transferred]').count()) === 1, 20_000);
+  await until('the station reports Installed', async () => (await page.getByTestId('firmware-status').innerText()) === 'Installed');
+  const jobs = await depot.api('GET', '/api/stations/E2E-TECH/transfers');
+  const fw = jobs.find((j) => j.kind === 'firmware');
+  assert.equal(fw.bytes, image.length, 'the whole file was offered');
+  assert.match(fw.detail, /downloaded by/);
+});
+
 // WCAG 2 A and AA rules (contrast, names, labels, landmarks, ARIA) checked by axe-core in the page.
 async function audit(name) {
   await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });

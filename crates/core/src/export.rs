@@ -280,7 +280,7 @@ impl Engine {
                 break;
             };
             page_filter.after_id = Some(last);
-            for f in self.pair_page(station_id, page).await? {
+            for f in self.pair_page(page).await? {
                 let message: Value = serde_json::from_str(&f.frame.text)
                     .unwrap_or_else(|_| Value::String(f.frame.text.clone()));
                 let line = json!({

@@ -306,14 +306,11 @@ impl Engine {
     ) -> Result<Vec<InspectedFrame>> {
         let reader = &self.inner.store.reader;
         let page = frames::search(reader, station_id, filter).await?;
-        self.pair_page(station_id, page).await
+        self.pair_page(page).await
     }
 
-    pub(crate) async fn pair_page(
-        &self,
-        _station_id: &str,
-        page: Vec<Frame>,
-    ) -> Result<Vec<InspectedFrame>> {
+    /// Each frame of a page with its partner, latency, error and quirks.
+    pub(crate) async fn pair_page(&self, page: Vec<Frame>) -> Result<Vec<InspectedFrame>> {
         let window = pairing_window(self);
         let mut out = Vec::with_capacity(page.len());
         for frame in page {

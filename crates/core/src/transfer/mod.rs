@@ -1,7 +1,8 @@
 //! Diagnostics and firmware files hosted by the laptop. Each job gets its own HTTP endpoint on
-//! the address the station reached us on, under a random path; it accepts (diagnostics) or
-//! serves (firmware) only that job's file and stops once the file has gone through, or when the
-//! job expires.
+//! the address the station reached us on, under a random path (or, for a diagnostics upload over
+//! FTP, its own FTP server with a login made for it: `ftp`); it accepts (diagnostics) or serves
+//! (firmware) only that job's file and stops once the file has gone through, or when the job
+//! expires.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -108,6 +109,13 @@ struct Endpoint {
     /// Firmware: the file served. Diagnostics: the folder uploads go to.
     path: PathBuf,
     stop: CancellationToken,
+}
+
+impl Endpoint {
+    /// Where an upload is written until it is complete.
+    fn upload_part(&self) -> PathBuf {
+        self.path.join(format!(".upload-{}.part", self.id))
+    }
 }
 
 fn io(path: &Path, e: std::io::Error) -> Error {
@@ -539,6 +547,8 @@ async fn serve(
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => {
             tracing::warn!(station = ep.station_id, "diagnostics upload failed: {e}");
+            // What arrived of it is of no use; the station may try again.
+            let _ = tokio::fs::remove_file(ep.upload_part()).await;
             (StatusCode::BAD_REQUEST, e.to_string()).into_response()
         }
     }
@@ -583,7 +593,7 @@ async fn receive(ep: &Endpoint, peer: SocketAddr, request: Request) -> Result<()
     tokio::fs::create_dir_all(&ep.path)
         .await
         .map_err(|e| io(&ep.path, e))?;
-    let tmp = ep.path.join(format!(".upload-{}.part", ep.id));
+    let tmp = ep.upload_part();
     let mut out = tokio::fs::File::create(&tmp)
         .await
         .map_err(|e| io(&tmp, e))?;
