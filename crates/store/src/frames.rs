@@ -151,9 +151,8 @@ pub async fn search(
 /// CALL with its id from the other side logged before it and since `until`. Message ids repeat
 /// (chargers count from 1 again after a restart), hence "first after" and "last before".
 ///
-/// The station's frames are walked by (station_id, id) from the frame towards the time bound,
-/// found through the `at` index: no index on message ids, which every logged frame would pay
-/// for.
+/// Only the station's next (or previous) [`PARTNER_REACH`] frames are looked at, walked by
+/// `(station_id, id)`: no index on message ids or times, which every logged frame would pay for.
 pub async fn partner(
     ex: impl SqliteExecutor<'_>,
     frame: &Frame,
@@ -164,15 +163,15 @@ pub async fn partner(
     };
     let sql = match frame.message_type {
         Some(2) => {
-            "SELECT * FROM frames WHERE station_id = ?1 AND message_id = ?2 AND direction <> ?3
-             AND message_type IN (3, 4) AND id > ?4 AND id <= COALESCE(
-               (SELECT id FROM frames WHERE at > ?5 ORDER BY at LIMIT 1), 9223372036854775807)
+            "SELECT * FROM (SELECT * FROM frames WHERE station_id = ?1 AND id > ?4
+                            ORDER BY id LIMIT ?6)
+             WHERE message_id = ?2 AND direction <> ?3 AND message_type IN (3, 4) AND at <= ?5
              ORDER BY id LIMIT 1"
         }
         Some(3 | 4) => {
-            "SELECT * FROM frames WHERE station_id = ?1 AND message_id = ?2 AND direction <> ?3
-             AND message_type = 2 AND id < ?4 AND id >= COALESCE(
-               (SELECT id FROM frames WHERE at >= ?5 ORDER BY at LIMIT 1), 0)
+            "SELECT * FROM (SELECT * FROM frames WHERE station_id = ?1 AND id < ?4
+                            ORDER BY id DESC LIMIT ?6)
+             WHERE message_id = ?2 AND direction <> ?3 AND message_type = 2 AND at >= ?5
              ORDER BY id DESC LIMIT 1"
         }
         _ => return Ok(None),
@@ -183,10 +182,15 @@ pub async fn partner(
         .bind(&frame.direction)
         .bind(frame.id)
         .bind(fmt(until))
+        .bind(PARTNER_REACH)
         .fetch_optional(ex)
         .await?;
     Ok(row.as_ref().map(map))
 }
+
+/// How many of a station's frames around a CALL or answer its partner is looked for in: far
+/// more than a station sends while one CALL waits for its answer.
+pub const PARTNER_REACH: i64 = 500;
 
 /// Delete frames older than `before`; returns how many.
 pub async fn prune(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result<u64> {
