@@ -951,8 +951,13 @@ impl Engine {
     /// What an idTag is answered with now.
     pub async fn authorize(&self, id_tag: &str) -> Result<IdTagInfo> {
         let tag = id_tags::get(&self.inner.store.reader, id_tag).await?;
+        Ok(self.tag_info(tag))
+    }
+
+    /// What a tag as stored (None: not known here) is answered with now.
+    pub(crate) fn tag_info(&self, tag: Option<IdTag>) -> IdTagInfo {
         let now = self.now();
-        let info = match tag {
+        match tag {
             Some(t) => {
                 let mut status = match t.status.as_str() {
                     "Accepted" => v16::AuthorizationStatus::Accepted,
@@ -982,8 +987,7 @@ impl Engine {
                 expiry_date: None,
                 parent_id_tag: None,
             },
-        };
-        Ok(info)
+        }
     }
 
     // ---- Transactions and meter values ---------------------------------------------------------

@@ -578,12 +578,10 @@ impl Engine {
             let id_tag = CiString::new(name).map_err(|_| {
                 Error::Invalid(format!("id tag {name:?} is not 1 to 20 characters"))
             })?;
-            let known = id_tags::get(reader, name).await?.is_some();
-            let info = if known {
-                Some(self.authorize(name).await?)
-            } else {
-                None // not known here (any more): the charger removes it
-            };
+            // A tag not known here (any more) goes without info: the charger removes it.
+            let info = id_tags::get(reader, name)
+                .await?
+                .map(|tag| self.tag_info(Some(tag)));
             list.push(v16::AuthorizationData {
                 id_tag,
                 id_tag_info: info,
