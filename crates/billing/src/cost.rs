@@ -62,6 +62,35 @@ pub struct Cost {
     pub total: i64,
 }
 
+impl Cost {
+    /// What was used, in the order invoices and stored costs list it: energy (Wh), then charging,
+    /// plugged, idle and billed idle seconds.
+    pub fn usage(&self) -> [i64; 5] {
+        [
+            self.energy_wh,
+            self.charging_seconds,
+            self.plugged_seconds,
+            self.idle_seconds,
+            self.billed_idle_seconds,
+        ]
+    }
+
+    /// The amounts, in the order invoices and stored costs list them: energy, charging time,
+    /// plugged time, idle, session fee, adjustment, net, VAT.
+    pub fn amounts(&self) -> [i64; 8] {
+        [
+            self.energy,
+            self.charging_time,
+            self.plugged_time,
+            self.idle,
+            self.session_fee,
+            self.adjustment,
+            self.net,
+            self.vat,
+        ]
+    }
+}
+
 type Instant = DateTime<Utc>;
 
 /// The register at `t` in mWh, linear between readings (sorted by time).

@@ -128,30 +128,20 @@ impl<W: Write> InvoiceCsv<W> {
         w.text(l.group_name.unwrap_or(""))?;
         w.plain(&local(l.start, &self.tz))?;
         w.plain(&local(l.end, &self.tz))?;
-        w.fixed(c.energy_wh, 3)?;
-        for seconds in [
-            c.charging_seconds,
-            c.plugged_seconds,
-            c.idle_seconds,
-            c.billed_idle_seconds,
-        ] {
-            w.fixed(minutes(seconds), 2)?;
+        let [energy_wh, seconds @ ..] = c.usage();
+        w.fixed(energy_wh, 3)?;
+        for s in seconds {
+            w.fixed(minutes(s), 2)?;
         }
         w.text(l.tariff)?;
         w.text(&c.currency)?;
-        for amount in [
-            c.energy,
-            c.charging_time,
-            c.plugged_time,
-            c.idle,
-            c.session_fee,
-            c.adjustment,
-            c.net,
-        ] {
+        // Every amount up to the net, then the VAT rate before the VAT itself.
+        let [before_vat @ .., vat] = c.amounts();
+        for amount in before_vat {
             w.fixed(amount, c.decimals)?;
         }
         w.number(l.vat_percent)?;
-        w.fixed(c.vat, c.decimals)?;
+        w.fixed(vat, c.decimals)?;
         w.fixed(c.total, c.decimals)?;
         w.end_row()?;
         self.key.clear();

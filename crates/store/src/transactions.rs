@@ -310,28 +310,14 @@ impl From<&Cost> for StoredCost {
         StoredCost(
             c.currency.clone(),
             c.decimals,
-            [
-                c.energy_wh,
-                c.charging_seconds,
-                c.plugged_seconds,
-                c.idle_seconds,
-                c.billed_idle_seconds,
-            ],
-            [
-                c.energy,
-                c.charging_time,
-                c.plugged_time,
-                c.idle,
-                c.session_fee,
-                c.adjustment,
-                c.net,
-                c.vat,
-            ],
+            c.usage(),
+            c.amounts(),
             c.total,
         )
     }
 }
 
+/// The inverse of [`Cost::usage`] and [`Cost::amounts`].
 impl From<StoredCost> for Cost {
     fn from(StoredCost(currency, decimals, usage, parts, total): StoredCost) -> Self {
         let [
