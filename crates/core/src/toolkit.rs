@@ -504,40 +504,34 @@ impl Engine {
     ) -> Result<ConfigDiff> {
         let (left_name, left) = self.config_side(left).await?;
         let (right_name, right) = self.config_side(right).await?;
-        let mut rows: std::collections::BTreeMap<String, (Option<String>, Option<String>, u8)> =
-            Default::default();
+        // Per key, each side's entry: None when the key is absent there, Some(value) when
+        // present (a value itself may be missing).
+        type Sides = (Option<Option<String>>, Option<Option<String>>);
+        let mut rows: std::collections::BTreeMap<String, Sides> = Default::default();
         for k in left {
-            rows.entry(k.key).or_default().0 = k.value;
-            // Present on the left even if the value is missing.
+            rows.entry(k.key).or_default().0 = Some(k.value);
         }
-        let left_keys: std::collections::BTreeSet<String> = rows.keys().cloned().collect();
         for k in right {
-            let e = rows.entry(k.key).or_default();
-            e.1 = k.value;
-            e.2 = 1;
+            rows.entry(k.key).or_default().1 = Some(k.value);
         }
-        let mut differences = 0;
-        let rows = rows
+        let rows: Vec<DiffRow> = rows
             .into_iter()
-            .map(|(key, (l, r, on_right))| {
-                let on_left = left_keys.contains(&key);
-                let change = match (on_left, on_right == 1) {
-                    (true, false) => "only_left",
-                    (false, true) => "only_right",
+            .map(|(key, (l, r))| {
+                let change = match (&l, &r) {
+                    (Some(_), None) => "only_left",
+                    (None, Some(_)) => "only_right",
                     _ if l == r => "same",
                     _ => "changed",
                 };
-                if change != "same" {
-                    differences += 1;
-                }
                 DiffRow {
                     key,
-                    left: l,
-                    right: r,
+                    left: l.flatten(),
+                    right: r.flatten(),
                     change: change.to_string(),
                 }
             })
             .collect();
+        let differences = rows.iter().filter(|r| r.change != "same").count() as u64;
         Ok(ConfigDiff {
             left: left_name,
             right: right_name,
