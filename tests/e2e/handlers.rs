@@ -395,6 +395,70 @@ async fn unknown_and_offline_transactions_are_acknowledged_and_recorded() {
         q.iter().any(|q| q.kind == "offline_transaction_id"),
         "{q:?}"
     );
+
+    // Values naming another station's transaction are kept with the station that sent them,
+    // unlinked; a station's samples are its own transactions' and its unlinked ones.
+    tag(&h, "T1", "Accepted", None).await;
+    let own = cp.start_transaction(1, "T1").await.expect("own start");
+    cp.charge(1, 1200, 7000.0).await.expect("own values");
+    let other = h.booted("CP2").await;
+    let theirs = other.start_transaction(1, "T1").await.expect("CP2 start");
+    cp.call(MeterValuesRequest {
+        connector_id: 2,
+        transaction_id: Some(theirs.transaction_id),
+        meter_value: vec![MeterValue {
+            timestamp: Timestamp::now(),
+            sampled_value: vec![sample("4321", None, None, None)],
+        }],
+    })
+    .await
+    .expect("values for another station's transaction are acknowledged");
+    let by = |station: Option<&str>, transaction_id: Option<i64>| {
+        let f = SampleFilter {
+            station_id: station.map(Into::into),
+            transaction_id,
+            ..Default::default()
+        };
+        let engine = h.engine.clone();
+        async move { engine.meter_samples(&f).await.expect("samples") }
+    };
+    let mine = by(Some("CP1"), None).await;
+    let stray = mine
+        .iter()
+        .find(|s| s.raw_value == "4321")
+        .expect("kept with the station that sent it");
+    assert_eq!(
+        stray.transaction_id, None,
+        "not linked to CP2's transaction"
+    );
+    assert!(
+        mine.iter()
+            .any(|s| s.transaction_id == Some(own.transaction_id)),
+        "the station's own transaction's samples: {mine:?}"
+    );
+    assert!(
+        by(None, Some(theirs.transaction_id))
+            .await
+            .iter()
+            .all(|s| s.station_id == "CP2"),
+        "CP2's transaction holds only CP2's values"
+    );
+    assert!(
+        by(Some("CP2"), None)
+            .await
+            .iter()
+            .all(|s| s.raw_value != "4321"),
+        "nor does CP2's list"
+    );
+    let q = h.engine.quirks("CP1").await.expect("quirks");
+    assert!(
+        q.iter().any(|q| q.kind == "unknown_transaction"
+            && q.example.contains(&format!(
+                "MeterValues for unknown transaction {}",
+                theirs.transaction_id
+            ))),
+        "{q:?}"
+    );
 }
 
 #[tokio::test]

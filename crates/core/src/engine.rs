@@ -1410,14 +1410,29 @@ impl Engine {
             }
             other => other,
         };
+        // Samples are found by their transaction, so they only name one of this station's: values
+        // for a transaction unknown here are kept unlinked, like an unknown stop's.
+        let meter_start = match tx_id {
+            Some(tx) => transactions::meter_start(&self.inner.store.reader, station_id, tx).await?,
+            None => None,
+        };
+        let tx_id = match (tx_id, meter_start) {
+            (Some(tx), None) => {
+                let q = Quirk::new(
+                    chargeyard_ocpp::QuirkKind::UnknownTransaction,
+                    format!("MeterValues for unknown transaction {tx}; kept without it"),
+                );
+                self.record_quirks(station_id, &[q]).await;
+                None
+            }
+            (tx, _) => tx,
+        };
         let mut samples = meter::normalise(station_id, r.connector_id, tx_id, &r.meter_value);
         if samples.is_empty() {
             return Ok(json!({}));
         }
-        if let Some(tx) = tx_id
+        if let (Some(tx), Some(start)) = (tx_id, meter_start)
             && meter::kwh_candidates(&samples)
-            && let Some(start) =
-                transactions::meter_start(&self.inner.store.reader, station_id, tx).await?
             && meter::fix_kwh_labelled_as_wh(&mut samples, start)
         {
             let q = Quirk::new(

@@ -102,14 +102,46 @@ pub struct SampleFilter {
 }
 
 /// Oldest first (the order charts draw them), at most 100 000.
+///
+/// A station's samples are read through its transactions (`meter_samples_tx`) and the partial
+/// index of samples outside any transaction (`meter_samples_idle`): there is no per-station
+/// index on every sample (migration 0009).
 pub async fn query(ex: &sqlx::SqlitePool, f: &SampleFilter) -> Result<Vec<MeterSample>> {
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM meter_samples WHERE 1 = 1");
-    if let Some(t) = f.transaction_id {
-        q.push(" AND transaction_id = ").push_bind(t);
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM ");
+    match (&f.station_id, f.transaction_id) {
+        (Some(station), None) => {
+            q.push("(SELECT * FROM meter_samples WHERE transaction_id IS NULL AND station_id = ")
+                .push_bind(station.clone());
+            push_filter(&mut q, f);
+            q.push(
+                " UNION ALL SELECT * FROM meter_samples WHERE transaction_id IN
+                 (SELECT id FROM transactions WHERE station_id = ",
+            )
+            .push_bind(station.clone())
+            .push(") AND station_id = ")
+            .push_bind(station.clone());
+            push_filter(&mut q, f);
+            q.push(")");
+        }
+        _ => {
+            q.push("meter_samples WHERE 1 = 1");
+            if let Some(t) = f.transaction_id {
+                q.push(" AND transaction_id = ").push_bind(t);
+            }
+            if let Some(s) = &f.station_id {
+                q.push(" AND station_id = ").push_bind(s.clone());
+            }
+            push_filter(&mut q, f);
+        }
     }
-    if let Some(s) = &f.station_id {
-        q.push(" AND station_id = ").push_bind(s.clone());
-    }
+    q.push(" ORDER BY timestamp, id LIMIT ")
+        .push_bind(f.limit.unwrap_or(10_000).clamp(1, 100_000));
+    let rows = q.build().fetch_all(ex).await?;
+    Ok(rows.iter().map(map).collect())
+}
+
+/// The filter's terms other than station and transaction.
+fn push_filter(q: &mut QueryBuilder<Sqlite>, f: &SampleFilter) {
     if let Some(c) = f.connector_id {
         q.push(" AND connector_id = ").push_bind(c);
     }
@@ -122,10 +154,6 @@ pub async fn query(ex: &sqlx::SqlitePool, f: &SampleFilter) -> Result<Vec<MeterS
     if let Some(to) = f.to {
         q.push(" AND timestamp < ").push_bind(fmt(to));
     }
-    q.push(" ORDER BY timestamp, id LIMIT ")
-        .push_bind(f.limit.unwrap_or(10_000).clamp(1, 100_000));
-    let rows = q.build().fetch_all(ex).await?;
-    Ok(rows.iter().map(map).collect())
 }
 
 /// A transaction's energy register readings (Wh, the whole-meter import register), oldest first.

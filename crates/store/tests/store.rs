@@ -371,3 +371,88 @@ async fn a_frame_pairs_with_its_answer_even_when_message_ids_repeat() {
         "each CALL with the next answer from the other side within the window, never another station's"
     );
 }
+
+/// Migration 0009 drops the per-station index of meter samples, so a station's samples are found
+/// through its transactions: samples stored earlier naming a transaction that is not the
+/// station's are unlinked by it, and still found by station.
+#[tokio::test]
+async fn samples_naming_another_stations_transaction_are_unlinked_by_the_migration() {
+    use chargeyard_store::meter::{self, SampleFilter};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.db");
+    let own = {
+        let store = Store::open(&path).await.expect("open");
+        let own = store
+            .writer
+            .write(|c| {
+                Box::pin(async move { transactions::start(c, &new_tx(1), Utc::now()).await })
+            })
+            .await
+            .expect("start")
+            .0;
+        // The database as 0008 left it, holding a sample of CP2 that names CP1's transaction
+        // and one of CP1's own.
+        store
+            .writer
+            .write(move |c| {
+                Box::pin(async move {
+                    for (station, raw) in [("CP2", "stray"), ("CP1", "own")] {
+                        sqlx::query(
+                            "INSERT INTO meter_samples (station_id, connector_id, transaction_id,
+                             timestamp, measurand, raw_value, received_at)
+                             VALUES (?, 1, ?, '2024-01-01T10:05:00Z',
+                             'Energy.Active.Import.Register', ?, '2024-01-01T10:05:00Z')",
+                        )
+                        .bind(station)
+                        .bind(own)
+                        .bind(raw)
+                        .execute(&mut *c)
+                        .await?;
+                    }
+                    for sql in [
+                        "DROP INDEX meter_samples_idle",
+                        "CREATE INDEX meter_samples_station ON meter_samples (station_id, timestamp)",
+                        "DELETE FROM _sqlx_migrations WHERE version = 9",
+                    ] {
+                        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *c).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+            .expect("as before 0009");
+        own
+    };
+    let store = Store::open(&path).await.expect("reopen runs 0009");
+    let by = |station: &str, transaction_id: Option<i64>| {
+        let f = SampleFilter {
+            station_id: Some(station.into()),
+            transaction_id,
+            ..Default::default()
+        };
+        let reader = store.reader.clone();
+        async move { meter::query(&reader, &f).await.expect("query") }
+    };
+    let cp2 = by("CP2", None).await;
+    assert_eq!(cp2.len(), 1, "{cp2:?}");
+    assert_eq!(
+        (cp2[0].raw_value.as_str(), cp2[0].transaction_id),
+        ("stray", None),
+        "kept with its station, unlinked"
+    );
+    let cp1 = by("CP1", None).await;
+    assert_eq!(cp1.len(), 1, "{cp1:?}");
+    assert_eq!(
+        (cp1[0].raw_value.as_str(), cp1[0].transaction_id),
+        ("own", Some(own)),
+        "the station's own transaction keeps its samples"
+    );
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'meter_samples'
+         ORDER BY name",
+    )
+    .fetch_all(&store.reader)
+    .await
+    .expect("indexes");
+    assert_eq!(indexes, ["meter_samples_idle", "meter_samples_tx"]);
+}
