@@ -348,6 +348,30 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
         .await
         .expect("reconnects");
     let old = Timestamp(chrono::Utc::now() - chrono::Duration::minutes(5));
+    // Its queued MeterValues first: the restarted engine knows the transaction only from the
+    // database, and the values still belong to it.
+    let connector: i64 = sqlx::query_scalar("SELECT connector_id FROM transactions WHERE id = ?")
+        .bind(tx_id)
+        .fetch_one(r)
+        .await
+        .expect("connector");
+    cp.call(MeterValuesRequest {
+        connector_id: connector,
+        transaction_id: Some(tx_id),
+        meter_value: vec![MeterValue {
+            timestamp: Timestamp(old.0 - chrono::Duration::minutes(1)),
+            sampled_value: vec![crate::sample("999999937", None, None, None)],
+        }],
+    })
+    .await
+    .expect("queued values acknowledged after the restart");
+    let linked: Option<i64> = sqlx::query_scalar(
+        "SELECT transaction_id FROM meter_samples WHERE raw_value = '999999937'",
+    )
+    .fetch_one(r)
+    .await
+    .expect("the queued values stored");
+    assert_eq!(linked, Some(tx_id), "with their transaction");
     let stop = StopTransactionRequest {
         id_tag: None,
         meter_stop: 1_000_000_000,

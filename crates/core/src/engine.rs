@@ -108,7 +108,15 @@ pub(crate) struct Inner {
     pub transfers_dir: std::path::PathBuf,
     /// Running diagnostics/firmware endpoints, by transfer id.
     pub transfer_jobs: Mutex<HashMap<i64, crate::transfer::Job>>,
+    /// Running transactions' station and meterStart (neither ever changes), so a MeterValues
+    /// needs no database read to check its transaction: filled at StartTransaction or at the
+    /// first read, dropped at StopTransaction.
+    pub transaction_starts: Mutex<HashMap<i64, (String, i64)>>,
 }
+
+/// Most transactions [`Inner::transaction_starts`] holds before it starts over (stops that never
+/// came leave entries behind).
+const TRANSACTION_STARTS_MAX: usize = 100_000;
 
 /// The engine. Cheap to clone; all clones share one state.
 #[derive(Clone)]
@@ -394,6 +402,7 @@ impl Engine {
                 exports_dir: data_dir.join("exports"),
                 transfers_dir: data_dir.join("transfers"),
                 transfer_jobs: Mutex::new(HashMap::new()),
+                transaction_starts: Mutex::new(HashMap::new()),
             }),
         };
         engine.spawn_frame_pruner();
@@ -535,6 +544,33 @@ impl Engine {
                 .ok()
                 .and_then(|a| a.map(|a| a.to_string())),
         }
+    }
+
+    fn lock_transaction_starts(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (String, i64)>> {
+        self.inner
+            .transaction_starts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn remember_start(&self, transaction_id: i64, station_id: &str, meter_start: i64) {
+        let mut starts = self.lock_transaction_starts();
+        if starts.len() >= TRANSACTION_STARTS_MAX {
+            starts.clear();
+        }
+        starts.insert(transaction_id, (station_id.to_string(), meter_start));
+    }
+
+    /// The meterStart of `station_id`'s transaction `id`; `None` if it has no such transaction.
+    async fn meter_start(&self, station_id: &str, id: i64) -> Result<Option<i64>> {
+        if let Some((station, start)) = self.lock_transaction_starts().get(&id) {
+            return Ok((station == station_id).then_some(*start));
+        }
+        let start = transactions::meter_start(&self.inner.store.reader, station_id, id).await?;
+        if let Some(start) = start {
+            self.remember_start(id, station_id, start);
+        }
+        Ok(start)
     }
 
     pub(crate) fn lock_sessions(
@@ -816,6 +852,8 @@ impl Engine {
             .writer
             .write(|c| Box::pin(async move { chargeyard_store::demo::remove(c).await }))
             .await?;
+        // Their running transactions are gone.
+        self.lock_transaction_starts().clear();
         for id in demo {
             self.emit(Event::StationUpdated { station_id: id });
         }
@@ -1383,6 +1421,8 @@ impl Engine {
             .writer
             .write(move |c| Box::pin(async move { transactions::start(c, &new, now).await }))
             .await?;
+        // A retried start returns the same transaction, whose meterStart is this one.
+        self.remember_start(id, station_id, r.meter_start);
         if is_new
             && self.has_listeners()
             && let Some(t) = transactions::get(&self.inner.store.reader, id).await?
@@ -1413,7 +1453,7 @@ impl Engine {
         // Samples are found by their transaction, so they only name one of this station's: values
         // for a transaction unknown here are kept unlinked, like an unknown stop's.
         let meter_start = match tx_id {
-            Some(tx) => transactions::meter_start(&self.inner.store.reader, station_id, tx).await?,
+            Some(tx) => self.meter_start(station_id, tx).await?,
             None => None,
         };
         let tx_id = match (tx_id, meter_start) {
@@ -1497,6 +1537,9 @@ impl Engine {
                 })
             })
             .await?;
+        if outcome != StopOutcome::Unknown {
+            self.lock_transaction_starts().remove(&r.transaction_id);
+        }
         if outcome == StopOutcome::Stopped {
             self.price_stopped(r.transaction_id);
         }
