@@ -276,6 +276,14 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
     let r = &db.reader;
     let mut missing = Vec::new();
     let mut stopped = std::collections::HashSet::new();
+    // Meter samples are not indexed by station (it would cost every MeterValues): read them once.
+    let samples: std::collections::HashSet<(String, String)> =
+        sqlx::query_as("SELECT station_id, raw_value FROM meter_samples")
+            .fetch_all(r)
+            .await
+            .expect("samples")
+            .into_iter()
+            .collect();
     for a in &all_acks {
         let n: i64 = match a {
             Ack::Start { transaction_id, .. } => {
@@ -287,15 +295,9 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
             Ack::Meter {
                 station,
                 register_wh,
-            } => {
-                sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM meter_samples WHERE station_id = ? AND raw_value = ?",
-                )
-                .bind(station)
-                .bind(register_wh.to_string())
-                .fetch_one(r)
-                .await
-            }
+            } => Ok(i64::from(
+                samples.contains(&(station.clone(), register_wh.to_string())),
+            )),
             Ack::Status { station, info } => {
                 sqlx::query_scalar(
                     "SELECT COUNT(*) FROM status_history WHERE station_id = ? AND info = ?",
