@@ -389,6 +389,11 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
     );
     let (_, page) = api.req("GET", "/api/transactions", None).await;
     assert_eq!(page["total"], json!(0), "demo history removed");
+    let samples: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM meter_samples")
+        .fetch_one(&engine.store().reader)
+        .await
+        .expect("count");
+    assert_eq!(samples, 0, "with every meter sample");
     let (_, tags) = api.req("GET", "/api/id-tags", None).await;
     assert_eq!(tags["total"], json!(0), "demo tags removed");
 }

@@ -43,7 +43,12 @@ pub async fn seed(
 /// number of stations removed.
 pub async fn remove(conn: &mut SqliteConnection) -> Result<u64> {
     const PER_STATION: &[&str] = &[
-        "DELETE FROM meter_samples WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        // Through the demo's transactions and the unlinked samples' index (no per-station index
+        // on every sample); before the transactions go.
+        "DELETE FROM meter_samples WHERE transaction_id IN (SELECT t.id FROM transactions t
+         JOIN stations s ON s.id = t.station_id WHERE s.demo = 1)",
+        "DELETE FROM meter_samples WHERE transaction_id IS NULL
+         AND station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM session_energy WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM station_energy_daily WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM transactions WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
