@@ -151,14 +151,15 @@ fn render(options: &CsvOptions) -> String {
 }
 
 fn golden(name: &str, options: CsvOptions) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let path = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
         .join("tests/golden")
         .join(name);
     let got = render(&options);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &got).expect("test setup");
     }
-    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
     assert!(got == want, "{name} differs from the golden file:\n{got}");
 }
 

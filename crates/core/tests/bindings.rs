@@ -91,7 +91,8 @@ fn ui_bindings_are_generated_from_rust_and_fresh() {
     chargeyard_core::transfer::FirmwareRequest::export_all(&cfg).expect("export");
 
     let generated = read_dir(tmp.path());
-    let committed_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/bindings");
+    let committed_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
+        .join("../../ui/src/lib/bindings");
     if std::env::var("UPDATE_BINDINGS").is_ok_and(|v| v == "1") {
         let _ = std::fs::remove_dir_all(&committed_dir);
         std::fs::create_dir_all(&committed_dir).expect("mkdir");

@@ -44,18 +44,20 @@ pub async fn seed(
 pub async fn remove(conn: &mut SqliteConnection) -> Result<u64> {
     const PER_STATION: &[&str] = &[
         // Through the demo's transactions and the unlinked samples' index (no per-station index
-        // on every sample); before the transactions go.
-        "DELETE FROM meter_samples WHERE transaction_id IN (SELECT t.id FROM transactions t
+        // on every sample); before the transactions go. Rows not yet folded are in the inboxes.
+        "DELETE FROM meter_samples_indexed WHERE transaction_id IN (SELECT t.id FROM transactions t
          JOIN stations s ON s.id = t.station_id WHERE s.demo = 1)",
-        "DELETE FROM meter_samples WHERE transaction_id IS NULL
+        "DELETE FROM meter_samples_indexed WHERE transaction_id IS NULL
          AND station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM meter_samples_inbox WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM session_energy WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM station_energy_daily WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM transactions WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM unmatched_stops WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM status_history WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM connectors WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
-        "DELETE FROM frames WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM frames_indexed WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM frames_inbox WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM commands WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM quirks WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM station_events WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",

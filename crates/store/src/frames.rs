@@ -31,7 +31,7 @@ pub async fn insert(conn: &mut SqliteConnection, mut frames: Vec<NewFrame>) -> R
         let rest = frames.split_off(frames.len().min(ROWS_PER_INSERT));
         let chunk = std::mem::replace(&mut frames, rest);
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO frames (station_id, direction, at, message_type, message_id, action, text) ",
+            "INSERT INTO frames_inbox (station_id, direction, at, message_type, message_id, action, text) ",
         );
         q.push_values(chunk, |mut b, f| {
             b.push_bind(f.station_id)
@@ -138,12 +138,17 @@ pub async fn search(
     station_id: &str,
     f: &FrameFilter,
 ) -> Result<Vec<Frame>> {
+    let mut q = search_query(station_id, f);
+    Ok(q.build().fetch_all(ex).await?.iter().map(map).collect())
+}
+
+fn search_query(station_id: &str, f: &FrameFilter) -> QueryBuilder<Sqlite> {
     let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM frames");
     push_filter(&mut q, station_id, f);
     let order = if f.after_id.is_some() { "ASC" } else { "DESC" };
     q.push(format!(" ORDER BY id {order} LIMIT "))
         .push_bind(f.limit.unwrap_or(200).clamp(1, 5000));
-    Ok(q.build().fetch_all(ex).await?.iter().map(map).collect())
+    q
 }
 
 /// The frame a CALL or answer pairs with: for a CALL (type 2), the first answer (3 or 4) with
@@ -162,18 +167,8 @@ pub async fn partner(
         return Ok(None);
     };
     let sql = match frame.message_type {
-        Some(2) => {
-            "SELECT * FROM (SELECT * FROM frames WHERE station_id = ?1 AND id > ?4
-                            ORDER BY id LIMIT ?6)
-             WHERE message_id = ?2 AND direction <> ?3 AND message_type IN (3, 4) AND at <= ?5
-             ORDER BY id LIMIT 1"
-        }
-        Some(3 | 4) => {
-            "SELECT * FROM (SELECT * FROM frames WHERE station_id = ?1 AND id < ?4
-                            ORDER BY id DESC LIMIT ?6)
-             WHERE message_id = ?2 AND direction <> ?3 AND message_type = 2 AND at >= ?5
-             ORDER BY id DESC LIMIT 1"
-        }
+        Some(2) => ANSWER_TO,
+        Some(3 | 4) => CALL_OF,
         _ => return Ok(None),
     };
     let row = sqlx::query(sql)
@@ -188,15 +183,75 @@ pub async fn partner(
     Ok(row.as_ref().map(map))
 }
 
+/// The answer to a CALL: ?1 station, ?2 message id, ?3 the CALL's direction, ?4 its id, ?5 until,
+/// ?6 reach.
+const ANSWER_TO: &str = "SELECT * FROM (SELECT * FROM frames WHERE station_id = ?1 AND id > ?4
+                        ORDER BY id LIMIT ?6)
+    WHERE message_id = ?2 AND direction <> ?3 AND message_type IN (3, 4) AND at <= ?5
+    ORDER BY id LIMIT 1";
+
+/// The CALL an answer belongs to; parameters as for [`ANSWER_TO`], ?5 being since.
+const CALL_OF: &str = "SELECT * FROM (SELECT * FROM frames WHERE station_id = ?1 AND id < ?4
+                        ORDER BY id DESC LIMIT ?6)
+    WHERE message_id = ?2 AND direction <> ?3 AND message_type = 2 AND at >= ?5
+    ORDER BY id DESC LIMIT 1";
+
 /// How many of a station's frames around a CALL or answer its partner is looked for in: far
 /// more than a station sends while one CALL waits for its answer.
 pub const PARTNER_REACH: i64 = 500;
 
 /// Delete frames older than `before`; returns how many.
 pub async fn prune(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result<u64> {
-    let r = sqlx::query("DELETE FROM frames WHERE at < ?")
+    let mut deleted = 0;
+    for table in ["frames_indexed", "frames_inbox"] {
+        deleted += sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE at < ?"
+        )))
         .bind(fmt(before))
-        .execute(conn)
-        .await?;
-    Ok(r.rows_affected())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pages of the inspector and partner lookups walk the station's frames in the indexed table
+    /// by `(station_id, id)` and the small inbox by id, merged in order: no sort of all of a
+    /// station's frames, no scan of the whole log (both halves are behind the `frames` view).
+    #[tokio::test]
+    async fn inspector_queries_walk_the_station_index() {
+        let filters = [
+            FrameFilter::default(),
+            FrameFilter {
+                before_id: Some(10),
+                action: Some("MeterValues".into()),
+                ..Default::default()
+            },
+            FrameFilter {
+                after_id: Some(10),
+                q: Some("x".into()),
+                ..Default::default()
+            },
+        ];
+        let mut queries: Vec<String> = filters
+            .iter()
+            .map(|f| search_query("CP1", f).sql().as_str().to_string())
+            .collect();
+        queries.extend([ANSWER_TO.to_string(), CALL_OF.to_string()]);
+        for sql in queries {
+            let plan = crate::explain(&sql).await;
+            assert!(
+                plan.contains("SEARCH frames_indexed USING INDEX frames_station (station_id=?"),
+                "{sql}\n{plan}"
+            );
+            assert!(
+                !plan.contains("SCAN frames_indexed") && !plan.contains("TEMP B-TREE"),
+                "{sql}\n{plan}"
+            );
+        }
+    }
 }

@@ -112,3 +112,22 @@ async fn checkpoints(pool: SqlitePool, writer: tokio::sync::mpsc::WeakSender<wri
         }
     }
 }
+
+/// What SQLite plans for a query on a fresh database: the detail column of EXPLAIN QUERY PLAN,
+/// one step a line. For tests that keep queries on their indexes.
+#[cfg(test)]
+pub(crate) async fn explain(sql: &str) -> String {
+    use sqlx::Row;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("plan.db"))
+        .await
+        .expect("open");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+        .fetch_all(&store.reader)
+        .await
+        .expect("explain");
+    rows.iter()
+        .map(|r| r.get::<String, _>("detail"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

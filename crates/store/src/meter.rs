@@ -44,7 +44,7 @@ pub async fn insert(
         let rest = samples.split_off(samples.len().min(ROWS_PER_INSERT));
         let chunk = std::mem::replace(&mut samples, rest);
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO meter_samples (station_id, connector_id, transaction_id, timestamp, measurand,
+            "INSERT INTO meter_samples_inbox (station_id, connector_id, transaction_id, timestamp, measurand,
              phase, location, context, format, unit, raw_value, value, value_unit, received_at) ",
         );
         q.push_values(chunk, |mut b, s| {

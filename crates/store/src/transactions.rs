@@ -12,23 +12,51 @@ use chargeyard_billing::Cost;
 use crate::model::{Billable, Page, PageQuery, Transaction, UnmatchedStop};
 use crate::time::{fmt, parse, parse_opt};
 
+/// The latest reading (by sample time) of `$expr` over `t`'s samples matching `$cond`, as a
+/// scalar subquery. Written against both halves of `meter_samples` (migration 0010), each read
+/// newest first through its own index or scan: through the view, SQLite would read every sample.
+macro_rules! latest {
+    ($expr:literal, $cond:literal) => {
+        concat!(
+            "(SELECT v FROM (SELECT * FROM (SELECT ",
+            $expr,
+            " AS v, m.timestamp AS ts, m.id AS i
+              FROM meter_samples_indexed m WHERE m.transaction_id = t.id AND ",
+            $cond,
+            "
+              ORDER BY m.timestamp DESC, m.id DESC LIMIT 1)
+            UNION ALL SELECT * FROM (SELECT ",
+            $expr,
+            ", m.timestamp, m.id
+              FROM meter_samples_inbox m WHERE m.transaction_id = t.id AND ",
+            $cond,
+            "
+              ORDER BY m.timestamp DESC, m.id DESC LIMIT 1))
+            ORDER BY ts DESC, i DESC LIMIT 1)"
+        )
+    };
+}
+
 /// A transaction's columns, with energy so far: stop − start, or the latest whole-meter import
 /// register reading − start (and the latest power and SoC while it runs).
 macro_rules! columns {
     () => {
-        "t.*, CASE WHEN t.meter_stop IS NOT NULL THEN t.meter_stop - t.meter_start
-    ELSE (SELECT CAST(m.value AS INTEGER) - t.meter_start FROM meter_samples m
-          WHERE m.transaction_id = t.id AND m.station_id = t.station_id AND m.measurand = 'Energy.Active.Import.Register'
-          AND m.phase IS NULL AND m.value IS NOT NULL ORDER BY m.timestamp DESC, m.id DESC LIMIT 1)
-    END AS energy_wh,
-    CASE WHEN t.stop_ts IS NULL THEN (SELECT m.value FROM meter_samples m
-          WHERE m.transaction_id = t.id AND m.station_id = t.station_id AND m.measurand = 'Power.Active.Import'
-          AND m.phase IS NULL AND m.value IS NOT NULL ORDER BY m.timestamp DESC, m.id DESC LIMIT 1)
-    END AS power_w,
-    CASE WHEN t.stop_ts IS NULL THEN (SELECT m.value FROM meter_samples m
-          WHERE m.transaction_id = t.id AND m.station_id = t.station_id AND m.measurand = 'SoC'
-          AND m.value IS NOT NULL ORDER BY m.timestamp DESC, m.id DESC LIMIT 1)
-    END AS soc_percent"
+        concat!(
+            "t.*, CASE WHEN t.meter_stop IS NOT NULL THEN t.meter_stop - t.meter_start ELSE ",
+            latest!(
+                "CAST(m.value AS INTEGER) - t.meter_start",
+                "m.measurand = 'Energy.Active.Import.Register' AND m.phase IS NULL
+                 AND m.value IS NOT NULL"
+            ),
+            " END AS energy_wh, CASE WHEN t.stop_ts IS NULL THEN ",
+            latest!(
+                "m.value",
+                "m.measurand = 'Power.Active.Import' AND m.phase IS NULL AND m.value IS NOT NULL"
+            ),
+            " END AS power_w, CASE WHEN t.stop_ts IS NULL THEN ",
+            latest!("m.value", "m.measurand = 'SoC' AND m.value IS NOT NULL"),
+            " END AS soc_percent"
+        )
     };
 }
 
@@ -645,4 +673,21 @@ pub async fn unpriced(
     .fetch_all(ex)
     .await?;
     Ok(rows.iter().map(map).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The latest readings are read through the per-transaction index of the indexed samples
+    /// (and a scan of the small inbox), never by reading every sample: through the view, SQLite
+    /// would scan all of them for each transaction listed.
+    #[tokio::test]
+    async fn latest_readings_use_the_transaction_index() {
+        let plan = crate::explain(&format!("{} WHERE t.id = 1", super::SELECT)).await;
+        let by_index = plan
+            .lines()
+            .filter(|l| l.starts_with("SEARCH m USING INDEX meter_samples_tx"))
+            .count();
+        assert_eq!(by_index, 3, "energy, power and SoC each by index:\n{plan}");
+        assert!(!plan.contains("SCAN meter_samples_indexed"), "{plan}");
+    }
 }

@@ -13,6 +13,22 @@ async fn open() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// A database at `path` as migration `version` left it (for tests of later migrations).
+async fn migrated_to(path: &std::path::Path, version: i64) -> sqlx::SqliteConnection {
+    use sqlx::ConnectOptions;
+    let mut c = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .connect()
+        .await
+        .expect("connect");
+    sqlx::migrate!("./migrations")
+        .run_to(version, &mut c)
+        .await
+        .expect("earlier migrations");
+    c
+}
+
 fn new_tx(meter_start: i64) -> NewTransaction {
     NewTransaction {
         station_id: "CP1".into(),
@@ -380,50 +396,31 @@ async fn samples_naming_another_stations_transaction_are_unlinked_by_the_migrati
     use chargeyard_store::meter::{self, SampleFilter};
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("t.db");
+    // The database as 0008 left it, holding a sample of CP2 that names CP1's transaction and one
+    // of CP1's own.
     let own = {
-        let store = Store::open(&path).await.expect("open");
-        let own = store
-            .writer
-            .write(|c| {
-                Box::pin(async move { transactions::start(c, &new_tx(1), Utc::now()).await })
-            })
+        let mut c = migrated_to(&path, 8).await;
+        let own = transactions::start(&mut c, &new_tx(1), Utc::now())
             .await
             .expect("start")
             .0;
-        // The database as 0008 left it, holding a sample of CP2 that names CP1's transaction
-        // and one of CP1's own.
-        store
-            .writer
-            .write(move |c| {
-                Box::pin(async move {
-                    for (station, raw) in [("CP2", "stray"), ("CP1", "own")] {
-                        sqlx::query(
-                            "INSERT INTO meter_samples (station_id, connector_id, transaction_id,
-                             timestamp, measurand, raw_value, received_at)
-                             VALUES (?, 1, ?, '2024-01-01T10:05:00Z',
-                             'Energy.Active.Import.Register', ?, '2024-01-01T10:05:00Z')",
-                        )
-                        .bind(station)
-                        .bind(own)
-                        .bind(raw)
-                        .execute(&mut *c)
-                        .await?;
-                    }
-                    for sql in [
-                        "DROP INDEX meter_samples_idle",
-                        "CREATE INDEX meter_samples_station ON meter_samples (station_id, timestamp)",
-                        "DELETE FROM _sqlx_migrations WHERE version = 9",
-                    ] {
-                        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *c).await?;
-                    }
-                    Ok(())
-                })
-            })
+        for (station, raw) in [("CP2", "stray"), ("CP1", "own")] {
+            sqlx::query(
+                "INSERT INTO meter_samples (station_id, connector_id, transaction_id, timestamp,
+                 measurand, raw_value, received_at)
+                 VALUES (?, 1, ?, '2024-01-01T10:05:00Z', 'Energy.Active.Import.Register', ?,
+                 '2024-01-01T10:05:00Z')",
+            )
+            .bind(station)
+            .bind(own)
+            .bind(raw)
+            .execute(&mut c)
             .await
-            .expect("as before 0009");
+            .expect("sample");
+        }
         own
     };
-    let store = Store::open(&path).await.expect("reopen runs 0009");
+    let store = Store::open(&path).await.expect("open runs 0009 and later");
     let by = |station: &str| {
         let f = SampleFilter {
             station_id: Some(station.into()),
@@ -447,11 +444,136 @@ async fn samples_naming_another_stations_transaction_are_unlinked_by_the_migrati
         "the station's own transaction keeps its samples"
     );
     let indexes: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'meter_samples'
-         ORDER BY name",
+        "SELECT name FROM sqlite_master WHERE type = 'index'
+         AND tbl_name = 'meter_samples_indexed' ORDER BY name",
     )
     .fetch_all(&store.reader)
     .await
     .expect("indexes");
     assert_eq!(indexes, ["meter_samples_idle", "meter_samples_tx"]);
+}
+
+/// Frames and meter samples reach their indexed tables through inboxes (migration 0010): they
+/// are read from the moment they are committed, moved by the writer's next fold with their ids,
+/// never read twice, and numbered on from the rows a database held before the inboxes existed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_are_read_from_the_inbox_and_folded_with_their_ids() {
+    use chargeyard_store::frames::{self, NewFrame};
+    use chargeyard_store::meter::{self, NewSample, SampleFilter};
+    let frame = |id: &str| NewFrame {
+        station_id: "CP1".into(),
+        direction: "in",
+        at: Utc::now(),
+        message_type: Some(2),
+        message_id: Some(id.into()),
+        action: Some("Heartbeat".into()),
+        text: format!("[2,\"{id}\",\"Heartbeat\",{{}}]"),
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.db");
+    // The database as 0009 left it, with two frames logged.
+    {
+        let mut c = migrated_to(&path, 9).await;
+        for id in ["old1", "old2"] {
+            sqlx::query(
+                "INSERT INTO frames (station_id, direction, at, message_type, message_id, text)
+                 VALUES ('CP1', 'in', '2024-01-01T00:00:00.000Z', 2, ?, '[]')",
+            )
+            .bind(id)
+            .execute(&mut c)
+            .await
+            .expect("frame");
+        }
+    }
+    let store = Store::open(&path).await.expect("open runs 0010");
+    let count = |table: &'static str| {
+        let reader = store.reader.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+                "SELECT count(*) FROM {table}"
+            )))
+            .fetch_one(&reader)
+            .await
+            .expect("count")
+        }
+    };
+    let logged = |store: &Store| {
+        let reader = store.reader.clone();
+        async move {
+            frames::list(&reader, "CP1", None, 10)
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|f| (f.id, f.message_id.unwrap_or_default()))
+                .collect::<Vec<_>>()
+        }
+    };
+    // Written by a job, the frame stays in the inbox (only appends set off a fold) and is read
+    // from there, numbered after the frames stored before.
+    let f = frame("inbox");
+    store
+        .writer
+        .write(move |c| Box::pin(async move { frames::insert(c, vec![f]).await }))
+        .await
+        .expect("insert");
+    assert_eq!(
+        (count("frames_inbox").await, count("frames_indexed").await),
+        (1, 2)
+    );
+    let expected = vec![
+        (3, "inbox".to_string()),
+        (2, "old2".into()),
+        (1, "old1".into()),
+    ];
+    assert_eq!(logged(&store).await, expected);
+
+    // Appended rows set off the next fold: everything ends up indexed, ids unchanged.
+    store.writer.log_frame(frame("appended"));
+    let sample = NewSample {
+        station_id: "CP1".into(),
+        connector_id: 1,
+        transaction_id: None,
+        timestamp: Utc::now(),
+        measurand: "Power.Active.Import".into(),
+        phase: None,
+        location: None,
+        context: None,
+        format: None,
+        unit: Some("W".into()),
+        raw_value: "7400".into(),
+        value: Some(7400.0),
+        value_unit: Some("W".into()),
+    };
+    store
+        .writer
+        .append_samples(vec![sample])
+        .await
+        .expect("append");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count("frames_inbox").await + count("meter_samples_inbox").await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the writer never folded"
+        );
+        tokio::time::sleep(chargeyard_store::writer::FOLD_AFTER / 4).await;
+    }
+    assert_eq!(count("frames_indexed").await, 4);
+    let mut expected = expected;
+    expected.insert(0, (4, "appended".into()));
+    assert_eq!(
+        logged(&store).await,
+        expected,
+        "each frame once, with its id"
+    );
+    let samples = meter::query(
+        &store.reader,
+        &SampleFilter {
+            station_id: Some("CP1".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("samples");
+    assert_eq!(samples.len(), 1, "{samples:?}");
+    assert_eq!(count("meter_samples_indexed").await, 1);
 }

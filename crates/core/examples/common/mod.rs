@@ -28,7 +28,8 @@ pub async fn depot(engine: &Engine, name: &str, tariff: serde_json::Value) -> Fa
     Ok(view.version_id)
 }
 
-/// Run one generating statement with integer parameters ?1, ?2, … in one write.
+/// Run one generating statement with integer parameters ?1, ?2, … in one write (rows for the
+/// message log and meter samples go into their inboxes, which the write then folds).
 pub async fn sql(engine: &Engine, statement: &'static str, binds: Vec<i64>) -> Fallible<()> {
     engine
         .store()
@@ -40,6 +41,8 @@ pub async fn sql(engine: &Engine, statement: &'static str, binds: Vec<i64>) -> F
                     q = q.bind(b);
                 }
                 q.execute(&mut *c).await?;
+                // Generated rows go through the inboxes like live ones; index them now.
+                chargeyard_store::writer::fold(c).await?;
                 Ok(())
             })
         })
