@@ -257,7 +257,7 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
 
 /// Move every row of the inboxes into the indexed tables, inside the caller's transaction (a
 /// reader then sees each row in exactly one of them); returns how many rows moved. The writer
-/// does this by itself about once a second; tools that fill the database directly (benchmarks)
+/// does this by itself every [`FOLD_AFTER`]; tools that fill the database directly (benchmarks)
 /// call it in their write to have their rows indexed at once.
 pub async fn fold(conn: &mut SqliteConnection) -> Result<u64> {
     const FRAMES: &str = "id, station_id, direction, at, message_type, message_id, action, text";
@@ -281,14 +281,14 @@ pub async fn fold(conn: &mut SqliteConnection) -> Result<u64> {
 async fn fold_now(conn: &mut SqliteConnection) -> Result<u64> {
     conn.execute("BEGIN IMMEDIATE").await?;
     let moved = match fold(conn).await {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = conn.execute("ROLLBACK").await;
-            return Err(e);
-        }
+        Ok(n) => conn.execute("COMMIT").await.map(|_| n).map_err(Into::into),
+        Err(e) => Err(e),
     };
-    conn.execute("COMMIT").await?;
-    Ok(moved)
+    if moved.is_err() {
+        // Left open, the transaction would make every later BEGIN of the writer fail.
+        let _ = conn.execute("ROLLBACK").await;
+    }
+    moved
 }
 
 /// One group commit: the jobs, each in a savepoint, then the appended rows. Returns the error
