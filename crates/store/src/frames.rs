@@ -22,6 +22,11 @@ pub struct NewFrame {
     pub text: String,
 }
 
+/// A frame's columns besides its id, in the order [`insert`] binds them (the writer's fold moves
+/// rows from the inbox by the same list).
+pub(crate) const COLUMNS: &str =
+    "station_id, direction, at, message_type, message_id, action, text";
+
 /// SQLite allows 32766 bound parameters; 7 per row.
 const ROWS_PER_INSERT: usize = 2000;
 
@@ -30,9 +35,7 @@ pub async fn insert(conn: &mut SqliteConnection, mut frames: Vec<NewFrame>) -> R
     while !frames.is_empty() {
         let rest = frames.split_off(frames.len().min(ROWS_PER_INSERT));
         let chunk = std::mem::replace(&mut frames, rest);
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO frames_inbox (station_id, direction, at, message_type, message_id, action, text) ",
-        );
+        let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO frames_inbox ({COLUMNS}) "));
         q.push_values(chunk, |mut b, f| {
             b.push_bind(f.station_id)
                 .push_bind(f.direction)

@@ -28,7 +28,12 @@ pub struct NewSample {
     pub value_unit: Option<String>,
 }
 
-/// SQLite allows 32766 bound parameters; 13 per row.
+/// A sample's columns besides its id, in the order [`insert`] binds them (the writer's fold moves
+/// rows from the inbox by the same list).
+pub(crate) const COLUMNS: &str = "station_id, connector_id, transaction_id, timestamp, measurand, \
+    phase, location, context, format, unit, raw_value, value, value_unit, received_at";
+
+/// SQLite allows 32766 bound parameters; 14 per row.
 const ROWS_PER_INSERT: usize = 1000;
 
 pub async fn insert(
@@ -43,10 +48,8 @@ pub async fn insert(
     while !samples.is_empty() {
         let rest = samples.split_off(samples.len().min(ROWS_PER_INSERT));
         let chunk = std::mem::replace(&mut samples, rest);
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO meter_samples_inbox (station_id, connector_id, transaction_id, timestamp, measurand,
-             phase, location, context, format, unit, raw_value, value, value_unit, received_at) ",
-        );
+        let mut q =
+            QueryBuilder::<Sqlite>::new(format!("INSERT INTO meter_samples_inbox ({COLUMNS}) "));
         q.push_values(chunk, |mut b, s| {
             b.push_bind(s.station_id)
                 .push_bind(s.connector_id)

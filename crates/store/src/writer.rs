@@ -260,14 +260,12 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
 /// does this by itself every [`FOLD_AFTER`]; tools that fill the database directly (benchmarks)
 /// call it in their write to have their rows indexed at once.
 pub async fn fold(conn: &mut SqliteConnection) -> Result<u64> {
-    const FRAMES: &str = "id, station_id, direction, at, message_type, message_id, action, text";
-    const SAMPLES: &str = "id, station_id, connector_id, transaction_id, timestamp, measurand, \
-        phase, location, context, format, unit, raw_value, value, value_unit, received_at";
+    let (frames, samples) = (crate::frames::COLUMNS, crate::meter::COLUMNS);
     let sql = format!(
-        "INSERT INTO frames_indexed ({FRAMES}) SELECT {FRAMES} FROM frames_inbox ORDER BY id;
+        "INSERT INTO frames_indexed (id, {frames}) SELECT id, {frames} FROM frames_inbox ORDER BY id;
          DELETE FROM frames_inbox;
-         INSERT INTO meter_samples_indexed ({SAMPLES}) SELECT {SAMPLES} FROM meter_samples_inbox
-             ORDER BY id;
+         INSERT INTO meter_samples_indexed (id, {samples})
+             SELECT id, {samples} FROM meter_samples_inbox ORDER BY id;
          DELETE FROM meter_samples_inbox;"
     );
     let moved = conn
