@@ -32,10 +32,20 @@ pub async fn record_status(
     timestamp: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    let received = fmt(now);
-    sqlx::query(
+    // One statement list: one hand-off to the SQLite thread instead of three. A status from
+    // before a session's stop changes what that session costs.
+    let current = sqlx::query(
         "INSERT INTO status_history (station_id, connector_id, status, error_code, info, vendor_id,
-         vendor_error_code, timestamp, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         vendor_error_code, timestamp, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9);
+         UPDATE transactions SET cost = NULL, cost_zone = NULL, cost_rev = cost_rev + 1
+         WHERE station_id = ?1 AND connector_id = ?2 AND stop_ts > ?10;
+         INSERT INTO connectors (station_id, connector_id, status, error_code, info, vendor_id,
+         vendor_error_code, status_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?10)
+         ON CONFLICT (station_id, connector_id) DO UPDATE SET status = excluded.status,
+         error_code = excluded.error_code, info = excluded.info, vendor_id = excluded.vendor_id,
+         vendor_error_code = excluded.vendor_error_code, status_at = excluded.status_at
+         WHERE excluded.status_at >= connectors.status_at
+         RETURNING 1",
     )
     .bind(&s.station_id)
     .bind(s.connector_id)
@@ -45,39 +55,11 @@ pub async fn record_status(
     .bind(&s.vendor_id)
     .bind(&s.vendor_error_code)
     .bind(fmt_opt(timestamp))
-    .bind(&received)
-    .execute(&mut *conn)
+    .bind(fmt(now))
+    .bind(fmt(s.status_at))
+    .fetch_all(conn)
     .await?;
-    let at = fmt(s.status_at);
-    // A status from before a session's stop changes what that session costs.
-    sqlx::query(
-        "UPDATE transactions SET cost = NULL, cost_zone = NULL, cost_rev = cost_rev + 1
-         WHERE station_id = ? AND connector_id = ? AND stop_ts > ?",
-    )
-    .bind(&s.station_id)
-    .bind(s.connector_id)
-    .bind(&at)
-    .execute(&mut *conn)
-    .await?;
-    let r = sqlx::query(
-        "INSERT INTO connectors (station_id, connector_id, status, error_code, info, vendor_id,
-         vendor_error_code, status_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (station_id, connector_id) DO UPDATE SET status = excluded.status,
-         error_code = excluded.error_code, info = excluded.info, vendor_id = excluded.vendor_id,
-         vendor_error_code = excluded.vendor_error_code, status_at = excluded.status_at
-         WHERE excluded.status_at >= connectors.status_at",
-    )
-    .bind(&s.station_id)
-    .bind(s.connector_id)
-    .bind(&s.status)
-    .bind(&s.error_code)
-    .bind(&s.info)
-    .bind(&s.vendor_id)
-    .bind(&s.vendor_error_code)
-    .bind(at)
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected() > 0)
+    Ok(!current.is_empty())
 }
 
 pub async fn list(ex: impl SqliteExecutor<'_>, station_id: &str) -> Result<Vec<Connector>> {

@@ -30,13 +30,23 @@ pub(crate) const COLUMNS: &str =
 /// SQLite allows 32766 bound parameters; 7 per row.
 const ROWS_PER_INSERT: usize = 2000;
 
-/// Append frames with multi-row inserts (the writer batches the log this way).
-pub async fn insert(conn: &mut SqliteConnection, mut frames: Vec<NewFrame>) -> Result<()> {
-    while !frames.is_empty() {
-        let rest = frames.split_off(frames.len().min(ROWS_PER_INSERT));
-        let chunk = std::mem::replace(&mut frames, rest);
-        let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO frames_inbox ({COLUMNS}) "));
-        q.push_values(chunk, |mut b, f| {
+/// Append frames now (the writer appends them with its commits through [`push_insert`]).
+pub async fn insert(conn: &mut SqliteConnection, frames: Vec<NewFrame>) -> Result<()> {
+    if frames.is_empty() {
+        return Ok(());
+    }
+    let mut q = QueryBuilder::<Sqlite>::new("");
+    push_insert(&mut q, frames);
+    q.build().persistent(false).execute(conn).await?;
+    Ok(())
+}
+
+/// Add to `q` the multi-row inserts that append `frames` to the inbox (none if there are none).
+pub(crate) fn push_insert(q: &mut QueryBuilder<Sqlite>, frames: Vec<NewFrame>) {
+    let mut frames = frames.into_iter().peekable();
+    while frames.peek().is_some() {
+        q.push(format!("INSERT INTO frames_inbox ({COLUMNS}) "));
+        q.push_values(frames.by_ref().take(ROWS_PER_INSERT), |mut b, f| {
             b.push_bind(f.station_id)
                 .push_bind(f.direction)
                 .push_bind(fmt(f.at))
@@ -45,9 +55,8 @@ pub async fn insert(conn: &mut SqliteConnection, mut frames: Vec<NewFrame>) -> R
                 .push_bind(f.action)
                 .push_bind(f.text);
         });
-        q.build().execute(&mut *conn).await?;
+        q.push(";");
     }
-    Ok(())
 }
 
 /// Which frames of a station to show (the technician's message inspector).

@@ -47,6 +47,9 @@ pub use error::{Error, Result};
 pub use sqlx::sqlite::SqliteConnection;
 pub use writer::{BoxFuture, Writer};
 
+/// The writer connection's page cache, as SQLite's `cache_size` takes it (negative: KiB).
+const WRITER_CACHE_KIB: i64 = -32 * 1024;
+
 /// An open database: a read pool and the one writer.
 #[derive(Clone)]
 pub struct Store {
@@ -71,7 +74,13 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .disable_statement_logging();
-        let mut conn = options.clone().connect().await?;
+        // The writer's page cache holds the index pages a fold adds every station's rows to
+        // (SQLite's default is 2 MiB); grown only as pages are used.
+        let mut conn = options
+            .clone()
+            .pragma("cache_size", WRITER_CACHE_KIB.to_string())
+            .connect()
+            .await?;
         sqlx::migrate!("./migrations").run(&mut conn).await?;
         // Checkpoints run beside the writer (below), not inside its commits, where they would
         // stall every caller waiting on that commit.

@@ -36,21 +36,35 @@ pub(crate) const COLUMNS: &str = "station_id, connector_id, transaction_id, time
 /// SQLite allows 32766 bound parameters; 14 per row.
 const ROWS_PER_INSERT: usize = 1000;
 
+/// Store samples now (the writer appends them with its commits through [`push_insert`]).
 pub async fn insert(
     conn: &mut SqliteConnection,
-    mut samples: Vec<NewSample>,
+    samples: Vec<NewSample>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    if samples.is_empty() {
+        return Ok(());
+    }
+    let mut q = QueryBuilder::<Sqlite>::new("");
+    push_insert(&mut q, samples, now);
+    q.build().persistent(false).execute(conn).await?;
+    Ok(())
+}
+
+/// Add to `q` the statements that store `samples` in the inbox, received at `now` (none if there
+/// are none).
+pub(crate) fn push_insert(
+    q: &mut QueryBuilder<Sqlite>,
+    samples: Vec<NewSample>,
+    now: DateTime<Utc>,
+) {
     let received = fmt(now);
     // Samples for a stopped session change what it costs.
-    let transactions: std::collections::HashSet<i64> =
-        samples.iter().filter_map(|s| s.transaction_id).collect();
-    while !samples.is_empty() {
-        let rest = samples.split_off(samples.len().min(ROWS_PER_INSERT));
-        let chunk = std::mem::replace(&mut samples, rest);
-        let mut q =
-            QueryBuilder::<Sqlite>::new(format!("INSERT INTO meter_samples_inbox ({COLUMNS}) "));
-        q.push_values(chunk, |mut b, s| {
+    let mut late: Vec<i64> = samples.iter().filter_map(|s| s.transaction_id).collect();
+    let mut samples = samples.into_iter().peekable();
+    while samples.peek().is_some() {
+        q.push(format!("INSERT INTO meter_samples_inbox ({COLUMNS}) "));
+        q.push_values(samples.by_ref().take(ROWS_PER_INSERT), |mut b, s| {
             b.push_bind(s.station_id)
                 .push_bind(s.connector_id)
                 .push_bind(s.transaction_id)
@@ -66,11 +80,11 @@ pub async fn insert(
                 .push_bind(s.value_unit)
                 .push_bind(received.clone());
         });
-        q.build().execute(&mut *conn).await?;
+        q.push(";");
     }
-    let mut late: Vec<i64> = transactions.into_iter().collect();
     late.sort_unstable();
-    crate::transactions::forget_costs(conn, &late).await
+    late.dedup();
+    crate::transactions::push_forget_costs(q, &late);
 }
 
 fn map(r: &SqliteRow) -> MeterSample {

@@ -466,20 +466,19 @@ pub async fn save_costs(conn: &mut SqliteConnection, priced: &[Priced]) -> Resul
 }
 
 /// Late data for stopped sessions: forget their stored costs.
-pub(crate) async fn forget_costs(conn: &mut SqliteConnection, ids: &[i64]) -> Result<()> {
-    if ids.is_empty() {
-        return Ok(());
+pub(crate) fn push_forget_costs(q: &mut QueryBuilder<Sqlite>, ids: &[i64]) {
+    // SQLite allows 32766 bound parameters per statement.
+    for chunk in ids.chunks(10_000) {
+        q.push(
+            "UPDATE transactions SET cost = NULL, cost_zone = NULL, cost_rev = cost_rev + 1
+             WHERE stop_ts IS NOT NULL AND id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(");");
     }
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "UPDATE transactions SET cost = NULL, cost_zone = NULL, cost_rev = cost_rev + 1
-         WHERE stop_ts IS NOT NULL AND id IN (",
-    );
-    let mut list = q.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
-    q.push(")").build().execute(conn).await?;
-    Ok(())
 }
 
 /// Which finished sessions go on an invoice: stopped in `[stopped_from, stopped_to)`, for one

@@ -20,8 +20,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{Connection, Executor};
+use sqlx::sqlite::{Sqlite, SqliteConnection};
+use sqlx::{Connection, Executor, QueryBuilder};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::error::{Error, Result};
@@ -289,60 +289,65 @@ async fn fold_now(conn: &mut SqliteConnection) -> Result<u64> {
     moved
 }
 
-/// One group commit: the jobs, each in a savepoint, then the appended rows. Returns the error
+/// One group commit: the appended rows, then the jobs, each in a savepoint. Returns the error
 /// that kept it from committing, if any (then nothing of it is on disk).
+///
+/// Each statement list below is one hand-off to sqlx's SQLite thread, and under load the writer
+/// waits for a tokio worker after each one; so the transaction's opening, the appended rows and
+/// the first savepoint (or, with no jobs, the commit) go as one list, and so does what runs
+/// between two jobs.
 async fn commit(
     conn: &mut SqliteConnection,
     batch: &mut Vec<Job>,
     finishes: &mut Vec<Finish>,
     appends: &mut Appends,
 ) -> Option<String> {
-    if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
-        tracing::error!("writer could not begin a transaction: {e}");
-        // Nothing ran; dropping the jobs tells their callers nothing was written.
-        batch.clear();
-        return Some(e.to_string());
-    }
-    // Appended rows first: they were queued before this batch's jobs were taken.
+    // A lone job with nothing appended needs no savepoint: the whole transaction is its own.
     let lone = batch.len() == 1 && appends.is_empty();
-    let samples = std::mem::take(&mut appends.samples);
-    let frames = std::mem::take(&mut appends.frames);
-    let appended = async {
-        crate::meter::insert(&mut *conn, samples, chrono::Utc::now()).await?;
-        crate::frames::insert(&mut *conn, frames).await
-    };
-    if let Err(e) = appended.await {
-        let _ = conn.execute("ROLLBACK").await;
-        tracing::error!("appending rows failed: {e}");
+    let mut first = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE;");
+    // Appended rows first: they were queued before this batch's jobs were taken.
+    crate::meter::push_insert(
+        &mut first,
+        std::mem::take(&mut appends.samples),
+        chrono::Utc::now(),
+    );
+    crate::frames::push_insert(&mut first, std::mem::take(&mut appends.frames));
+    first.push(match (batch.is_empty(), lone) {
+        (true, _) => "COMMIT;",
+        (false, true) => "",
+        (false, false) => "SAVEPOINT job;",
+    });
+    // The list differs with every batch's row counts: not worth a place in the statement cache.
+    if let Err(e) = first.build().persistent(false).execute(&mut *conn).await {
         batch.clear();
-        return Some(e.to_string());
+        return Some(abort(conn, "appending rows failed", e).await);
     }
-    // Each job is atomic on its own: a failed job leaves nothing behind in the batch. A lone job
-    // with nothing appended needs no savepoint: the whole transaction is its own.
-    for job in batch.drain(..) {
-        if !lone {
-            let _ = conn.execute("SAVEPOINT job").await;
-        }
+    let jobs = batch.len();
+    for (i, job) in batch.drain(..).enumerate() {
         let (ok, finish) = job(&mut *conn).await;
         finishes.push(finish);
-        if lone {
-            if !ok {
-                let _ = conn.execute("ROLLBACK").await;
-                return None;
-            }
-        } else {
-            if !ok {
-                let _ = conn.execute("ROLLBACK TO job").await;
-            }
-            let _ = conn.execute("RELEASE job").await;
+        // Each job is atomic on its own: a failed one leaves nothing behind in the batch.
+        let next = match (lone, ok, i + 1 == jobs) {
+            (true, true, _) | (false, true, true) => "COMMIT",
+            (true, false, _) => "ROLLBACK",
+            (false, true, false) => "RELEASE job; SAVEPOINT job",
+            (false, false, false) => "ROLLBACK TO job; RELEASE job; SAVEPOINT job",
+            (false, false, true) => "ROLLBACK TO job; COMMIT",
+        };
+        if let Err(e) = conn.execute(next).await {
+            // Returning drops the jobs not yet run.
+            return Some(abort(conn, "group commit failed", e).await);
         }
     }
-    match conn.execute("COMMIT").await {
-        Ok(_) => None,
-        Err(e) => {
-            let _ = conn.execute("ROLLBACK").await;
-            tracing::error!("group commit failed: {e}");
-            Some(e.to_string())
-        }
-    }
+    None
+}
+
+/// Undo the open transaction after `e`; returns the error to give the jobs that ran (the callers
+/// of jobs dropped unrun are told nothing was written by their dropped reply).
+async fn abort(conn: &mut SqliteConnection, what: &str, e: sqlx::Error) -> String {
+    tracing::error!("{what}: {e}");
+    // Left open, the transaction would make every later BEGIN of the writer fail (and if none
+    // is open, this fails harmlessly).
+    let _ = conn.execute("ROLLBACK").await;
+    e.to_string()
 }

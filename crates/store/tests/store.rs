@@ -175,6 +175,170 @@ async fn a_failed_job_leaves_nothing_and_others_in_the_batch_commit() {
     );
 }
 
+/// The writer keeps more pages than SQLite's default 2 MiB (the fold touches every station's
+/// index pages).
+#[tokio::test]
+async fn the_writer_has_a_larger_page_cache() {
+    let (_d, store) = open().await;
+    let kib: i64 = store
+        .writer
+        .write(|c| {
+            Box::pin(async move {
+                Ok(sqlx::query_scalar("PRAGMA cache_size")
+                    .fetch_one(&mut *c)
+                    .await?)
+            })
+        })
+        .await
+        .expect("pragma");
+    assert_eq!(kib, -32 * 1024);
+}
+
+/// A StatusNotification is history always, the current status only if not older than it, and it
+/// makes a session stopped after its time be priced again; all three in one statement list.
+#[tokio::test]
+async fn a_status_is_history_current_unless_older_and_reprices_sessions_stopped_after_it() {
+    use chargeyard_store::connectors;
+    use chargeyard_store::model::Connector;
+    let (_d, store) = open().await;
+    let w = &store.writer;
+    let at = |h| {
+        Utc.with_ymd_and_hms(2024, 1, 1, h, 0, 0)
+            .single()
+            .expect("time")
+    };
+    w.write(move |c| {
+        Box::pin(async move {
+            stations::create(c, "CP1", Registration::Accepted, None, at(9)).await?;
+            let (id, _) = transactions::start(c, &new_tx(5), at(10)).await?;
+            let stop = StopRecord {
+                station_id: "CP1".into(),
+                transaction_id: id,
+                id_tag: None,
+                meter_stop: 100,
+                timestamp: at(12),
+                reason: None,
+            };
+            transactions::stop(c, &stop, at(12)).await?;
+            // As if priced: a status before the stop must make it be priced again.
+            sqlx::query("UPDATE transactions SET cost = '[]', cost_zone = 'UTC' WHERE id = ?")
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
+    .expect("a stopped session");
+    let record = |status: &'static str, hour: u32| {
+        let s = Connector {
+            station_id: "CP1".into(),
+            connector_id: 1,
+            status: status.into(),
+            error_code: "NoError".into(),
+            info: None,
+            vendor_id: None,
+            vendor_error_code: None,
+            status_at: at(hour),
+        };
+        w.write(move |c| {
+            Box::pin(async move { connectors::record_status(c, &s, Some(at(hour)), at(13)).await })
+        })
+    };
+    let priced = || async {
+        sqlx::query_as::<_, (Option<String>, i64)>("SELECT cost, cost_rev FROM transactions")
+            .fetch_one(&store.reader)
+            .await
+            .expect("session")
+    };
+    assert!(
+        record("Finishing", 13).await.expect("newer"),
+        "newer is current"
+    );
+    assert_eq!(
+        priced().await,
+        (Some("[]".into()), 0),
+        "after the stop: cost kept"
+    );
+    assert!(
+        !record("Charging", 11).await.expect("older"),
+        "older is not current"
+    );
+    assert_eq!(priced().await, (None, 1), "before the stop: priced again");
+    let now = connectors::list(&store.reader, "CP1").await.expect("list");
+    assert_eq!(
+        now.iter()
+            .map(|c| (c.status.as_str(), c.status_at))
+            .collect::<Vec<_>>(),
+        [("Finishing", at(13))],
+        "the older status did not roll the current one back"
+    );
+    let history: i64 = sqlx::query_scalar("SELECT count(*) FROM status_history")
+        .fetch_one(&store.reader)
+        .await
+        .expect("history");
+    assert_eq!(history, 2, "both are history");
+    assert!(
+        record("Available", 13).await.expect("same time"),
+        "as new as the current one"
+    );
+}
+
+/// Jobs and appended rows that share one commit: the failed job in the middle leaves nothing,
+/// the jobs before and after it and the appended rows are committed.
+#[tokio::test]
+async fn a_failed_job_in_a_shared_commit_leaves_the_others_committed() {
+    let (_d, store) = open().await;
+    let now = Utc::now();
+    let w = &store.writer;
+    w.write(move |c| {
+        Box::pin(async move { stations::create(c, "CP1", Registration::Accepted, None, now).await })
+    })
+    .await
+    .expect("create");
+    let commits = w.stats().commits.load(Ordering::Relaxed);
+    let create = |id: &'static str| {
+        w.write(move |c| {
+            Box::pin(
+                async move { stations::create(c, id, Registration::Accepted, None, now).await },
+            )
+        })
+    };
+    let failing = w.write(move |c| {
+        Box::pin(async move {
+            stations::create(c, "CP3", Registration::Accepted, None, now).await?;
+            stations::create(c, "CP1", Registration::Accepted, None, now).await
+        })
+    });
+    w.log_frame(chargeyard_store::frames::NewFrame {
+        station_id: "CP1".into(),
+        direction: "in",
+        at: now,
+        message_type: Some(2),
+        message_id: Some("1".into()),
+        action: Some("Heartbeat".into()),
+        text: r#"[2,"1","Heartbeat",{}]"#.into(),
+    });
+    // Queued together before the writer runs (this test's runtime has one thread).
+    let (before, failed, after) = tokio::join!(create("CP2"), failing, create("CP4"));
+    assert_eq!(
+        w.stats().commits.load(Ordering::Relaxed),
+        commits + 1,
+        "the three jobs were meant to share one commit"
+    );
+    before.expect("job before the failed one");
+    after.expect("job after the failed one");
+    assert!(matches!(failed, Err(Error::Conflict(_))), "{failed:?}");
+    for (id, kept) in [("CP2", true), ("CP3", false), ("CP4", true)] {
+        let found = stations::get(&store.reader, id).await.expect("get");
+        assert_eq!(found.is_some(), kept, "{id}");
+    }
+    let frames = chargeyard_store::frames::list(&store.reader, "CP1", None, 10)
+        .await
+        .expect("frames");
+    assert_eq!(frames.len(), 1, "the appended frame was committed");
+}
+
 #[tokio::test]
 async fn data_survives_reopen() {
     let dir = tempfile::tempdir().expect("tempdir");
