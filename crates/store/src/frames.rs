@@ -197,15 +197,20 @@ pub async fn partner(
 
 /// The answer to a CALL: ?1 station, ?2 message id, ?3 the CALL's direction, ?4 its id, ?5 until,
 /// ?6 reach.
-const ANSWER_TO: &str = "SELECT * FROM (SELECT * FROM frames WHERE station_id = ?1 AND id > ?4
-                        ORDER BY id LIMIT ?6)
-    WHERE message_id = ?2 AND direction <> ?3 AND message_type IN (3, 4) AND at <= ?5
+const ANSWER_TO: &str = "SELECT * FROM frames WHERE station_id = ?1 AND id > ?4
+    AND id <= coalesce((SELECT id FROM frames WHERE station_id = ?1 AND id > ?4
+        ORDER BY id LIMIT 1 OFFSET ?6 - 1), 9223372036854775807)
+    AND message_id = ?2 AND direction <> ?3 AND message_type IN (3, 4) AND at <= ?5
     ORDER BY id LIMIT 1";
 
 /// The CALL an answer belongs to; parameters as for [`ANSWER_TO`], ?5 being since.
-const CALL_OF: &str = "SELECT * FROM (SELECT * FROM frames WHERE station_id = ?1 AND id < ?4
-                        ORDER BY id DESC LIMIT ?6)
-    WHERE message_id = ?2 AND direction <> ?3 AND message_type = 2 AND at >= ?5
+///
+/// Both read frames in id order only until the first that pairs (usually the next or previous
+/// one); the reach is the id of the last frame within it, found in the index alone.
+const CALL_OF: &str = "SELECT * FROM frames WHERE station_id = ?1 AND id < ?4
+    AND id >= coalesce((SELECT id FROM frames WHERE station_id = ?1 AND id < ?4
+        ORDER BY id DESC LIMIT 1 OFFSET ?6 - 1), 0)
+    AND message_id = ?2 AND direction <> ?3 AND message_type = 2 AND at >= ?5
     ORDER BY id DESC LIMIT 1";
 
 /// How many of a station's frames around a CALL or answer its partner is looked for in: far

@@ -488,9 +488,85 @@ async fn daily_energy_stays_in_step_with_the_hours_of_repriced_sessions() {
     assert_eq!(daily().await[0].2, 4_000);
 }
 
+/// Log `rows`, then read `station`'s frames back, oldest first.
+async fn log_and_read(
+    store: &Store,
+    rows: Vec<chargeyard_store::frames::NewFrame>,
+    station: &str,
+) -> Vec<chargeyard_store::model::Frame> {
+    use chargeyard_store::frames::{self, FrameFilter};
+    store
+        .writer
+        .write(move |c| Box::pin(async move { frames::insert(c, rows).await }))
+        .await
+        .expect("insert");
+    let filter = FrameFilter {
+        after_id: Some(0),
+        limit: Some(5000),
+        ..Default::default()
+    };
+    frames::search(&store.reader, station, &filter)
+        .await
+        .expect("frames")
+}
+
+/// Each frame's partner id, looked for within 125 s (after a CALL, before an answer).
+async fn partner_ids<'a>(
+    store: &Store,
+    frames: impl IntoIterator<Item = &'a chargeyard_store::model::Frame>,
+) -> Vec<Option<i64>> {
+    let window = chrono::Duration::seconds(125);
+    let mut partners = Vec::new();
+    for fr in frames {
+        let until = if fr.message_type == Some(2) {
+            fr.at + window
+        } else {
+            fr.at - window
+        };
+        let p = chargeyard_store::frames::partner(&store.reader, fr, until)
+            .await
+            .expect("partner");
+        partners.push(p.map(|p| p.id));
+    }
+    partners
+}
+
+/// A partner is looked for among the next (or previous) `PARTNER_REACH` frames of the station:
+/// the one exactly that far is found, one frame further is not.
+#[tokio::test]
+async fn a_partner_is_found_up_to_the_reach_and_not_beyond() {
+    use chargeyard_store::frames::{NewFrame, PARTNER_REACH};
+    let (_dir, store) = open().await;
+    let t0 = chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("time");
+    let f = |dir: &'static str, kind: i64, id: String| NewFrame {
+        station_id: "R".into(),
+        direction: dir,
+        at: t0,
+        message_type: Some(kind),
+        message_id: Some(id),
+        action: Some("Heartbeat".into()),
+        text: "[]".into(),
+    };
+    // 0: CALL x, 1: CALL y, fillers, REACH: answer to x, a filler, REACH + 2: answer to y.
+    let mut rows = vec![f("in", 2, "x".into()), f("in", 2, "y".into())];
+    rows.extend((2..PARTNER_REACH).map(|i| f("in", 2, format!("filler {i}"))));
+    rows.push(f("out", 3, "x".into()));
+    rows.push(f("in", 2, "one more".into()));
+    rows.push(f("out", 3, "y".into()));
+    let page = log_and_read(&store, rows, "R").await;
+    let n = page.len();
+    assert_eq!(n as i64, PARTNER_REACH + 3);
+    let partners = partner_ids(&store, [&page[0], &page[1], &page[n - 3], &page[n - 1]]).await;
+    assert_eq!(
+        partners,
+        [Some(page[n - 3].id), None, Some(page[0].id), None],
+        "x and its answer are {PARTNER_REACH} frames apart, y and its answer one more"
+    );
+}
+
 #[tokio::test]
 async fn a_frame_pairs_with_its_answer_even_when_message_ids_repeat() {
-    use chargeyard_store::frames::{self, FrameFilter, NewFrame};
+    use chargeyard_store::frames::NewFrame;
     let (_dir, store) = open().await;
     let t0 = chrono::DateTime::from_timestamp(1_700_000_000, 0).expect("time");
     let f = |dir: &'static str, secs: i64, kind: i64, id: &str| NewFrame {
@@ -516,34 +592,8 @@ async fn a_frame_pairs_with_its_answer_even_when_message_ids_repeat() {
         f("in", 3600, 2, "1"),
         f("out", 3602, 4, "1"),
     ];
-    store
-        .writer
-        .write(move |c| Box::pin(async move { frames::insert(c, rows).await }))
-        .await
-        .expect("insert");
-    let page = frames::search(
-        &store.reader,
-        "S",
-        &FrameFilter {
-            after_id: Some(0),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("frames");
-    let window = chrono::Duration::seconds(125);
-    let mut partners = Vec::new();
-    for fr in &page {
-        let until = if fr.message_type == Some(2) {
-            fr.at + window
-        } else {
-            fr.at - window
-        };
-        let p = frames::partner(&store.reader, fr, until)
-            .await
-            .expect("partner");
-        partners.push(p.map(|p| p.id));
-    }
+    let page = log_and_read(&store, rows, "S").await;
+    let partners = partner_ids(&store, &page).await;
     // ids: 1 2 (3 is T's) 4 5 6
     assert_eq!(
         partners,
