@@ -292,10 +292,10 @@ async fn fold_now(conn: &mut SqliteConnection) -> Result<u64> {
 /// One group commit: the appended rows, then the jobs, each in a savepoint. Returns the error
 /// that kept it from committing, if any (then nothing of it is on disk).
 ///
-/// Each statement list below is one hand-off to sqlx's SQLite thread, and under load the writer
-/// waits for a tokio worker after each one; so the transaction's opening, the appended rows and
-/// the first savepoint (or, with no jobs, the commit) go as one list, and so does what runs
-/// between two jobs.
+/// Each statement list below is one round trip to sqlx's SQLite thread, and under load both
+/// ends of it wait for a CPU; so the transaction's opening, the appended rows and the first
+/// savepoint (or, with no jobs, the commit) go as one list, and so does what runs between two
+/// jobs (docs/PERFORMANCE.md, item 8).
 async fn commit(
     conn: &mut SqliteConnection,
     batch: &mut Vec<Job>,
