@@ -32,13 +32,9 @@ const ROWS_PER_INSERT: usize = 2000;
 
 /// Append frames now (the writer appends them with its commits through [`push_insert`]).
 pub async fn insert(conn: &mut SqliteConnection, frames: Vec<NewFrame>) -> Result<()> {
-    if frames.is_empty() {
-        return Ok(());
-    }
     let mut q = QueryBuilder::<Sqlite>::new("");
     push_insert(&mut q, frames);
-    q.build().persistent(false).execute(conn).await?;
-    Ok(())
+    Ok(crate::execute_once(conn, q).await?)
 }
 
 /// Add to `q` the multi-row inserts that append `frames` to the inbox (none if there are none).

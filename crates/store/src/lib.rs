@@ -122,6 +122,19 @@ async fn checkpoints(pool: SqlitePool, writer: tokio::sync::mpsc::WeakSender<wri
     }
 }
 
+/// Run a statement list built for one use (its text varies with the number of rows it carries),
+/// kept out of sqlx's statement cache, where such lists would evict the fixed statements. An
+/// empty list runs nothing.
+pub(crate) async fn execute_once(
+    conn: &mut SqliteConnection,
+    mut q: sqlx::QueryBuilder<sqlx::Sqlite>,
+) -> sqlx::Result<()> {
+    if !q.sql().as_str().is_empty() {
+        q.build().persistent(false).execute(conn).await?;
+    }
+    Ok(())
+}
+
 /// What SQLite plans for a query on a fresh database: the detail column of EXPLAIN QUERY PLAN,
 /// one step a line. For tests that keep queries on their indexes.
 #[cfg(test)]

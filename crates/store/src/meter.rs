@@ -42,13 +42,9 @@ pub async fn insert(
     samples: Vec<NewSample>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if samples.is_empty() {
-        return Ok(());
-    }
     let mut q = QueryBuilder::<Sqlite>::new("");
     push_insert(&mut q, samples, now);
-    q.build().persistent(false).execute(conn).await?;
-    Ok(())
+    Ok(crate::execute_once(conn, q).await?)
 }
 
 /// Add to `q` the statements that store `samples` in the inbox, received at `now` (none if there

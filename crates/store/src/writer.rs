@@ -317,8 +317,7 @@ async fn commit(
         (false, true) => "",
         (false, false) => "SAVEPOINT job;",
     });
-    // The list differs with every batch's row counts: not worth a place in the statement cache.
-    if let Err(e) = first.build().persistent(false).execute(&mut *conn).await {
+    if let Err(e) = crate::execute_once(&mut *conn, first).await {
         batch.clear();
         return Some(abort(conn, "appending rows failed", e).await);
     }
