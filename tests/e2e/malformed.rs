@@ -5,18 +5,24 @@ use futures_util::SinkExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::{Harness, eventually, exchange, raw};
+use crate::{Harness, Raw, eventually, exchange, raw};
 
-#[tokio::test]
-async fn each_malformed_frame_gets_its_error_code_and_the_connection_stays_open() {
-    let h = Harness::open().await;
-    let mut ws = raw(&h.url, "BROKEN").await;
+/// A raw connection for `station`, booted and accepted.
+async fn booted(h: &Harness, station: &str) -> Raw {
+    let mut ws = raw(&h.url, station).await;
     let boot = exchange(
         &mut ws,
         r#"[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#,
     )
     .await;
     assert_eq!(boot[2]["status"], json!("Accepted"));
+    ws
+}
+
+#[tokio::test]
+async fn each_malformed_frame_gets_its_error_code_and_the_connection_stays_open() {
+    let h = Harness::open().await;
+    let mut ws = booted(&h, "BROKEN").await;
     let cases = [
         (r#"[2,"j1","Heartbeat",{"#, "j1", "FormationViolation"),
         (r#"[9,"t1",{}]"#, "t1", "FormationViolation"),
@@ -96,6 +102,55 @@ async fn each_malformed_frame_gets_its_error_code_and_the_connection_stays_open(
         f.iter()
             .any(|f| f.direction == "in" && f.text == "garbage")
             .then_some(())
+    })
+    .await;
+}
+
+/// A plain CALL is read straight from its text (`CallParts`, `decode_text`); every frame that
+/// path leaves alone, or whose payload it cannot decode, is read in full and answered exactly as
+/// before: odd spacing, escaped or numeric ids, extra elements, a duplicated key, trailing text.
+#[tokio::test]
+async fn calls_the_text_path_leaves_alone_are_answered_as_before() {
+    let h = Harness::open().await;
+    let mut ws = booted(&h, "ODD").await;
+    let status = r#"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#;
+    let twice = r#"{"connectorId":2,"connectorId":1,"errorCode":"NoError","status":"Faulted"}"#;
+    let cases = [
+        (
+            " [ 2 ,\n \"s1\" , \"Heartbeat\" ,\t{ } ] ".to_string(),
+            "s1",
+            3,
+        ),
+        (r#"[2,"s\"2","Heartbeat",{}]"#.to_string(), "s\"2", 3),
+        (r#"[2,17,"Heartbeat",{}]"#.to_string(), "17", 3),
+        (r#"[2,"s4","Heartbeat",{},"extra"]"#.to_string(), "s4", 3),
+        (
+            format!(r#"[2,"s5","StatusNotification",{status}]"#),
+            "s5",
+            3,
+        ),
+        (format!(r#"[2,"s6","StatusNotification",{twice}]"#), "s6", 3),
+        (r#"[2,"s7","Heartbeat",{} {}]"#.to_string(), "s7", 4),
+    ];
+    for (frame, id, kind) in cases {
+        let answer = exchange(&mut ws, &frame).await;
+        assert_eq!(
+            (answer[0].as_u64(), answer[1].as_str()),
+            (Some(kind), Some(id)),
+            "{frame}: {answer}"
+        );
+    }
+    // The duplicated key was read as the full parser reads it: the last one counts.
+    let e = &h.engine;
+    eventually("connector 1 reported Faulted", || async {
+        let st = e.station("ODD").await.ok()?;
+        let faulted = |id| {
+            st.view
+                .connectors
+                .iter()
+                .any(|c| c.connector_id == id && c.status == "Faulted")
+        };
+        (faulted(1) && !faulted(2)).then_some(())
     })
     .await;
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chargeyard_ocpp::lenient::Quirk;
-use chargeyard_ocpp::v16::{self, Action, ChargePointCall, IdTagInfo, Request};
+use chargeyard_ocpp::v16::{self, Action, ChargePointCall, Decoded, IdTagInfo, Request};
 use chargeyard_ocpp::{CallError, ErrorCode, Timestamp};
 use chargeyard_store::id_tags::{TagFields, TagFilter};
 use chargeyard_store::meter::SampleFilter;
@@ -1229,6 +1229,17 @@ impl Engine {
         payload: Value,
     ) -> std::result::Result<Value, CallError> {
         let decoded = ChargePointCall::decode(action, payload)?;
+        self.handle_decoded(station_id, live, action, decoded).await
+    }
+
+    /// Handle one CALL from a station, its payload already decoded.
+    pub(crate) async fn handle_decoded(
+        &self,
+        station_id: &str,
+        live: &LiveInfo,
+        action: &str,
+        decoded: Decoded<ChargePointCall>,
+    ) -> std::result::Result<Value, CallError> {
         self.record_quirks(station_id, &decoded.quirks).await;
         let registration = reg_from_u8(live.registration.load(Ordering::Relaxed));
         let call = decoded.value;

@@ -5,9 +5,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use chargeyard_ocpp::Frame;
 use chargeyard_ocpp::lenient::{Quirk, QuirkKind};
-use chargeyard_ocpp::v16::Action;
+use chargeyard_ocpp::v16::{Action, ChargePointCall};
+use chargeyard_ocpp::{CallParts, Frame};
 use chargeyard_store::frames::NewFrame;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -234,6 +234,27 @@ async fn on_text(
     pending: &mut Option<Pending>,
     text: &str,
 ) -> bool {
+    // A plain CALL whose payload decodes is read straight from its text; anything else (and any
+    // payload that does not decode) goes through `Frame::parse`, which answers what is wrong.
+    if let Some(call) = CallParts::find(text)
+        && let Ok(decoded) = ChargePointCall::decode_text(call.action, call.payload)
+    {
+        engine.log_frame(
+            station_id,
+            "in",
+            text,
+            Some((2, call.id)),
+            Some(call.action),
+        );
+        let answer = match engine
+            .handle_decoded(station_id, info, call.action, decoded)
+            .await
+        {
+            Ok(v) => Frame::result(call.id, v),
+            Err(e) => Frame::error(call.id, &e),
+        };
+        return send(engine, station_id, sink, &answer, Some(call.action)).await;
+    }
     match Frame::parse(text) {
         Ok(Frame::Call {
             id,

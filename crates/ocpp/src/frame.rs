@@ -232,6 +232,56 @@ impl Frame {
     }
 }
 
+/// A CALL's parts as they stand in its text, its payload not parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallParts<'a> {
+    pub id: &'a str,
+    pub action: &'a str,
+    /// The payload's JSON text, from `{` to `}`; not yet checked to be one valid JSON object
+    /// ([`crate::v16::decode_text`] checks that; when it fails, [`Frame::parse`] gives the answer).
+    pub payload: &'a str,
+}
+
+impl<'a> CallParts<'a> {
+    /// The parts of a plain CALL, `[2, "<id>", "<action>", {…}]`, found without parsing the
+    /// payload: for the engine's hot path, which decodes the payload from its text. `None` for
+    /// anything else (an id or action with escapes, a numeric id, extra elements, any other
+    /// message type): [`Frame::parse`] reads those, and answers what is wrong with them.
+    pub fn find(text: &'a str) -> Option<CallParts<'a>> {
+        let rest = skip_ws(skip_ws(text).strip_prefix('[')?);
+        let rest = skip_ws(rest.strip_prefix('2')?).strip_prefix(',')?;
+        let (id, rest) = plain_string(rest)?;
+        let (action, rest) = plain_string(skip_ws(rest).strip_prefix(',')?)?;
+        let payload = skip_ws(skip_ws(rest).strip_prefix(',')?);
+        let payload = payload.trim_end_matches(JSON_WS).strip_suffix(']')?;
+        let payload = payload.trim_end_matches(JSON_WS);
+        let ok =
+            id.len() <= MAX_MESSAGE_ID_LEN && payload.starts_with('{') && payload.ends_with('}');
+        ok.then_some(CallParts {
+            id,
+            action,
+            payload,
+        })
+    }
+}
+
+/// What JSON counts as whitespace.
+const JSON_WS: [char; 4] = [' ', '\t', '\n', '\r'];
+
+fn skip_ws(text: &str) -> &str {
+    text.trim_start_matches(JSON_WS)
+}
+
+/// A non-empty JSON string with neither escapes nor control characters at the start of `text`
+/// (after whitespace), and what follows it.
+fn plain_string(text: &str) -> Option<(&str, &str)> {
+    let rest = skip_ws(text).strip_prefix('"')?;
+    let end = rest.find('"')?;
+    let s = &rest[..end];
+    let plain = end > 0 && !s.contains(|c: char| c == '\\' || c.is_control());
+    plain.then(|| (s, &rest[end + 1..]))
+}
+
 /// Best effort: find `[<type>, "<id>"` at the start of a frame that is not valid JSON.
 fn recover_id(text: &str) -> (Option<String>, Option<u64>) {
     let rest = text.trim_start();
@@ -291,6 +341,38 @@ mod tests {
         );
         let e = err(&format!(r#"[2,"{}","Heartbeat",{{}}]"#, "a".repeat(37)));
         assert_eq!(e.error.code, ErrorCode::FormationViolation);
+    }
+
+    #[test]
+    fn call_parts_are_found_in_plain_calls_only() {
+        let parts = |t| CallParts::find(t).map(|p| (p.id, p.action, p.payload));
+        assert_eq!(
+            parts(r#"[2,"a1","Heartbeat",{}]"#),
+            Some(("a1", "Heartbeat", "{}"))
+        );
+        assert_eq!(
+            parts(" [ 2 ,\r\n\"a2\" ,\t\"MeterValues\" , {\"x\": [1]} ] "),
+            Some(("a2", "MeterValues", r#"{"x": [1]}"#))
+        );
+        // Left to `Frame::parse`: escapes, control characters, numbers as ids, an empty or
+        // over-long id, an empty action, other message types, a payload that is no object, and
+        // anything that does not end the array.
+        for text in [
+            r#"[2,"a\"3","Heartbeat",{}]"#,
+            "[2,\"a\t4\",\"Heartbeat\",{}]",
+            r#"[2,5,"Heartbeat",{}]"#,
+            r#"[2,"","Heartbeat",{}]"#,
+            &format!(r#"[2,"{}","Heartbeat",{{}}]"#, "a".repeat(37)),
+            r#"[2,"a6","",{}]"#,
+            r#"[3,"a7",{}]"#,
+            r#"[20,"a8","Heartbeat",{}]"#,
+            r#"[2,"a9","Heartbeat",[]]"#,
+            r#"[2,"a10","Heartbeat",{},"extra"]"#,
+            r#"[2,"a11","Heartbeat",{}"#,
+            r#"{"not":"array"}"#,
+        ] {
+            assert_eq!(parts(text), None, "{text}");
+        }
     }
 
     #[test]

@@ -13,5 +13,5 @@ pub mod lenient;
 pub mod v16;
 
 pub use error::{CallError, ErrorCode};
-pub use frame::{Frame, FrameError};
+pub use frame::{CallParts, Frame, FrameError};
 pub use lenient::{CiString, Quirk, QuirkKind, Timestamp};

@@ -456,9 +456,23 @@ fn valid_wire_examples_decode_without_quirks() {
     ];
     for (action, payload) in examples {
         assert_valid(action, &payload);
+        decodes_the_same_from_text(action, &payload);
+        assert!(ChargePointCall::decode_text(action, &payload.to_string()).is_ok());
         let d = ChargePointCall::decode(action, payload).expect("valid example decodes");
         assert!(d.quirks.is_empty(), "{action}: {:?}", d.quirks);
         assert_eq!(d.value.action().as_str(), action);
+    }
+}
+
+/// The engine decodes a plain CALL from its payload's text and falls back to the full frame when
+/// that fails: so the text must decode to exactly what the value does, and must never accept a
+/// payload the value rejects.
+fn decodes_the_same_from_text(action: &str, payload: &Value) {
+    let text = ChargePointCall::decode_text(action, &payload.to_string());
+    match (text, ChargePointCall::decode(action, payload.clone())) {
+        (Ok(t), Ok(v)) => assert_eq!(t, v, "{action} {payload}"),
+        (Ok(t), Err(e)) => panic!("{action} {payload}: text accepted {t:?}, value rejected: {e}"),
+        (Err(_), _) => {}
     }
 }
 
@@ -518,6 +532,7 @@ fn field_deviations_decode_with_named_quirks() {
         ),
     ];
     for (action, payload, kind) in cases {
+        decodes_the_same_from_text(action, &payload);
         let invalid = !schema(action).is_valid(&payload);
         let d = ChargePointCall::decode(action, payload.clone())
             .unwrap_or_else(|e| panic!("{action} {payload} should be accepted, got {e}"));
@@ -576,6 +591,7 @@ fn what_cannot_be_understood_gets_the_16_error_code() {
         ),
     ];
     for (action, payload, code) in cases {
+        decodes_the_same_from_text(action, &payload);
         let e = ChargePointCall::decode(action, payload.clone()).expect_err("rejected");
         assert_eq!(e.code, code, "{action} {payload}: {}", e.description);
     }

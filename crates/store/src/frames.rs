@@ -7,6 +7,7 @@ use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
 use sqlx::{Row, SqliteExecutor};
 use ts_rs::TS;
 
+use crate::append::Append;
 use crate::error::Result;
 use crate::model::Frame;
 use crate::time::{fmt, parse};
@@ -27,32 +28,26 @@ pub struct NewFrame {
 pub(crate) const COLUMNS: &str =
     "station_id, direction, at, message_type, message_id, action, text";
 
-/// SQLite allows 32766 bound parameters; 7 per row.
-const ROWS_PER_INSERT: usize = 2000;
+static APPEND: Append = Append::new("frames_inbox", COLUMNS);
 
-/// Append frames now (the writer appends them with its commits through [`push_insert`]).
+/// Append frames to the log now (the writer appends them with each commit through [`append`]).
 pub async fn insert(conn: &mut SqliteConnection, frames: Vec<NewFrame>) -> Result<()> {
-    let mut q = QueryBuilder::<Sqlite>::new("");
-    push_insert(&mut q, frames);
-    Ok(crate::execute_once(conn, q).await?)
+    Ok(append(conn, frames).await?)
 }
 
-/// Add to `q` the multi-row inserts that append `frames` to the inbox (none if there are none).
-pub(crate) fn push_insert(q: &mut QueryBuilder<Sqlite>, frames: Vec<NewFrame>) {
-    let mut frames = frames.into_iter().peekable();
-    while frames.peek().is_some() {
-        q.push(format!("INSERT INTO frames_inbox ({COLUMNS}) "));
-        q.push_values(frames.by_ref().take(ROWS_PER_INSERT), |mut b, f| {
-            b.push_bind(f.station_id)
-                .push_bind(f.direction)
-                .push_bind(fmt(f.at))
-                .push_bind(f.message_type)
-                .push_bind(f.message_id)
-                .push_bind(f.action)
-                .push_bind(f.text);
-        });
-        q.push(";");
-    }
+/// Append `frames` to the inbox.
+pub(crate) async fn append(conn: &mut SqliteConnection, frames: Vec<NewFrame>) -> sqlx::Result<()> {
+    APPEND
+        .run(conn, frames, |q, f| {
+            q.bind(f.station_id)
+                .bind(f.direction)
+                .bind(fmt(f.at))
+                .bind(f.message_type)
+                .bind(f.message_id)
+                .bind(f.action)
+                .bind(f.text)
+        })
+        .await
 }
 
 /// Which frames of a station to show (the technician's message inspector).

@@ -15,6 +15,7 @@
 //! - [`time`]         — the stored time format
 //! - `migrations/`    — embedded with `sqlx::migrate!`, run at open; never edit a shipped one
 
+mod append;
 pub mod commands;
 pub mod config_snapshots;
 pub mod connectors;

@@ -6,6 +6,7 @@ use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
 use sqlx::{QueryBuilder, Row};
 use ts_rs::TS;
 
+use crate::append::Append;
 use crate::error::Result;
 use crate::model::MeterSample;
 use crate::time::{fmt, parse};
@@ -33,54 +34,51 @@ pub struct NewSample {
 pub(crate) const COLUMNS: &str = "station_id, connector_id, transaction_id, timestamp, measurand, \
     phase, location, context, format, unit, raw_value, value, value_unit, received_at";
 
-/// SQLite allows 32766 bound parameters; 14 per row.
-const ROWS_PER_INSERT: usize = 1000;
+static APPEND: Append = Append::new("meter_samples_inbox", COLUMNS);
 
-/// Store samples now (the writer appends them with its commits through [`push_insert`]).
+/// Store samples now (the writer appends them with its commits through [`append`]).
 pub async fn insert(
     conn: &mut SqliteConnection,
     samples: Vec<NewSample>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let late = append(&mut *conn, samples, now).await?;
     let mut q = QueryBuilder::<Sqlite>::new("");
-    push_insert(&mut q, samples, now);
+    crate::transactions::push_forget_costs(&mut q, &late);
     Ok(crate::execute_once(conn, q).await?)
 }
 
-/// Add to `q` the statements that store `samples` in the inbox, received at `now` (none if there
-/// are none).
-pub(crate) fn push_insert(
-    q: &mut QueryBuilder<Sqlite>,
+/// Store `samples` in the inbox, received at `now`. Returns the transactions they belong to
+/// (sorted, once each): samples for a stopped session change what it costs, so the caller
+/// forgets those costs in the same transaction.
+pub(crate) async fn append(
+    conn: &mut SqliteConnection,
     samples: Vec<NewSample>,
     now: DateTime<Utc>,
-) {
+) -> sqlx::Result<Vec<i64>> {
     let received = fmt(now);
-    // Samples for a stopped session change what it costs.
     let mut late: Vec<i64> = samples.iter().filter_map(|s| s.transaction_id).collect();
-    let mut samples = samples.into_iter().peekable();
-    while samples.peek().is_some() {
-        q.push(format!("INSERT INTO meter_samples_inbox ({COLUMNS}) "));
-        q.push_values(samples.by_ref().take(ROWS_PER_INSERT), |mut b, s| {
-            b.push_bind(s.station_id)
-                .push_bind(s.connector_id)
-                .push_bind(s.transaction_id)
-                .push_bind(fmt(s.timestamp))
-                .push_bind(s.measurand)
-                .push_bind(s.phase)
-                .push_bind(s.location)
-                .push_bind(s.context)
-                .push_bind(s.format)
-                .push_bind(s.unit)
-                .push_bind(s.raw_value)
-                .push_bind(s.value)
-                .push_bind(s.value_unit)
-                .push_bind(received.clone());
-        });
-        q.push(";");
-    }
+    APPEND
+        .run(conn, samples, |q, s| {
+            q.bind(s.station_id)
+                .bind(s.connector_id)
+                .bind(s.transaction_id)
+                .bind(fmt(s.timestamp))
+                .bind(s.measurand)
+                .bind(s.phase)
+                .bind(s.location)
+                .bind(s.context)
+                .bind(s.format)
+                .bind(s.unit)
+                .bind(s.raw_value)
+                .bind(s.value)
+                .bind(s.value_unit)
+                .bind(received.clone())
+        })
+        .await?;
     late.sort_unstable();
     late.dedup();
-    crate::transactions::push_forget_costs(q, &late);
+    Ok(late)
 }
 
 fn map(r: &SqliteRow) -> MeterSample {

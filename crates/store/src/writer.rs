@@ -7,7 +7,8 @@
 //! - jobs ([`Writer::write`]): any statements, each job atomic on its own (a savepoint), with a
 //!   result for its caller;
 //! - appends ([`Writer::append_samples`], [`Writer::log_frame`]): rows for the append-only tables
-//!   that the hot path writes most, buffered and written by each commit as multi-row inserts.
+//!   that the hot path writes most, buffered and written by each commit as multi-row inserts
+//!   (statements of fixed row counts, prepared once: `append`).
 //!   Every statement costs a hand-off to sqlx's SQLite thread, so this is what keeps a MeterValues
 //!   cheap: many messages share one statement and one fsync.
 //!
@@ -293,9 +294,11 @@ async fn fold_now(conn: &mut SqliteConnection) -> Result<u64> {
 /// that kept it from committing, if any (then nothing of it is on disk).
 ///
 /// Each statement list below is one round trip to sqlx's SQLite thread, and under load both
-/// ends of it wait for a CPU; so the transaction's opening, the appended rows and the first
-/// savepoint (or, with no jobs, the commit) go as one list, and so does what runs between two
-/// jobs (docs/PERFORMANCE.md, item 8).
+/// ends of it wait for a CPU; so the repricing of sessions the appended samples reach and the
+/// first savepoint (or, with no jobs, the commit) go as one list, and so does what runs between
+/// two jobs (docs/PERFORMANCE.md, item 8). The appended rows themselves go through statements
+/// prepared once (`append`, item 9): a round trip per 256 rows costs less than compiling a
+/// statement for each commit's row count.
 async fn commit(
     conn: &mut SqliteConnection,
     batch: &mut Vec<Job>,
@@ -304,20 +307,24 @@ async fn commit(
 ) -> Option<String> {
     // A lone job with nothing appended needs no savepoint: the whole transaction is its own.
     let lone = batch.len() == 1 && appends.is_empty();
-    let mut first = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE;");
-    // Appended rows first: they were queued before this batch's jobs were taken.
-    crate::meter::push_insert(
-        &mut first,
-        std::mem::take(&mut appends.samples),
-        chrono::Utc::now(),
-    );
-    crate::frames::push_insert(&mut first, std::mem::take(&mut appends.frames));
-    first.push(match (batch.is_empty(), lone) {
+    let ending = match (batch.is_empty(), lone) {
         (true, _) => "COMMIT;",
         (false, true) => "",
         (false, false) => "SAVEPOINT job;",
-    });
-    if let Err(e) = crate::execute_once(&mut *conn, first).await {
+    };
+    // Appended rows first: they were queued before this batch's jobs were taken.
+    let appended = async {
+        conn.execute("BEGIN IMMEDIATE").await?;
+        let now = chrono::Utc::now();
+        let late = crate::meter::append(&mut *conn, std::mem::take(&mut appends.samples), now);
+        let late = late.await?;
+        crate::frames::append(&mut *conn, std::mem::take(&mut appends.frames)).await?;
+        let mut then = QueryBuilder::<Sqlite>::new("");
+        crate::transactions::push_forget_costs(&mut then, &late);
+        then.push(ending);
+        crate::execute_once(&mut *conn, then).await
+    };
+    if let Err(e) = appended.await {
         batch.clear();
         return Some(abort(conn, "appending rows failed", e).await);
     }

@@ -194,6 +194,25 @@ async fn the_writer_has_a_larger_page_cache() {
     assert_eq!(kib, -32 * 1024);
 }
 
+/// SQLite is built as `.cargo/config.toml` asks: no allocation statistics and no memory
+/// management, whose global mutex every allocation and page-cache call took (PERFORMANCE item 9).
+#[tokio::test]
+async fn sqlite_is_built_without_allocation_statistics() {
+    let (_d, store) = open().await;
+    let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
+        .fetch_all(&store.reader)
+        .await
+        .expect("compile options");
+    assert!(
+        options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+        "{options:?}"
+    );
+    assert!(
+        !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+        "{options:?}"
+    );
+}
+
 /// A StatusNotification is history always, the current status only if not older than it, and it
 /// makes a session stopped after its time be priced again; all three in one statement list.
 #[tokio::test]
@@ -337,6 +356,112 @@ async fn a_failed_job_in_a_shared_commit_leaves_the_others_committed() {
         .await
         .expect("frames");
     assert_eq!(frames.len(), 1, "the appended frame was committed");
+}
+
+/// Appended rows go to the inboxes through statements of 256, 64 and 16 rows prepared once, the
+/// last one's unused rows bound as NULL: every count around those sizes stores exactly its rows,
+/// in order and intact, whether the writer appends them with a commit or a job inserts them.
+#[tokio::test]
+async fn appended_rows_of_any_count_are_stored_once_in_order() {
+    use chargeyard_store::frames::{self, NewFrame};
+    use chargeyard_store::meter::{self, NewSample, SampleFilter};
+    let (_d, store) = open().await;
+    let now = Utc
+        .with_ymd_and_hms(2024, 1, 1, 10, 0, 0)
+        .single()
+        .expect("time");
+    let rows = |station: &str, n: usize| {
+        let frames: Vec<NewFrame> = (0..n)
+            .map(|i| NewFrame {
+                station_id: station.into(),
+                direction: if i % 2 == 0 { "in" } else { "out" },
+                at: now,
+                message_type: Some(2),
+                message_id: Some(i.to_string()),
+                action: (i % 3 != 0).then(|| "Heartbeat".into()),
+                text: format!("[2,\"{i}\",\"Heartbeat\",{{}}]"),
+            })
+            .collect();
+        let samples: Vec<NewSample> = (0..n)
+            .map(|i| NewSample {
+                station_id: station.into(),
+                connector_id: 1 + (i % 2) as i64,
+                transaction_id: None,
+                timestamp: now + chrono::Duration::seconds(i as i64),
+                measurand: "Energy.Active.Import.Register".into(),
+                phase: (i % 2 == 0).then(|| "L1".into()),
+                location: None,
+                context: Some("Sample.Periodic".into()),
+                format: None,
+                unit: Some("Wh".into()),
+                raw_value: i.to_string(),
+                value: (i % 5 != 0).then_some(i as f64),
+                value_unit: Some("Wh".into()),
+            })
+            .collect();
+        (frames, samples)
+    };
+    for n in [1, 15, 16, 17, 64, 65, 255, 256, 257, 600] {
+        for via_writer in [true, false] {
+            let station = format!("CP{n}-{via_writer}");
+            let (frames_in, samples_in) = rows(&station, n);
+            if via_writer {
+                for f in frames_in.clone() {
+                    store.writer.log_frame(f);
+                }
+                store
+                    .writer
+                    .append_samples(samples_in.clone())
+                    .await
+                    .expect("append");
+            } else {
+                let (f, s) = (frames_in.clone(), samples_in.clone());
+                store
+                    .writer
+                    .write(move |c| {
+                        Box::pin(async move {
+                            frames::insert(&mut *c, f).await?;
+                            meter::insert(c, s, now).await
+                        })
+                    })
+                    .await
+                    .expect("insert");
+            }
+            let mut logged = frames::list(&store.reader, &station, None, 1000)
+                .await
+                .expect("frames");
+            logged.reverse();
+            let logged: Vec<_> = logged
+                .into_iter()
+                .map(|f| (f.direction, f.message_id, f.action, f.text))
+                .collect();
+            let sent: Vec<_> = frames_in
+                .into_iter()
+                .map(|f| (f.direction.to_string(), f.message_id, f.action, f.text))
+                .collect();
+            assert_eq!(logged, sent, "{station}");
+            let filter = SampleFilter {
+                station_id: Some(station.clone()),
+                ..Default::default()
+            };
+            // What a stored sample and the one sent have in common.
+            macro_rules! sample {
+                ($s:expr) => {{
+                    let s = $s;
+                    let kept = (s.phase, s.context, s.raw_value, s.value);
+                    (s.connector_id, s.timestamp, kept)
+                }};
+            }
+            let stored: Vec<_> = meter::query(&store.reader, &filter)
+                .await
+                .expect("samples")
+                .into_iter()
+                .map(|s| sample!(s))
+                .collect();
+            let sent: Vec<_> = samples_in.into_iter().map(|s| sample!(s)).collect();
+            assert_eq!(stored, sent, "{station}");
+        }
+    }
 }
 
 #[tokio::test]

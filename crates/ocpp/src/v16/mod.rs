@@ -16,8 +16,8 @@ pub mod types;
 pub use messages::*;
 pub use types::*;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::error::{CallError, ErrorCode, classify};
@@ -50,10 +50,43 @@ pub struct Decoded<T> {
 /// Decode a payload leniently: accept what can be understood, note quirks, and map what cannot be
 /// understood to the 1.6 CALLERROR code.
 pub fn decode<T: DeserializeOwned>(payload: Value) -> Result<Decoded<T>, CallError> {
+    decode_from(payload)
+}
+
+/// [`decode`] straight from the payload's JSON text, without building a [`Value`] first (the
+/// engine's path for a plain CALL: [`crate::Frame::call_parts`]). Accepts and notes exactly what
+/// [`decode`] does; text after the payload is an error.
+pub fn decode_text<T: DeserializeOwned>(payload: &str) -> Result<Decoded<T>, CallError> {
+    let mut de = serde_json::Deserializer::from_str(payload);
+    let decoded = decode_from(&mut de)?;
+    de.end().map_err(|e| classify("", &e))?;
+    Ok(decoded)
+}
+
+/// A CALL's payload, parsed or still as text.
+enum Payload<'a> {
+    Value(Value),
+    Text(&'a str),
+}
+
+impl Payload<'_> {
+    fn decode<T: DeserializeOwned>(self) -> Result<Decoded<T>, CallError> {
+        match self {
+            Payload::Value(v) => decode(v),
+            Payload::Text(t) => decode_text(t),
+        }
+    }
+}
+
+fn decode_from<'de, T, D>(de: D) -> Result<Decoded<T>, CallError>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de, Error = serde_json::Error>,
+{
     let (result, mut quirks) = lenient::collect(|| {
         let mut ignored = Vec::new();
         let mut on_ignored = |path: serde_ignored::Path<'_>| ignored.push(path.to_string());
-        let de = serde_ignored::Deserializer::new(payload, &mut on_ignored);
+        let de = serde_ignored::Deserializer::new(de, &mut on_ignored);
         let r = serde_path_to_error::deserialize::<_, T>(de);
         (r, ignored)
     });
@@ -191,8 +224,15 @@ macro_rules! call_enum {
         impl $name {
             /// Decode a CALL of this direction.
             pub fn decode(action: &str, payload: Value) -> Result<Decoded<$name>, CallError> {
+                Self::decode_payload(action, Payload::Value(payload))
+            }
+            /// [`Self::decode`] from the payload's JSON text ([`decode_text`]).
+            pub fn decode_text(action: &str, payload: &str) -> Result<Decoded<$name>, CallError> {
+                Self::decode_payload(action, Payload::Text(payload))
+            }
+            fn decode_payload(action: &str, payload: Payload<'_>) -> Result<Decoded<$name>, CallError> {
                 match action {
-                    $(stringify!($action) => decode::<$req>(payload).map(|d| Decoded {
+                    $(stringify!($action) => payload.decode::<$req>().map(|d| Decoded {
                         value: $name::$action(d.value),
                         quirks: d.quirks,
                     }),)+
