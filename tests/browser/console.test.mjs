@@ -247,6 +247,8 @@ test('invoices: a period exported as CSV with progress, downloaded, and a sessio
   await page.getByTestId('export-chart-png').click();
   await until('the chart saved', async () => /chart_session-\d+\.png/.test(await page.getByTestId('notice').innerText()));
   await page.getByTestId('export-samples').click();
+  // Until the samples are written, the link still offers the chart just saved.
+  await until('the samples exported', async () => /\.csv$/.test(await page.getByTestId('samples-download').innerText()));
   const [values] = await Promise.all([page.waitForEvent('download'), page.getByTestId('samples-download').click()]);
   const text = await (await import('node:fs/promises')).readFile(await values.path(), 'utf8');
   assert.match(text.split('\r\n')[1] ?? '', /Energy\.Active\.Import\.Register|Power|SoC/);
