@@ -1220,20 +1220,9 @@ impl Engine {
         }
     }
 
-    /// Handle one CALL from a station; returns the CALLRESULT payload or the CALLERROR.
+    /// Handle one CALL from a station, its payload decoded; returns the CALLRESULT payload or
+    /// the CALLERROR.
     pub(crate) async fn handle_call(
-        &self,
-        station_id: &str,
-        live: &LiveInfo,
-        action: &str,
-        payload: Value,
-    ) -> std::result::Result<Value, CallError> {
-        let decoded = ChargePointCall::decode(action, payload)?;
-        self.handle_decoded(station_id, live, action, decoded).await
-    }
-
-    /// Handle one CALL from a station, its payload already decoded.
-    pub(crate) async fn handle_decoded(
         &self,
         station_id: &str,
         live: &LiveInfo,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use chargeyard_ocpp::lenient::{Quirk, QuirkKind};
-use chargeyard_ocpp::v16::{Action, ChargePointCall};
-use chargeyard_ocpp::{CallParts, Frame};
+use chargeyard_ocpp::v16::{Action, ChargePointCall, Decoded};
+use chargeyard_ocpp::{CallError, CallParts, Frame};
 use chargeyard_store::frames::NewFrame;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -225,6 +225,30 @@ pub(crate) async fn run(
     });
 }
 
+/// Log a CALL from the station, handle it and send the answer; false if sending failed.
+#[allow(clippy::too_many_arguments)] // the session state on_text holds, as the frame handlers take it
+async fn answer_call(
+    engine: &Engine,
+    station_id: &str,
+    info: &LiveInfo,
+    sink: &mut Sink,
+    text: &str,
+    id: &str,
+    action: &str,
+    decoded: Result<Decoded<ChargePointCall>, CallError>,
+) -> bool {
+    engine.log_frame(station_id, "in", text, Some((2, id)), Some(action));
+    let handled = match decoded {
+        Ok(call) => engine.handle_call(station_id, info, action, call).await,
+        Err(e) => Err(e),
+    };
+    let answer = match handled {
+        Ok(v) => Frame::result(id, v),
+        Err(e) => Frame::error(id, &e),
+    };
+    send(engine, station_id, sink, &answer, Some(action)).await
+}
+
 /// Handle one text frame; false if answering it failed (the connection is gone).
 async fn on_text(
     engine: &Engine,
@@ -239,21 +263,18 @@ async fn on_text(
     if let Some(call) = CallParts::find(text)
         && let Ok(decoded) = ChargePointCall::decode_text(call.action, call.payload)
     {
-        engine.log_frame(
+        let (id, action) = (call.id, call.action);
+        return answer_call(
+            engine,
             station_id,
-            "in",
+            info,
+            sink,
             text,
-            Some((2, call.id)),
-            Some(call.action),
-        );
-        let answer = match engine
-            .handle_decoded(station_id, info, call.action, decoded)
-            .await
-        {
-            Ok(v) => Frame::result(call.id, v),
-            Err(e) => Frame::error(call.id, &e),
-        };
-        return send(engine, station_id, sink, &answer, Some(call.action)).await;
+            id,
+            action,
+            Ok(decoded),
+        )
+        .await;
     }
     match Frame::parse(text) {
         Ok(Frame::Call {
@@ -261,12 +282,8 @@ async fn on_text(
             action,
             payload,
         }) => {
-            engine.log_frame(station_id, "in", text, Some((2, &id)), Some(&action));
-            let answer = match engine.handle_call(station_id, info, &action, payload).await {
-                Ok(v) => Frame::result(id, v),
-                Err(e) => Frame::error(id, &e),
-            };
-            send(engine, station_id, sink, &answer, Some(&action)).await
+            let decoded = ChargePointCall::decode(&action, payload);
+            answer_call(engine, station_id, info, sink, text, &id, &action, decoded).await
         }
         Ok(frame) => {
             let id = frame.id().to_string();

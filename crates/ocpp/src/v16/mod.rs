@@ -54,7 +54,7 @@ pub fn decode<T: DeserializeOwned>(payload: Value) -> Result<Decoded<T>, CallErr
 }
 
 /// [`decode`] straight from the payload's JSON text, without building a [`Value`] first (the
-/// engine's path for a plain CALL: [`crate::Frame::call_parts`]). Accepts and notes exactly what
+/// engine's path for a plain CALL: [`crate::CallParts::find`]). Accepts and notes exactly what
 /// [`decode`] does; text after the payload is an error.
 pub fn decode_text<T: DeserializeOwned>(payload: &str) -> Result<Decoded<T>, CallError> {
     let mut de = serde_json::Deserializer::from_str(payload);
