@@ -13,6 +13,7 @@ use chargeyard_ocpp::{CallError, ErrorCode, Timestamp};
 use chargeyard_store::id_tags::{TagFields, TagFilter};
 use chargeyard_store::meter::SampleFilter;
 use chargeyard_store::model::*;
+use chargeyard_store::text::Text;
 use chargeyard_store::transactions::{NewTransaction, StopOutcome, StopRecord, TransactionFilter};
 use chargeyard_store::{
     Store, commands, connectors, events, frames, id_tags, quirks, stations, transactions,
@@ -1224,7 +1225,7 @@ impl Engine {
     /// the CALLERROR.
     pub(crate) async fn handle_call(
         &self,
-        station_id: &str,
+        station_id: &Text,
         live: &LiveInfo,
         action: &str,
         decoded: Decoded<ChargePointCall>,
@@ -1246,7 +1247,7 @@ impl Engine {
         self.dispatch(station_id, Some(live), call)
             .await
             .map_err(|e| {
-                tracing::error!(station = station_id, "handling {action} failed: {e}");
+                tracing::error!(station = &**station_id, "handling {action} failed: {e}");
                 CallError::new(
                     ErrorCode::InternalError,
                     "the central system could not store this message; retry",
@@ -1270,13 +1271,13 @@ impl Engine {
         }
         Ok(History {
             engine: self.clone(),
-            station_id: station.id,
+            station_id: station.id.into(),
         })
     }
 
     async fn dispatch(
         &self,
-        station_id: &str,
+        station_id: &Text,
         live: Option<&LiveInfo>,
         call: ChargePointCall,
     ) -> Result<Value> {
@@ -1435,7 +1436,11 @@ impl Engine {
         }))
     }
 
-    async fn on_meter_values(&self, station_id: &str, r: v16::MeterValuesRequest) -> Result<Value> {
+    async fn on_meter_values(
+        &self,
+        station_id: &Text,
+        r: v16::MeterValuesRequest,
+    ) -> Result<Value> {
         let tx_id = match r.transaction_id {
             Some(id) if id <= 0 => {
                 self.record_quirks(
@@ -1518,7 +1523,7 @@ impl Engine {
         };
         // transactionData belongs to the transaction only if it is ours.
         let data = r.transaction_data.unwrap_or_default();
-        let (sid, now) = (station_id.to_string(), self.now());
+        let (sid, now) = (Text::from(station_id), self.now());
         let outcome = self
             .inner
             .store
@@ -1659,7 +1664,7 @@ fn quiet() -> bool {
 /// One station's past messages on their way in; see [`Engine::history`].
 pub struct History {
     engine: Engine,
-    station_id: String,
+    station_id: Text,
 }
 
 impl History {
@@ -1676,7 +1681,7 @@ impl Drop for History {
     /// Screens reload the station once, instead of following every message of its past.
     fn drop(&mut self) {
         self.engine.emit(Event::StationUpdated {
-            station_id: std::mem::take(&mut self.station_id),
+            station_id: self.station_id.to_string(),
         });
     }
 }

@@ -3,6 +3,7 @@
 
 use chargeyard_ocpp::v16::{Measurand, MeterValue, UnitOfMeasure};
 use chargeyard_store::meter::NewSample;
+use chargeyard_store::text::{Text, word};
 
 /// The unit a measurand has when the charger sends none. The spec's default is Wh for every
 /// measurand, which is only meaningful for energy; for the rest the natural unit is assumed.
@@ -46,7 +47,7 @@ fn number(raw: &str) -> Option<f64> {
 }
 
 pub fn normalise(
-    station_id: &str,
+    station_id: &Text,
     connector_id: i64,
     transaction_id: Option<i64>,
     values: &[MeterValue],
@@ -66,23 +67,23 @@ pub fn normalise(
             let (value, value_unit) = match (signed, number(&sv.value)) {
                 (false, Some(v)) if unit.is_known() => {
                     let (factor, base_unit) = base(&unit);
-                    (Some(v * factor), Some(base_unit.to_string()))
+                    (Some(v * factor), Some(word(base_unit)))
                 }
-                (false, Some(v)) => (Some(v), Some(unit.as_str().to_string())),
+                (false, Some(v)) => (Some(v), Some(word(unit.as_str()))),
                 _ => (None, None),
             };
             out.push(NewSample {
-                station_id: station_id.to_string(),
+                station_id: station_id.clone(),
                 connector_id,
                 transaction_id,
                 timestamp: mv.timestamp.0,
-                measurand: measurand.as_str().to_string(),
-                phase: sv.phase.as_ref().map(|p| p.as_str().to_string()),
-                location: sv.location.as_ref().map(|l| l.as_str().to_string()),
-                context: sv.context.as_ref().map(|c| c.as_str().to_string()),
-                format: sv.format.as_ref().map(|f| f.as_str().to_string()),
-                unit: sv.unit.as_ref().map(|u| u.as_str().to_string()),
-                raw_value: sv.value.clone(),
+                measurand: word(measurand.as_str()),
+                phase: sv.phase.as_ref().map(|p| word(p.as_str())),
+                location: sv.location.as_ref().map(|l| word(l.as_str())),
+                context: sv.context.as_ref().map(|c| word(c.as_str())),
+                format: sv.format.as_ref().map(|f| word(f.as_str())),
+                unit: sv.unit.as_ref().map(|u| word(u.as_str())),
+                raw_value: sv.value.as_str().into(),
                 value,
                 value_unit,
             });
@@ -99,7 +100,7 @@ pub fn kwh_candidates(samples: &[NewSample]) -> bool {
 }
 
 fn is_register_wh(s: &NewSample) -> bool {
-    s.measurand == "Energy.Active.Import.Register"
+    &*s.measurand == "Energy.Active.Import.Register"
         && s.phase.is_none()
         && s.value_unit.as_deref() == Some("Wh")
         && s.unit.as_deref().is_none_or(|u| u == "Wh")
@@ -130,7 +131,7 @@ pub fn fix_kwh_labelled_as_wh(samples: &mut [NewSample], meter_start_wh: i64) ->
 pub fn latest(samples: &[NewSample], measurand: &str) -> Option<f64> {
     samples
         .iter()
-        .filter(|s| s.measurand == measurand && s.phase.is_none())
+        .filter(|s| &*s.measurand == measurand && s.phase.is_none())
         .max_by_key(|s| s.timestamp)
         .and_then(|s| s.value)
 }
@@ -147,7 +148,7 @@ mod tests {
         let ChargePointCall::MeterValues(MeterValuesRequest { meter_value, .. }) = d.value else {
             panic!("not MeterValues")
         };
-        normalise("CP", 1, None, &meter_value)
+        normalise(&"CP".into(), 1, None, &meter_value)
     }
 
     #[test]
@@ -186,15 +187,11 @@ mod tests {
         ]));
         assert_eq!(s[0].value, Some(12500.0));
         assert_eq!(
-            (s[0].raw_value.as_str(), s[0].unit.as_deref()),
+            (&*s[0].raw_value, s[0].unit.as_deref()),
             ("12.5", Some("kWh"))
         );
         assert_eq!(
-            (
-                s[1].measurand.as_str(),
-                s[1].value,
-                s[1].value_unit.as_deref()
-            ),
+            (&*s[1].measurand, s[1].value, s[1].value_unit.as_deref()),
             ("Energy.Active.Import.Register", Some(300.0), Some("Wh"))
         );
         assert_eq!(
@@ -205,7 +202,7 @@ mod tests {
             (s[3].value_unit.as_deref(), s[3].phase.as_deref()),
             (Some("V"), Some("L1-N"))
         );
-        assert_eq!((s[4].value, s[4].raw_value.as_str()), (None, "abc"));
+        assert_eq!((s[4].value, &*s[4].raw_value), (None, "abc"));
         assert_eq!(s[5].value_unit.as_deref(), Some("Celsius"));
         // Equal timestamps: the value listed last wins.
         assert_eq!(latest(&s, "Energy.Active.Import.Register"), Some(300.0));

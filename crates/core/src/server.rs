@@ -271,5 +271,5 @@ async fn connection(
         remote_addr: addr.to_string(),
         at: engine.now(),
     });
-    session::run(engine, ws, station_id, conn_id, info, rx, cancel).await;
+    session::run(engine, ws, station_id.into(), conn_id, info, rx, cancel).await;
 }

@@ -9,6 +9,7 @@ use chargeyard_ocpp::lenient::{Quirk, QuirkKind};
 use chargeyard_ocpp::v16::{Action, ChargePointCall, Decoded};
 use chargeyard_ocpp::{CallError, CallParts, Frame};
 use chargeyard_store::frames::NewFrame;
+use chargeyard_store::text::{Text, word};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -35,31 +36,31 @@ impl Engine {
     /// live. `kind` is the message type and id, None when the frame could not be read.
     pub(crate) fn log_frame(
         &self,
-        station_id: &str,
+        station_id: &Text,
         direction: &'static str,
         text: &str,
         kind: Option<(u8, &str)>,
         action: Option<&str>,
     ) {
         let row = NewFrame {
-            station_id: station_id.to_string(),
+            station_id: station_id.clone(),
             direction,
             at: self.now(),
             message_type: kind.map(|(t, _)| i64::from(t)),
-            message_id: kind.map(|(_, id)| id.to_string()),
-            action: action.map(str::to_string),
-            text: text.to_string(),
+            message_id: kind.map(|(_, id)| id.into()),
+            action: action.map(word),
+            text: text.into(),
         };
         if self.has_listeners() {
             let live = chargeyard_store::model::Frame {
                 id: 0,
-                station_id: row.station_id.clone(),
+                station_id: station_id.to_string(),
                 direction: direction.to_string(),
                 at: row.at,
                 message_type: row.message_type,
-                message_id: row.message_id.clone(),
-                action: row.action.clone(),
-                text: row.text.clone(),
+                message_id: kind.map(|(_, id)| id.to_string()),
+                action: action.map(str::to_string),
+                text: text.to_string(),
             };
             self.emit(Event::Frame { frame: live });
         }
@@ -69,7 +70,7 @@ impl Engine {
 
 async fn send(
     engine: &Engine,
-    station_id: &str,
+    station_id: &Text,
     sink: &mut Sink,
     frame: &Frame,
     action: Option<&str>,
@@ -88,7 +89,7 @@ async fn send(
 pub(crate) async fn run(
     engine: Engine,
     ws: WebSocketStream<TcpStream>,
-    station_id: String,
+    station_id: Text,
     conn_id: u64,
     info: Arc<LiveInfo>,
     mut rx: mpsc::Receiver<OutboundCall>,
@@ -212,14 +213,14 @@ pub(crate) async fn run(
     {
         let mut sessions = engine.lock_sessions();
         if sessions
-            .get(&station_id)
+            .get(&*station_id)
             .is_some_and(|h| h.conn_id == conn_id)
         {
-            sessions.remove(&station_id);
+            sessions.remove(&*station_id);
         }
     }
     engine.emit(Event::StationDisconnected {
-        station_id,
+        station_id: station_id.to_string(),
         reason: reason.to_string(),
         at: engine.now(),
     });
@@ -229,7 +230,7 @@ pub(crate) async fn run(
 #[allow(clippy::too_many_arguments)] // the session state on_text holds, as the frame handlers take it
 async fn answer_call(
     engine: &Engine,
-    station_id: &str,
+    station_id: &Text,
     info: &LiveInfo,
     sink: &mut Sink,
     text: &str,
@@ -252,7 +253,7 @@ async fn answer_call(
 /// Handle one text frame; false if answering it failed (the connection is gone).
 async fn on_text(
     engine: &Engine,
-    station_id: &str,
+    station_id: &Text,
     info: &LiveInfo,
     sink: &mut Sink,
     pending: &mut Option<Pending>,

@@ -99,21 +99,23 @@ impl Frame {
 
     /// The wire text.
     pub fn to_text(&self) -> String {
-        let v = match self {
+        // Written from references: building a `json!` array first copied the whole payload.
+        let text = match self {
             Frame::Call {
                 id,
                 action,
                 payload,
-            } => serde_json::json!([2, id, action, payload]),
-            Frame::CallResult { id, payload } => serde_json::json!([3, id, payload]),
+            } => serde_json::to_string(&(2, id, action, payload)),
+            Frame::CallResult { id, payload } => serde_json::to_string(&(3, id, payload)),
             Frame::CallError {
                 id,
                 code,
                 description,
                 details,
-            } => serde_json::json!([4, id, code, description, details]),
+            } => serde_json::to_string(&(4, id, code, description, details)),
         };
-        v.to_string()
+        // Strings and `Value`s always serialise.
+        text.expect("a frame serialises")
     }
 
     /// Read one frame as a charger sends it.
@@ -382,5 +384,12 @@ mod tests {
         assert_eq!(Frame::parse(&f.to_text()), Ok(f));
         let e = Frame::error("9", &CallError::new(ErrorCode::NotImplemented, "nope"));
         assert_eq!(e.to_text(), r#"[4,"9","NotImplemented","nope",{}]"#);
+        let payload = serde_json::json!({"idTagInfo": {"status": "Accepted"}, "n": [1.5, null]});
+        let r = Frame::result("a\"b", payload);
+        assert_eq!(
+            r.to_text(),
+            r#"[3,"a\"b",{"idTagInfo":{"status":"Accepted"},"n":[1.5,null]}]"#
+        );
+        assert_eq!(Frame::parse(&r.to_text()), Ok(r));
     }
 }

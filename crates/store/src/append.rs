@@ -24,7 +24,8 @@ pub(crate) struct Append {
     table: &'static str,
     /// The columns the rows bind, in order; the first must be NOT NULL.
     columns: &'static str,
-    sql: OnceLock<[String; SIZES.len()]>,
+    /// The statements by size, each alone and after `BEGIN IMMEDIATE` ([`Append::run`]).
+    sql: OnceLock<[[String; SIZES.len()]; 2]>,
 }
 
 impl Append {
@@ -40,26 +41,32 @@ impl Append {
         self.columns.split(',').count()
     }
 
-    fn sql(&'static self, statement: usize) -> &'static str {
+    fn sql(&'static self, statement: usize, begin: bool) -> &'static str {
         let all = self.sql.get_or_init(|| {
             let row = format!("({})", vec!["?"; self.width()].join(", "));
-            SIZES.map(|n| {
+            let insert = SIZES.map(|n| {
                 format!(
                     "INSERT INTO {} ({}) SELECT * FROM (VALUES {}) WHERE column1 IS NOT NULL",
                     self.table,
                     self.columns,
                     vec![row.as_str(); n].join(", ")
                 )
-            })
+            });
+            let begin = insert.clone().map(|i| format!("BEGIN IMMEDIATE; {i}"));
+            [insert, begin]
         });
-        &all[statement]
+        &all[usize::from(begin)][statement]
     }
 
-    /// Insert `rows`, `bind` adding one row's values in the order of the columns.
+    /// Insert `rows`, `bind` adding one row's values in the order of the columns. Unless `open`,
+    /// the first statement also begins the transaction (and sets `open`): under load every trip
+    /// to SQLite's thread waits for a CPU on both ends, and a `BEGIN` of its own was the slowest
+    /// of a commit's trips (docs/PERFORMANCE.md, item 10).
     pub(crate) async fn run<R>(
         &'static self,
         conn: &mut SqliteConnection,
         rows: Vec<R>,
+        open: &mut bool,
         mut bind: impl FnMut(Query, R) -> Query,
     ) -> sqlx::Result<()> {
         let width = self.width();
@@ -71,7 +78,7 @@ impl Append {
             }
             let statement = statement_for(left);
             let size = SIZES[statement];
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sql(statement)));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(self.sql(statement, !*open)));
             let taken = left.min(size);
             for row in rows.by_ref().take(taken) {
                 q = bind(q, row);
@@ -80,6 +87,7 @@ impl Append {
                 q = q.bind(None::<i64>);
             }
             q.execute(&mut *conn).await?;
+            *open = true;
         }
     }
 }

@@ -10,17 +10,18 @@ use ts_rs::TS;
 use crate::append::Append;
 use crate::error::Result;
 use crate::model::Frame;
+use crate::text::{Text, word};
 use crate::time::{fmt, parse};
 
 #[derive(Debug, Clone)]
 pub struct NewFrame {
-    pub station_id: String,
+    pub station_id: Text,
     pub direction: &'static str,
     pub at: DateTime<Utc>,
     pub message_type: Option<i64>,
-    pub message_id: Option<String>,
-    pub action: Option<String>,
-    pub text: String,
+    pub message_id: Option<Text>,
+    pub action: Option<Text>,
+    pub text: Text,
 }
 
 /// A frame's columns besides its id, in the order [`insert`] binds them (the writer's fold moves
@@ -32,15 +33,19 @@ static APPEND: Append = Append::new("frames_inbox", COLUMNS);
 
 /// Append frames to the log now (the writer appends them with each commit through [`append`]).
 pub async fn insert(conn: &mut SqliteConnection, frames: Vec<NewFrame>) -> Result<()> {
-    Ok(append(conn, frames).await?)
+    Ok(append(conn, frames, &mut true).await?)
 }
 
-/// Append `frames` to the inbox.
-pub(crate) async fn append(conn: &mut SqliteConnection, frames: Vec<NewFrame>) -> sqlx::Result<()> {
+/// Append `frames` to the inbox, beginning the transaction unless `open` (`Append::run`).
+pub(crate) async fn append(
+    conn: &mut SqliteConnection,
+    frames: Vec<NewFrame>,
+    open: &mut bool,
+) -> sqlx::Result<()> {
     APPEND
-        .run(conn, frames, |q, f| {
+        .run(conn, frames, open, |q, f| {
             q.bind(f.station_id)
-                .bind(f.direction)
+                .bind(word(f.direction))
                 .bind(fmt(f.at))
                 .bind(f.message_type)
                 .bind(f.message_id)

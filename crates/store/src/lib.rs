@@ -13,6 +13,7 @@
 //!   [`commands`], [`quirks`], [`events`], [`settings`], [`config_snapshots`], [`transfers`]
 //!   — queries, one module per table
 //! - [`time`]         — the stored time format
+//! - [`text`]         — shared text for the rows the writer appends
 //! - `migrations/`    — embedded with `sqlx::migrate!`, run at open; never edit a shipped one
 
 mod append;
@@ -30,6 +31,7 @@ pub mod quirks;
 pub mod settings;
 pub mod stations;
 pub mod tariffs;
+pub mod text;
 pub mod time;
 pub mod transactions;
 pub mod transfers;

@@ -9,24 +9,25 @@ use ts_rs::TS;
 use crate::append::Append;
 use crate::error::Result;
 use crate::model::MeterSample;
+use crate::text::Text;
 use crate::time::{fmt, parse};
 
 /// One sampled value to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSample {
-    pub station_id: String,
+    pub station_id: Text,
     pub connector_id: i64,
     pub transaction_id: Option<i64>,
     pub timestamp: DateTime<Utc>,
-    pub measurand: String,
-    pub phase: Option<String>,
-    pub location: Option<String>,
-    pub context: Option<String>,
-    pub format: Option<String>,
-    pub unit: Option<String>,
-    pub raw_value: String,
+    pub measurand: Text,
+    pub phase: Option<Text>,
+    pub location: Option<Text>,
+    pub context: Option<Text>,
+    pub format: Option<Text>,
+    pub unit: Option<Text>,
+    pub raw_value: Text,
     pub value: Option<f64>,
-    pub value_unit: Option<String>,
+    pub value_unit: Option<Text>,
 }
 
 /// A sample's columns besides its id, in the order [`insert`] binds them (the writer's fold moves
@@ -42,28 +43,39 @@ pub async fn insert(
     samples: Vec<NewSample>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let late = append(&mut *conn, samples, now).await?;
+    let late = append(&mut *conn, samples, now, &mut true).await?;
     let mut q = QueryBuilder::<Sqlite>::new("");
     crate::transactions::push_forget_costs(&mut q, &late);
     Ok(crate::execute_once(conn, q).await?)
 }
 
-/// Store `samples` in the inbox, received at `now`. Returns the transactions they belong to
-/// (sorted, once each): samples for a stopped session change what it costs, so the caller
-/// forgets those costs in the same transaction.
+/// Store `samples` in the inbox, received at `now`, beginning the transaction unless `open`
+/// (`Append::run`). Returns the transactions they belong to (sorted, once each): samples for a
+/// stopped session change what it costs, so the caller forgets those costs in the same
+/// transaction.
 pub(crate) async fn append(
     conn: &mut SqliteConnection,
     samples: Vec<NewSample>,
     now: DateTime<Utc>,
+    open: &mut bool,
 ) -> sqlx::Result<Vec<i64>> {
-    let received = fmt(now);
+    let received = Text::from(fmt(now));
     let mut late: Vec<i64> = samples.iter().filter_map(|s| s.transaction_id).collect();
+    // The samples of one meter value share its timestamp, formatted once.
+    let mut stamp: Option<(DateTime<Utc>, Text)> = None;
     APPEND
-        .run(conn, samples, |q, s| {
+        .run(conn, samples, open, |q, s| {
+            let timestamp = match &stamp {
+                Some((at, text)) if *at == s.timestamp => text.clone(),
+                _ => stamp
+                    .insert((s.timestamp, fmt(s.timestamp).into()))
+                    .1
+                    .clone(),
+            };
             q.bind(s.station_id)
                 .bind(s.connector_id)
                 .bind(s.transaction_id)
-                .bind(fmt(s.timestamp))
+                .bind(timestamp)
                 .bind(s.measurand)
                 .bind(s.phase)
                 .bind(s.location)

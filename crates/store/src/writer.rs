@@ -12,9 +12,14 @@
 //!   Every statement costs a hand-off to sqlx's SQLite thread, so this is what keeps a MeterValues
 //!   cheap: many messages share one statement and one fsync.
 //!
+//! The task runs on a thread of its own (with a single-threaded runtime), not among the engine's
+//! tasks: there it waited behind every station answered by the commit before, so commits and
+//! answering took turns instead of overlapping (docs/PERFORMANCE.md, item 10).
+//!
 //! Appended rows go into inboxes (`frames_inbox`, `meter_samples_inbox`) that have no index but
 //! their primary key, so a commit only adds to their last pages however many stations it holds.
-//! Every [`FOLD_AFTER`] the writer moves them into the indexed tables ([`fold`]), where a
+//! Every [`FOLD_AFTER`] (or, when busy, every [`FOLD_BUSY_AFTER`]) the writer moves them into the
+//! indexed tables ([`fold`]), where a
 //! station's rows since the last fold then share the index pages they land on (migration 0010,
 //! docs/PERFORMANCE.md).
 
@@ -35,9 +40,29 @@ const MAX_BATCH: usize = 2048;
 /// How long appended rows wait in the inboxes before [`fold`] moves them. Longer makes a fold
 /// cheaper per row (more of a station's rows share an index page) but holds up the commits
 /// waiting behind it for longer: at 10,000 stations sending every 10 s, folding every second
-/// took ack p99 from 4 to 25 ms, every 250 ms to 11 ms, for ~5% less peak throughput
-/// (docs/PERFORMANCE.md).
+/// took ack p99 from 4 to 25 ms, every 250 ms to 11 ms (docs/PERFORMANCE.md).
 pub const FOLD_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Rows that make a fold big enough to wait for more: from this many the inboxes are folded
+/// after [`FOLD_BUSY_AFTER`] instead. At saturation each fold then moves a second's rows, not a
+/// quarter's; that raised acknowledged MeterValues/s by about a fifth (docs/PERFORMANCE.md,
+/// item 10), while 10,000 stations every 10 s (about 1,000 rows a quarter second) still fold
+/// every 250 ms.
+const FOLD_BUSY_ROWS: u64 = 5_000;
+
+/// How long appended rows wait once there are [`FOLD_BUSY_ROWS`] of them.
+const FOLD_BUSY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// When the inboxes are next folded: `rows` appended since the last fold at `last` (None: no
+/// fold yet, so at once).
+fn fold_at(last: Option<tokio::time::Instant>, rows: u64) -> Option<tokio::time::Instant> {
+    match (last, rows) {
+        (_, 0) => None,
+        (None, _) => Some(tokio::time::Instant::now()),
+        (Some(last), ..FOLD_BUSY_ROWS) => Some(last + FOLD_AFTER),
+        (Some(last), _) => Some(last + FOLD_BUSY_AFTER),
+    }
+}
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
@@ -94,14 +119,25 @@ impl Writer {
         self.tx.downgrade()
     }
 
-    pub(crate) fn spawn(conn: SqliteConnection) -> (Writer, tokio::task::JoinHandle<()>) {
+    pub(crate) fn spawn(conn: SqliteConnection) -> (Writer, std::thread::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel::<Job>(16 * 1024);
         let shared = Arc::new(Shared {
             appends: Mutex::new(Appends::default()),
             wake: Notify::new(),
             stats: WriterStats::default(),
         });
-        let handle = tokio::spawn(run(conn, rx, shared.clone()));
+        // Its own thread: see the module docs.
+        let task = run(conn, rx, shared.clone());
+        let handle = std::thread::Builder::new()
+            .name("chargeyard-writer".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("writer runtime");
+                rt.block_on(task);
+            })
+            .expect("writer thread");
         (Writer { tx, shared }, handle)
     }
 
@@ -194,15 +230,17 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
     let mut finishes: Vec<Finish> = Vec::with_capacity(MAX_BATCH);
     let mut closing = false;
     // Rows an earlier run left in the inboxes are folded first.
-    let mut next_fold = tokio::time::Instant::now();
-    let mut inbox_rows = true;
+    let mut last_fold = None;
+    let mut inbox_rows: u64 = 1;
     loop {
-        if inbox_rows && tokio::time::Instant::now() >= next_fold {
+        let next_fold = fold_at(last_fold, inbox_rows);
+        if next_fold.is_some_and(|at| tokio::time::Instant::now() >= at) {
             if let Err(e) = fold_now(&mut conn).await {
                 tracing::error!("moving the inboxes into the indexed tables failed: {e}");
             }
-            next_fold = tokio::time::Instant::now() + FOLD_AFTER;
-            inbox_rows = false;
+            last_fold = Some(tokio::time::Instant::now());
+            inbox_rows = 0;
+            continue;
         }
         if !closing {
             tokio::select! {
@@ -211,7 +249,7 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
                     None => closing = true,
                 },
                 _ = shared.wake.notified() => {}
-                _ = tokio::time::sleep_until(next_fold), if inbox_rows => continue,
+                _ = sleep_until(next_fold) => continue,
             }
         }
         while batch.len() < MAX_BATCH {
@@ -229,7 +267,7 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
             continue;
         }
         let rows = (appends.samples.len() + appends.frames.len()) as u64;
-        inbox_rows |= rows > 0;
+        inbox_rows += rows;
         let err = commit(&mut conn, &mut batch, &mut finishes, &mut appends).await;
         shared.stats.commits.fetch_add(1, Ordering::Relaxed);
         shared
@@ -250,10 +288,20 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
             });
         }
     }
-    if inbox_rows && let Err(e) = fold_now(&mut conn).await {
+    if inbox_rows > 0
+        && let Err(e) = fold_now(&mut conn).await
+    {
         tracing::warn!("moving the inboxes into the indexed tables failed: {e}");
     }
     let _ = conn.close().await;
+}
+
+/// Sleep until `at`, or for ever.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Move every row of the inboxes into the indexed tables, inside the caller's transaction (a
@@ -312,14 +360,15 @@ async fn commit(
         (false, true) => "",
         (false, false) => "SAVEPOINT job;",
     };
-    // Appended rows first: they were queued before this batch's jobs were taken.
+    // Appended rows first: they were queued before this batch's jobs were taken. The first
+    // statement that runs begins the transaction.
     let appended = async {
-        conn.execute("BEGIN IMMEDIATE").await?;
+        let mut open = false;
         let now = chrono::Utc::now();
-        let late = crate::meter::append(&mut *conn, std::mem::take(&mut appends.samples), now);
-        let late = late.await?;
-        crate::frames::append(&mut *conn, std::mem::take(&mut appends.frames)).await?;
-        let mut then = QueryBuilder::<Sqlite>::new("");
+        let samples = std::mem::take(&mut appends.samples);
+        let late = crate::meter::append(&mut *conn, samples, now, &mut open).await?;
+        crate::frames::append(&mut *conn, std::mem::take(&mut appends.frames), &mut open).await?;
+        let mut then = QueryBuilder::<Sqlite>::new(if open { "" } else { "BEGIN IMMEDIATE;" });
         crate::transactions::push_forget_costs(&mut then, &late);
         then.push(ending);
         crate::execute_once(&mut *conn, then).await
@@ -356,4 +405,25 @@ async fn abort(conn: &mut SqliteConnection, what: &str, e: sqlx::Error) -> Strin
     // is open, this fails harmlessly).
     let _ = conn.execute("ROLLBACK").await;
     e.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_writer_folds_less_often() {
+        let last = tokio::time::Instant::now();
+        assert_eq!(fold_at(Some(last), 0), None, "nothing to fold");
+        assert!(fold_at(None, 1).is_some_and(|at| at <= tokio::time::Instant::now()));
+        assert_eq!(fold_at(Some(last), 1), Some(last + FOLD_AFTER));
+        assert_eq!(
+            fold_at(Some(last), FOLD_BUSY_ROWS - 1),
+            Some(last + FOLD_AFTER)
+        );
+        assert_eq!(
+            fold_at(Some(last), FOLD_BUSY_ROWS),
+            Some(last + FOLD_BUSY_AFTER)
+        );
+    }
 }

@@ -315,6 +315,25 @@ async fn a_failed_job_in_a_shared_commit_leaves_the_others_committed() {
     })
     .await
     .expect("create");
+    // The writer runs on its own thread: a job holds it until the rest are queued.
+    let (holding, release) = (
+        tokio::sync::oneshot::channel(),
+        tokio::sync::oneshot::channel(),
+    );
+    let (held, release) = ((holding.0, release.1), (holding.1, release.0));
+    let writer = w.clone();
+    let hold = tokio::spawn(async move {
+        writer
+            .write(move |_| {
+                Box::pin(async move {
+                    let _ = held.0.send(());
+                    let _ = held.1.await;
+                    Ok(())
+                })
+            })
+            .await
+    });
+    release.0.await.expect("the writer runs the holding job");
     let commits = w.stats().commits.load(Ordering::Relaxed);
     let create = |id: &'static str| {
         w.write(move |c| {
@@ -338,12 +357,17 @@ async fn a_failed_job_in_a_shared_commit_leaves_the_others_committed() {
         action: Some("Heartbeat".into()),
         text: r#"[2,"1","Heartbeat",{}]"#.into(),
     });
-    // Queued together before the writer runs (this test's runtime has one thread).
-    let (before, failed, after) = tokio::join!(create("CP2"), failing, create("CP4"));
+    // All three are queued in the first round of polls; the writer is let go in the second.
+    let go = async {
+        tokio::task::yield_now().await;
+        let _ = release.1.send(());
+    };
+    let (before, failed, after, ()) = tokio::join!(create("CP2"), failing, create("CP4"), go);
+    hold.await.expect("join").expect("holding job");
     assert_eq!(
         w.stats().commits.load(Ordering::Relaxed),
-        commits + 1,
-        "the three jobs were meant to share one commit"
+        commits + 2,
+        "after the holding job's commit, the three jobs were meant to share one"
     );
     before.expect("job before the failed one");
     after.expect("job after the failed one");
@@ -365,6 +389,7 @@ async fn a_failed_job_in_a_shared_commit_leaves_the_others_committed() {
 async fn appended_rows_of_any_count_are_stored_once_in_order() {
     use chargeyard_store::frames::{self, NewFrame};
     use chargeyard_store::meter::{self, NewSample, SampleFilter};
+    use chargeyard_store::text::Text;
     let (_d, store) = open().await;
     let now = Utc
         .with_ymd_and_hms(2024, 1, 1, 10, 0, 0)
@@ -377,9 +402,9 @@ async fn appended_rows_of_any_count_are_stored_once_in_order() {
                 direction: if i % 2 == 0 { "in" } else { "out" },
                 at: now,
                 message_type: Some(2),
-                message_id: Some(i.to_string()),
+                message_id: Some(i.to_string().into()),
                 action: (i % 3 != 0).then(|| "Heartbeat".into()),
-                text: format!("[2,\"{i}\",\"Heartbeat\",{{}}]"),
+                text: format!("[2,\"{i}\",\"Heartbeat\",{{}}]").into(),
             })
             .collect();
         let samples: Vec<NewSample> = (0..n)
@@ -394,7 +419,7 @@ async fn appended_rows_of_any_count_are_stored_once_in_order() {
                 context: Some("Sample.Periodic".into()),
                 format: None,
                 unit: Some("Wh".into()),
-                raw_value: i.to_string(),
+                raw_value: i.to_string().into(),
                 value: (i % 5 != 0).then_some(i as f64),
                 value_unit: Some("Wh".into()),
             })
@@ -437,7 +462,11 @@ async fn appended_rows_of_any_count_are_stored_once_in_order() {
                 .collect();
             let sent: Vec<_> = frames_in
                 .into_iter()
-                .map(|f| (f.direction.to_string(), f.message_id, f.action, f.text))
+                .map(|f| {
+                    let text = |t: Option<Text>| t.map(|t| t.to_string());
+                    let (id, action) = (text(f.message_id), text(f.action));
+                    (f.direction.to_string(), id, action, f.text.to_string())
+                })
                 .collect();
             assert_eq!(logged, sent, "{station}");
             let filter = SampleFilter {
@@ -448,7 +477,13 @@ async fn appended_rows_of_any_count_are_stored_once_in_order() {
             macro_rules! sample {
                 ($s:expr) => {{
                     let s = $s;
-                    let kept = (s.phase, s.context, s.raw_value, s.value);
+                    let text = |t: Option<_>| t.map(|t| format!("{t}"));
+                    let kept = (
+                        text(s.phase),
+                        text(s.context),
+                        s.raw_value.to_string(),
+                        s.value,
+                    );
                     (s.connector_id, s.timestamp, kept)
                 }};
             }
@@ -497,7 +532,7 @@ async fn frame_retention_prunes_only_old_frames() {
             direction: "in",
             at: now - chrono::Duration::days(days_ago),
             message_type: Some(2),
-            message_id: Some(format!("m{days_ago}")),
+            message_id: Some(format!("m{days_ago}").into()),
             action: Some("Heartbeat".into()),
             text: "[2,\"m\",\"Heartbeat\",{}]".into(),
         };
@@ -668,7 +703,7 @@ async fn a_partner_is_found_up_to_the_reach_and_not_beyond() {
         direction: dir,
         at: t0,
         message_type: Some(kind),
-        message_id: Some(id),
+        message_id: Some(id.into()),
         action: Some("Heartbeat".into()),
         text: "[]".into(),
     };
@@ -806,7 +841,7 @@ async fn rows_are_read_from_the_inbox_and_folded_with_their_ids() {
         message_type: Some(2),
         message_id: Some(id.into()),
         action: Some("Heartbeat".into()),
-        text: format!("[2,\"{id}\",\"Heartbeat\",{{}}]"),
+        text: format!("[2,\"{id}\",\"Heartbeat\",{{}}]").into(),
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("t.db");
