@@ -31,7 +31,7 @@ pub(crate) const COLUMNS: &str =
 
 static APPEND: Append = Append::new("frames_inbox", COLUMNS);
 
-/// Append frames to the log now (the writer appends them with each commit through [`append`]).
+/// Append frames to the log now (the writer appends them with each commit through `append`).
 pub async fn insert(conn: &mut SqliteConnection, frames: Vec<NewFrame>) -> Result<()> {
     Ok(append(conn, frames, &mut true).await?)
 }

@@ -37,7 +37,7 @@ pub(crate) const COLUMNS: &str = "station_id, connector_id, transaction_id, time
 
 static APPEND: Append = Append::new("meter_samples_inbox", COLUMNS);
 
-/// Store samples now (the writer appends them with its commits through [`append`]).
+/// Store samples now (the writer appends them with its commits through `append`).
 pub async fn insert(
     conn: &mut SqliteConnection,
     samples: Vec<NewSample>,

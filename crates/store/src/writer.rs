@@ -18,10 +18,9 @@
 //!
 //! Appended rows go into inboxes (`frames_inbox`, `meter_samples_inbox`) that have no index but
 //! their primary key, so a commit only adds to their last pages however many stations it holds.
-//! Every [`FOLD_AFTER`] (or, when busy, every [`FOLD_BUSY_AFTER`]) the writer moves them into the
-//! indexed tables ([`fold`]), where a
-//! station's rows since the last fold then share the index pages they land on (migration 0010,
-//! docs/PERFORMANCE.md).
+//! Every [`FOLD_AFTER`] (or, when busy, every `FOLD_BUSY_AFTER`) the writer moves them into the
+//! indexed tables ([`fold`]), where a station's rows since the last fold then share the index
+//! pages they land on (migration 0010, docs/PERFORMANCE.md).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -306,7 +305,7 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
 
 /// Move every row of the inboxes into the indexed tables, inside the caller's transaction (a
 /// reader then sees each row in exactly one of them); returns how many rows moved. The writer
-/// does this by itself every [`FOLD_AFTER`]; tools that fill the database directly (benchmarks)
+/// does this by itself (`fold_at`); tools that fill the database directly (benchmarks)
 /// call it in their write to have their rows indexed at once.
 pub async fn fold(conn: &mut SqliteConnection) -> Result<u64> {
     let (frames, samples) = (crate::frames::COLUMNS, crate::meter::COLUMNS);
