@@ -128,7 +128,7 @@ async fn generate(
         common::sql(
             engine,
             "WITH RECURSIVE m(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM m WHERE k < 359)
-                         INSERT INTO meter_samples_inbox (station_id, connector_id, transaction_id, timestamp,
+                         INSERT INTO meter_samples_log (station_id, connector_id, transaction_id, timestamp,
                             measurand, raw_value, value, unit, value_unit, received_at)
                          SELECT t.station_id, 1, t.id,
                             strftime('%Y-%m-%dT%H:%M:%fZ', t.start_ts, '+' || m.k || ' minutes'),

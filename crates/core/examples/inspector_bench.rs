@@ -34,7 +34,7 @@ frames_out(station, t, dir, kind, mid, txt) AS (
     CASE WHEN err THEN '[4,\"' || mid || '\",\"InternalError\",\"disk busy\",{}]' ELSE '[3,\"' || mid || '\",{}]' END
   FROM calls
 )
-INSERT INTO frames_inbox (station_id, direction, at, message_type, message_id, action, text)
+INSERT INTO frames_log (station_id, direction, at, message_type, message_id, action, text)
 SELECT station, dir, strftime('%Y-%m-%dT%H:%M:%fZ', ?2 + t, 'unixepoch'), kind,
        CAST(mid AS TEXT), 'MeterValues', txt
 FROM frames_out ORDER BY t";

@@ -52,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             strftime('%Y-%m-%dT%H:%M:%fZ', '2025-01-01', '+' || ((i / 100) * 480 + (i % 100) * 3 + 180) || ' minutes'),
             (i / 100) * 27500 + 27500, 'Local', '2025-01-01T00:00:00.000Z' FROM n",
         "WITH RECURSIVE q(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM q WHERE k < 11)
-         INSERT INTO meter_samples_inbox (station_id, connector_id, transaction_id, timestamp, measurand,
+         INSERT INTO meter_samples_log (station_id, connector_id, transaction_id, timestamp, measurand,
             raw_value, value, unit, value_unit, received_at)
          SELECT t.station_id, t.connector_id, t.id,
             strftime('%Y-%m-%dT%H:%M:%fZ', t.start_ts, '+' || (q.k * 15) || ' minutes'),

@@ -1,4 +1,5 @@
-//! Appending rows to the inboxes through statements prepared once.
+//! Appending rows to the logs (`frames_log`, `meter_samples_log`) through statements prepared
+//! once.
 //!
 //! A multi-row insert built for each commit's row count is a new statement every time: SQLite
 //! parses and compiles it, runs it once and frees it, and on the writer's thread that was a fifth
@@ -19,7 +20,7 @@ const SIZES: [usize; 3] = [256, 64, 16];
 
 pub(crate) type Query = sqlx::query::Query<'static, Sqlite, SqliteArguments>;
 
-/// One inbox's fixed inserts.
+/// One log's fixed inserts.
 pub(crate) struct Append {
     table: &'static str,
     /// The columns the rows bind, in order; the first must be NOT NULL.

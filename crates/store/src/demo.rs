@@ -43,21 +43,30 @@ pub async fn seed(
 /// number of stations removed.
 pub async fn remove(conn: &mut SqliteConnection) -> Result<u64> {
     const PER_STATION: &[&str] = &[
-        // Through the demo's transactions and the unlinked samples' index (no per-station index
-        // on every sample); before the transactions go. Rows not yet folded are in the inboxes.
-        "DELETE FROM meter_samples_indexed WHERE transaction_id IN (SELECT t.id FROM transactions t
-         JOIN stations s ON s.id = t.station_id WHERE s.demo = 1)",
-        "DELETE FROM meter_samples_indexed WHERE transaction_id IS NULL
+        // Log rows through the index tables (the logs have no per-station index), then the
+        // index entries, then the rows logged since the last fold; samples before the
+        // transactions they are found through go.
+        "DELETE FROM meter_samples_log WHERE id IN (SELECT x.id FROM meter_samples_by_transaction x
+         WHERE x.transaction_id IN (SELECT t.id FROM transactions t
+         JOIN stations s ON s.id = t.station_id WHERE s.demo = 1))",
+        "DELETE FROM meter_samples_by_transaction WHERE transaction_id IN (SELECT t.id
+         FROM transactions t JOIN stations s ON s.id = t.station_id WHERE s.demo = 1)",
+        "DELETE FROM meter_samples_log WHERE id IN (SELECT u.id FROM meter_samples_unlinked u
+         WHERE u.station_id IN (SELECT id FROM stations WHERE demo = 1))",
+        "DELETE FROM meter_samples_unlinked WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM meter_samples_log WHERE id > (SELECT meter_samples FROM folded)
          AND station_id IN (SELECT id FROM stations WHERE demo = 1)",
-        "DELETE FROM meter_samples_inbox WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM session_energy WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM station_energy_daily WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM transactions WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM unmatched_stops WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM status_history WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM connectors WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
-        "DELETE FROM frames_indexed WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
-        "DELETE FROM frames_inbox WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM frames_log WHERE id IN (SELECT f.id FROM frames_by_station f
+         WHERE f.station_id IN (SELECT id FROM stations WHERE demo = 1))",
+        "DELETE FROM frames_by_station WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
+        "DELETE FROM frames_log WHERE id > (SELECT frames FROM folded)
+         AND station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM commands WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM quirks WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM station_events WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",

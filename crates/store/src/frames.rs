@@ -24,19 +24,17 @@ pub struct NewFrame {
     pub text: Text,
 }
 
-/// A frame's columns besides its id, in the order [`insert`] binds them (the writer's fold moves
-/// rows from the inbox by the same list).
-pub(crate) const COLUMNS: &str =
-    "station_id, direction, at, message_type, message_id, action, text";
+/// A frame's columns besides its id, in the order [`insert`] binds them.
+const COLUMNS: &str = "station_id, direction, at, message_type, message_id, action, text";
 
-static APPEND: Append = Append::new("frames_inbox", COLUMNS);
+static APPEND: Append = Append::new("frames_log", COLUMNS);
 
 /// Append frames to the log now (the writer appends them with each commit through `append`).
 pub async fn insert(conn: &mut SqliteConnection, frames: Vec<NewFrame>) -> Result<()> {
     Ok(append(conn, frames, &mut true).await?)
 }
 
-/// Append `frames` to the inbox, beginning the transaction unless `open` (`Append::run`).
+/// Append `frames` to the log, beginning the transaction unless `open` (`Append::run`).
 pub(crate) async fn append(
     conn: &mut SqliteConnection,
     frames: Vec<NewFrame>,
@@ -215,26 +213,26 @@ pub const PARTNER_REACH: i64 = 500;
 
 /// Delete frames older than `before`; returns how many.
 pub async fn prune(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result<u64> {
-    let mut deleted = 0;
-    for table in ["frames_indexed", "frames_inbox"] {
-        deleted += sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM {table} WHERE at < ?"
-        )))
+    sqlx::query(
+        "DELETE FROM frames_by_station WHERE id IN (SELECT id FROM frames_log WHERE at < ?1)",
+    )
+    .bind(fmt(before))
+    .execute(&mut *conn)
+    .await?;
+    Ok(sqlx::query("DELETE FROM frames_log WHERE at < ?1")
         .bind(fmt(before))
         .execute(&mut *conn)
         .await?
-        .rows_affected();
-    }
-    Ok(deleted)
+        .rows_affected())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Pages of the inspector and partner lookups walk the station's frames in the indexed table
-    /// by `(station_id, id)` and the small inbox by id, merged in order: no sort of all of a
-    /// station's frames, no scan of the whole log (both halves are behind the `frames` view).
+    /// Pages of the inspector and partner lookups walk the station's frames in `frames_by_station`
+    /// and the frames not yet indexed by id, merged in order: no sort of all of a station's
+    /// frames, no scan of the whole log (both are behind the `frames` view).
     #[tokio::test]
     async fn inspector_queries_walk_the_station_index() {
         let filters = [
@@ -258,11 +256,18 @@ mod tests {
         for sql in queries {
             let plan = crate::explain(&sql).await;
             assert!(
-                plan.contains("SEARCH frames_indexed USING INDEX frames_station (station_id=?"),
+                plan.contains("SEARCH i USING PRIMARY KEY (station_id=?"),
                 "{sql}\n{plan}"
             );
             assert!(
-                !plan.contains("SCAN frames_indexed") && !plan.contains("TEMP B-TREE"),
+                plan.contains("SEARCH frames_log USING INTEGER PRIMARY KEY (rowid>?"),
+                "{sql}\n{plan}"
+            );
+            assert!(
+                !plan.contains("TEMP B-TREE")
+                    && plan
+                        .lines()
+                        .all(|l| !l.starts_with("SCAN") || l == "SCAN folded"),
                 "{sql}\n{plan}"
             );
         }

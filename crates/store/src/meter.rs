@@ -30,12 +30,11 @@ pub struct NewSample {
     pub value_unit: Option<Text>,
 }
 
-/// A sample's columns besides its id, in the order [`insert`] binds them (the writer's fold moves
-/// rows from the inbox by the same list).
-pub(crate) const COLUMNS: &str = "station_id, connector_id, transaction_id, timestamp, measurand, \
+/// A sample's columns besides its id, in the order [`insert`] binds them.
+const COLUMNS: &str = "station_id, connector_id, transaction_id, timestamp, measurand, \
     phase, location, context, format, unit, raw_value, value, value_unit, received_at";
 
-static APPEND: Append = Append::new("meter_samples_inbox", COLUMNS);
+static APPEND: Append = Append::new("meter_samples_log", COLUMNS);
 
 /// Store samples now (the writer appends them with its commits through `append`).
 pub async fn insert(
@@ -49,7 +48,7 @@ pub async fn insert(
     Ok(crate::execute_once(conn, q).await?)
 }
 
-/// Store `samples` in the inbox, received at `now`, beginning the transaction unless `open`
+/// Store `samples` in the log, received at `now`, beginning the transaction unless `open`
 /// (`Append::run`). Returns the transactions they belong to (sorted, once each): samples for a
 /// stopped session change what it costs, so the caller forgets those costs in the same
 /// transaction.
@@ -126,9 +125,9 @@ pub struct SampleFilter {
 
 /// Oldest first (the order charts draw them), at most 100 000.
 ///
-/// A station's samples are read through its transactions (`meter_samples_tx`) and the partial
-/// index of samples outside any transaction (`meter_samples_idle`): there is no per-station
-/// index on every sample (migration 0009).
+/// A station's samples are read through its transactions (`meter_samples_by_transaction`) and
+/// the index of samples outside any transaction (`meter_samples_unlinked`): there is no
+/// per-station index on every sample (migrations 0009 and 0011).
 pub async fn query(ex: &sqlx::SqlitePool, f: &SampleFilter) -> Result<Vec<MeterSample>> {
     let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM ");
     match (&f.station_id, f.transaction_id) {

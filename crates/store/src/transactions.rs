@@ -13,22 +13,25 @@ use crate::model::{Billable, Page, PageQuery, Transaction, UnmatchedStop};
 use crate::time::{fmt, parse, parse_opt};
 
 /// The latest reading (by sample time) of `$expr` over `t`'s samples matching `$cond`, as a
-/// scalar subquery. Written against both halves of `meter_samples` (migration 0010), each read
-/// newest first through its own index or scan: through the view, SQLite would read every sample.
+/// scalar subquery. Written against the indexed samples and those not indexed yet (migration
+/// 0011), each read newest first through the transaction's index entries or the range of ids
+/// not yet indexed: through the view, SQLite would read every sample.
 macro_rules! latest {
     ($expr:literal, $cond:literal) => {
         concat!(
             "(SELECT v FROM (SELECT * FROM (SELECT ",
             $expr,
             " AS v, m.timestamp AS ts, m.id AS i
-              FROM meter_samples_indexed m WHERE m.transaction_id = t.id AND ",
+              FROM meter_samples_by_transaction x CROSS JOIN meter_samples_log m ON m.id = x.id
+              WHERE x.transaction_id = t.id AND ",
             $cond,
             "
-              ORDER BY m.timestamp DESC, m.id DESC LIMIT 1)
+              ORDER BY x.timestamp DESC, x.id DESC LIMIT 1)
             UNION ALL SELECT * FROM (SELECT ",
             $expr,
             ", m.timestamp, m.id
-              FROM meter_samples_inbox m WHERE m.transaction_id = t.id AND ",
+              FROM meter_samples_log m WHERE m.id > (SELECT meter_samples FROM folded)
+              AND m.transaction_id = t.id AND ",
             $cond,
             "
               ORDER BY m.timestamp DESC, m.id DESC LIMIT 1))
@@ -676,17 +679,25 @@ pub async fn unpriced(
 
 #[cfg(test)]
 mod tests {
-    /// The latest readings are read through the per-transaction index of the indexed samples
-    /// (and a scan of the small inbox), never by reading every sample: through the view, SQLite
-    /// would scan all of them for each transaction listed.
+    /// The latest readings are read through the transaction's entries in
+    /// `meter_samples_by_transaction` (and the range of samples not indexed yet), never by reading
+    /// every sample: through the view, SQLite would scan all of them for each transaction listed.
     #[tokio::test]
     async fn latest_readings_use_the_transaction_index() {
         let plan = crate::explain(&format!("{} WHERE t.id = 1", super::SELECT)).await;
         let by_index = plan
             .lines()
-            .filter(|l| l.starts_with("SEARCH m USING INDEX meter_samples_tx"))
+            .filter(|l| l.starts_with("SEARCH x USING PRIMARY KEY (transaction_id=?)"))
             .count();
         assert_eq!(by_index, 3, "energy, power and SoC each by index:\n{plan}");
-        assert!(!plan.contains("SCAN meter_samples_indexed"), "{plan}");
+        let unindexed = plan
+            .lines()
+            .filter(|l| l.starts_with("SEARCH m USING INTEGER PRIMARY KEY (rowid>?)"))
+            .count();
+        assert_eq!(
+            unindexed, 3,
+            "and each by the range not yet indexed:\n{plan}"
+        );
+        assert!(!plan.contains("SCAN m"), "{plan}");
     }
 }

@@ -16,11 +16,11 @@
 //! tasks: there it waited behind every station answered by the commit before, so commits and
 //! answering took turns instead of overlapping (docs/PERFORMANCE.md, item 10).
 //!
-//! Appended rows go into inboxes (`frames_inbox`, `meter_samples_inbox`) that have no index but
-//! their primary key, so a commit only adds to their last pages however many stations it holds.
-//! Every [`FOLD_AFTER`] (or, when busy, every `FOLD_BUSY_AFTER`) the writer moves them into the
-//! indexed tables ([`fold`]), where a station's rows since the last fold then share the index
-//! pages they land on (migration 0010, docs/PERFORMANCE.md).
+//! Appended rows go into logs (`frames_log`, `meter_samples_log`) that have no index but their
+//! primary key, so a commit only adds to their last pages however many stations it holds.
+//! Every [`FOLD_AFTER`] (or, when busy, every `FOLD_BUSY_AFTER`) the writer adds the rows logged
+//! since to the index tables ([`fold`]), where a station's rows since the last fold then share
+//! the index pages they land on (migrations 0010 and 0011, docs/PERFORMANCE.md).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,14 +36,14 @@ use crate::meter::NewSample;
 /// Most jobs in one transaction: bounds the latency of the first job in a batch.
 const MAX_BATCH: usize = 2048;
 
-/// How long appended rows wait in the inboxes before [`fold`] moves them. Longer makes a fold
+/// How long appended rows wait before [`fold`] indexes them. Longer makes a fold
 /// cheaper per row (more of a station's rows share an index page) but holds up the commits
 /// waiting behind it for longer: at 10,000 stations sending every 10 s, folding every second
 /// took ack p99 from 4 to 25 ms, every 250 ms to 11 ms (docs/PERFORMANCE.md).
 pub const FOLD_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Rows that make a fold big enough to wait for more: from this many the inboxes are folded
-/// after [`FOLD_BUSY_AFTER`] instead. At saturation each fold then moves a second's rows, not a
+/// Rows that make a fold big enough to wait for more: from this many the logs are folded after
+/// [`FOLD_BUSY_AFTER`] instead. At saturation each fold then indexes a second's rows, not a
 /// quarter's; that raised acknowledged MeterValues/s by about a fifth (docs/PERFORMANCE.md,
 /// item 10), while 10,000 stations every 10 s (about 1,000 rows a quarter second) still fold
 /// every 250 ms.
@@ -52,7 +52,7 @@ const FOLD_BUSY_ROWS: u64 = 5_000;
 /// How long appended rows wait once there are [`FOLD_BUSY_ROWS`] of them.
 const FOLD_BUSY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// When the inboxes are next folded: `rows` appended since the last fold at `last` (None: no
+/// When the logs are next folded: `rows` appended since the last fold at `last` (None: no
 /// fold yet, so at once).
 fn fold_at(last: Option<tokio::time::Instant>, rows: u64) -> Option<tokio::time::Instant> {
     match (last, rows) {
@@ -228,17 +228,17 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut finishes: Vec<Finish> = Vec::with_capacity(MAX_BATCH);
     let mut closing = false;
-    // Rows an earlier run left in the inboxes are folded first.
+    // Rows an earlier run left unindexed are folded first.
     let mut last_fold = None;
-    let mut inbox_rows: u64 = 1;
+    let mut unindexed: u64 = 1;
     loop {
-        let next_fold = fold_at(last_fold, inbox_rows);
+        let next_fold = fold_at(last_fold, unindexed);
         if next_fold.is_some_and(|at| tokio::time::Instant::now() >= at) {
             if let Err(e) = fold_now(&mut conn).await {
-                tracing::error!("moving the inboxes into the indexed tables failed: {e}");
+                tracing::error!("indexing the logged rows failed: {e}");
             }
             last_fold = Some(tokio::time::Instant::now());
-            inbox_rows = 0;
+            unindexed = 0;
             continue;
         }
         if !closing {
@@ -266,7 +266,7 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
             continue;
         }
         let rows = (appends.samples.len() + appends.frames.len()) as u64;
-        inbox_rows += rows;
+        unindexed += rows;
         let err = commit(&mut conn, &mut batch, &mut finishes, &mut appends).await;
         shared.stats.commits.fetch_add(1, Ordering::Relaxed);
         shared
@@ -287,10 +287,10 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
             });
         }
     }
-    if inbox_rows > 0
+    if unindexed > 0
         && let Err(e) = fold_now(&mut conn).await
     {
-        tracing::warn!("moving the inboxes into the indexed tables failed: {e}");
+        tracing::warn!("indexing the logged rows failed: {e}");
     }
     let _ = conn.close().await;
 }
@@ -303,24 +303,34 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
     }
 }
 
-/// Move every row of the inboxes into the indexed tables, inside the caller's transaction (a
-/// reader then sees each row in exactly one of them); returns how many rows moved. The writer
-/// does this by itself (`fold_at`); tools that fill the database directly (benchmarks)
-/// call it in their write to have their rows indexed at once.
+/// Index the rows logged since the last fold (add their keys to the index tables and move the
+/// `folded` marks past them), inside the caller's transaction (a reader then sees each row
+/// through exactly one arm of the views); returns how many rows were indexed. The writer does
+/// this by itself (`fold_at`); tools that fill the logs directly (benchmarks) call it in their
+/// write to have their rows indexed at once.
 pub async fn fold(conn: &mut SqliteConnection) -> Result<u64> {
-    let (frames, samples) = (crate::frames::COLUMNS, crate::meter::COLUMNS);
-    let sql = format!(
-        "INSERT INTO frames_indexed (id, {frames}) SELECT id, {frames} FROM frames_inbox ORDER BY id;
-         DELETE FROM frames_inbox;
-         INSERT INTO meter_samples_indexed (id, {samples})
-             SELECT id, {samples} FROM meter_samples_inbox ORDER BY id;
-         DELETE FROM meter_samples_inbox;"
-    );
-    let moved = conn
-        .execute(sqlx::AssertSqlSafe(sql))
+    let indexed = conn
+        .execute(
+            "INSERT INTO frames_by_station SELECT station_id, id FROM frames_log
+                 WHERE id > (SELECT frames FROM folded) ORDER BY station_id, id;
+             INSERT INTO meter_samples_by_transaction SELECT transaction_id, timestamp, id
+                 FROM meter_samples_log
+                 WHERE id > (SELECT meter_samples FROM folded) AND transaction_id IS NOT NULL
+                 ORDER BY transaction_id, timestamp, id;
+             INSERT INTO meter_samples_unlinked SELECT station_id, timestamp, id
+                 FROM meter_samples_log
+                 WHERE id > (SELECT meter_samples FROM folded) AND transaction_id IS NULL
+                 ORDER BY station_id, timestamp, id;",
+        )
         .await?
         .rows_affected();
-    Ok(moved / 2)
+    conn.execute(
+        "UPDATE folded SET
+             frames = coalesce((SELECT max(id) FROM frames_log), frames),
+             meter_samples = coalesce((SELECT max(id) FROM meter_samples_log), meter_samples)",
+    )
+    .await?;
+    Ok(indexed)
 }
 
 /// [`fold`] in a transaction of its own.

@@ -382,7 +382,7 @@ async fn a_failed_job_in_a_shared_commit_leaves_the_others_committed() {
     assert_eq!(frames.len(), 1, "the appended frame was committed");
 }
 
-/// Appended rows go to the inboxes through statements of 256, 64 and 16 rows prepared once, the
+/// Appended rows go to the logs through statements of 256, 64 and 16 rows prepared once, the
 /// last one's unused rows bound as NULL: every count around those sizes stores exactly its rows,
 /// in order and intact, whether the writer appends them with a commit or a job inserts them.
 #[tokio::test]
@@ -526,7 +526,8 @@ async fn frame_retention_prunes_only_old_frames() {
     use chargeyard_store::frames::{self, NewFrame};
     let (_d, store) = open().await;
     let now = Utc::now();
-    for days_ago in [30, 20, 1, 0] {
+    // Two frames indexed by a fold (one old, one recent), two logged after it.
+    for days_ago in [30, 1, 20, 0] {
         let f = NewFrame {
             station_id: "CP1".into(),
             direction: "in",
@@ -541,6 +542,13 @@ async fn frame_retention_prunes_only_old_frames() {
             .write(move |c| Box::pin(async move { frames::insert(c, vec![f]).await }))
             .await
             .expect("insert");
+        if days_ago == 1 {
+            store
+                .writer
+                .write(|c| Box::pin(async move { chargeyard_store::writer::fold(c).await }))
+                .await
+                .expect("fold");
+        }
     }
     let cutoff = now - chrono::Duration::days(14);
     let removed = store
@@ -556,6 +564,11 @@ async fn frame_retention_prunes_only_old_frames() {
         .filter_map(|f| f.message_id)
         .collect();
     assert_eq!(left, ["m0", "m1"], "recent frames stay, newest first");
+    let entries: Vec<i64> = sqlx::query_scalar("SELECT id FROM frames_by_station")
+        .fetch_all(&store.reader)
+        .await
+        .expect("index");
+    assert_eq!(entries, [2], "the pruned frame's index entry went with it");
 }
 
 /// The daily sums follow the hours of each priced session, also when a session is priced again
@@ -817,21 +830,20 @@ async fn samples_naming_another_stations_transaction_are_unlinked_by_the_migrati
         ("own", Some(own)),
         "the station's own transaction keeps its samples"
     );
-    let indexes: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'index'
-         AND tbl_name = 'meter_samples_indexed' ORDER BY name",
-    )
-    .fetch_all(&store.reader)
-    .await
-    .expect("indexes");
-    assert_eq!(indexes, ["meter_samples_idle", "meter_samples_tx"]);
+    // Found through the index tables of migration 0011: the stray as an unlinked sample of CP2.
+    let unlinked: Vec<String> = sqlx::query_scalar("SELECT station_id FROM meter_samples_unlinked")
+        .fetch_all(&store.reader)
+        .await
+        .expect("unlinked");
+    assert_eq!(unlinked, ["CP2"]);
 }
 
-/// Frames and meter samples reach their indexed tables through inboxes (migration 0010): they
-/// are read from the moment they are committed, moved by the writer's next fold with their ids,
-/// never read twice, and numbered on from the rows a database held before the inboxes existed.
+/// Frames and meter samples are logged once and indexed by the writer's folds (migration 0011):
+/// read from the moment they are committed, through the index tables once folded, never read
+/// twice, and numbered on from the rows a database held before (indexed or still in 0010's
+/// inboxes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rows_are_read_from_the_inbox_and_folded_with_their_ids() {
+async fn rows_are_read_before_and_after_the_fold_indexes_them() {
     use chargeyard_store::frames::{self, NewFrame};
     use chargeyard_store::meter::{self, NewSample, SampleFilter};
     let frame = |id: &str| NewFrame {
@@ -845,21 +857,26 @@ async fn rows_are_read_from_the_inbox_and_folded_with_their_ids() {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("t.db");
-    // The database as 0009 left it, with two frames logged.
+    // The database as 0010 left it: two frames folded, one still in the inbox.
     {
-        let mut c = migrated_to(&path, 9).await;
-        for id in ["old1", "old2"] {
-            sqlx::query(
-                "INSERT INTO frames (station_id, direction, at, message_type, message_id, text)
-                 VALUES ('CP1', 'in', '2024-01-01T00:00:00.000Z', 2, ?, '[]')",
-            )
+        let mut c = migrated_to(&path, 10).await;
+        for (table, n, id) in [
+            ("frames_indexed", 1, "old1"),
+            ("frames_indexed", 2, "old2"),
+            ("frames_inbox", 3, "inbox"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {table} (id, station_id, direction, at, message_type, message_id, text)
+                 VALUES (?, 'CP1', 'in', '2024-01-01T00:00:00.000Z', 2, ?, '[]')"
+            )))
+            .bind(n)
             .bind(id)
             .execute(&mut c)
             .await
             .expect("frame");
         }
     }
-    let store = Store::open(&path).await.expect("open runs 0010");
+    let store = Store::open(&path).await.expect("open runs 0011");
     let count = |table: &'static str| {
         let reader = store.reader.clone();
         async move {
@@ -882,20 +899,26 @@ async fn rows_are_read_from_the_inbox_and_folded_with_their_ids() {
                 .collect::<Vec<_>>()
         }
     };
-    // Written by a job, the frame stays in the inbox (only appends set off a fold) and is read
-    // from there, numbered after the frames stored before.
-    let f = frame("inbox");
+    assert_eq!(
+        (count("frames_log").await, count("frames_by_station").await),
+        (3, 3),
+        "the migration indexes every frame it moves"
+    );
+    // Written by a job, the frame is not indexed (only appends set off a fold) and is read from
+    // the log, numbered after the frames stored before.
+    let f = frame("job");
     store
         .writer
         .write(move |c| Box::pin(async move { frames::insert(c, vec![f]).await }))
         .await
         .expect("insert");
     assert_eq!(
-        (count("frames_inbox").await, count("frames_indexed").await),
-        (1, 2)
+        (count("frames_log").await, count("frames_by_station").await),
+        (4, 3)
     );
     let expected = vec![
-        (3, "inbox".to_string()),
+        (4, "job".to_string()),
+        (3, "inbox".into()),
         (2, "old2".into()),
         (1, "old1".into()),
     ];
@@ -924,16 +947,15 @@ async fn rows_are_read_from_the_inbox_and_folded_with_their_ids() {
         .await
         .expect("append");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while count("frames_inbox").await + count("meter_samples_inbox").await > 0 {
+    while count("frames_by_station").await + count("meter_samples_unlinked").await < 6 {
         assert!(
             std::time::Instant::now() < deadline,
             "the writer never folded"
         );
         tokio::time::sleep(chargeyard_store::writer::FOLD_AFTER / 4).await;
     }
-    assert_eq!(count("frames_indexed").await, 4);
     let mut expected = expected;
-    expected.insert(0, (4, "appended".into()));
+    expected.insert(0, (5, "appended".into()));
     assert_eq!(
         logged(&store).await,
         expected,
@@ -949,5 +971,9 @@ async fn rows_are_read_from_the_inbox_and_folded_with_their_ids() {
     .await
     .expect("samples");
     assert_eq!(samples.len(), 1, "{samples:?}");
-    assert_eq!(count("meter_samples_indexed").await, 1);
+    assert_eq!(
+        (count("meter_samples_log").await, count("frames_log").await),
+        (1, 5),
+        "logged once"
+    );
 }

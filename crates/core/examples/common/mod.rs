@@ -29,7 +29,7 @@ pub async fn depot(engine: &Engine, name: &str, tariff: serde_json::Value) -> Fa
 }
 
 /// Run one generating statement with integer parameters ?1, ?2, … in one write (rows for the
-/// message log and meter samples go into their inboxes, which the write then folds).
+/// message log and meter samples go into their logs, which the write then indexes with a fold).
 pub async fn sql(engine: &Engine, statement: &'static str, binds: Vec<i64>) -> Fallible<()> {
     engine
         .store()
