@@ -83,3 +83,10 @@ CREATE VIEW meter_samples AS
         FROM meter_samples_unlinked i CROSS JOIN meter_samples_log m ON m.id = i.id
     UNION ALL
     SELECT * FROM meter_samples_log WHERE id > (SELECT meter_samples FROM folded);
+
+-- Every frame's station and id, without the frame: what walking a station's frames by id needs
+-- (the reach of a partner lookup), read from the index table alone.
+CREATE VIEW frame_ids AS
+    SELECT station_id, id FROM frames_by_station
+    UNION ALL
+    SELECT station_id, id FROM frames_log WHERE id > (SELECT frames FROM folded);

@@ -192,7 +192,7 @@ pub async fn partner(
 /// The answer to a CALL: ?1 station, ?2 message id, ?3 the CALL's direction, ?4 its id, ?5 until,
 /// ?6 reach.
 const ANSWER_TO: &str = "SELECT * FROM frames WHERE station_id = ?1 AND id > ?4
-    AND id <= coalesce((SELECT id FROM frames WHERE station_id = ?1 AND id > ?4
+    AND id <= coalesce((SELECT id FROM frame_ids WHERE station_id = ?1 AND id > ?4
         ORDER BY id LIMIT 1 OFFSET ?6 - 1), 9223372036854775807)
     AND message_id = ?2 AND direction <> ?3 AND message_type IN (3, 4) AND at <= ?5
     ORDER BY id LIMIT 1";
@@ -202,7 +202,7 @@ const ANSWER_TO: &str = "SELECT * FROM frames WHERE station_id = ?1 AND id > ?4
 /// Both read frames in id order only until the first that pairs (usually the next or previous
 /// one); the reach is the id of the last frame within it, found in the index alone.
 const CALL_OF: &str = "SELECT * FROM frames WHERE station_id = ?1 AND id < ?4
-    AND id >= coalesce((SELECT id FROM frames WHERE station_id = ?1 AND id < ?4
+    AND id >= coalesce((SELECT id FROM frame_ids WHERE station_id = ?1 AND id < ?4
         ORDER BY id DESC LIMIT 1 OFFSET ?6 - 1), 0)
     AND message_id = ?2 AND direction <> ?3 AND message_type = 2 AND at >= ?5
     ORDER BY id DESC LIMIT 1";
@@ -252,6 +252,13 @@ mod tests {
             .iter()
             .map(|f| search_query("CP1", f).sql().as_str().to_string())
             .collect();
+        for sql in [ANSWER_TO, CALL_OF] {
+            let plan = crate::explain(sql).await;
+            assert!(
+                plan.contains("SEARCH frames_by_station USING PRIMARY KEY (station_id=?"),
+                "the reach of a partner lookup from the index table alone:\n{sql}\n{plan}"
+            );
+        }
         queries.extend([ANSWER_TO.to_string(), CALL_OF.to_string()]);
         for sql in queries {
             let plan = crate::explain(&sql).await;
