@@ -62,11 +62,10 @@ pub async fn remove(conn: &mut SqliteConnection) -> Result<u64> {
         "DELETE FROM unmatched_stops WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM status_history WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM connectors WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
-        "DELETE FROM frames_log WHERE id IN (SELECT f.id FROM frames_by_station f
+        // Indexed or not, a station's frames are found through `frame_ids`.
+        "DELETE FROM frames_log WHERE id IN (SELECT f.id FROM frame_ids f
          WHERE f.station_id IN (SELECT id FROM stations WHERE demo = 1))",
         "DELETE FROM frames_by_station WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
-        "DELETE FROM frames_log WHERE id > (SELECT frames FROM folded)
-         AND station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM commands WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM quirks WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM station_events WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",

@@ -252,16 +252,15 @@ mod tests {
             .iter()
             .map(|f| search_query("CP1", f).sql().as_str().to_string())
             .collect();
-        for sql in [ANSWER_TO, CALL_OF] {
-            let plan = crate::explain(sql).await;
-            assert!(
-                plan.contains("SEARCH frames_by_station USING PRIMARY KEY (station_id=?"),
-                "the reach of a partner lookup from the index table alone:\n{sql}\n{plan}"
-            );
-        }
         queries.extend([ANSWER_TO.to_string(), CALL_OF.to_string()]);
         for sql in queries {
             let plan = crate::explain(&sql).await;
+            if sql == ANSWER_TO || sql == CALL_OF {
+                assert!(
+                    plan.contains("SEARCH frames_by_station USING PRIMARY KEY (station_id=?"),
+                    "the reach of a partner lookup from the index table alone:\n{sql}\n{plan}"
+                );
+            }
             assert!(
                 plan.contains("SEARCH i USING PRIMARY KEY (station_id=?"),
                 "{sql}\n{plan}"
