@@ -399,3 +399,51 @@ async fn sigkill_under_load_loses_nothing_acknowledged() {
     server.kill().expect("stop");
     server.wait().expect("reaped");
 }
+
+/// The load generator's stations drive their own sockets and take no commands: a command sent to
+/// one mid-run gets a `NotSupported` CALLERROR (the central system is not left waiting), the
+/// report counts it, and the station carries on with its load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_stations_refuse_commands_and_keep_going() {
+    use chargeyard_sim::load::{self, LoadConfig};
+    let h = crate::Harness::open().await;
+    let cfg = LoadConfig {
+        url: h.url.clone(),
+        stations: 3,
+        prefix: "LOADCMD-".into(),
+        interval: Duration::from_millis(200),
+        duration: Duration::from_secs(3),
+        call_timeout: Duration::from_secs(5),
+        ..LoadConfig::default()
+    };
+    let run = tokio::spawn(load::run(cfg, None));
+    crate::eventually("a load station is connected", || async {
+        h.engine.is_connected("LOADCMD-1").then_some(())
+    })
+    .await;
+    let r = h
+        .engine
+        .call(
+            "LOADCMD-1",
+            TriggerMessageRequest {
+                requested_message: MessageTrigger::Heartbeat,
+                connector_id: None,
+            },
+            "test",
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(chargeyard_core::Error::CallError { code, .. }) if code == "NotSupported"),
+        "{r:?}"
+    );
+    let report = run.await.expect("load run");
+    assert_eq!(report.connected, 3);
+    assert_eq!(report.commands_refused, 1);
+    assert_eq!(
+        (report.call_errors, report.timeouts, report.dropped),
+        (0, 0, 0)
+    );
+    // Each station kept sending MeterValues every 200 ms for 3 s.
+    assert!(report.acked >= 3 * 10, "{} acknowledged", report.acked);
+    h.stop().await;
+}

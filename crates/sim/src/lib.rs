@@ -139,6 +139,21 @@ impl SimConfig {
             quirks: SimQuirks::default(),
         }
     }
+
+    /// BootNotification with this simulator's identity.
+    pub fn boot_request(&self) -> BootNotificationRequest {
+        BootNotificationRequest {
+            charge_point_vendor: ci(&self.vendor),
+            charge_point_model: ci(&self.model),
+            charge_point_serial_number: Some(ci(&format!("SN-{}", self.station_id))),
+            charge_box_serial_number: None,
+            firmware_version: Some(ci(&self.firmware)),
+            iccid: None,
+            imsi: None,
+            meter_type: Some(ci("SimMeter")),
+            meter_serial_number: None,
+        }
+    }
 }
 
 /// What a test wants the simulator to do with one command action instead of its normal answer.
@@ -371,7 +386,7 @@ impl ChargePoint {
     pub async fn reconnect(&self) -> Result<usize> {
         let (ws, _) = open_socket(&self.inner.cfg).await?;
         self.attach(ws);
-        let mut boot = serde_json::to_value(self.boot_request())
+        let mut boot = serde_json::to_value(self.inner.cfg.boot_request())
             .map_err(|e| SimError::BadAnswer(e.to_string()))?;
         self.inner.cfg.quirks.apply(&mut boot);
         self.send_call(BootNotificationRequest::ACTION.as_str(), boot)
@@ -982,22 +997,7 @@ impl ChargePoint {
 
     /// BootNotification with this simulator's identity.
     pub async fn boot(&self) -> Result<BootNotificationResponse> {
-        self.call(self.boot_request()).await
-    }
-
-    fn boot_request(&self) -> BootNotificationRequest {
-        let c = &self.inner.cfg;
-        BootNotificationRequest {
-            charge_point_vendor: ci(&c.vendor),
-            charge_point_model: ci(&c.model),
-            charge_point_serial_number: Some(ci(&format!("SN-{}", c.station_id))),
-            charge_box_serial_number: None,
-            firmware_version: Some(ci(&c.firmware)),
-            iccid: None,
-            imsi: None,
-            meter_type: Some(ci("SimMeter")),
-            meter_serial_number: None,
-        }
+        self.call(self.inner.cfg.boot_request()).await
     }
 
     pub async fn status(&self, connector: i64, status: ChargePointStatus) -> Result<()> {

@@ -70,6 +70,12 @@ async fn main() -> anyhow::Result<()> {
         "errors             {} CALLERROR/bad answers, {} timeouts, {} dropped connections",
         r.call_errors, r.timeouts, r.dropped
     );
+    if r.commands_refused > 0 {
+        println!(
+            "commands refused   {} (load stations take no commands)",
+            r.commands_refused
+        );
+    }
     let lines = [
         ("ack latency", &r.latency),
         ("start/stop latency", &r.start_stop_latency),
