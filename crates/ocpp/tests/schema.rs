@@ -667,3 +667,17 @@ fn every_command_has_a_schema_valid_template_that_decodes_strictly() {
         "every 1.6 command (incl. DataTransfer) has a template"
     );
 }
+
+/// A payload the text path rejects is answered naming the field at fault, as the value path does
+/// (the CALLERROR tells a technician which field of a long MeterValues to look at).
+#[test]
+fn text_errors_name_the_field_at_fault() {
+    let payload = json!({"connectorId": 1, "meterValue": [{"timestamp": "2024-01-01T00:00:00Z", "sampledValue": [{"value": "1"}]}, {"timestamp": "yesterday", "sampledValue": []}]});
+    let text = ChargePointCall::decode_text("MeterValues", &payload.to_string())
+        .expect_err("no time can be read from the second timestamp");
+    let value = ChargePointCall::decode("MeterValues", payload).expect_err("rejected");
+    assert_eq!(text.code, value.code);
+    let path = "meterValue[1].timestamp";
+    assert!(text.description.contains(path), "{}", text.description);
+    assert!(value.description.contains(path), "{}", value.description);
+}

@@ -120,6 +120,10 @@ pub struct Report {
     pub ramp_seconds: f64,
     pub steady_seconds: f64,
     pub acks_per_second: f64,
+    /// Of those, MeterValues (the others: a StatusNotification every tenth round, the starts
+    /// and stops).
+    pub meter_values_acked: u64,
+    pub meter_values_per_second: f64,
     /// Acknowledgement latency of MeterValues and StatusNotification in the steady phase.
     pub latency: Latency,
     /// StartTransaction and StopTransaction (every station starts and stops once, the stops all
@@ -134,6 +138,7 @@ pub struct Report {
 #[derive(Default)]
 struct Counters {
     acked: AtomicU64,
+    meter_values: AtomicU64,
     /// CALLs the central system sent to a load station (answered `NotSupported`).
     commands: AtomicU64,
     errors: AtomicU64,
@@ -257,6 +262,7 @@ pub async fn run(cfg: LoadConfig, acks: Option<mpsc::UnboundedSender<Ack>>) -> R
     let after = cfg.server_pid.and_then(proc_usage);
     let threads_after = cfg.server_pid.map(thread_ticks).unwrap_or_default();
     let acked = counters.acked.load(Ordering::Relaxed);
+    let meter_values = counters.meter_values.load(Ordering::Relaxed);
     let me_after = proc_usage(std::process::id());
     let loadgen_cpu_percent = match (me_before, me_after) {
         (Some(b), Some(a)) => {
@@ -303,6 +309,8 @@ pub async fn run(cfg: LoadConfig, acks: Option<mpsc::UnboundedSender<Ack>>) -> R
         ramp_seconds,
         steady_seconds,
         acks_per_second: acked as f64 / steady_seconds,
+        meter_values_acked: meter_values,
+        meter_values_per_second: meter_values as f64 / steady_seconds,
         latency: percentiles(latencies),
         start_stop_latency: percentiles(start_stop),
         server,
@@ -437,10 +445,13 @@ async fn station(
         };
         match timed(&mut lat, &counters, cp.call(&mv)).await {
             None => return (lat, edge),
-            Some(Some(_)) => ack(Ack::Meter {
-                station: id.clone(),
-                register_wh: register,
-            }),
+            Some(Some(_)) => {
+                counters.meter_values.fetch_add(1, Ordering::Relaxed);
+                ack(Ack::Meter {
+                    station: id.clone(),
+                    register_wh: register,
+                })
+            }
             Some(None) => {}
         }
         // Every tenth round a status change, as chargers do between samples.

@@ -63,8 +63,8 @@ async fn main() -> anyhow::Result<()> {
     println!("ramp-up            {:.1} s", r.ramp_seconds);
     println!("steady phase       {:.1} s", r.steady_seconds);
     println!(
-        "acknowledged       {} CALLs, {:.0}/s",
-        r.acked, r.acks_per_second
+        "acknowledged       {} CALLs, {:.0}/s; of them MeterValues {}, {:.0}/s",
+        r.acked, r.acks_per_second, r.meter_values_acked, r.meter_values_per_second
     );
     println!(
         "errors             {} CALLERROR/bad answers, {} timeouts, {} dropped connections",
