@@ -505,10 +505,11 @@ async fn station(
 /// A load station's connection, driven by the station's own task: it sends a CALL and reads until
 /// the answer comes. The simulator's [`ChargePoint`](crate::ChargePoint) hands every frame
 /// between three tasks and builds a `serde_json::Value` of every request and answer; at
-/// saturation that cost the generator 29 µs of CPU per message, CPU it takes from the central
-/// system it shares the machine with, where this path costs 12 µs (docs/PERFORMANCE.md, item 12).
-/// A load station takes no commands: a CALL from the central system is answered `NotSupported`
-/// and counted in the report.
+/// saturation that cost the generator 23–29 µs of CPU per message, CPU it takes from the central
+/// system it shares the machine with, where this path costs 16–17 µs (docs/PERFORMANCE.md,
+/// item 12). A load station takes no commands: a CALL from the central system is answered
+/// `NotSupported` and counted in the report. A ping is answered while the station reads (the
+/// pong waits in tungstenite until then), so at most one interval late.
 struct Line {
     ws: crate::Socket,
     /// CALLs sent: the next one's message id.
