@@ -334,8 +334,7 @@ async fn station(
             let _ = tx.send(a);
         }
     };
-    let mut sim = SimConfig::new(&cfg.url, &id);
-    sim.connectors = 1;
+    let sim = SimConfig::new(&cfg.url, &id);
     let Ok((ws, _)) = crate::open_socket(&sim).await else {
         let _ = up.send(false);
         return (Vec::new(), Vec::new());
