@@ -453,3 +453,48 @@ async fn load_stations_refuse_commands_and_keep_going() {
     assert!(report.acked > report.meter_values_acked);
     h.stop().await;
 }
+
+/// `--status-every` shapes the stream: zero sends MeterValues only, N sends a StatusNotification
+/// after every N MeterValues of a station. Counted from what the central system acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_status_every_sets_the_share_of_statuses() {
+    use chargeyard_sim::load::{self, Ack, LoadConfig};
+    let h = crate::Harness::open().await;
+    for (status_every, prefix) in [(0, "LOADSE0-"), (2, "LOADSE2-")] {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let cfg = LoadConfig {
+            url: h.url.clone(),
+            stations: 2,
+            prefix: prefix.into(),
+            interval: Duration::from_millis(100),
+            duration: Duration::from_secs(2),
+            call_timeout: Duration::from_secs(5),
+            status_every,
+            ..LoadConfig::default()
+        };
+        let report = load::run(cfg, Some(tx)).await;
+        assert_eq!((report.call_errors, report.timeouts), (0, 0));
+        let (mut meters, mut statuses) = (0u64, 0u64);
+        while let Ok(ack) = rx.try_recv() {
+            match ack {
+                Ack::Meter { .. } => meters += 1,
+                Ack::Status { .. } => statuses += 1,
+                Ack::Start { .. } | Ack::Stop { .. } => {}
+            }
+        }
+        assert!(
+            meters >= 2 * 10,
+            "{meters} MeterValues with status_every {status_every}"
+        );
+        if status_every == 0 {
+            assert_eq!(statuses, 0, "{meters} MeterValues");
+        } else {
+            // One status per two MeterValues, per station, give or take each station's last round.
+            assert!(
+                statuses.abs_diff(meters / 2) <= 2,
+                "{statuses} statuses for {meters} MeterValues"
+            );
+        }
+    }
+    h.stop().await;
+}

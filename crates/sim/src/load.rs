@@ -38,6 +38,9 @@ pub struct LoadConfig {
     pub call_timeout: Duration,
     /// The central system's process, for CPU and memory figures (Linux /proc).
     pub server_pid: Option<u32>,
+    /// A StatusNotification after every this many MeterValues, as chargers send between samples;
+    /// zero sends MeterValues only (the load the targets are stated for).
+    pub status_every: u64,
 }
 
 impl Default for LoadConfig {
@@ -52,6 +55,7 @@ impl Default for LoadConfig {
             id_tag: "LOADTAG".into(),
             call_timeout: Duration::from_secs(30),
             server_pid: None,
+            status_every: 10,
         }
     }
 }
@@ -120,8 +124,8 @@ pub struct Report {
     pub ramp_seconds: f64,
     pub steady_seconds: f64,
     pub acks_per_second: f64,
-    /// Of those, MeterValues (the others: a StatusNotification every tenth round, the starts
-    /// and stops).
+    /// Of those, MeterValues (the others: a StatusNotification every `status_every` rounds, the
+    /// starts and stops).
     pub meter_values_acked: u64,
     pub meter_values_per_second: f64,
     /// Acknowledgement latency of MeterValues and StatusNotification in the steady phase.
@@ -453,8 +457,8 @@ async fn station(
             }
             Some(None) => {}
         }
-        // Every tenth round a status change, as chargers do between samples.
-        if round.is_multiple_of(10) {
+        // Every so many rounds a status change, as chargers do between samples.
+        if cfg.status_every > 0 && round.is_multiple_of(cfg.status_every) {
             let info = format!("round {round}");
             let status = StatusNotificationRequest {
                 connector_id: 1,

@@ -50,7 +50,10 @@ pub struct Decoded<T> {
 /// Decode a payload leniently: accept what can be understood, note quirks, and map what cannot be
 /// understood to the 1.6 CALLERROR code.
 pub fn decode<T: DeserializeOwned>(payload: Value) -> Result<Decoded<T>, CallError> {
-    decode_from(payload)
+    decode_from(&payload).map_err(|e| {
+        let traced = serde_path_to_error::deserialize::<_, T>(&payload);
+        traced.map_or_else(|t| classify(&t.path().to_string(), t.inner()), |_| e)
+    })
 }
 
 /// [`decode`] straight from the payload's JSON text, without building a [`Value`] first (the
@@ -58,9 +61,16 @@ pub fn decode<T: DeserializeOwned>(payload: Value) -> Result<Decoded<T>, CallErr
 /// [`decode`] does; text after the payload is an error.
 pub fn decode_text<T: DeserializeOwned>(payload: &str) -> Result<Decoded<T>, CallError> {
     let mut de = serde_json::Deserializer::from_str(payload);
-    let decoded = decode_from(&mut de)?;
-    de.end().map_err(|e| classify("", &e))?;
-    Ok(decoded)
+    decode_from(&mut de)
+        .map_err(|e| {
+            let mut again = serde_json::Deserializer::from_str(payload);
+            let traced = serde_path_to_error::deserialize::<_, T>(&mut again);
+            traced.map_or_else(|t| classify(&t.path().to_string(), t.inner()), |_| e)
+        })
+        .and_then(|decoded| {
+            de.end().map_err(|e| classify("", &e))?;
+            Ok(decoded)
+        })
 }
 
 /// A CALL's payload, parsed or still as text.
@@ -78,6 +88,11 @@ impl Payload<'_> {
     }
 }
 
+/// Decode with the unknown fields noted. A payload that fails is decoded again by the caller
+/// with the path to the failure tracked ([`serde_path_to_error`]), for the error's description:
+/// tracking the path costs a copy of every key, which on a payload that decodes (nearly all of
+/// them) was half the decoding time (docs/PERFORMANCE.md, item 14). The error returned here is
+/// the one to give should that second decode not fail.
 fn decode_from<'de, T, D>(de: D) -> Result<Decoded<T>, CallError>
 where
     T: Deserialize<'de>,
@@ -86,8 +101,7 @@ where
     let (result, mut quirks) = lenient::collect(|| {
         let mut ignored = Vec::new();
         let mut on_ignored = |path: serde_ignored::Path<'_>| ignored.push(path.to_string());
-        let de = serde_ignored::Deserializer::new(de, &mut on_ignored);
-        let r = serde_path_to_error::deserialize::<_, T>(de);
+        let r = T::deserialize(serde_ignored::Deserializer::new(de, &mut on_ignored));
         (r, ignored)
     });
     let (result, ignored) = result;
@@ -101,7 +115,7 @@ where
             }));
             Ok(Decoded { value, quirks })
         }
-        Err(e) => Err(classify(&e.path().to_string(), e.inner())),
+        Err(e) => Err(classify("", &e)),
     }
 }
 

@@ -30,6 +30,9 @@ struct Args {
     /// The central system's pid, for its CPU and memory figures.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// A StatusNotification after every this many MeterValues of a station; 0 = MeterValues only.
+    #[arg(long, default_value_t = 10)]
+    status_every: u64,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -49,6 +52,7 @@ async fn main() -> anyhow::Result<()> {
         duration: Duration::from_secs(a.duration),
         connect_rate: a.connect_rate,
         server_pid: a.server_pid,
+        status_every: a.status_every,
         ..LoadConfig::default()
     };
     let r = load::run(cfg, None).await;
