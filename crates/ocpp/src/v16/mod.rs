@@ -50,10 +50,7 @@ pub struct Decoded<T> {
 /// Decode a payload leniently: accept what can be understood, note quirks, and map what cannot be
 /// understood to the 1.6 CALLERROR code.
 pub fn decode<T: DeserializeOwned>(payload: Value) -> Result<Decoded<T>, CallError> {
-    decode_from(&payload).map_err(|e| {
-        let traced = serde_path_to_error::deserialize::<_, T>(&payload);
-        traced.map_or_else(|t| classify(&t.path().to_string(), t.inner()), |_| e)
-    })
+    decode_from(&payload).map_err(|e| described::<T, _>(&payload, e))
 }
 
 /// [`decode`] straight from the payload's JSON text, without building a [`Value`] first (the
@@ -62,11 +59,7 @@ pub fn decode<T: DeserializeOwned>(payload: Value) -> Result<Decoded<T>, CallErr
 pub fn decode_text<T: DeserializeOwned>(payload: &str) -> Result<Decoded<T>, CallError> {
     let mut de = serde_json::Deserializer::from_str(payload);
     decode_from(&mut de)
-        .map_err(|e| {
-            let mut again = serde_json::Deserializer::from_str(payload);
-            let traced = serde_path_to_error::deserialize::<_, T>(&mut again);
-            traced.map_or_else(|t| classify(&t.path().to_string(), t.inner()), |_| e)
-        })
+        .map_err(|e| described::<T, _>(&mut serde_json::Deserializer::from_str(payload), e))
         .and_then(|decoded| {
             de.end().map_err(|e| classify("", &e))?;
             Ok(decoded)
@@ -89,10 +82,8 @@ impl Payload<'_> {
 }
 
 /// Decode with the unknown fields noted. A payload that fails is decoded again by the caller
-/// with the path to the failure tracked ([`serde_path_to_error`]), for the error's description:
-/// tracking the path costs a copy of every key, which on a payload that decodes (nearly all of
-/// them) was half the decoding time (docs/PERFORMANCE.md, item 14). The error returned here is
-/// the one to give should that second decode not fail.
+/// through [`described`]: tracking the path costs a copy of every key, which on a payload that
+/// decodes (nearly all of them) was half the decoding time (docs/PERFORMANCE.md, item 14).
 fn decode_from<'de, T, D>(de: D) -> Result<Decoded<T>, CallError>
 where
     T: Deserialize<'de>,
@@ -117,6 +108,18 @@ where
         }
         Err(e) => Err(classify("", &e)),
     }
+}
+
+/// The CALLERROR for a payload [`decode_from`] refused: decoded again with the path to the
+/// failure tracked ([`serde_path_to_error`]), so the description names the field at fault.
+/// `first` is the error to give should that second decode not fail.
+fn described<'de, T, D>(de: D, first: CallError) -> CallError
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de, Error = serde_json::Error>,
+{
+    serde_path_to_error::deserialize::<_, T>(de)
+        .map_or_else(|t| classify(&t.path().to_string(), t.inner()), |_| first)
 }
 
 /// Decode strictly: anything that would be a quirk is an error. Used for what we are about to
