@@ -23,7 +23,7 @@ let page;
 before(async () => {
   await depot.start({ demo: 4 });
   await depot.api('POST', '/api/id-tags', { id_tag: 'E2E-TAG', status: 'Accepted', group_kind: 'driver', group_name: 'Test driver' });
-  for (const id of ['E2E-DRIVE', 'E2E-REMOTE', 'E2E-TECH']) await depot.api('POST', '/api/stations', { id, registration: 'accepted' });
+  for (const id of ['E2E-DRIVE', 'E2E-REMOTE', 'E2E-TECH', 'E2E-REFUSE', 'E2E-FORGET']) await depot.api('POST', '/api/stations', { id, registration: 'accepted' });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -83,12 +83,98 @@ test('a charger offline answers with a clear message', async () => {
   await until('the offline message', async () => /offline/i.test(await page.getByTestId('notice').innerText()));
 });
 
+test('a remote start with a tag that is not accepted is refused before it reaches the charger', async () => {
+  depot.charger('E2E-REFUSE', ['--connectors', '1', '--idle']);
+  await page.goto(`${depot.base}/#/station/E2E-REFUSE`);
+  await until('E2E-REFUSE online', async () => (await depot.api('GET', '/api/stations/E2E-REFUSE')).connected);
+  await page.getByTestId('start-tag').fill('NOBODY-KNOWN');
+  await page.getByTestId('remote-start').click();
+  await until('the reason', async () => /NOBODY-KNOWN is not known here/.test(await page.getByTestId('notice').innerText()));
+  const log = await depot.api('GET', '/api/stations/E2E-REFUSE/commands');
+  assert.equal(log.length, 0, 'nothing was sent to the charger');
+  assert.equal((await depot.api('GET', '/api/transactions?station_id=E2E-REFUSE&open=true')).total, 0, 'nothing runs');
+});
+
+test('the dashboard cost follows the meter values of a running session', async () => {
+  await page.goto(`${depot.base}/#/`);
+  const cost = tile('E2E-DRIVE').locator('[data-testid=cost]');
+  await cost.waitFor({ timeout: 20_000 });
+  const first = await cost.innerText();
+  await until('the cost to grow without a reload', async () => (await cost.innerText()) !== first, 20_000);
+  // The same figure as the session priced through the API.
+  const open = await depot.api('GET', '/api/transactions?station_id=E2E-DRIVE&open=true');
+  assert.ok(open.items[0].cost.total > 0);
+});
+
+test('a session the charger forgot: its stop is rejected and the operator closes it, with the reason kept', async () => {
+  const first = depot.charger('E2E-FORGET', ['--connectors', '1', '--idle']);
+  await page.goto(`${depot.base}/#/station/E2E-FORGET`);
+  await until('E2E-FORGET online', async () => (await depot.api('GET', '/api/stations/E2E-FORGET')).connected);
+  await page.getByTestId('start-tag').fill('E2E-TAG');
+  await page.getByTestId('remote-start').click();
+  await page.getByTestId('remote-stop').waitFor({ timeout: 15_000 });
+  // The charger loses power and comes back without the session.
+  first.kill('SIGKILL');
+  await until('E2E-FORGET offline', async () => !(await depot.api('GET', '/api/stations/E2E-FORGET')).connected);
+  depot.charger('E2E-FORGET', ['--connectors', '1', '--idle']);
+  await until('E2E-FORGET back', async () => (await depot.api('GET', '/api/stations/E2E-FORGET')).connected);
+  await page.getByTestId('remote-stop').click();
+  await until('the rejection explained', async () => /no longer has session/.test(await page.getByTestId('notice').innerText()));
+  await page.getByTestId('close-session').click();
+  await until('a reason asked for', async () => /Say why/.test(await page.getByTestId('notice').innerText()));
+  await page.getByTestId('close-reason').fill('charger rebooted and lost it');
+  await page.getByTestId('close-session').click();
+  await until('closed', async () => /closed/.test(await page.getByTestId('notice').innerText()));
+  await until('no session running', async () => (await page.getByTestId('running').count()) === 0);
+  const [closed] = (await depot.api('GET', '/api/transactions?station_id=E2E-FORGET')).items;
+  assert.equal(closed.closed_by, 'console');
+  await page.goto(`${depot.base}/#/sessions/${closed.id}`);
+  await until('the session says who closed it and why', async () => /charger rebooted and lost it/.test(await page.getByTestId('closed-by').innerText()));
+});
+
+test('a charger accepted with a password keeps connecting; one without it is refused, and that shows', async () => {
+  depot.charger('E2E-LOCK', ['--connectors', '1', '--idle']);
+  await page.goto(`${depot.base}/#/inbox`);
+  const card = page.locator('[data-testid=pending][data-station="E2E-LOCK"]');
+  await card.waitFor({ timeout: 15_000 });
+  await card.getByTestId('accept-password').fill('abc');
+  await card.getByTestId('accept').click();
+  await until('the length asked for', async () => /16 to 40/.test(await page.getByTestId('notice').innerText()));
+  await card.getByTestId('accept-password').fill('e2e-lock-key-0123456');
+  await card.getByTestId('accept').click();
+  await until('accepted', async () => /accepted/i.test(await page.getByTestId('notice').innerText()));
+  await page.goto(`${depot.base}/#/station/E2E-LOCK`);
+  await until('a password required', async () => /Required/.test(await page.getByTestId('password-state').innerText()));
+  // The charger was given the key: after a reset it reconnects with it.
+  await depot.api('POST', '/api/stations/E2E-LOCK/commands/Reset', { type: 'Soft' });
+  await until('E2E-LOCK back online after its reboot', async () => {
+    const s = await depot.api('GET', '/api/stations/E2E-LOCK');
+    return s.connected && s.events.filter((e) => e.kind === 'connected').length >= 2;
+  });
+  // A charger without the key is refused, and the console says so.
+  depot.charger('E2E-LOCK2', ['--connectors', '1', '--idle']);
+  await until('E2E-LOCK2 known', async () => (await depot.api('GET', '/api/stations')).some((s) => s.id === 'E2E-LOCK2'));
+  await depot.api('PUT', '/api/stations/E2E-LOCK2/password', { password: 'another-key-0123456789', on_charger: false });
+  await depot.api('POST', '/api/stations/E2E-LOCK2/accept', {});
+  await depot.api('POST', '/api/stations/E2E-LOCK2/commands/Reset', { type: 'Soft' });
+  await page.goto(`${depot.base}/#/station/E2E-LOCK2`);
+  await until('refused connections shown', async () => /Refused \d+ connections.*it sent no password/.test(await page.getByTestId('refused').innerText()));
+  await page.goto(`${depot.base}/#/inbox`);
+  await until('listed among chargers that cannot get in', async () => (await page.locator('[data-testid=locked-out][data-station="E2E-LOCK2"]').count()) === 1);
+  await page.goto(`${depot.base}/#/station/E2E-LOCK2/health`);
+  await until('health says so', async () => /refused/.test(await page.getByTestId('findings').innerText()));
+});
+
 test('accepting a pending charger from the inbox lets it boot', async () => {
   depot.charger('NEW-CHARGER', ['--connectors', '2', '--idle']);
   await page.goto(`${depot.base}/#/inbox`);
   const card = page.locator('[data-testid=pending][data-station="NEW-CHARGER"]');
   await card.waitFor({ timeout: 15_000 });
-  assert.match(await page.getByTestId('connect-url').first().locator('input').inputValue(), /^ws:\/\/.+:\d+\/ocpp\/$/);
+  // The server listens for chargers on loopback here: that is the only address offered, and the
+  // page says chargers on the network cannot reach it.
+  const urls = await page.getByTestId('connect-url').locator('input').evaluateAll((inputs) => inputs.map((i) => i.value));
+  assert.deepEqual(urls, [`${depot.ocpp}/ocpp/`]);
+  assert.match(await page.getByTestId('loopback-only').innerText(), /only this computer/);
   await page.screenshot({ path: join(shots, 'inbox.png') });
   await card.getByTestId('accept').click();
   await until('the acceptance notice', async () => /accepted/i.test(await page.getByTestId('notice').innerText()));
@@ -460,4 +546,35 @@ test('the console works from the keyboard alone', async () => {
     reached = (await focused()) === 'start-tag';
   }
   assert.ok(reached, 'the remote start form reachable with Tab');
+});
+
+test('the depot time zone is set in Settings and shown where times are priced and invoiced', async () => {
+  await page.goto(`${depot.base}/#/settings`);
+  await page.getByTestId('time-zone').selectOption('Europe/Stockholm');
+  await page.getByTestId('save-settings').click();
+  await until('saved', async () => /in effect now|restart/.test(await page.getByTestId('notice').innerText()));
+  assert.equal((await depot.api('GET', '/api/info')).time_zone, 'Europe/Stockholm');
+  await page.goto(`${depot.base}/#/invoices`);
+  await until('the invoice page names the zone', async () => /Europe\/Stockholm/.test(await page.getByTestId('invoice-zone').innerText()));
+  await page.goto(`${depot.base}/#/tariffs`);
+  await page.getByTestId('tariff-row').first().waitFor();
+  await page.getByTestId('add-tariff').click();
+  await until('the tariff form names the zone', async () => /Europe\/Stockholm/.test(await page.getByTestId('tariff-zone').innerText()));
+});
+
+// Last: it removes the demo depot the other tests use.
+test('removing the demo asks first, takes its tariff with it, and asks for a real default', async () => {
+  await page.goto(`${depot.base}/#/settings`);
+  await page.getByTestId('remove-demo').click();
+  await until('a confirmation naming what goes', async () => /demo stations/.test(await page.getByTestId('demo-confirm').innerText()));
+  assert.ok((await depot.api('GET', '/api/stations')).some((s) => s.demo), 'nothing removed before the confirmation');
+  await page.getByTestId('remove-demo-yes').click();
+  await until('removed', async () => /Demo removed/.test(await page.getByTestId('notice').innerText()));
+  await until('a default tariff asked for', async () => /No tariff applies by default/.test(await page.getByTestId('need-default').innerText()));
+  // The demo tariff priced sessions of this test's own chargers, so it stays for their records,
+  // but applies nowhere.
+  const demo = (await depot.api('GET', '/api/tariffs')).find((t) => t.name === 'Demo depot');
+  const assigned = await depot.api('GET', '/api/tariff-assignments');
+  assert.ok(!assigned.some((a) => a.scope === 'default'), 'no demo prices by default');
+  assert.ok(!demo || !assigned.some((a) => a.tariff_id === demo.id), 'the demo tariff applies nowhere');
 });

@@ -94,6 +94,29 @@ test('remote start then remote stop from the station view, in the window', async
   });
 });
 
+test('in the window: a refused tag is explained before anything is sent, and a password given to WIN-1 keeps it connecting', async () => {
+  await w.go('#/station/WIN-1');
+  await (await w.wait('[data-testid=start-tag]')).fill('NOT-A-TAG');
+  await (await w.find('[data-testid=remote-start]')).click();
+  await until('the reason', async () => /NOT-A-TAG is not known here/.test(await notice()));
+  await (await w.find('[data-testid=password]')).fill('abc');
+  await (await w.find('[data-testid=password-save]')).click();
+  await until('the length asked for', async () => /16 to 40/.test(await notice()));
+  await (await w.find('[data-testid=password]')).fill('window-key-0123456789');
+  await (await w.find('[data-testid=password-save]')).click();
+  await until('the charger took it', async () => /accepted the new password/.test(await notice()));
+  await until('a password required', async () => /Required/.test(await (await w.find('[data-testid=password-state]')).text()));
+  // The charger reboots and comes back with its new password.
+  await (await w.find('[data-testid=reset]')).click();
+  await until('the reset accepted', async () => /accepted/.test(await notice()));
+  await w.go('#/station/WIN-1/health');
+  await until('reconnected after its reboot', async () => {
+    await (await w.wait('[data-testid=health-refresh]')).click();
+    return Number(await (await w.wait('[data-testid=health-reconnects]')).text()) >= 1;
+  }, 30_000);
+  assert.equal((await (await w.find('[data-testid=health-refused]')).text()).trim().split(' ')[0], '0', 'never refused');
+});
+
 /** Set a form field the way typing does (date inputs take no keys the same way everywhere). */
 async function setField(css, value) {
   await w.wait(css);

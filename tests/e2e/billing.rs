@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
+use crate::exchange;
 use crate::http::{Api, start};
-use crate::{exchange, raw};
 
 /// One session over raw frames: start at `t0` with `meter_start`, a sample, stop 2 h later.
 pub(crate) async fn session(
@@ -15,12 +15,7 @@ pub(crate) async fn session(
     meter_start: i64,
     meter_stop: i64,
 ) -> i64 {
-    let mut ws = raw(&api.ocpp, station).await;
-    exchange(
-        &mut ws,
-        r#"[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#,
-    )
-    .await;
+    let mut ws = crate::raw_booted(&api.ocpp, station).await;
     let at = |h: i64| {
         (chrono::DateTime::parse_from_rfc3339(t0).expect("t0") + chrono::Duration::hours(h))
             .to_rfc3339()

@@ -145,7 +145,7 @@ async fn invoices_and_meter_values_export_as_csv_files() {
         "ended in November local time: not in October"
     );
     assert!(
-        csv.contains("customer;customer;\"Åkeri Öst; AB\";SEK;1;20,000;"),
+        csv.contains("total;customer;\"Åkeri Öst; AB\";SEK;1;20,000;"),
         "{csv}"
     );
 
@@ -363,6 +363,12 @@ async fn invoices_and_meter_values_export_as_csv_files() {
         (
             json!({"export": invoice("2026-10-01", "31.10.2026")}),
             "export",
+        ),
+        // A misspelt customer would give an empty invoice without a word.
+        (
+            json!({"export": {"kind": "invoice", "from": "2026-10-01", "to": "2026-10-31",
+                "group": "customer:Åkeri Öst AB"}}),
+            "\"Åkeri Öst; AB\"",
         ),
     ] {
         let (s, e) = export(&api, body).await;

@@ -76,7 +76,7 @@ async fn boot_policy_pending_then_operator_accepts_and_station_boots() {
     assert_eq!(st.view.station.boot_attempts, 1);
 
     h.engine
-        .accept_station("NEW1", None)
+        .accept_station("NEW1", Default::default(), "test")
         .await
         .expect("accepted");
     // The engine asks the connected station to boot again at once (TriggerMessage).

@@ -189,6 +189,14 @@ async fn stations_commands_transactions_and_the_live_stream() {
     );
     assert_eq!(v[0]["connectors"].as_array().map(Vec::len), Some(3));
 
+    let (s, _) = api
+        .req(
+            "POST",
+            "/api/id-tags",
+            Some(json!({"id_tag": "WEB", "status": "Accepted"})),
+        )
+        .await;
+    assert_eq!(s, 201);
     let (s, v) = api
         .req(
             "POST",
@@ -379,7 +387,20 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
     .await;
 
     let (s, v) = api.req("DELETE", "/api/demo", None).await;
-    assert_eq!((s, v["removed_stations"].clone()), (200, json!(3)));
+    assert_eq!(
+        (
+            s,
+            v["removed_stations"].clone(),
+            v["removed_tariffs"].clone(),
+            v["default_tariff"].clone()
+        ),
+        (200, json!(3), json!(1), json!(false)),
+        "the demo's tariff goes with it, so nobody is billed demo prices: {v}"
+    );
+    let (_, tariffs) = api.req("GET", "/api/tariffs", None).await;
+    assert_eq!(tariffs, json!([]));
+    let (_, assigned) = api.req("GET", "/api/tariff-assignments", None).await;
+    assert_eq!(assigned, json!([]), "no demo tariff applies by default");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (_, stations) = api.req("GET", "/api/stations", None).await;
     assert_eq!(
@@ -472,5 +493,47 @@ async fn tags_are_searched_filtered_and_paged_by_the_engine() {
         "as a wildcard, % would have matched 'Acme 100%_AB'"
     );
     let (s, v) = api.req("GET", "/api/id-tags?limit=many", None).await;
+    assert_eq!((s, v["code"].clone()), (400, json!("invalid")), "{v}");
+}
+
+/// The console offers only addresses chargers can reach (before, it listed the LAN addresses
+/// while the OCPP listener was on loopback), and the depot's time zone is a setting the console
+/// shows and the invoices follow.
+#[tokio::test]
+async fn the_connect_addresses_and_the_time_zone_are_what_they_say() {
+    let api = start().await;
+    let (_, info) = api.req("GET", "/api/info", None).await;
+    let port = api
+        .ocpp
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.strip_suffix("/ocpp"))
+        .expect("port");
+    assert_eq!(
+        (
+            info["ocpp_loopback_only"].clone(),
+            info["charger_urls"].clone()
+        ),
+        (json!(true), json!([format!("ws://127.0.0.1:{port}/ocpp/")])),
+        "a loopback listener is reachable on loopback only: {info}"
+    );
+
+    let (_, zones) = api.req("GET", "/api/time-zones", None).await;
+    assert!(
+        zones
+            .as_array()
+            .is_some_and(|z| z.contains(&json!("Europe/Stockholm"))),
+        "{zones}"
+    );
+    let (_, mut settings) = api.req("GET", "/api/settings", None).await;
+    settings["time_zone"] = json!("Europe/Stockholm");
+    let (s, v) = api
+        .req("PUT", "/api/settings", Some(settings.clone()))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, info) = api.req("GET", "/api/info", None).await;
+    assert_eq!(info["time_zone"], json!("Europe/Stockholm"));
+    settings["time_zone"] = json!("Mars/Olympus");
+    let (s, v) = api.req("PUT", "/api/settings", Some(settings)).await;
     assert_eq!((s, v["code"].clone()), (400, json!("invalid")), "{v}");
 }

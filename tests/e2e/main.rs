@@ -13,8 +13,10 @@ mod durability;
 mod exports;
 mod handlers;
 mod http;
+mod lifecycle;
 mod malformed;
 mod negotiation;
+mod passwords;
 mod sessions;
 mod toolkit;
 
@@ -199,6 +201,18 @@ pub async fn raw(url: &str, station: &str) -> Raw {
         .await
         .expect("connects")
         .0
+}
+
+/// A raw client for `station` (see [`raw`]), booted and accepted.
+pub async fn raw_booted(url: &str, station: &str) -> Raw {
+    let mut ws = raw(url, station).await;
+    let boot = exchange(
+        &mut ws,
+        r#"[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#,
+    )
+    .await;
+    assert_eq!(boot[2]["status"], serde_json::json!("Accepted"), "{boot}");
+    ws
 }
 
 /// Send text and return the next text frame as JSON.

@@ -5,24 +5,12 @@ use futures_util::SinkExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::{Harness, Raw, eventually, exchange, raw};
-
-/// A raw connection for `station`, booted and accepted.
-async fn booted(h: &Harness, station: &str) -> Raw {
-    let mut ws = raw(&h.url, station).await;
-    let boot = exchange(
-        &mut ws,
-        r#"[2,"b","BootNotification",{"chargePointVendor":"V","chargePointModel":"M"}]"#,
-    )
-    .await;
-    assert_eq!(boot[2]["status"], json!("Accepted"));
-    ws
-}
+use crate::{Harness, eventually, exchange, raw_booted};
 
 #[tokio::test]
 async fn each_malformed_frame_gets_its_error_code_and_the_connection_stays_open() {
     let h = Harness::open().await;
-    let mut ws = booted(&h, "BROKEN").await;
+    let mut ws = raw_booted(&h.url, "BROKEN").await;
     let cases = [
         (r#"[2,"j1","Heartbeat",{"#, "j1", "FormationViolation"),
         (r#"[9,"t1",{}]"#, "t1", "FormationViolation"),
@@ -112,7 +100,7 @@ async fn each_malformed_frame_gets_its_error_code_and_the_connection_stays_open(
 #[tokio::test]
 async fn calls_the_text_path_leaves_alone_are_answered_as_before() {
     let h = Harness::open().await;
-    let mut ws = booted(&h, "ODD").await;
+    let mut ws = raw_booted(&h.url, "ODD").await;
     let status = r#"{"connectorId":1,"errorCode":"NoError","status":"Available"}"#;
     let twice = r#"{"connectorId":2,"connectorId":1,"errorCode":"NoError","status":"Faulted"}"#;
     let cases = [

@@ -31,12 +31,15 @@ pub struct InvoiceLine<'a> {
     pub cost: &'a Cost,
 }
 
+/// A group's sums, of the figures as the lines print them (minutes rounded per line), so the
+/// summary is the sum of its lines to the last digit.
 #[derive(Default)]
 struct Sum {
     sessions: i64,
     energy_wh: i64,
-    charging_seconds: i64,
-    idle_seconds: i64,
+    /// Hundredths of a minute.
+    charging_minutes: i64,
+    idle_minutes: i64,
     net: i64,
     vat: i64,
     total: i64,
@@ -160,8 +163,8 @@ impl<W: Write> InvoiceCsv<W> {
         let s = self.sums.get_mut(&self.key).expect("inserted above");
         s.sessions += 1;
         s.energy_wh += c.energy_wh;
-        s.charging_seconds += c.charging_seconds;
-        s.idle_seconds += c.idle_seconds;
+        s.charging_minutes += minutes(c.charging_seconds);
+        s.idle_minutes += minutes(c.idle_seconds);
         s.net += c.net;
         s.vat += c.vat;
         s.total += c.total;
@@ -169,8 +172,8 @@ impl<W: Write> InvoiceCsv<W> {
         Ok(())
     }
 
-    /// Writes the summary per customer and currency (sessions without a group last under
-    /// "(no group)") and returns the output.
+    /// Writes the summary, a "total" row per tag group (customer, driver or vehicle) and currency
+    /// (sessions without a group last under "(no group)"), and returns the output.
     pub fn finish(mut self) -> Result<W, CsvError> {
         let w = &mut self.csv;
         w.end_row()?;
@@ -198,14 +201,14 @@ impl<W: Write> InvoiceCsv<W> {
             .collect();
         rows.sort_by_key(|((kind, name, currency), _)| (name.is_empty(), *kind, *name, *currency));
         for ((kind, name, currency), s) in rows {
-            w.text("customer")?;
+            w.text("total")?;
             w.text(kind)?;
             w.text(if name.is_empty() { "(no group)" } else { name })?;
             w.text(currency)?;
             w.integer(s.sessions)?;
             w.fixed(s.energy_wh, 3)?;
-            w.fixed(minutes(s.charging_seconds), 2)?;
-            w.fixed(minutes(s.idle_seconds), 2)?;
+            w.fixed(s.charging_minutes, 2)?;
+            w.fixed(s.idle_minutes, 2)?;
             w.fixed(s.net, s.decimals)?;
             w.fixed(s.vat, s.decimals)?;
             w.fixed(s.total, s.decimals)?;

@@ -205,7 +205,7 @@ fn summary_adds_up_the_lines() {
     let text = render(&CsvOptions::default());
     let row = text
         .split("\r\n")
-        .find(|l| l.starts_with("customer,customer,Åkeri Öst AB,"))
+        .find(|l| l.starts_with("total,customer,Åkeri Öst AB,"))
         .expect("summary row");
     assert!(
         row.ends_with(&format!(",{}.{:02}", total / 100, total % 100)),
@@ -215,4 +215,73 @@ fn summary_adds_up_the_lines() {
     // Five sessions, a blank line, the summary header and four groups.
     let records = text.split("\r\n").filter(|r| !r.is_empty()).count();
     assert_eq!(records, 1 + 5 + 1 + 4, "{text}");
+}
+
+/// Each summary row is the sum of its group's lines as printed, minutes included (they are
+/// rounded per line: summing the seconds and rounding once gave 0.01 more or less), and names the
+/// kind of group it sums, not "customer" for all.
+#[test]
+fn summary_rows_are_the_sums_of_their_printed_lines() {
+    let tariff: Tariff = serde_json::from_value(json!({
+        "currency": "SEK", "vat_percent": "25",
+        "prices": {"per_kwh": "2.40", "per_charging_hour": "30"}
+    }))
+    .expect("test setup");
+    // Three sessions of a driver group with 20 s of charging each: 0.33 min a line.
+    let start = at("2026-10-05T15:00:00Z");
+    let sessions: Vec<Session> = (0..3)
+        .map(|i| {
+            let end = start + chrono::Duration::seconds(20);
+            let usage = Usage {
+                start,
+                end,
+                readings: vec![(start, 0), (end, 100 + i)],
+                charging: vec![(start, end)],
+            };
+            Session {
+                id: 200 + i,
+                station: "DEPOT-01".into(),
+                tag: format!("TAG-{i}"),
+                group: Some(("driver".into(), "Anna".into())),
+                start,
+                end,
+                tariff: "Visitors v1",
+                vat: "25".into(),
+                cost: price(&tariff, &usage, &Stockholm),
+            }
+        })
+        .collect();
+    let mut invoice =
+        InvoiceCsv::new(Vec::new(), Stockholm, &CsvOptions::default()).expect("test setup");
+    for s in &sessions {
+        invoice.line(&s.line()).expect("test setup");
+    }
+    let text = String::from_utf8(invoice.finish().expect("test setup")).expect("test setup");
+    let mut reader = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let records: Vec<::csv::StringRecord> = reader.records().map(|r| r.expect("csv")).collect();
+    let header = &records[0];
+    let col = |name: &str| header.iter().position(|h| h == name).expect("column");
+    let (charging, idle) = (col("charging min"), col("idle min"));
+    let cents = |s: &str| -> i64 { s.replace('.', "").parse().expect("number") };
+    let lines: Vec<_> = records[1..4].to_vec();
+    assert!(
+        lines.iter().all(|l| &l[charging] == "0.33"),
+        "each line: 20 s is 0.33 min: {text}"
+    );
+    let summary = records
+        .iter()
+        .find(|r| r.get(2) == Some("Anna"))
+        .expect("summary row of the group");
+    assert_eq!(
+        &summary[0], "total",
+        "the row is the group's total, whatever its kind: {text}"
+    );
+    assert_eq!(&summary[1], "driver", "{text}");
+    let sum = |c: usize| lines.iter().map(|l| cents(&l[c])).sum::<i64>();
+    // The summary's columns after "sessions": energy kWh, charging min, idle min.
+    assert_eq!(cents(&summary[6]), sum(charging), "charging min: {text}");
+    assert_eq!(cents(&summary[7]), sum(idle), "idle min: {text}");
 }

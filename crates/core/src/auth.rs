@@ -4,12 +4,140 @@
 //!
 //! Passwords are AuthorizationKeys (machine-set, 16–40 characters), so a fast salted hash is
 //! adequate; a slow KDF would put CPU work into every reconnect of every station.
+//!
+//! A password is only required once the charger has it: the console sets it on the charger first
+//! ([`Engine::set_station_password`]), so accepting a charger with a password does not lock it out.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
 use base64::Engine as _;
+use chargeyard_ocpp::v16;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use ts_rs::TS;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+
+/// A station password to set (or clear), and whether the charger is told it first.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct PasswordChange {
+    /// None: no password; the station connects without one.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Send it to the charger first (1.6 `AuthorizationKey`) and require it only once the charger
+    /// has accepted it. False when it was entered on the charger by hand.
+    #[serde(default = "yes")]
+    pub on_charger: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for PasswordChange {
+    fn default() -> Self {
+        PasswordChange {
+            password: None,
+            on_charger: true,
+        }
+    }
+}
+
+/// What setting a password did.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PasswordOutcome {
+    /// Whether the station must now present a password.
+    pub required: bool,
+    /// The charger's answer, when the password was sent to it ("Accepted", "RebootRequired").
+    pub charger_answer: Option<String>,
+}
+
+/// A station password as OCPP allows it: 16 to 40 characters (OCPP 1.6 `AuthorizationKey`;
+/// 2.0.1's `BasicAuthPassword` up to 64) of printable ASCII without spaces.
+pub fn check_password(password: &str, protocol: Option<&str>) -> Result<()> {
+    let max = if protocol.is_some_and(|p| p.starts_with("ocpp2")) {
+        64
+    } else {
+        40
+    };
+    let n = password.chars().count();
+    if !(16..=max).contains(&n) {
+        return Err(Error::Invalid(format!(
+            "password: OCPP needs 16 to {max} characters; this one has {n}"
+        )));
+    }
+    if let Some(c) = password.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(Error::Invalid(format!(
+            "password: letters, digits and punctuation only, no {c:?}"
+        )));
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Set or clear the password a station must present (HTTP Basic auth, security profile 1).
+    /// With `on_charger`, the charger is given it first and it is required only when the charger
+    /// accepts it, so it is never locked out; otherwise (entered on the charger by hand) it is
+    /// required from the next connection. Clearing takes effect at once.
+    pub async fn set_station_password(
+        &self,
+        id: &str,
+        change: PasswordChange,
+        actor: &str,
+    ) -> Result<PasswordOutcome> {
+        let station = chargeyard_store::stations::get(&self.inner.store.reader, id)
+            .await?
+            .ok_or_else(|| Error::StationNotFound(id.to_string()))?;
+        let Some(password) = change.password else {
+            self.store_password(id, None).await?;
+            return Ok(PasswordOutcome {
+                required: false,
+                charger_answer: None,
+            });
+        };
+        check_password(&password, station.protocol.as_deref())?;
+        let mut charger_answer = None;
+        if change.on_charger {
+            if !self.is_connected(id) {
+                return Err(Error::State(format!(
+                    "station {id} is not connected, so the password cannot be set on it; connect it first, or enter the password on the charger yourself and say so here"
+                )));
+            }
+            let now_needs = if station.has_password {
+                "its old password"
+            } else {
+                "no password"
+            };
+            let answer = self.send_password(id, &password, actor).await?;
+            if !matches!(answer.as_str(), "Accepted" | "RebootRequired") {
+                return Err(Error::ChargerRefused(format!(
+                    "the charger answered {answer} to the new password; nothing changed, it still connects with {now_needs}"
+                )));
+            }
+            charger_answer = Some(answer);
+        }
+        self.store_password(id, Some(&password)).await?;
+        Ok(PasswordOutcome {
+            required: true,
+            charger_answer,
+        })
+    }
+
+    /// Give the charger its new password; its answer. The logs show it hidden.
+    async fn send_password(&self, id: &str, password: &str, actor: &str) -> Result<String> {
+        const KEY: &str = "AuthorizationKey";
+        let req = v16::ChangeConfigurationRequest {
+            key: chargeyard_ocpp::CiString::new(KEY).map_err(|e| Error::Internal(e.to_string()))?,
+            value: chargeyard_ocpp::CiString::new(password)
+                .map_err(|e| Error::Invalid(e.to_string()))?,
+        };
+        let shown = serde_json::json!({ "key": KEY, "value": "(hidden)" });
+        let answer = self.call_showing(id, req, Some(shown), actor).await?;
+        Ok(answer.status.as_str().to_string())
+    }
+}
 
 pub fn hash_password(password: &str) -> String {
     let salt: [u8; 16] = rand::random();
@@ -85,8 +213,42 @@ pub struct Credentials {
 #[derive(Debug, PartialEq, Eq)]
 pub enum AuthDecision {
     Allowed,
-    /// 401 with this reason.
-    Denied(&'static str),
+    /// 401 for this reason.
+    Denied(Refusal),
+}
+
+/// Why a known station's connection is refused at the handshake. Its [`Refusal::code`] is what
+/// is stored and shown (translated) to the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    NoPassword,
+    WrongUser,
+    WrongPassword,
+    UnsupportedProtocol,
+    Unavailable,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::NoPassword => "no_password",
+            Refusal::WrongUser => "wrong_user",
+            Refusal::WrongPassword => "wrong_password",
+            Refusal::UnsupportedProtocol => "unsupported_protocol",
+            Refusal::Unavailable => "unavailable",
+        }
+    }
+
+    /// What the charger is told.
+    pub fn message(self) -> &'static str {
+        match self {
+            Refusal::NoPassword => "this station requires HTTP Basic authentication",
+            Refusal::WrongUser => "the user name must be the station id",
+            Refusal::WrongPassword => "wrong password",
+            Refusal::UnsupportedProtocol => "unsupported subprotocol",
+            Refusal::Unavailable => "credentials unavailable",
+        }
+    }
 }
 
 impl Credentials {
@@ -111,21 +273,21 @@ impl Credentials {
     pub fn check(&self, station: &str, authorization: Option<&str>) -> AuthDecision {
         let hash = match self.map.read() {
             Ok(m) => m.get(station).cloned().flatten(),
-            Err(_) => return AuthDecision::Denied("credentials unavailable"),
+            Err(_) => return AuthDecision::Denied(Refusal::Unavailable),
         };
         let Some(hash) = hash else {
             return AuthDecision::Allowed;
         };
         let Some((user, password)) = authorization.and_then(parse_basic) else {
-            return AuthDecision::Denied("this station requires HTTP Basic authentication");
+            return AuthDecision::Denied(Refusal::NoPassword);
         };
         if user != station {
-            return AuthDecision::Denied("the user name must be the station id");
+            return AuthDecision::Denied(Refusal::WrongUser);
         }
         if verify(&hash, &password) {
             AuthDecision::Allowed
         } else {
-            AuthDecision::Denied("wrong password")
+            AuthDecision::Denied(Refusal::WrongPassword)
         }
     }
 }

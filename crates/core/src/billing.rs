@@ -59,7 +59,7 @@ fn view(r: TariffRecord) -> Result<TariffView> {
     })
 }
 
-fn checked(input: &TariffInput) -> Result<String> {
+pub(crate) fn checked(input: &TariffInput) -> Result<String> {
     let mut problems = Vec::new();
     if input.name.trim().is_empty() || input.name.chars().count() > 80 {
         problems.push("name: 1 to 80 characters".to_string());
@@ -95,7 +95,80 @@ pub fn system_time_zone() -> String {
         .unwrap_or_else(|| "UTC".into())
 }
 
+/// A running session to price for the screens: by its id, or whichever runs on a connector.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Running {
+    Transaction(i64),
+    Connector(String, i64),
+}
+
+/// Price running sessions as their data arrives and announce each cost
+/// ([`Event::TransactionCost`]), so screens show the cost so far from the one cost engine. Asks
+/// that pile up while it prices are taken together, each session once.
+pub(crate) async fn live_costs(
+    engine: Engine,
+    mut asks: tokio::sync::mpsc::UnboundedReceiver<Running>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            _ = stop.cancelled() => break,
+            ask = asks.recv() => match ask {
+                Some(a) => a,
+                None => break,
+            },
+        };
+        let mut pending = std::collections::BTreeSet::from([first]);
+        while let Ok(more) = asks.try_recv() {
+            pending.insert(more);
+        }
+        if let Err(e) = price_running(&engine, pending).await {
+            tracing::warn!("pricing running sessions: {e}");
+        }
+    }
+}
+
+async fn price_running(engine: &Engine, asks: std::collections::BTreeSet<Running>) -> Result<()> {
+    let reader = &engine.inner.store.reader;
+    let mut ids = std::collections::BTreeSet::new();
+    for ask in asks {
+        match ask {
+            Running::Transaction(id) => {
+                ids.insert(id);
+            }
+            Running::Connector(station, connector) => ids.extend(
+                transactions::running_on(reader, &station, connector)
+                    .await?
+                    .iter()
+                    .map(|t| t.id),
+            ),
+        }
+    }
+    let mut pricer = Pricer::new(engine);
+    for id in ids {
+        let Some(mut t) = transactions::get(reader, id).await? else {
+            continue;
+        };
+        if t.stop_ts.is_some() {
+            continue;
+        }
+        if let Some(cost) = pricer.price(t.billable()).await? {
+            engine.emit(crate::events::Event::TransactionCost {
+                station_id: t.station_id,
+                transaction_id: t.id,
+                cost,
+            });
+        }
+    }
+    Ok(())
+}
+
 impl Engine {
+    /// Have a running session's cost so far announced (see [`live_costs`]).
+    pub(crate) fn live_cost(&self, ask: Running) {
+        let _ = self.inner.live_costs.send(ask);
+    }
+
     /// The depot's time zone: the setting, else the system's.
     pub fn time_zone(&self) -> Tz {
         self.settings()
@@ -305,9 +378,10 @@ impl<'a> Pricer<'a> {
             return Ok(Some(cost));
         }
         let now = self.engine.now();
+        // A session started with a tag we refused is not billed: it only has its energy.
         let tariff = match t.tariff_version_id {
-            Some(version) => self.tariff(version).await?.cloned(),
-            None => None,
+            Some(version) if t.billed => self.tariff(version).await?.cloned(),
+            _ => None,
         };
         // With no tariff there is nothing to price, but the energy per hour is stored once.
         if tariff.is_none() && (t.stop_ts.is_none() || t.priced) {

@@ -36,6 +36,8 @@ use crate::meter;
 pub(crate) struct OutboundCall {
     pub action: Action,
     pub payload: Value,
+    /// What the frame and command logs show instead of the payload, when it holds a secret.
+    pub shown: Option<Value>,
     pub reply: oneshot::Sender<std::result::Result<Value, CallFailure>>,
 }
 
@@ -113,6 +115,8 @@ pub(crate) struct Inner {
     /// needs no database read to check its transaction: filled at StartTransaction or at the
     /// first read, dropped at StopTransaction.
     pub transaction_starts: Mutex<HashMap<i64, (String, i64)>>,
+    /// Running sessions to price for the screens (see [`crate::billing::live_costs`]).
+    pub live_costs: mpsc::UnboundedSender<crate::billing::Running>,
 }
 
 /// Most transactions [`Inner::transaction_starts`] holds before it starts over (stops that never
@@ -178,6 +182,23 @@ pub struct EngineInfo {
     pub ocpp_listen: Option<String>,
     /// This machine's addresses on its networks (loopback excluded), for the charger's URL.
     pub lan_addresses: Vec<String>,
+    /// The URLs a charger can be given (its station id appended): only those the OCPP listener
+    /// can be reached on.
+    pub charger_urls: Vec<String>,
+    /// The OCPP listener is on a loopback address: chargers on the network cannot reach it.
+    pub ocpp_loopback_only: bool,
+    /// The depot's time zone, in which time-of-use prices and invoices are reckoned.
+    pub time_zone: String,
+}
+
+/// What removing the demo did.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DemoRemoval {
+    pub removed_stations: u64,
+    pub removed_tariffs: u64,
+    /// Whether a default tariff still applies; without one, sessions on stations and tags with no
+    /// tariff of their own are not priced, and the console asks for one.
+    pub default_tariff: bool,
 }
 
 /// What a tag import did.
@@ -323,6 +344,24 @@ fn lan_addresses() -> Vec<String> {
     addrs.iter().map(|ip| ip.to_string()).collect()
 }
 
+/// The URLs at which chargers reach an OCPP listener on `listen`: every LAN address when it
+/// listens on all of them, else its own address (a loopback one only reaches this machine).
+fn charger_urls(listen: std::net::SocketAddr, lan: &[String]) -> Vec<String> {
+    let url = |ip: &str| {
+        let host = if ip.contains(':') {
+            format!("[{ip}]")
+        } else {
+            ip.to_string()
+        };
+        format!("ws://{host}:{}/ocpp/", listen.port())
+    };
+    if listen.ip().is_unspecified() {
+        lan.iter().map(|ip| url(ip)).collect()
+    } else {
+        vec![url(&listen.ip().to_string())]
+    }
+}
+
 /// Protocols we speak, by preference.
 pub const SUPPORTED_PROTOCOLS: &[&str] = &[v16::SUBPROTOCOL];
 
@@ -381,6 +420,7 @@ impl Engine {
             .map(|s| (s.id, s.fallback_protocol))
             .collect();
         let (events, _) = broadcast::channel(8192);
+        let (live_costs, live_cost_asks) = mpsc::unbounded_channel();
         let data_dir = db_path.parent().unwrap_or_else(|| Path::new("."));
         let saved = chargeyard_store::settings::get(&store.reader, SETTINGS_KEY).await?;
         let settings = saved
@@ -404,9 +444,15 @@ impl Engine {
                 transfers_dir: data_dir.join("transfers"),
                 transfer_jobs: Mutex::new(HashMap::new()),
                 transaction_starts: Mutex::new(HashMap::new()),
+                live_costs,
             }),
         };
         engine.spawn_frame_pruner();
+        engine.inner.tasks.spawn(crate::billing::live_costs(
+            engine.clone(),
+            live_cost_asks,
+            engine.inner.shutdown.clone(),
+        ));
         engine.expire_stale_transfers().await?;
         Ok(engine)
     }
@@ -529,22 +575,27 @@ impl Engine {
     pub fn info(&self) -> EngineInfo {
         let c = &self.inner.config;
         let settings = self.settings();
+        let listen = self.inner.ocpp_listen.lock().ok().and_then(|a| *a);
+        let lan = lan_addresses();
         EngineInfo {
             version: env!("CARGO_PKG_VERSION"),
             database: self.inner.store.path().display().to_string(),
             unknown_stations: settings.unknown_stations,
             open_charging: settings.open_charging,
-            lan_addresses: lan_addresses(),
+            charger_urls: listen.map(|a| charger_urls(a, &lan)).unwrap_or_default(),
+            ocpp_loopback_only: listen.is_some_and(|a| a.ip().is_loopback()),
+            lan_addresses: lan,
             heartbeat_interval_s: c.heartbeat_interval.as_secs(),
             connected_stations: self.lock_sessions().len(),
             supported_protocols: SUPPORTED_PROTOCOLS.to_vec(),
-            ocpp_listen: self
-                .inner
-                .ocpp_listen
-                .lock()
-                .ok()
-                .and_then(|a| a.map(|a| a.to_string())),
+            ocpp_listen: listen.map(|a| a.to_string()),
+            time_zone: self.time_zone().name().to_string(),
         }
+    }
+
+    /// The IANA time zones the depot's time zone can be set to.
+    pub fn time_zones(&self) -> Vec<&'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect()
     }
 
     fn lock_transaction_starts(&self) -> std::sync::MutexGuard<'_, HashMap<i64, (String, i64)>> {
@@ -560,6 +611,11 @@ impl Engine {
             starts.clear();
         }
         starts.insert(transaction_id, (station_id.to_string(), meter_start));
+    }
+
+    /// A session that ended: its start need not be remembered.
+    pub(crate) fn forget_start(&self, transaction_id: i64) {
+        self.lock_transaction_starts().remove(&transaction_id);
     }
 
     /// The meterStart of `station_id`'s transaction `id`; `None` if it has no such transaction.
@@ -671,9 +727,13 @@ impl Engine {
         })
     }
 
-    /// Add a station the operator knows; it is accepted at its first boot.
+    /// Add a station the operator knows; it is accepted at its first boot. A password given here
+    /// is required from its first connection (the operator enters it on the charger).
     pub async fn create_station(&self, new: NewStation) -> Result<StationDetail> {
         check_station_id(&new.id)?;
+        if let Some(pw) = &new.password {
+            crate::auth::check_password(pw, None)?;
+        }
         let hash = new.password.as_deref().map(hash_password);
         let (id, h, now) = (new.id.clone(), hash.clone(), self.now());
         self.inner
@@ -693,15 +753,19 @@ impl Engine {
         self.station(&new.id).await
     }
 
-    /// Accept a pending (or rejected) station, optionally setting its password. A connected
-    /// station is asked to boot again at once.
+    /// Accept a pending (or rejected) station. With a password, that is set first (see
+    /// [`Engine::set_station_password`]); if the charger refuses it, the station stays as it was.
+    /// A connected station is asked to boot again at once.
     pub async fn accept_station(
         &self,
         id: &str,
-        password: Option<String>,
+        password: crate::auth::PasswordChange,
+        actor: &str,
     ) -> Result<StationDetail> {
-        self.set_registration(id, Registration::Accepted, password)
-            .await?;
+        if password.password.is_some() {
+            self.set_station_password(id, password, actor).await?;
+        }
+        self.set_registration(id, Registration::Accepted).await?;
         if self.is_connected(id) {
             let engine = self.clone();
             let id = id.to_string();
@@ -720,34 +784,20 @@ impl Engine {
     }
 
     pub async fn reject_station(&self, id: &str) -> Result<StationDetail> {
-        self.set_registration(id, Registration::Rejected, None)
-            .await?;
+        self.set_registration(id, Registration::Rejected).await?;
         self.station(id).await
     }
 
-    async fn set_registration(
-        &self,
-        id: &str,
-        reg: Registration,
-        password: Option<String>,
-    ) -> Result<()> {
-        let hash = password.as_deref().map(hash_password);
-        let (sid, h) = (id.to_string(), hash.clone());
-        let pw = h.is_some();
+    async fn set_registration(&self, id: &str, reg: Registration) -> Result<()> {
+        let sid = id.to_string();
         self.inner
             .store
             .writer
             .write(move |c| {
-                Box::pin(async move {
-                    let pw_update = if pw { Some(h.as_deref()) } else { None };
-                    stations::set_registration(c, &sid, reg, pw_update).await
-                })
+                Box::pin(async move { stations::set_registration(c, &sid, reg, None).await })
             })
             .await
             .map_err(or_missing(Error::StationNotFound(id.to_string())))?;
-        if hash.is_some() {
-            self.inner.credentials.set(id, hash);
-        }
         if let Some(h) = self.lock_sessions().get(id) {
             h.info.registration.store(reg_to_u8(reg), Ordering::Relaxed);
         }
@@ -757,9 +807,10 @@ impl Engine {
         Ok(())
     }
 
-    /// Set or clear (None) a station's Basic-auth password.
-    pub async fn set_station_password(&self, id: &str, password: Option<String>) -> Result<()> {
-        let hash = password.as_deref().map(hash_password);
+    /// Store (or with None clear) the password a station must present, effective at its next
+    /// connection.
+    pub(crate) async fn store_password(&self, id: &str, password: Option<&str>) -> Result<()> {
+        let hash = password.map(hash_password);
         let reg = stations::get(&self.inner.store.reader, id)
             .await?
             .ok_or_else(|| Error::StationNotFound(id.to_string()))?
@@ -775,7 +826,32 @@ impl Engine {
             })
             .await?;
         self.inner.credentials.set(id, hash);
+        self.emit(Event::StationUpdated {
+            station_id: id.to_string(),
+        });
         Ok(())
+    }
+
+    /// Count a connection refused at the handshake (`why`: a [`crate::auth::Refusal`] code), for a
+    /// station known here (others are not recorded: a flood of made-up ids must not grow the
+    /// database).
+    pub(crate) async fn record_refusal(&self, id: &str, why: &str) {
+        let (sid, why, now) = (id.to_string(), why.to_string(), self.now());
+        let known = self
+            .inner
+            .store
+            .writer
+            .write(move |c| {
+                Box::pin(async move { stations::record_refusal(c, &sid, &why, now).await })
+            })
+            .await;
+        match known {
+            Ok(true) => self.emit(Event::StationUpdated {
+                station_id: id.to_string(),
+            }),
+            Ok(false) => {}
+            Err(e) => tracing::warn!("recording a refused connection: {e}"),
+        }
     }
 
     /// Forget a station (its transaction and frame history stay). A connected one is dropped.
@@ -821,9 +897,25 @@ impl Engine {
         }
     }
 
-    /// Stop the demo fleet and delete every demo station with all its history, and the demo tags.
-    /// Returns how many stations were removed.
-    pub async fn remove_demo(&self) -> Result<u64> {
+    /// The demo's own tariff (marked demo, applying by default), unless there is a tariff already.
+    pub async fn seed_demo_tariff(&self, input: crate::billing::TariffInput) -> Result<()> {
+        let definition = crate::billing::checked(&input)?;
+        let (name, now) = (input.name, self.now());
+        self.inner
+            .store
+            .writer
+            .write(move |c| {
+                Box::pin(async move {
+                    chargeyard_store::demo::seed_tariff(c, &name, &definition, now).await
+                })
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Stop the demo fleet and delete every demo station with all its history, the demo tags, and
+    /// the demo's tariff with where it applied (sessions are not billed demo prices after it).
+    pub async fn remove_demo(&self) -> Result<DemoRemoval> {
         if let Some(stop) = self.inner.demo_fleet.lock().ok().and_then(|mut s| s.take()) {
             stop.cancel();
         }
@@ -858,7 +950,16 @@ impl Engine {
         for id in demo {
             self.emit(Event::StationUpdated { station_id: id });
         }
-        Ok(removed)
+        let default_tariff = self
+            .tariff_assignments()
+            .await?
+            .iter()
+            .any(|a| a.scope == "default");
+        Ok(DemoRemoval {
+            removed_stations: removed.stations,
+            removed_tariffs: removed.tariffs,
+            default_tariff,
+        })
     }
 
     pub async fn status_history(&self, id: &str, limit: i64) -> Result<Vec<StatusChange>> {
@@ -887,6 +988,11 @@ impl Engine {
     /// Tags by name, filtered and paged.
     pub async fn id_tags(&self, filter: &TagFilter) -> Result<Page<IdTag>> {
         Ok(id_tags::list(&self.inner.store.reader, filter).await?)
+    }
+
+    /// Every tag group with its number of tags.
+    pub async fn tag_groups(&self) -> Result<Vec<id_tags::TagGroup>> {
+        Ok(id_tags::groups(&self.inner.store.reader).await?)
     }
 
     pub async fn id_tag(&self, id_tag: &str) -> Result<IdTag> {
@@ -1073,8 +1179,22 @@ impl Engine {
         req: R,
         actor: &str,
     ) -> Result<R::Response> {
+        self.call_showing(station_id, req, None, actor).await
+    }
+
+    /// As [`Engine::call`], with the logs showing `shown` instead of a request that holds a
+    /// secret (a password sent to the charger).
+    pub(crate) async fn call_showing<R: Request>(
+        &self,
+        station_id: &str,
+        req: R,
+        shown: Option<Value>,
+        actor: &str,
+    ) -> Result<R::Response> {
         let payload = serde_json::to_value(&req).map_err(|e| Error::Invalid(e.to_string()))?;
-        let raw = self.send(station_id, R::ACTION, payload, actor).await?;
+        let raw = self
+            .send(station_id, R::ACTION, payload, shown, actor)
+            .await?;
         let decoded = v16::decode::<R::Response>(raw).map_err(|error| Error::BadResponse {
             station: station_id.to_string(),
             error,
@@ -1093,7 +1213,13 @@ impl Engine {
         actor: &str,
     ) -> Result<Value> {
         let (act, call) = check_command(action, payload)?;
-        let raw = self.send(station_id, act, call.payload(), actor).await?;
+        if let v16::CentralSystemCall::RemoteStartTransaction(r) = &call {
+            self.check_start(station_id, r.connector_id, r.id_tag.as_str())
+                .await?;
+        }
+        let raw = self
+            .send(station_id, act, call.payload(), None, actor)
+            .await?;
         let decoded = v16::decode_response_value(act, raw).map_err(|error| Error::BadResponse {
             station: station_id.to_string(),
             error,
@@ -1107,6 +1233,7 @@ impl Engine {
         station_id: &str,
         action: Action,
         payload: Value,
+        shown: Option<Value>,
         actor: &str,
     ) -> Result<Value> {
         let sent_at = self.now();
@@ -1118,6 +1245,7 @@ impl Engine {
                 let call = OutboundCall {
                     action,
                     payload: payload.clone(),
+                    shown: shown.clone(),
                     reply,
                 };
                 if tx.send(call).await.is_err() {
@@ -1168,7 +1296,7 @@ impl Engine {
             id: 0,
             station_id: station_id.to_string(),
             action: action.as_str().to_string(),
-            request: payload,
+            request: shown.unwrap_or(payload),
             actor: actor.to_string(),
             sent_at,
             finished_at: self.now(),
@@ -1329,18 +1457,20 @@ impl Engine {
             meter_serial: r.meter_serial_number.map(|s| s.into_string()),
         };
         let (sid, now) = (station_id.to_string(), self.now());
-        let station = self
+        let (station, closed) = self
             .inner
             .store
             .writer
             .write(move |c| {
                 Box::pin(async move {
                     stations::record_boot(c, &sid, &boot, now).await?;
-                    stations::get(&mut *c, &sid).await
+                    let closed = crate::transactions::close_refused_at_boot(c, &sid, now).await?;
+                    Ok((stations::get(&mut *c, &sid).await?, closed))
                 })
             })
-            .await?
-            .ok_or_else(|| Error::StationNotFound(station_id.to_string()))?;
+            .await?;
+        let station = station.ok_or_else(|| Error::StationNotFound(station_id.to_string()))?;
+        self.closed(&closed).await;
         live.registration
             .store(reg_to_u8(station.registration), Ordering::Relaxed);
         self.emit(Event::StationUpdated {
@@ -1389,16 +1519,39 @@ impl Engine {
             status_at: timestamp.unwrap_or(now),
         };
         let row = connector.clone();
-        let current = self
+        let (current, closed) = self
             .inner
             .store
             .writer
             .write(move |c| {
-                Box::pin(async move { connectors::record_status(c, &row, timestamp, now).await })
+                Box::pin(async move {
+                    let current = connectors::record_status(c, &row, timestamp, now).await?;
+                    let closed = if current {
+                        crate::transactions::close_refused_on_idle(
+                            c,
+                            &row.station_id,
+                            row.connector_id,
+                            &row.status,
+                            row.status_at,
+                            now,
+                        )
+                        .await?
+                    } else {
+                        Vec::new()
+                    };
+                    Ok((current, closed))
+                })
             })
             .await?;
+        self.closed(&closed).await;
         // A replayed older status goes to the history only; screens show the current one.
         if current {
+            if self.has_listeners() {
+                self.live_cost(crate::billing::Running::Connector(
+                    station_id.to_string(),
+                    connector.connector_id,
+                ));
+            }
             self.emit(Event::StatusChanged { connector });
         }
         Ok(json!({}))
@@ -1416,18 +1569,38 @@ impl Engine {
             start_auth_status: info.status.as_str().to_string(),
         };
         let now = self.now();
-        let (id, is_new) = self
+        let (id, is_new, closed) = self
             .inner
             .store
             .writer
-            .write(move |c| Box::pin(async move { transactions::start(c, &new, now).await }))
+            .write(move |c| {
+                Box::pin(async move {
+                    let (id, is_new) = transactions::start(c, &new, now).await?;
+                    let closed = if is_new {
+                        crate::transactions::supersede(
+                            c,
+                            &new.station_id,
+                            new.connector_id,
+                            id,
+                            new.start_ts,
+                            now,
+                        )
+                        .await?
+                    } else {
+                        Vec::new()
+                    };
+                    Ok((id, is_new, closed))
+                })
+            })
             .await?;
         // A retried start returns the same transaction, whose meterStart is this one.
         self.remember_start(id, station_id, r.meter_start);
+        self.closed(&closed).await;
         if is_new
             && self.has_listeners()
-            && let Some(t) = transactions::get(&self.inner.store.reader, id).await?
+            && let Some(mut t) = transactions::get(&self.inner.store.reader, id).await?
         {
+            self.price_all(std::slice::from_mut(&mut t)).await?;
             self.emit(Event::TransactionStarted { transaction: t });
         }
         Ok(to_json(&v16::StartTransactionResponse {
@@ -1504,6 +1677,9 @@ impl Engine {
         self.inner.store.writer.append_samples(samples).await?;
         if let Some(event) = event {
             self.emit(event);
+            if let Some(tx) = tx_id {
+                self.live_cost(crate::billing::Running::Transaction(tx));
+            }
         }
         Ok(json!({}))
     }
@@ -1543,7 +1719,7 @@ impl Engine {
             })
             .await?;
         if outcome != StopOutcome::Unknown {
-            self.lock_transaction_starts().remove(&r.transaction_id);
+            self.forget_start(r.transaction_id);
         }
         if outcome == StopOutcome::Stopped {
             self.price_stopped(r.transaction_id);

@@ -27,6 +27,13 @@ pub enum Error {
     NotFound(String),
     #[error("{0} already exists")]
     Conflict(String),
+    /// What is asked for cannot be done in the present state (a connector in use, a session
+    /// that has ended).
+    #[error("{0}")]
+    State(String),
+    /// The charger answered, and refused (e.g. a configuration change): nothing changed.
+    #[error("{0}")]
+    ChargerRefused(String),
     #[error("too many commands waiting for station {0}")]
     Busy(String),
     #[error("storage: {0}")]
@@ -48,7 +55,8 @@ impl Error {
             Error::BadResponse { .. } => "bad_response",
             Error::Invalid(_) => "invalid",
             Error::NotFound(_) => "not_found",
-            Error::Conflict(_) => "conflict",
+            Error::Conflict(_) | Error::State(_) => "conflict",
+            Error::ChargerRefused(_) => "charger_refused",
             Error::Busy(_) => "busy",
             Error::Store(_) | Error::Io(_) | Error::Internal(_) => "internal",
         }

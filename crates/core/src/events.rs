@@ -43,6 +43,12 @@ pub enum Event {
     TransactionStopped {
         transaction: Transaction,
     },
+    /// A running session's cost so far, priced again as its meter values and statuses arrive.
+    TransactionCost {
+        station_id: String,
+        transaction_id: i64,
+        cost: chargeyard_billing::Cost,
+    },
     Frame {
         frame: Frame,
     },

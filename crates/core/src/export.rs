@@ -90,6 +90,9 @@ pub struct ExportResult {
     /// Sessions in the period left off the invoice because no tariff applied when they started.
     #[ts(type = "number")]
     pub unpriced: u64,
+    /// Sessions in the period left off because they started with a tag we refused (not billed).
+    #[ts(type = "number")]
+    pub unbilled: u64,
 }
 
 /// Sessions priced and written between progress events.
@@ -310,7 +313,29 @@ impl Engine {
             file: describe(&self.exports_dir().join(&name))?,
             rows,
             unpriced: 0,
+            unbilled: 0,
         })
+    }
+
+    /// A group an invoice is asked for must have tags: a misspelt one would give an empty invoice.
+    async fn check_group(&self, kind: &str, name: &str) -> Result<()> {
+        let groups = chargeyard_store::id_tags::groups(&self.inner.store.reader).await?;
+        if groups.iter().any(|g| g.kind == kind && g.name == name) {
+            return Ok(());
+        }
+        let known: Vec<String> = groups
+            .iter()
+            .filter(|g| g.kind == kind)
+            .map(|g| format!("{:?}", g.name))
+            .collect();
+        Err(Error::Invalid(if known.is_empty() {
+            format!("group: no tag is in a {kind} group")
+        } else {
+            format!(
+                "group: no tag is in {kind} group {name:?}; the {kind} groups are {}",
+                known.join(", ")
+            )
+        }))
     }
 
     fn progress(&self, job: &str, done: u64, total: u64) {
@@ -333,6 +358,9 @@ impl Engine {
             .filter(|g| !g.trim().is_empty())
             .map(parse_group)
             .transpose()?;
+        if let Some((kind, name)) = &group {
+            self.check_group(kind, name).await?;
+        }
         let id_tag = id_tag.map(str::trim).filter(|t| !t.is_empty());
         let mut pricer = Pricer::new(self);
         let tz = pricer.time_zone();
@@ -342,9 +370,15 @@ impl Engine {
             stopped_to,
             group: group.clone(),
             id_tag: id_tag.map(str::to_string),
+            unbilled: false,
         };
         let reader = &self.inner.store.reader;
         let total = transactions::invoice_count(reader, &filter).await? as u64;
+        let unbilled = InvoiceFilter {
+            unbilled: true,
+            ..filter.clone()
+        };
+        let unbilled = transactions::invoice_count(reader, &unbilled).await? as u64;
         let mut name = format!("invoice_{from}_{to}");
         if let Some((kind, group)) = &group {
             name += &format!("_{kind}-{}", slug(group));
@@ -436,6 +470,7 @@ impl Engine {
             file: describe(&self.exports_dir().join(&name))?,
             rows,
             unpriced,
+            unbilled,
         })
     }
 
@@ -469,6 +504,7 @@ impl Engine {
             file: describe(&self.exports_dir().join(&name))?,
             rows: 1,
             unpriced: 0,
+            unbilled: 0,
         })
     }
 
@@ -542,6 +578,7 @@ impl Engine {
             file: describe(&self.exports_dir().join(&name))?,
             rows: total,
             unpriced: 0,
+            unbilled: 0,
         })
     }
 }

@@ -16,6 +16,8 @@
 //!   [`charts`] — SVG charts aggregated in SQL
 //! - [`toolkit`] — the technician's message inspector, composer templates, configuration,
 //!   snapshots and diffs, local list, health summary
+//! - [`transactions`] — sessions over their life: remote start and stop checked first, one
+//!   running session per connector, sessions started with a refused tag, closing a forgotten one
 //! - [`transfer`] — diagnostics uploads and firmware downloads over per-job HTTP endpoints
 //! - [`error`]   — facade errors with stable codes
 
@@ -31,13 +33,14 @@ pub mod meter;
 pub mod server;
 mod session;
 pub mod toolkit;
+pub mod transactions;
 pub mod transfer;
 
 pub use chargeyard_ocpp as ocpp;
 pub use chargeyard_store as store;
 pub use config::{EngineConfig, Settings, UnknownStations};
 pub use engine::{
-    Engine, EngineInfo, History, ImportReport, NewStation, StationDetail, StationView,
+    DemoRemoval, Engine, EngineInfo, History, ImportReport, NewStation, StationDetail, StationView,
     TransactionDetail,
 };
 pub use error::{Error, ErrorBody, Result};

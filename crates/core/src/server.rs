@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::auth::AuthDecision;
+use crate::auth::{AuthDecision, Refusal};
 use crate::config::UnknownStations;
 use crate::engine::{Engine, LiveInfo, SUPPORTED_PROTOCOLS, SessionHandle, reg_to_u8};
 use crate::events::Event;
@@ -65,6 +65,8 @@ struct Handshake {
     protocol: String,
     offered: Vec<String>,
     no_subprotocol: bool,
+    /// Why a known station's connection was refused (counted for the operator to see).
+    refused: Option<Refusal>,
 }
 
 fn reject(status: StatusCode, reason: &str) -> ErrorResponse {
@@ -107,6 +109,7 @@ fn negotiate(
 ) -> Result<Response, ErrorResponse> {
     let station_id =
         station_id_from_path(req.uri().path()).map_err(|e| reject(StatusCode::NOT_FOUND, &e))?;
+    out.station_id = station_id.clone();
     // Every Sec-WebSocket-Protocol header, each possibly a comma-separated list.
     let offered: Vec<String> = req
         .headers()
@@ -125,14 +128,13 @@ fn negotiate(
             .iter()
             .find(|ours| offered.iter().any(|o| o.eq_ignore_ascii_case(ours)))
             .ok_or_else(|| {
-                reject(
-                    StatusCode::BAD_REQUEST,
-                    &format!(
-                        "unsupported subprotocol(s) {}; this central system speaks {}",
-                        offered.join(", "),
-                        SUPPORTED_PROTOCOLS.join(", ")
-                    ),
-                )
+                let why = format!(
+                    "unsupported subprotocol(s) {}; this central system speaks {}",
+                    offered.join(", "),
+                    SUPPORTED_PROTOCOLS.join(", ")
+                );
+                out.refused = Some(Refusal::UnsupportedProtocol);
+                reject(StatusCode::BAD_REQUEST, &why)
             })?;
         let value = HeaderValue::from_str(chosen)
             .map_err(|_| reject(StatusCode::BAD_REQUEST, "bad subprotocol"))?;
@@ -144,13 +146,15 @@ fn negotiate(
         .get("Authorization")
         .and_then(|v| v.to_str().ok());
     if let AuthDecision::Denied(why) = engine.inner.credentials.check(&station_id, auth) {
-        return Err(reject(StatusCode::UNAUTHORIZED, why));
+        out.refused = Some(why);
+        return Err(reject(StatusCode::UNAUTHORIZED, why.message()));
     }
     *out = Handshake {
         station_id,
         protocol,
         offered,
         no_subprotocol: out.no_subprotocol,
+        refused: None,
     };
     Ok(resp)
 }
@@ -183,6 +187,9 @@ async fn connection(
         Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
             tracing::info!("handshake refused or failed: {e}");
+            if let Some(why) = hs.refused.take() {
+                engine.record_refusal(&hs.station_id, why.code()).await;
+            }
             return;
         }
         Err(_) => {

@@ -68,18 +68,20 @@ impl Engine {
     }
 }
 
+/// Send a frame and log it (as `shown` when that is given: the frame with its secret hidden).
 async fn send(
     engine: &Engine,
     station_id: &Text,
     sink: &mut Sink,
     frame: &Frame,
     action: Option<&str>,
+    shown: Option<&Frame>,
 ) -> bool {
     let text = frame.to_text();
     engine.log_frame(
         station_id,
         "out",
-        &text,
+        &shown.map_or_else(|| text.clone(), Frame::to_text),
         Some((frame.message_type(), frame.id())),
         action,
     );
@@ -109,12 +111,16 @@ pub(crate) async fn run(
         {
             let id = (cfg.message_ids)();
             let frame = Frame::call(&id, call.action.as_str(), call.payload);
+            let shown = call
+                .shown
+                .map(|v| Frame::call(&id, call.action.as_str(), v));
             if !send(
                 &engine,
                 &station_id,
                 &mut sink,
                 &frame,
                 Some(call.action.as_str()),
+                shown.as_ref(),
             )
             .await
             {
@@ -247,7 +253,7 @@ async fn answer_call(
         Ok(v) => Frame::result(id, v),
         Err(e) => Frame::error(id, &e),
     };
-    send(engine, station_id, sink, &answer, Some(action)).await
+    send(engine, station_id, sink, &answer, Some(action), None).await
 }
 
 /// Handle one text frame; false if answering it failed (the connection is gone).
@@ -319,6 +325,7 @@ async fn on_text(
                         station_id,
                         sink,
                         &Frame::error(id, &bad.error),
+                        None,
                         None,
                     )
                     .await

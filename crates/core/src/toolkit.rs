@@ -190,7 +190,7 @@ pub struct HeartbeatHealth {
 pub struct Finding {
     /// "ok", "warn" or "bad".
     pub level: String,
-    /// offline | heartbeat_late | heartbeat_none | clock_skew | reconnects | quirks |
+    /// offline | refused | heartbeat_late | heartbeat_none | clock_skew | reconnects | quirks |
     /// connector_errors | failed_commands | ping_slow | ok
     pub code: String,
     /// The figure behind it (seconds, a count, ms), for the message.
@@ -212,6 +212,10 @@ pub struct Health {
     /// Connections opened in the last 24 hours beyond the first.
     #[ts(type = "number")]
     pub reconnects_24h: i64,
+    /// Connections refused at the handshake (all time), the last one and why (a refusal code).
+    pub refused_connections: i64,
+    pub last_refused_at: Option<DateTime<Utc>>,
+    pub last_refused_reason: Option<String>,
     /// Recent connects and disconnects (with the reason), newest first.
     pub connections: Vec<StationEvent>,
     /// Station clock minus ours, s: the median over its recent timed statuses.
@@ -687,6 +691,13 @@ impl Engine {
         if live.is_none() {
             find("bad", "offline", None);
         }
+        // Refused since it last got in: it is trying, and cannot (a password it does not have).
+        if station
+            .last_refused_at
+            .is_some_and(|at| live.as_ref().is_none_or(|l| at > l.connected_at))
+        {
+            find("bad", "refused", Some(station.refused_connections as f64));
+        }
         // Silence is only news once a station has been connected for two intervals.
         let patience = Duration::seconds(expected_s * 2);
         let silent = live
@@ -739,6 +750,9 @@ impl Engine {
             heartbeat,
             ping_rtt_ms,
             reconnects_24h: (connects - 1).max(0),
+            refused_connections: station.refused_connections,
+            last_refused_at: station.last_refused_at,
+            last_refused_reason: station.last_refused_reason,
             connections,
             clock_skew_s,
             quirks,

@@ -89,6 +89,14 @@ fn ui_bindings_are_generated_from_rust_and_fresh() {
     chargeyard_core::transfer::DiagnosticsRequest::export_all(&cfg).expect("export");
     chargeyard_core::transfer::UploadProtocol::export_all(&cfg).expect("export");
     chargeyard_core::transfer::FirmwareRequest::export_all(&cfg).expect("export");
+    chargeyard_core::transactions::StartRequest::export_all(&cfg).expect("export");
+    chargeyard_core::transactions::StopRequest::export_all(&cfg).expect("export");
+    chargeyard_core::transactions::CloseRequest::export_all(&cfg).expect("export");
+    chargeyard_core::transactions::CommandAnswer::export_all(&cfg).expect("export");
+    chargeyard_core::auth::PasswordChange::export_all(&cfg).expect("export");
+    chargeyard_core::auth::PasswordOutcome::export_all(&cfg).expect("export");
+    chargeyard_core::DemoRemoval::export_all(&cfg).expect("export");
+    chargeyard_core::store::id_tags::TagGroup::export_all(&cfg).expect("export");
 
     let generated = read_dir(tmp.path());
     let committed_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))

@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chargeyard_core::auth::PasswordChange;
 use chargeyard_core::billing::{AssignmentInput, TariffInput};
 use chargeyard_core::charts::{ChartSize, Period};
 use chargeyard_core::export::ExportRequest;
@@ -16,6 +17,7 @@ use chargeyard_core::store::id_tags::{TagFields, TagFilter};
 use chargeyard_core::store::meter::SampleFilter;
 use chargeyard_core::store::transactions::TransactionFilter;
 use chargeyard_core::toolkit::{ConfigSource, KeyChange, LocalListRequest};
+use chargeyard_core::transactions::{CloseRequest, StartRequest, StopRequest};
 use chargeyard_core::transfer::{DiagnosticsRequest, FirmwareRequest};
 use chargeyard_core::{Engine, Error, NewStation};
 use serde::Deserialize;
@@ -36,7 +38,7 @@ impl IntoResponse for ApiError {
         let status = match self.0.code() {
             "station_not_found" | "not_found" => StatusCode::NOT_FOUND,
             "invalid" => StatusCode::BAD_REQUEST,
-            "conflict" | "station_offline" => StatusCode::CONFLICT,
+            "conflict" | "station_offline" | "charger_refused" => StatusCode::CONFLICT,
             "timeout" => StatusCode::GATEWAY_TIMEOUT,
             "call_error" | "bad_response" => StatusCode::BAD_GATEWAY,
             "busy" => StatusCode::TOO_MANY_REQUESTS,
@@ -93,6 +95,10 @@ pub fn router(engine: Engine) -> Router {
             "/api/stations/{id}/password",
             axum::routing::put(set_password),
         )
+        .route("/api/stations/{id}/start", post(start_charging))
+        .route("/api/stations/{id}/stop", post(stop_charging))
+        .route("/api/transactions/{id}/close", post(close_transaction))
+        .route("/api/time-zones", get(time_zones))
         .route("/api/stations/{id}/status-history", get(status_history))
         .route("/api/stations/{id}/frames", get(frames))
         .route("/api/stations/{id}/commands", get(command_log))
@@ -135,6 +141,7 @@ pub fn router(engine: Engine) -> Router {
             get(id_tag).put(update_id_tag).delete(delete_id_tag),
         )
         .route("/api/id-tags/import", post(import_id_tags))
+        .route("/api/tag-groups", get(tag_groups))
         .route("/api/tariffs", get(tariffs).post(create_tariff))
         .route(
             "/api/tariffs/{id}",
@@ -414,25 +421,22 @@ async fn delete_station(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, Default)]
-struct PasswordBody {
-    password: Option<String>,
-}
-
-/// The body is optional: empty accepts without changing the password.
+/// The body is optional: empty accepts without a password.
 async fn accept_station(
     State(e): State<Engine>,
     Path(id): Path<String>,
+    Q(a): Q<Actor>,
     body: axum::body::Bytes,
 ) -> ApiResult<Value> {
     let password = if body.iter().all(u8::is_ascii_whitespace) {
-        None
+        PasswordChange::default()
     } else {
-        serde_json::from_slice::<PasswordBody>(&body)
+        serde_json::from_slice::<PasswordChange>(&body)
             .map_err(|err| ApiError(Error::Invalid(format!("request body: {err}"))))?
-            .password
     };
-    Ok(Json(json!(e.accept_station(&id, password).await?)))
+    Ok(Json(json!(
+        e.accept_station(&id, password, &a.name()).await?
+    )))
 }
 
 async fn reject_station(State(e): State<Engine>, Path(id): Path<String>) -> ApiResult<Value> {
@@ -442,10 +446,43 @@ async fn reject_station(State(e): State<Engine>, Path(id): Path<String>) -> ApiR
 async fn set_password(
     State(e): State<Engine>,
     Path(id): Path<String>,
-    Body(b): Body<PasswordBody>,
-) -> Result<StatusCode, ApiError> {
-    e.set_station_password(&id, b.password).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Q(a): Q<Actor>,
+    Body(b): Body<PasswordChange>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(
+        e.set_station_password(&id, b, &a.name()).await?
+    )))
+}
+
+async fn start_charging(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Q(a): Q<Actor>,
+    Body(r): Body<StartRequest>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.start_charging(&id, r, &a.name()).await?)))
+}
+
+async fn stop_charging(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Q(a): Q<Actor>,
+    Body(r): Body<StopRequest>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.stop_charging(&id, r, &a.name()).await?)))
+}
+
+async fn close_transaction(
+    State(e): State<Engine>,
+    Path(id): Path<i64>,
+    Q(a): Q<Actor>,
+    Body(r): Body<CloseRequest>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.close_transaction(id, r, &a.name()).await?)))
+}
+
+async fn time_zones(State(e): State<Engine>) -> Json<Value> {
+    Json(json!(e.time_zones()))
 }
 
 #[derive(Deserialize)]
@@ -488,9 +525,16 @@ async fn quirks(State(e): State<Engine>, Path(id): Path<String>) -> ApiResult<Va
     Ok(Json(json!(e.quirks(&id).await?)))
 }
 
+/// Who asks (`?actor=`), for the command log and the station's log.
 #[derive(Deserialize)]
 struct Actor {
     actor: Option<String>,
+}
+
+impl Actor {
+    fn name(&self) -> String {
+        self.actor.clone().unwrap_or_else(|| "api".into())
+    }
 }
 
 async fn command(
@@ -499,8 +543,7 @@ async fn command(
     Q(a): Q<Actor>,
     Body(payload): Body<Value>,
 ) -> ApiResult<Value> {
-    let actor = a.actor.unwrap_or_else(|| "api".into());
-    let response = e.command_json(&id, &action, payload, &actor).await?;
+    let response = e.command_json(&id, &action, payload, &a.name()).await?;
     Ok(Json(json!({ "action": action, "response": response })))
 }
 
@@ -518,6 +561,10 @@ async fn meter_values(State(e): State<Engine>, Q(f): Q<SampleFilter>) -> ApiResu
 
 async fn id_tags(State(e): State<Engine>, Q(f): Q<TagFilter>) -> ApiResult<Value> {
     Ok(Json(json!(e.id_tags(&f).await?)))
+}
+
+async fn tag_groups(State(e): State<Engine>) -> ApiResult<Value> {
+    Ok(Json(json!(e.tag_groups().await?)))
 }
 
 async fn id_tag(State(e): State<Engine>, Path(tag): Path<String>) -> ApiResult<Value> {
@@ -616,7 +663,7 @@ async fn delete_id_tag(
 
 /// Stop the simulated demo fleet and delete all demo data.
 async fn remove_demo(State(e): State<Engine>) -> ApiResult<Value> {
-    Ok(Json(json!({ "removed_stations": e.remove_demo().await? })))
+    Ok(Json(json!(e.remove_demo().await?)))
 }
 
 async fn live(State(e): State<Engine>, ws: WebSocketUpgrade) -> Response {

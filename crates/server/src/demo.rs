@@ -53,11 +53,9 @@ pub async fn start(
 }
 
 /// With no tariff yet, a default one so the demo's sessions have costs: a day price, a cheaper
-/// night, a session fee and an idle fee after 15 minutes (all editable in the console).
+/// night, a session fee and an idle fee after 15 minutes (editable in the console; it goes with
+/// the demo unless edited).
 async fn demo_tariff(engine: &Engine) -> Result<()> {
-    if !engine.tariffs().await?.is_empty() {
-        return Ok(());
-    }
     let tariff = serde_json::from_value(serde_json::json!({
         "currency": "SEK", "vat_percent": "25", "idle_grace_minutes": 15,
         "prices": {"per_kwh": "2.40", "idle_per_minute": "1", "session_fee": "5"},
@@ -65,20 +63,12 @@ async fn demo_tariff(engine: &Engine) -> Result<()> {
                      "prices": {"per_kwh": "1.20"}}]
     }))
     .map_err(|e| Error::Internal(format!("demo tariff: {e}")))?;
-    let t = engine
-        .create_tariff(chargeyard_core::billing::TariffInput {
+    engine
+        .seed_demo_tariff(chargeyard_core::billing::TariffInput {
             name: "Demo depot".into(),
             tariff,
         })
-        .await?;
-    engine
-        .assign_tariff(chargeyard_core::billing::AssignmentInput {
-            scope: "default".into(),
-            target: String::new(),
-            tariff_id: Some(t.id),
-        })
-        .await?;
-    Ok(())
+        .await
 }
 
 /// The demo fleet: `DEMO-01`… with tags `DEMO-TAG-01`…`12`, connecting to `ocpp`.

@@ -64,6 +64,12 @@ pub struct SimConfig {
     pub call_timeout: Duration,
     /// Deviations real chargers show, applied to every CALL this simulator sends.
     pub quirks: SimQuirks,
+    /// Take a new `AuthorizationKey` (ChangeConfiguration) and use it from the next connection
+    /// on; false: answer Rejected, as chargers without security profile 1 do.
+    pub takes_authorization_key: bool,
+    /// Reboot on Reset: close the connection and connect again (with the current password),
+    /// boot and report, as a charger does. False: only answer it.
+    pub reboot_on_reset: bool,
 }
 
 /// What some real chargers get wrong (OCPP-FIELD-NOTES), for exercising the engine's leniency.
@@ -137,6 +143,8 @@ impl SimConfig {
             firmware: "sim-1.0".into(),
             call_timeout: Duration::from_secs(10),
             quirks: SimQuirks::default(),
+            takes_authorization_key: true,
+            reboot_on_reset: false,
         }
     }
 
@@ -191,6 +199,8 @@ struct State {
     local_ids: HashMap<i64, i64>,
     next_local_id: i64,
     meter_wh: i64,
+    /// The Basic-auth password used when connecting (AuthorizationKey; starts as configured).
+    password: Option<String>,
     received: Vec<Received>,
     behaviours: HashMap<String, Behaviour>,
     /// Firmware files downloaded (URL, bytes), for tests.
@@ -281,6 +291,7 @@ impl ChargePoint {
         let (unsolicited_tx, unsolicited_rx) = mpsc::unbounded_channel();
         let mut state = State {
             meter_wh: 1_000_000,
+            password: cfg.password.clone(),
             ..Default::default()
         };
         for (k, v) in WRITABLE_KEYS {
@@ -384,7 +395,11 @@ impl ChargePoint {
     /// messages until its queue is empty. A replayed StartTransaction's real id replaces the local
     /// one in everything after it. Returns how many were replayed.
     pub async fn reconnect(&self) -> Result<usize> {
-        let (ws, _) = open_socket(&self.inner.cfg).await?;
+        let cfg = SimConfig {
+            password: self.password(),
+            ..self.inner.cfg.clone()
+        };
+        let (ws, _) = open_socket(&cfg).await?;
         self.attach(ws);
         let mut boot = serde_json::to_value(self.inner.cfg.boot_request())
             .map_err(|e| SimError::BadAnswer(e.to_string()))?;
@@ -436,6 +451,11 @@ impl ChargePoint {
                 t.0 = real;
             }
         }
+    }
+
+    /// The password it connects with now (its AuthorizationKey).
+    pub fn password(&self) -> Option<String> {
+        lock(&self.inner.state).password.clone()
     }
 
     pub fn station_id(&self) -> &str {
@@ -715,6 +735,18 @@ impl ChargePoint {
                     },
                 })
             }
+            // Write-only (never in GetConfiguration); used from the next connection on.
+            CentralSystemCall::ChangeConfiguration(r) if r.key.as_str() == "AuthorizationKey" => {
+                let key = r.value.to_string();
+                let fits = (16..=40).contains(&key.chars().count());
+                let status = if self.inner.cfg.takes_authorization_key && fits {
+                    st.password = Some(key);
+                    ConfigurationStatus::Accepted
+                } else {
+                    ConfigurationStatus::Rejected
+                };
+                json(&ChangeConfigurationResponse { status })
+            }
             CentralSystemCall::ChangeConfiguration(r) => {
                 let status = match st.config.get_mut(r.key.as_str()) {
                     None => ConfigurationStatus::NotSupported,
@@ -876,9 +908,15 @@ impl ChargePoint {
                 };
                 json(&ReserveNowResponse { status })
             }
-            CentralSystemCall::Reset(_) => json(&ResetResponse {
-                status: ResetStatus::Accepted,
-            }),
+            CentralSystemCall::Reset(_) => {
+                if self.inner.cfg.reboot_on_reset {
+                    let cp = self.clone();
+                    tokio::spawn(async move { cp.reboot().await });
+                }
+                json(&ResetResponse {
+                    status: ResetStatus::Accepted,
+                })
+            }
             CentralSystemCall::SendLocalList(r) => {
                 st.local_list_version = r.list_version;
                 json(&SendLocalListResponse {
@@ -988,6 +1026,31 @@ impl ChargePoint {
         }
     }
 
+    /// Restart like a charger after a Reset: the connection goes once the answer is out, then it
+    /// connects again until it gets in, boots and reports its connectors.
+    async fn reboot(&self) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.go_offline();
+        self.reconnect_until_in().await;
+    }
+
+    /// Connect again (boot and replay what was queued) until the central system lets it in,
+    /// waiting a little longer after each refusal, as chargers do; then report its connectors.
+    pub async fn reconnect_until_in(&self) {
+        let mut wait = Duration::from_millis(500);
+        loop {
+            match self.reconnect().await {
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::info!("reconnecting: {e}");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+        let _ = self.report_connectors().await;
+    }
+
     /// Firmware files downloaded so far: (URL, content).
     pub fn firmware_downloads(&self) -> Vec<(String, Vec<u8>)> {
         lock(&self.inner.state).firmware.clone()
@@ -1010,11 +1073,24 @@ impl ChargePoint {
     pub async fn boot_and_report(&self) -> Result<BootNotificationResponse> {
         let r = self.boot().await?;
         if r.status == RegistrationStatus::Accepted {
-            for c in 0..=self.inner.cfg.connectors as i64 {
-                self.status(c, ChargePointStatus::Available).await?;
-            }
+            self.report_connectors().await?;
         }
         Ok(r)
+    }
+
+    /// Report the station (connector 0) and each connector: Charging where a transaction runs,
+    /// else Available.
+    async fn report_connectors(&self) -> Result<()> {
+        for c in 0..=self.inner.cfg.connectors as i64 {
+            let charging = lock(&self.inner.state).transactions.contains_key(&c);
+            let status = if charging {
+                ChargePointStatus::Charging
+            } else {
+                ChargePointStatus::Available
+            };
+            self.status(c, status).await?;
+        }
+        Ok(())
     }
 
     /// Plug in and start charging: Preparing, StartTransaction, Charging. Returns the id.

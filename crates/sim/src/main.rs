@@ -59,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
     let mut cfg = SimConfig::new(&a.url, &a.id);
     cfg.connectors = a.connectors;
     cfg.password = a.password.clone();
+    cfg.reboot_on_reset = true;
     let (cp, _unsolicited) = ChargePoint::connect(cfg).await.context("connecting")?;
     tokio::select! {
         r = run(&cp, &a) => r,
@@ -91,7 +92,9 @@ async fn run(cp: &ChargePoint, a: &Args) -> anyhow::Result<()> {
     if a.idle {
         loop {
             tokio::time::sleep(interval).await;
-            cp.call(HeartbeatRequest {}).await?;
+            if let Err(e) = cp.call(HeartbeatRequest {}).await {
+                recover(cp, e).await?;
+            }
         }
     }
     let mut done = 0;
@@ -125,6 +128,20 @@ async fn run(cp: &ChargePoint, a: &Args) -> anyhow::Result<()> {
     }
     cp.close();
     Ok(())
+}
+
+/// After a failed CALL: a charger whose connection went away connects again (a reboot after a
+/// Reset does so by itself); any other failure ends the run.
+async fn recover(cp: &ChargePoint, e: chargeyard_sim::SimError) -> anyhow::Result<()> {
+    if cp.is_offline() {
+        return Ok(()); // rebooting: it is on its way back
+    }
+    if cp.is_closed() {
+        println!("connection lost ({e}); connecting again");
+        cp.reconnect_until_in().await;
+        return Ok(());
+    }
+    Err(e.into())
 }
 
 fn ci<const N: usize>(s: &str) -> anyhow::Result<chargeyard_ocpp::CiString<N>> {

@@ -39,9 +39,40 @@ pub async fn seed(
     Ok(())
 }
 
-/// Delete every demo station with everything recorded about it, and the demo tags. Returns the
-/// number of stations removed.
-pub async fn remove(conn: &mut SqliteConnection) -> Result<u64> {
+/// With no tariff yet, the demo's own (marked demo), applying by default; false when there was a
+/// tariff already.
+pub async fn seed_tariff(
+    conn: &mut SqliteConnection,
+    name: &str,
+    definition: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let any: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tariffs")
+        .fetch_one(&mut *conn)
+        .await?;
+    if any > 0 {
+        return Ok(false);
+    }
+    let id = crate::tariffs::create(conn, name, definition, now).await?;
+    sqlx::query("UPDATE tariffs SET demo = 1 WHERE id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    crate::tariffs::assign(conn, "default", "", Some(id)).await?;
+    Ok(true)
+}
+
+/// What removing the demo removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removed {
+    pub stations: u64,
+    /// Demo tariffs deleted (one that priced a session of a real station stays, unassigned).
+    pub tariffs: u64,
+}
+
+/// Delete every demo station with everything recorded about it, the demo tags, and the demo
+/// tariffs with where they apply.
+pub async fn remove(conn: &mut SqliteConnection) -> Result<Removed> {
     const PER_STATION: &[&str] = &[
         // Log rows through the index tables (the logs have no per-station index), then the
         // index entries, then the rows logged since the last fold; samples before the
@@ -74,8 +105,29 @@ pub async fn remove(conn: &mut SqliteConnection) -> Result<u64> {
     for q in PER_STATION {
         sqlx::query(*q).execute(&mut *conn).await?;
     }
-    let r = sqlx::query("DELETE FROM stations WHERE demo = 1")
-        .execute(conn)
-        .await?;
-    Ok(r.rows_affected())
+    let stations = sqlx::query("DELETE FROM stations WHERE demo = 1")
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    sqlx::query(
+        "DELETE FROM tariff_assignments WHERE tariff_id IN (SELECT id FROM tariffs WHERE demo = 1)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    const UNUSED: &str = "(SELECT id FROM tariffs f WHERE f.demo = 1 AND NOT EXISTS (
+        SELECT 1 FROM transactions t JOIN tariff_versions v ON v.id = t.tariff_version_id
+        WHERE v.tariff_id = f.id))";
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM tariff_versions WHERE tariff_id IN {UNUSED}"
+    )))
+    .execute(&mut *conn)
+    .await?;
+    let tariffs = sqlx::query(
+        "DELETE FROM tariffs WHERE demo = 1
+         AND NOT EXISTS (SELECT 1 FROM tariff_versions v WHERE v.tariff_id = tariffs.id)",
+    )
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(Removed { stations, tariffs })
 }

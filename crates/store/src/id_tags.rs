@@ -153,6 +153,33 @@ pub async fn delete(conn: &mut SqliteConnection, id_tag: &str) -> Result<()> {
     )
 }
 
+/// A group of tags (a customer, a driver, a vehicle) and how many tags are in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TagGroup {
+    pub kind: String,
+    pub name: String,
+    pub tags: i64,
+}
+
+/// Every tag group, by kind and name.
+pub async fn groups(ex: impl SqliteExecutor<'_>) -> Result<Vec<TagGroup>> {
+    let rows = sqlx::query(
+        "SELECT group_kind, group_name, COUNT(*) AS tags FROM id_tags
+         WHERE group_kind IS NOT NULL AND group_name IS NOT NULL
+         GROUP BY group_kind, group_name ORDER BY group_kind, group_name",
+    )
+    .fetch_all(ex)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| TagGroup {
+            kind: r.get("group_kind"),
+            name: r.get("group_name"),
+            tags: r.get("tags"),
+        })
+        .collect())
+}
+
 /// Every tag's name, in order (for a full local authorization list).
 pub async fn all_ids(ex: impl SqliteExecutor<'_>) -> Result<Vec<String>> {
     Ok(

@@ -63,6 +63,12 @@ pub struct Station {
     pub created_at: DateTime<Utc>,
     /// Part of the simulated demo fleet (removable in one step).
     pub demo: bool,
+    /// Connections refused at the handshake (wrong or missing password, unsupported protocol).
+    pub refused_connections: i64,
+    pub last_refused_at: Option<DateTime<Utc>>,
+    /// Why the last one was refused: no_password, wrong_user, wrong_password,
+    /// unsupported_protocol.
+    pub last_refused_reason: Option<String>,
 }
 
 /// Boot information as reported in BootNotification.
@@ -136,6 +142,11 @@ pub struct Transaction {
     pub meter_stop: Option<i64>,
     pub stop_reason: Option<String>,
     pub stop_id_tag: Option<String>,
+    /// Who closed the session when the charger did not ("system", or the operator); None when
+    /// it is running or the charger stopped it.
+    pub closed_by: Option<String>,
+    /// Why it was closed that way.
+    pub close_note: Option<String>,
     /// Energy delivered so far (Wh): stop − start when stopped, else the latest register reading.
     pub energy_wh: Option<i64>,
     /// Latest power (W) while running.
@@ -163,6 +174,12 @@ pub struct Transaction {
 }
 
 impl Transaction {
+    /// Whether it is billed: only sessions whose start we authorised are (a charger that started
+    /// one with a tag we refused was told to stop it).
+    pub fn is_billed(&self) -> bool {
+        self.start_auth_status == "Accepted"
+    }
+
     /// What pricing it needs (the stored cost moves into it).
     pub fn billable(&mut self) -> Billable {
         Billable {
@@ -174,6 +191,7 @@ impl Transaction {
             meter_start: self.meter_start,
             meter_stop: self.meter_stop,
             tariff_version_id: self.tariff_version_id,
+            billed: self.is_billed(),
             stored_cost: self.stored_cost.take(),
             cost_rev: self.cost_rev,
             priced: self.priced,
@@ -192,6 +210,8 @@ pub struct Billable {
     pub meter_start: i64,
     pub meter_stop: Option<i64>,
     pub tariff_version_id: Option<i64>,
+    /// False for a session started with a tag we refused: it is not billed.
+    pub billed: bool,
     /// The stored final cost and the time zone it was priced in.
     pub stored_cost: Option<(String, chargeyard_billing::Cost)>,
     pub cost_rev: i64,

@@ -34,6 +34,9 @@ fn map(r: &SqliteRow) -> Station {
         last_boot: parse_opt(r.get("last_boot")),
         created_at: parse(r.get::<&str, _>("created_at")),
         demo: r.get::<i64, _>("demo") != 0,
+        refused_connections: r.get("refused_connections"),
+        last_refused_at: parse_opt(r.get("last_refused_at")),
+        last_refused_reason: r.get("last_refused_reason"),
     }
 }
 
@@ -147,6 +150,25 @@ pub async fn record_boot(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Count a connection refused at the handshake; false when there is no such station.
+pub async fn record_refusal(
+    conn: &mut SqliteConnection,
+    id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE stations SET refused_connections = refused_connections + 1, last_refused_at = ?,
+         last_refused_reason = ? WHERE id = ?",
+    )
+    .bind(fmt(now))
+    .bind(reason)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 pub async fn touch(conn: &mut SqliteConnection, id: &str, now: DateTime<Utc>) -> Result<()> {

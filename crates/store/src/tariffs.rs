@@ -96,7 +96,7 @@ pub async fn create(
     Ok(id)
 }
 
-async fn add_version(
+pub(crate) async fn add_version(
     conn: &mut SqliteConnection,
     id: i64,
     version: i64,
@@ -125,7 +125,8 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let current = get(&mut *conn, id).await?.ok_or(Error::NotFound)?;
-    sqlx::query("UPDATE tariffs SET name = ? WHERE id = ?")
+    // An edited demo tariff is the operator's own from now on: it stays when the demo goes.
+    sqlx::query("UPDATE tariffs SET name = ?, demo = 0 WHERE id = ?")
         .bind(name)
         .bind(id)
         .execute(&mut *conn)

@@ -79,6 +79,8 @@ fn map(r: &SqliteRow) -> Transaction {
         meter_stop: r.get("meter_stop"),
         stop_reason: r.get("stop_reason"),
         stop_id_tag: r.get("stop_id_tag"),
+        closed_by: r.get("closed_by"),
+        close_note: r.get("close_note"),
         energy_wh: r.get("energy_wh"),
         power_w: r.get("power_w"),
         soc_percent: r.get("soc_percent"),
@@ -186,9 +188,13 @@ pub async fn stop(
     s: &StopRecord,
     now: DateTime<Utc>,
 ) -> Result<StopOutcome> {
+    // A session the central system closed itself takes the charger's own stop when it comes:
+    // the charger knows when and at what reading it really ended (its cost is priced again).
     let r = sqlx::query(
         "UPDATE transactions SET stop_ts = ?, meter_stop = ?, stop_reason = ?, stop_id_tag = ?,
-         stop_received_at = ? WHERE id = ? AND station_id = ? AND stop_ts IS NULL",
+         stop_received_at = ?, closed_by = NULL, close_note = NULL, cost = NULL,
+         cost_zone = NULL, cost_rev = cost_rev + (stop_ts IS NOT NULL)
+         WHERE id = ? AND station_id = ? AND (stop_ts IS NULL OR closed_by IS NOT NULL)",
     )
     .bind(fmt(s.timestamp))
     .bind(s.meter_stop)
@@ -225,6 +231,84 @@ pub async fn stop(
     .execute(conn)
     .await?;
     Ok(StopOutcome::Unknown)
+}
+
+/// The central system closing a running session the charger no longer reports on.
+#[derive(Debug, Clone)]
+pub struct Closing {
+    pub transaction_id: i64,
+    pub stop_ts: DateTime<Utc>,
+    pub meter_stop: i64,
+    /// Stored as the stop reason.
+    pub reason: String,
+    /// "system", or the operator.
+    pub closed_by: String,
+    pub note: String,
+}
+
+/// Close a running session; false when it is not running (anymore).
+pub async fn close(conn: &mut SqliteConnection, c: &Closing, now: DateTime<Utc>) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE transactions SET stop_ts = ?, meter_stop = ?, stop_reason = ?, closed_by = ?,
+         close_note = ?, stop_received_at = ? WHERE id = ? AND stop_ts IS NULL",
+    )
+    .bind(fmt(c.stop_ts))
+    .bind(c.meter_stop)
+    .bind(&c.reason)
+    .bind(&c.closed_by)
+    .bind(&c.note)
+    .bind(fmt(now))
+    .bind(c.transaction_id)
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// A session's latest energy register reading (time, Wh), if it has one.
+pub async fn last_reading(
+    ex: impl SqliteExecutor<'_>,
+    id: i64,
+) -> Result<Option<(DateTime<Utc>, i64)>> {
+    let row = sqlx::query(
+        "SELECT timestamp, value FROM meter_samples WHERE transaction_id = ?
+         AND measurand = 'Energy.Active.Import.Register' AND phase IS NULL AND value IS NOT NULL
+         ORDER BY timestamp DESC, id DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|r| {
+        let wh: f64 = r.get("value");
+        (parse(r.get::<&str, _>("timestamp")), wh.round() as i64)
+    }))
+}
+
+/// The running sessions of one connector, oldest first.
+pub async fn running_on(
+    ex: impl SqliteExecutor<'_>,
+    station_id: &str,
+    connector_id: i64,
+) -> Result<Vec<Transaction>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE t.station_id = ? AND t.connector_id = ? AND t.stop_ts IS NULL
+         ORDER BY t.start_ts, t.id"
+    )))
+    .bind(station_id)
+    .bind(connector_id)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.iter().map(map).collect())
+}
+
+/// The running sessions of one station, oldest first.
+pub async fn running_at(ex: impl SqliteExecutor<'_>, station_id: &str) -> Result<Vec<Transaction>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE t.station_id = ? AND t.stop_ts IS NULL ORDER BY t.start_ts, t.id"
+    )))
+    .bind(station_id)
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.iter().map(map).collect())
 }
 
 /// The meterStart (Wh) of one of the station's transactions.
@@ -492,6 +576,8 @@ pub struct InvoiceFilter {
     pub stopped_to: DateTime<Utc>,
     pub group: Option<(String, String)>,
     pub id_tag: Option<String>,
+    /// The sessions not billed instead: started with a tag we refused (for counting them).
+    pub unbilled: bool,
 }
 
 /// A session with what its invoice line needs besides the cost.
@@ -540,6 +626,7 @@ impl From<RawInvoiceRow> for InvoiceRow {
                 meter_start: r.5,
                 meter_stop: r.6,
                 tariff_version_id: r.7,
+                billed: true,
                 cost_rev: r.8,
                 priced: r.9.is_some(),
                 stored_cost: r.9.zip(cost.map(Cost::from)),
@@ -577,6 +664,11 @@ fn push_invoice_filter(
         }
     }
     q.push(" AND t.stop_ts < ").push_bind(fmt(f.stopped_to));
+    q.push(if f.unbilled {
+        " AND t.start_auth_status <> 'Accepted'"
+    } else {
+        " AND t.start_auth_status = 'Accepted'"
+    });
     if let Some((kind, name)) = &f.group {
         q.push(" AND g.group_kind = ")
             .push_bind(kind.clone())

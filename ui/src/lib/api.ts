@@ -35,6 +35,10 @@ import type { Health } from './bindings/Health';
 import type { Transfer } from './bindings/Transfer';
 import type { DiagnosticsRequest } from './bindings/DiagnosticsRequest';
 import type { FirmwareRequest } from './bindings/FirmwareRequest';
+import type { CommandAnswer } from './bindings/CommandAnswer';
+import type { PasswordOutcome } from './bindings/PasswordOutcome';
+import type { DemoRemoval } from './bindings/DemoRemoval';
+import type { TagGroup } from './bindings/TagGroup';
 
 /** Query string from the set fields of a filter. */
 export function query(f: Record<string, string | number | boolean | null | undefined>): string {
@@ -56,8 +60,22 @@ export class Api {
   info = () => this.r<EngineInfo>('GET', '/api/info');
   stations = () => this.r<StationView[]>('GET', '/api/stations');
   station = (id: string) => this.r<StationDetail>('GET', `/api/stations/${enc(id)}`);
-  accept = (id: string, password: string | null) =>
-    this.r<StationDetail>('POST', `/api/stations/${enc(id)}/accept`, { password });
+  /** Accept a pending charger; with a password, set on the charger first unless `on_charger` is false. */
+  accept = (id: string, password: string | null, on_charger = true) =>
+    this.r<StationDetail>('POST', `/api/stations/${enc(id)}/accept?actor=console`, { password, on_charger });
+  /** Set (or with null clear) a station's password; set on the charger first unless `on_charger` is false. */
+  setPassword = (id: string, password: string | null, on_charger = true) =>
+    this.r<PasswordOutcome>('PUT', `/api/stations/${enc(id)}/password?actor=console`, { password, on_charger });
+  /** Start charging (the tag and the connector are checked first). */
+  start = (id: string, connector_id: number, id_tag: string) =>
+    this.r<CommandAnswer>('POST', `/api/stations/${enc(id)}/start?actor=console`, { connector_id, id_tag });
+  stop = (id: string, transaction_id: number) =>
+    this.r<CommandAnswer>('POST', `/api/stations/${enc(id)}/stop?actor=console`, { transaction_id });
+  /** Close a session the charger has forgotten; `reason` goes into the station's log. */
+  closeTransaction = (id: number, reason: string) =>
+    this.r<TransactionDetail>('POST', `/api/transactions/${id}/close?actor=console`, { reason });
+  timeZones = () => this.r<string[]>('GET', '/api/time-zones');
+  tagGroups = () => this.r<TagGroup[]>('GET', '/api/tag-groups');
   reject = (id: string) => this.r<StationDetail>('POST', `/api/stations/${enc(id)}/reject`, {});
   /** Send an OCPP command; resolves to the charger's answer payload. */
   command = async (id: string, action: string, payload: Record<string, unknown>) =>
@@ -125,5 +143,5 @@ export class Api {
   transferUrl = (id: number) => `/api/transfers/${id}/file`;
   settings = () => this.r<Settings>('GET', '/api/settings');
   saveSettings = (s: Settings) => this.r<Settings>('PUT', '/api/settings', s);
-  removeDemo = () => this.r<{ removed_stations: number }>('DELETE', '/api/demo');
+  removeDemo = () => this.r<DemoRemoval>('DELETE', '/api/demo');
 }

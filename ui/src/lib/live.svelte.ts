@@ -63,6 +63,11 @@ export class Live {
       s.last_message_at = new Date().toISOString();
       return true;
     }
+    if (e.type === 'transaction_cost') {
+      const t = this.stations.find((x) => x.id === e.station_id)?.open_transactions.find((x) => x.id === e.transaction_id);
+      if (t) t.cost = e.cost;
+      return true;
+    }
     if (e.type === 'transaction_started' || e.type === 'transaction_stopped') {
       const s = this.stations.find((x) => x.id === e.transaction.station_id);
       if (!s) return false;

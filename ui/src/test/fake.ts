@@ -10,6 +10,7 @@ import type { Transaction } from '../lib/bindings/Transaction';
 export const info: EngineInfo = {
   version: '0.1.0', database: '/tmp/x.db', unknown_stations: 'pending', open_charging: false, heartbeat_interval_s: 300,
   connected_stations: 1, supported_protocols: ['ocpp1.6'], ocpp_listen: '0.0.0.0:9000', lan_addresses: ['192.168.1.20'],
+  charger_urls: ['ws://192.168.1.20:9000/ocpp/'], ocpp_loopback_only: false, time_zone: 'Europe/Stockholm',
 };
 
 export function station(id: string, status: string, extra: Partial<StationView> = {}): StationView {
@@ -18,7 +19,7 @@ export function station(id: string, status: string, extra: Partial<StationView> 
     serial_number: null, charge_box_serial: null, firmware_version: null, iccid: null, imsi: null, meter_type: null,
     meter_serial: null, protocol: 'ocpp1.6', offered_protocols: 'ocpp1.6', remote_addr: '127.0.0.1:5000', boot_attempts: 1,
     diagnostics_status: null, firmware_status: null, first_seen: null, last_seen: null, last_boot: null,
-    created_at: '2026-01-01T00:00:00.000Z', demo: false, connected: true, connected_since: null, last_message_at: null,
+    created_at: '2026-01-01T00:00:00.000Z', demo: false, refused_connections: 0, last_refused_at: null, last_refused_reason: null, connected: true, connected_since: null, last_message_at: null,
     connectors: [{ station_id: id, connector_id: 1, status, error_code: 'NoError', info: null, vendor_id: null, vendor_error_code: null, status_at: '2026-01-01T00:00:00.000Z' }],
     open_transactions: [],
     ...extra,
@@ -29,7 +30,7 @@ export function transaction(id: number, station_id: string, extra: Partial<Trans
   return {
     id, station_id, connector_id: 1, id_tag: 'TAG1', start_ts: new Date(Date.now() - 65_000).toISOString(), meter_start: 1000,
     reservation_id: null, start_auth_status: 'Accepted', stop_ts: null, meter_stop: null, stop_reason: null, stop_id_tag: null,
-    energy_wh: 0, power_w: null, soc_percent: null, received_at: '2026-01-01T00:00:00.000Z', tariff_version_id: null, cost: null, ...extra,
+    closed_by: null, close_note: null, energy_wh: 0, power_w: null, soc_percent: null, received_at: '2026-01-01T00:00:00.000Z', tariff_version_id: null, cost: null, ...extra,
   };
 }
 

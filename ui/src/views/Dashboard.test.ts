@@ -53,6 +53,20 @@ describe('Dashboard', () => {
     expect(t.requests.length).toBe(loads);
   });
 
+  it('shows the cost so far as the engine prices it with each meter value, without a reload', async () => {
+    const { t, live } = depot();
+    render(Dashboard, { live });
+    await waitFor(() => expect(screen.getAllByTestId('tile')).toHaveLength(4));
+    const loads = t.requests.length;
+    const cost = (total: number) => ({ currency: 'SEK', decimals: 2, energy_wh: 0, charging_seconds: 0, plugged_seconds: 0, idle_seconds: 0,
+      billed_idle_seconds: 0, energy: 0, charging_time: 0, plugged_time: 0, idle: 0, session_fee: 0, adjustment: 0, net: 0, vat: 0, total });
+    t.emit({ type: 'transaction_cost', station_id: 'CP2', transaction_id: 7, cost: cost(11139) });
+    await waitFor(() => expect(tile('CP2').querySelector('[data-testid=cost]')?.textContent).toMatch(/111\.39/));
+    t.emit({ type: 'transaction_cost', station_id: 'CP2', transaction_id: 7, cost: cost(11383) });
+    await waitFor(() => expect(tile('CP2').querySelector('[data-testid=cost]')?.textContent).toMatch(/113\.83/));
+    expect(t.requests.length).toBe(loads);
+  });
+
   it('keeps a status change that lands while a reload is on its way', async () => {
     // The reload's answer is read before the change; it must not put the old status back.
     const waiting: ((v: unknown) => void)[] = [];

@@ -4,17 +4,18 @@ import Station from './Station.svelte';
 import { Api } from '../lib/api';
 import { Live } from '../lib/live.svelte';
 import { EngineError } from '../lib/transport';
-import { FakeTransport, info, station } from '../test/fake';
+import { FakeTransport, info, station, transaction } from '../test/fake';
 import { setLang } from '../lib/i18n.svelte';
 
-function setup(answer: () => unknown) {
-  const cp = station('CP1', 'Available');
+function setup(answer: () => unknown, extra: Parameters<typeof station>[2] = {}, routes: Record<string, (body: unknown) => unknown> = {}) {
+  const cp = station('CP1', 'Available', extra);
   const t = new FakeTransport({
     'GET /api/info': () => info,
     'GET /api/stations': () => [cp],
     'GET /api/stations/CP1': () => ({ ...cp, status_history: [], quirks: [], unmatched_stops: [], events: [] }),
     'GET /api/id-tags': () => [],
-    'POST /api/stations/CP1/commands/RemoteStartTransaction': answer,
+    'POST /api/stations/CP1/start': answer,
+    ...routes,
   });
   const api = new Api(t);
   const live = new Live(api);
@@ -29,16 +30,16 @@ describe('Station actions', () => {
   setLang('en');
 
   it('sends a remote start with the typed tag and shows the charger accepted', async () => {
-    const t = setup(() => ({ action: 'RemoteStartTransaction', response: { status: 'Accepted' } }));
+    const t = setup(() => ({ status: 'Accepted' }));
     await fireEvent.input(await screen.findByTestId('start-tag'), { target: { value: 'TAG9' } });
     await fireEvent.click(screen.getByTestId('remote-start'));
     await waitFor(() => expect(screen.getByTestId('notice').textContent).toBe('Start charging: the charger accepted.'));
-    const sent = t.requests.find((r) => r.path.includes('RemoteStartTransaction'));
-    expect(sent?.body).toEqual({ connectorId: 1, idTag: 'TAG9' });
+    const sent = t.requests.find((r) => r.path.includes('/start'));
+    expect(sent?.body).toEqual({ connector_id: 1, id_tag: 'TAG9' });
   });
 
   it('says so when the charger rejects', async () => {
-    setup(() => ({ action: 'RemoteStartTransaction', response: { status: 'Rejected' } }));
+    setup(() => ({ status: 'Rejected' }));
     await fireEvent.input(await screen.findByTestId('start-tag'), { target: { value: 'TAG9' } });
     await fireEvent.click(screen.getByTestId('remote-start'));
     await waitFor(() => expect(screen.getByTestId('notice').textContent).toBe('Start charging: the charger rejected it.'));
@@ -54,5 +55,36 @@ describe('Station actions', () => {
       await fireEvent.click(screen.getByTestId('remote-start'));
       await waitFor(() => expect(screen.getByTestId('notice').textContent).toBe(text));
     }
+  });
+
+  it('offers to close a session whose stop the charger rejects, and asks why first', async () => {
+    const tx = transaction(7, 'CP1');
+    const t = setup(() => ({ status: 'Accepted' }), { open_transactions: [tx] }, {
+      'POST /api/stations/CP1/stop': () => ({ status: 'Rejected' }),
+      'POST /api/transactions/7/close': () => ({ ...tx, stop_ts: tx.start_ts, closed_by: 'console', close_note: 'lost', meter_samples: [] }),
+    });
+    await fireEvent.click(await screen.findByTestId('remote-stop'));
+    await waitFor(() => expect(screen.getByTestId('notice').textContent).toMatch(/no longer has session 7/));
+    await fireEvent.click(screen.getByTestId('close-session'));
+    await waitFor(() => expect(screen.getByTestId('notice').textContent).toBe('Say why the session is closed.'));
+    expect(t.requests.some((r) => r.path.includes('/close'))).toBe(false);
+    await fireEvent.input(screen.getByTestId('close-reason'), { target: { value: 'lost' } });
+    await fireEvent.click(screen.getByTestId('close-session'));
+    await waitFor(() => expect(screen.getByTestId('notice').textContent).toMatch(/Session 7 closed/));
+    expect(t.requests.find((r) => r.path.includes('/close'))?.body).toEqual({ reason: 'lost' });
+  });
+
+  it('refuses a password OCPP would not take, and sends a good one to be set on the charger', async () => {
+    const t = setup(() => ({ status: 'Accepted' }), {}, {
+      'PUT /api/stations/CP1/password': () => ({ required: true, charger_answer: 'Accepted' }),
+    });
+    await fireEvent.input(await screen.findByTestId('password'), { target: { value: 'abc' } });
+    await fireEvent.click(screen.getByTestId('password-save'));
+    await waitFor(() => expect(screen.getByTestId('notice').textContent).toBe('The password needs 16 to 40 characters; it has 3.'));
+    expect(t.requests.some((r) => r.path.includes('/password'))).toBe(false);
+    await fireEvent.input(screen.getByTestId('password'), { target: { value: 'a-key-of-20-letters!' } });
+    await fireEvent.click(screen.getByTestId('password-save'));
+    await waitFor(() => expect(screen.getByTestId('notice').textContent).toMatch(/accepted the new password/));
+    expect(t.requests.find((r) => r.path.includes('/password'))?.body).toEqual({ password: 'a-key-of-20-letters!', on_charger: true });
   });
 });

@@ -12,4 +12,17 @@ ocpp_listen: string | null,
 /**
  * This machine's addresses on its networks (loopback excluded), for the charger's URL.
  */
-lan_addresses: Array<string>, };
+lan_addresses: Array<string>, 
+/**
+ * The URLs a charger can be given (its station id appended): only those the OCPP listener
+ * can be reached on.
+ */
+charger_urls: Array<string>, 
+/**
+ * The OCPP listener is on a loopback address: chargers on the network cannot reach it.
+ */
+ocpp_loopback_only: boolean, 
+/**
+ * The depot's time zone, in which time-of-use prices and invoices are reckoned.
+ */
+time_zone: string, };

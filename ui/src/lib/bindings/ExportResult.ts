@@ -12,4 +12,8 @@ rows: number,
 /**
  * Sessions in the period left off the invoice because no tariff applied when they started.
  */
-unpriced: number, };
+unpriced: number, 
+/**
+ * Sessions in the period left off because they started with a tag we refused (not billed).
+ */
+unbilled: number, };

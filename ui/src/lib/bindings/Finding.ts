@@ -9,7 +9,7 @@ export type Finding = {
  */
 level: string, 
 /**
- * offline | heartbeat_late | heartbeat_none | clock_skew | reconnects | quirks |
+ * offline | refused | heartbeat_late | heartbeat_none | clock_skew | reconnects | quirks |
  * connector_errors | failed_commands | ping_slow | ok
  */
 code: string, 

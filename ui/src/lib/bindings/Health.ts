@@ -19,6 +19,10 @@ ping_rtt_ms: number | null,
  */
 reconnects_24h: number, 
 /**
+ * Connections refused at the handshake (all time), the last one and why (a refusal code).
+ */
+refused_connections: number, last_refused_at: string | null, last_refused_reason: string | null, 
+/**
  * Recent connects and disconnects (with the reason), newest first.
  */
 connections: Array<StationEvent>, 

@@ -34,4 +34,13 @@ boot_attempts: number, diagnostics_status: string | null, firmware_status: strin
 /**
  * Part of the simulated demo fleet (removable in one step).
  */
-demo: boolean, };
+demo: boolean, 
+/**
+ * Connections refused at the handshake (wrong or missing password, unsupported protocol).
+ */
+refused_connections: number, last_refused_at: string | null, 
+/**
+ * Why the last one was refused: no_password, wrong_user, wrong_password,
+ * unsupported_protocol.
+ */
+last_refused_reason: string | null, };

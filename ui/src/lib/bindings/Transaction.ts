@@ -3,6 +3,15 @@ import type { Cost } from "./Cost";
 
 export type Transaction = { id: number, station_id: string, connector_id: number, id_tag: string, start_ts: string, meter_start: number, reservation_id: number | null, start_auth_status: string, stop_ts: string | null, meter_stop: number | null, stop_reason: string | null, stop_id_tag: string | null, 
 /**
+ * Who closed the session when the charger did not ("system", or the operator); None when
+ * it is running or the charger stopped it.
+ */
+closed_by: string | null, 
+/**
+ * Why it was closed that way.
+ */
+close_note: string | null, 
+/**
  * Energy delivered so far (Wh): stop − start when stopped, else the latest register reading.
  */
 energy_wh: number | null, 
