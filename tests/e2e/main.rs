@@ -156,7 +156,7 @@ pub async fn flush(engine: &Engine) {
 pub async fn assert_frames_schema_valid(engine: &Engine, station: &str) -> usize {
     flush(engine).await;
     let dir = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
-        .join("../crates/ocpp/tests/schemas/v16");
+        .join("../crates/ocpp/schemas/v16");
     let frames = engine.frames(station, None, 5000).await.expect("frames");
     let mut checked = 0;
     for f in &frames {

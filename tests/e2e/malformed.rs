@@ -58,10 +58,22 @@ async fn each_malformed_frame_gets_its_error_code_and_the_connection_stays_open(
         );
         assert!(answer[4].is_object(), "errorDetails is an object");
     }
-    // No id can be recovered (or it is a stray answer): nothing is sent back, the connection stays.
-    for (n, frame) in [
+    // No id can be read: answered all the same, addressed to -1 (before, a frame that was JSON
+    // but not an array got no answer at all).
+    for frame in [
         r#"{"not":"an array"}"#,
         "garbage",
+        r#"[2,17,"Heartbeat",{}]"#,
+    ] {
+        let answer = exchange(&mut ws, frame).await;
+        assert_eq!(
+            (answer[0].clone(), answer[1].as_str(), answer[2].as_str()),
+            (json!(4), Some("-1"), Some("FormationViolation")),
+            "{frame}: {answer}"
+        );
+    }
+    // A stray answer is never answered; the connection stays.
+    for (n, frame) in [
         r#"[3,"nobody-asked",{}]"#,
         r#"[4,"x","GenericError","",{}]"#,
     ]
@@ -96,7 +108,8 @@ async fn each_malformed_frame_gets_its_error_code_and_the_connection_stays_open(
 
 /// A plain CALL is read straight from its text (`CallParts`, `decode_text`); every frame that
 /// path leaves alone, or whose payload it cannot decode, is read in full and answered exactly as
-/// before: odd spacing, escaped or numeric ids, extra elements, a duplicated key, trailing text.
+/// before: odd spacing, escaped ids, extra elements, a duplicated key, trailing text. (A numeric
+/// id gets a CALLERROR: see the test above.)
 #[tokio::test]
 async fn calls_the_text_path_leaves_alone_are_answered_as_before() {
     let h = Harness::open().await;
@@ -110,7 +123,6 @@ async fn calls_the_text_path_leaves_alone_are_answered_as_before() {
             3,
         ),
         (r#"[2,"s\"2","Heartbeat",{}]"#.to_string(), "s\"2", 3),
-        (r#"[2,17,"Heartbeat",{}]"#.to_string(), "17", 3),
         (r#"[2,"s4","Heartbeat",{},"extra"]"#.to_string(), "s4", 3),
         (
             format!(r#"[2,"s5","StatusNotification",{status}]"#),

@@ -34,7 +34,7 @@ use crate::meter;
 
 /// A command on its way to a station's session.
 pub(crate) struct OutboundCall {
-    pub action: Action,
+    pub action: &'static str,
     pub payload: Value,
     /// What the frame and command logs show instead of the payload, when it holds a secret.
     pub shown: Option<Value>,
@@ -63,6 +63,8 @@ pub(crate) struct LiveInfo {
     pub local_addr: Option<std::net::SocketAddr>,
     /// Round-trip time of the last WebSocket ping answered, µs; -1 before the first.
     pub ping_rtt_us: AtomicI64,
+    /// The protocol version negotiated for this connection.
+    pub version: chargeyard_ocpp::Version,
 }
 
 pub(crate) fn reg_to_u8(r: Registration) -> u8 {
@@ -372,7 +374,7 @@ pub(crate) fn check_command(
     payload: Value,
 ) -> Result<(Action, v16::CentralSystemCall)> {
     let act = Action::parse(action)
-        .filter(|a| a.direction() != v16::Direction::ChargePointToCentralSystem)
+        .filter(|a| a.direction() != chargeyard_ocpp::Direction::FromStation)
         .ok_or_else(|| {
             Error::Invalid(format!(
                 "{action:?} is not a command a central system sends"
@@ -1218,7 +1220,7 @@ impl Engine {
                 .await?;
         }
         let raw = self
-            .send(station_id, act, call.payload(), None, actor)
+            .send(station_id, act.as_str(), call.payload(), None, actor)
             .await?;
         let decoded = v16::decode_response_value(act, raw).map_err(|error| Error::BadResponse {
             station: station_id.to_string(),
@@ -1231,7 +1233,7 @@ impl Engine {
     async fn send(
         &self,
         station_id: &str,
-        action: Action,
+        action: &'static str,
         payload: Value,
         shown: Option<Value>,
         actor: &str,
@@ -1295,7 +1297,7 @@ impl Engine {
         let record = CommandRecord {
             id: 0,
             station_id: station_id.to_string(),
-            action: action.as_str().to_string(),
+            action: action.to_string(),
             request: shown.unwrap_or(payload),
             actor: actor.to_string(),
             sent_at,

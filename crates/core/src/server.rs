@@ -254,6 +254,8 @@ async fn connection(
         registration: AtomicU8::new(reg_to_u8(station.registration)),
         local_addr,
         ping_rtt_us: AtomicI64::new(-1),
+        version: chargeyard_ocpp::Version::from_subprotocol(&hs.protocol)
+            .unwrap_or(chargeyard_ocpp::Version::V16),
     });
     let (tx, rx) = mpsc::channel(cfg.max_queued_calls.max(1));
     let cancel = engine.shutdown_token().child_token();

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use chargeyard_ocpp::lenient::{Quirk, QuirkKind};
-use chargeyard_ocpp::v16::{Action, ChargePointCall, Decoded};
+use chargeyard_ocpp::v16::{ChargePointCall, Decoded};
 use chargeyard_ocpp::{CallError, CallParts, Frame};
 use chargeyard_store::frames::NewFrame;
 use chargeyard_store::text::{Text, word};
@@ -26,7 +26,7 @@ type Sink = futures_util::stream::SplitSink<WebSocketStream<TcpStream>, Message>
 /// Our CALL waiting for its answer.
 struct Pending {
     id: String,
-    action: Action,
+    action: &'static str,
     deadline: Instant,
     reply: oneshot::Sender<Result<serde_json::Value, CallFailure>>,
 }
@@ -110,16 +110,14 @@ pub(crate) async fn run(
             && let Some(call) = queue.pop_front()
         {
             let id = (cfg.message_ids)();
-            let frame = Frame::call(&id, call.action.as_str(), call.payload);
-            let shown = call
-                .shown
-                .map(|v| Frame::call(&id, call.action.as_str(), v));
+            let frame = Frame::call(&id, call.action, call.payload);
+            let shown = call.shown.map(|v| Frame::call(&id, call.action, v));
             if !send(
                 &engine,
                 &station_id,
                 &mut sink,
                 &frame,
-                Some(call.action.as_str()),
+                Some(call.action),
                 shown.as_ref(),
             )
             .await
@@ -177,7 +175,7 @@ pub(crate) async fn run(
             }
             _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                 if let Some(p) = pending.take() {
-                    tracing::info!("{} {} timed out", p.action.as_str(), p.id);
+                    tracing::info!("{} {} timed out", p.action, p.id);
                     let _ = p.reply.send(Err(CallFailure::Timeout));
                 }
             }
@@ -251,7 +249,7 @@ async fn answer_call(
     };
     let answer = match handled {
         Ok(v) => Frame::result(id, v),
-        Err(e) => Frame::error(id, &e),
+        Err(e) => Frame::error(id, &e, info.version),
     };
     send(engine, station_id, sink, &answer, Some(action), None).await
 }
@@ -295,7 +293,7 @@ async fn on_text(
         Ok(frame) => {
             let id = frame.id().to_string();
             let matched = pending.take_if(|p| p.id == id);
-            let action = matched.as_ref().map(|p| p.action.as_str());
+            let action = matched.as_ref().map(|p| p.action);
             let kind = Some((frame.message_type(), id.as_str()));
             engine.log_frame(station_id, "in", text, kind, action);
             match (matched, frame) {
@@ -324,7 +322,7 @@ async fn on_text(
                         engine,
                         station_id,
                         sink,
-                        &Frame::error(id, &bad.error),
+                        &Frame::error(id, &bad.error, info.version),
                         None,
                         None,
                     )

@@ -334,7 +334,7 @@ impl Engine {
     pub fn command_templates(&self) -> Vec<CommandTemplate> {
         Action::ALL
             .iter()
-            .filter(|a| a.direction() != Direction::ChargePointToCentralSystem)
+            .filter(|a| a.direction() != Direction::FromStation)
             .filter_map(|&a| {
                 v16::templates::template(a).map(|payload| CommandTemplate {
                     action: a.as_str().to_string(),

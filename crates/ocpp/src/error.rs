@@ -2,9 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-/// CALLERROR codes as OCPP 1.6 spells them (`FormationViolation`, `OccurenceConstraintViolation`).
-/// 2.0.1 spells two of them differently; [`ErrorCode::wire`] takes the version into account when
-/// that module lands.
+use crate::Version;
+
+/// CALLERROR codes, by what they mean. Each version spells some of them its own way on the wire
+/// ([`ErrorCode::wire`]): 1.6 `FormationViolation`, 2.0.1 and 2.1 `FormatViolation`; 1.6 and
+/// 2.0.1 `OccurenceConstraintViolation`, 2.1 `OccurrenceConstraintViolation`; 1.6 has no
+/// `MessageTypeNotSupported` or `RpcFrameworkError` and says `FormationViolation` for both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ErrorCode {
     /// Requested Action is not known by receiver.
@@ -27,10 +30,28 @@ pub enum ErrorCode {
     TypeConstraintViolation,
     /// Any other error not covered by the previous ones.
     GenericError,
+    /// A message type id the receiver does not know (2.0.1).
+    MessageTypeNotSupported,
+    /// Not a valid RPC frame: not an array, no readable message id (2.0.1).
+    RpcFrameworkError,
 }
 
 impl ErrorCode {
-    /// The 1.6 wire spelling.
+    /// The wire spelling of `version`.
+    pub fn wire(self, version: Version) -> &'static str {
+        match (self, version) {
+            (ErrorCode::FormationViolation, Version::V201 | Version::V21) => "FormatViolation",
+            (ErrorCode::OccurenceConstraintViolation, Version::V21) => {
+                "OccurrenceConstraintViolation"
+            }
+            (ErrorCode::MessageTypeNotSupported | ErrorCode::RpcFrameworkError, Version::V16) => {
+                "FormationViolation"
+            }
+            (code, _) => code.as_str(),
+        }
+    }
+
+    /// The name of the code (the 1.6 spelling of the codes 1.6 has).
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::NotImplemented => "NotImplemented",
@@ -43,6 +64,8 @@ impl ErrorCode {
             ErrorCode::OccurenceConstraintViolation => "OccurenceConstraintViolation",
             ErrorCode::TypeConstraintViolation => "TypeConstraintViolation",
             ErrorCode::GenericError => "GenericError",
+            ErrorCode::MessageTypeNotSupported => "MessageTypeNotSupported",
+            ErrorCode::RpcFrameworkError => "RpcFrameworkError",
         }
     }
 
@@ -60,6 +83,8 @@ impl ErrorCode {
                 ErrorCode::OccurenceConstraintViolation
             }
             "TypeConstraintViolation" => ErrorCode::TypeConstraintViolation,
+            "MessageTypeNotSupported" => ErrorCode::MessageTypeNotSupported,
+            "RpcFrameworkError" => ErrorCode::RpcFrameworkError,
             _ => ErrorCode::GenericError,
         }
     }
@@ -95,7 +120,7 @@ impl CallError {
     }
 }
 
-/// Map a payload decode error (serde, with its path) to the 1.6 CALLERROR code.
+/// Map a payload decode error (serde, with its path) to its CALLERROR code.
 pub fn classify(path: &str, err: &serde_json::Error) -> CallError {
     let msg = err.to_string();
     let code = if msg.starts_with("missing field") {

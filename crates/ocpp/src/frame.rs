@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 
+use crate::Version;
 use crate::error::{CallError, ErrorCode};
 
 /// Longest message id the spec allows.
@@ -44,13 +45,16 @@ pub struct FrameError {
     pub error: CallError,
 }
 
+/// The message id of a CALLERROR about a frame whose own id could not be read.
+pub const UNKNOWN_ID: &str = "-1";
+
 impl FrameError {
-    /// Whether the sender should get a CALLERROR for this frame: it needs an id, and a broken
-    /// CALLRESULT or CALLERROR is never answered.
+    /// The id to address the CALLERROR for this frame to, if it gets one: a broken CALLRESULT or
+    /// CALLERROR is never answered; anything else is, with `-1` when its id could not be read.
     pub fn answerable(&self) -> Option<&str> {
         match self.message_type {
             Some(3 | 4) => None,
-            _ => self.id.as_deref(),
+            _ => Some(self.id.as_deref().unwrap_or(UNKNOWN_ID)),
         }
     }
 }
@@ -88,10 +92,11 @@ impl Frame {
         }
     }
 
-    pub fn error(id: impl Into<String>, err: &CallError) -> Frame {
+    /// A CALLERROR, its code spelled as `version` spells it.
+    pub fn error(id: impl Into<String>, err: &CallError, version: Version) -> Frame {
         Frame::CallError {
             id: id.into(),
-            code: err.code.as_str().to_string(),
+            code: err.code.wire(version).to_string(),
             description: err.description.clone(),
             details: Value::Object(Default::default()),
         }
@@ -138,14 +143,14 @@ impl Frame {
             return Err(FrameError {
                 id: None,
                 message_type: None,
-                error: CallError::new(ErrorCode::FormationViolation, "message is not a JSON array"),
+                error: CallError::new(ErrorCode::RpcFrameworkError, "message is not a JSON array"),
             });
         };
         let type_id = items.first().and_then(Value::as_u64);
+        // A message id is a string. A number is not answered as if it were one (the answer would
+        // carry an id the sender never sent): it gets a CALLERROR addressed to `-1`.
         let id = match items.get(1) {
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            // Some chargers send numeric ids; answer them with the same digits.
-            Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
         let fail = |code, msg: String| FrameError {
@@ -155,19 +160,19 @@ impl Frame {
         };
         let Some(type_id) = type_id else {
             return Err(fail(
-                ErrorCode::FormationViolation,
+                ErrorCode::RpcFrameworkError,
                 "first element must be the message type id 2, 3 or 4".into(),
             ));
         };
         let Some(msg_id) = id.clone() else {
             return Err(fail(
-                ErrorCode::FormationViolation,
+                ErrorCode::RpcFrameworkError,
                 "second element must be a non-empty message id string".into(),
             ));
         };
         if msg_id.len() > MAX_MESSAGE_ID_LEN {
             return Err(fail(
-                ErrorCode::FormationViolation,
+                ErrorCode::RpcFrameworkError,
                 format!("message id is longer than {MAX_MESSAGE_ID_LEN} characters"),
             ));
         }
@@ -181,7 +186,7 @@ impl Frame {
                 }
                 let Some(action) = items[2].as_str().filter(|a| !a.is_empty()) else {
                     return Err(fail(
-                        ErrorCode::FormationViolation,
+                        ErrorCode::RpcFrameworkError,
                         "third element must be the action name".into(),
                     ));
                 };
@@ -227,7 +232,7 @@ impl Frame {
                 })
             }
             other => Err(fail(
-                ErrorCode::FormationViolation,
+                ErrorCode::MessageTypeNotSupported,
                 format!("unknown message type id {other}"),
             )),
         }
@@ -318,19 +323,63 @@ mod tests {
     }
 
     #[test]
-    fn bad_frames_map_to_16_error_codes_and_keep_ids() {
+    fn bad_frames_map_to_error_codes_and_keep_ids() {
         let e = err(r#"[2,"abc","Heartbeat",{"#);
         assert_eq!(
             (e.id.as_deref(), e.error.code),
             (Some("abc"), ErrorCode::FormationViolation)
         );
         let e = err(r#"{"not":"array"}"#);
-        assert_eq!((e.id, e.error.code), (None, ErrorCode::FormationViolation));
+        assert_eq!(
+            (e.answerable(), e.error.code),
+            (Some("-1"), ErrorCode::RpcFrameworkError),
+            "valid JSON but not a frame: answered, to -1"
+        );
+        let e = err(r#"[2,17,"Heartbeat",{}]"#);
+        assert_eq!(
+            (e.answerable(), e.error.code),
+            (Some("-1"), ErrorCode::RpcFrameworkError),
+            "a numeric message id is not taken as a string it never was"
+        );
+        let e = err(r#"[3,17,{}]"#);
+        assert_eq!(e.answerable(), None, "a broken answer is never answered");
         let e = err(r#"[7,"x1",{}]"#);
         assert_eq!(
             (e.id.as_deref(), e.error.code),
-            (Some("x1"), ErrorCode::FormationViolation)
+            (Some("x1"), ErrorCode::MessageTypeNotSupported)
         );
+        for (code, v16, v201, v21) in [
+            (
+                ErrorCode::FormationViolation,
+                "FormationViolation",
+                "FormatViolation",
+                "FormatViolation",
+            ),
+            (
+                ErrorCode::OccurenceConstraintViolation,
+                "OccurenceConstraintViolation",
+                "OccurenceConstraintViolation",
+                "OccurrenceConstraintViolation",
+            ),
+            (
+                ErrorCode::MessageTypeNotSupported,
+                "FormationViolation",
+                "MessageTypeNotSupported",
+                "MessageTypeNotSupported",
+            ),
+            (
+                ErrorCode::RpcFrameworkError,
+                "FormationViolation",
+                "RpcFrameworkError",
+                "RpcFrameworkError",
+            ),
+        ] {
+            assert_eq!(
+                [Version::V16, Version::V201, Version::V21].map(|v| code.wire(v)),
+                [v16, v201, v21],
+                "{code:?}"
+            );
+        }
         let e = err(r#"[2,"x2","Heartbeat"]"#);
         assert_eq!(
             (e.id.as_deref(), e.error.code),
@@ -342,7 +391,7 @@ mod tests {
             (Some("x3"), ErrorCode::FormationViolation)
         );
         let e = err(&format!(r#"[2,"{}","Heartbeat",{{}}]"#, "a".repeat(37)));
-        assert_eq!(e.error.code, ErrorCode::FormationViolation);
+        assert_eq!(e.error.code, ErrorCode::RpcFrameworkError);
     }
 
     #[test]
@@ -382,7 +431,11 @@ mod tests {
         let f = Frame::call("1", "Heartbeat", serde_json::json!({}));
         assert_eq!(f.to_text(), r#"[2,"1","Heartbeat",{}]"#);
         assert_eq!(Frame::parse(&f.to_text()), Ok(f));
-        let e = Frame::error("9", &CallError::new(ErrorCode::NotImplemented, "nope"));
+        let e = Frame::error(
+            "9",
+            &CallError::new(ErrorCode::NotImplemented, "nope"),
+            Version::V16,
+        );
         assert_eq!(e.to_text(), r#"[4,"9","NotImplemented","nope",{}]"#);
         let payload = serde_json::json!({"idTagInfo": {"status": "Accepted"}, "n": [1.5, null]});
         let r = Frame::result("a\"b", payload);

@@ -227,6 +227,78 @@ impl Visitor<'_> for StringVisitor {
     }
 }
 
+/// Optional free text that also accepts numbers and booleans (noted as quirks; use with
+/// `#[serde(default)]`).
+pub fn opt_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<serde_json::Value>::deserialize(d).and_then(|v| match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
+        Some(other @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
+            crate::lenient::note(
+                crate::lenient::QuirkKind::NumberAsString,
+                format!("{other} where a string belongs"),
+            );
+            Ok(Some(other.to_string()))
+        }
+        Some(other) => Err(serde::de::Error::invalid_type(
+            serde::de::Unexpected::Other(if other.is_array() { "array" } else { "object" }),
+            &"a string",
+        )),
+    })
+}
+
+/// A boolean that also takes `"true"`/`"false"` strings and 0/1 (recorded as quirks).
+pub fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    d.deserialize_any(BoolVisitor)
+}
+
+/// Optional form of [`boolean`] (use with `#[serde(default)]`).
+pub fn opt_boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    d.deserialize_option(OptVisitor(BoolVisitor))
+}
+
+#[derive(Clone, Copy)]
+struct BoolVisitor;
+impl Visitor<'_> for BoolVisitor {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+        Ok(v)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+        let b = match v.trim() {
+            t if t.eq_ignore_ascii_case("true") => true,
+            t if t.eq_ignore_ascii_case("false") => false,
+            _ => return Err(E::invalid_type(de::Unexpected::Str(v), &self)),
+        };
+        note(
+            QuirkKind::StringAsNumber,
+            format!("string {v:?} where a boolean belongs"),
+        );
+        Ok(b)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
+        match v {
+            0 | 1 => {
+                note(
+                    QuirkKind::NumberAsString,
+                    format!("number {v} where a boolean belongs"),
+                );
+                Ok(v == 1)
+            }
+            _ => Err(E::invalid_type(de::Unexpected::Unsigned(v), &self)),
+        }
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<bool, E> {
+        match u64::try_from(v) {
+            Ok(u) => self.visit_u64(u),
+            Err(_) => Err(E::invalid_type(de::Unexpected::Signed(v), &self)),
+        }
+    }
+}
+
 /// An integer field that also accepts integral floats and numeric strings (recorded as quirks).
 pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     d.deserialize_any(IntVisitor)
@@ -442,8 +514,9 @@ impl<'de> Deserialize<'de> for Timestamp {
 ///
 /// Decoding accepts the exact name, then a case-insensitive match or a listed alias (noted as
 /// [`QuirkKind::EnumSpelling`]). `lenient` enums also accept any other string as `Other(raw)`
-/// (noted as [`QuirkKind::UnknownEnumValue`]); `strict` ones reject it with a property-constraint
-/// error. We never send `Other`.
+/// and `open` ones (the generated 2.x enums, some of which have a value named `Other`) as
+/// `NotInSpec(raw)`, noted as [`QuirkKind::UnknownEnumValue`]; `strict` ones reject it with a
+/// property-constraint error. We never send a value the spec does not define.
 #[macro_export]
 macro_rules! ocpp_enum {
     (@other lenient $name:ident) => { $name::Other };
@@ -523,6 +596,31 @@ macro_rules! ocpp_enum {
             /// True for a value the spec defines.
             pub fn is_known(&self) -> bool {
                 !matches!(self, $name::Other(_))
+            }
+        }
+    };
+    (@def open $(#[$m:meta])* $name:ident { $($variant:ident = $wire:literal),+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant,)+
+            /// A value the schema does not define, kept as sent.
+            NotInSpec(String),
+        }
+        impl $name {
+            fn other_str(&self) -> &str {
+                match self { $name::NotInSpec(s) => s, _ => "" }
+            }
+            fn unknown(raw: String) -> Result<Self, String> {
+                $crate::lenient::note(
+                    $crate::lenient::QuirkKind::UnknownEnumValue,
+                    format!("{} {:?} is not a value the schema defines", stringify!($name), raw),
+                );
+                Ok($name::NotInSpec(raw))
+            }
+            /// True for a value the spec defines.
+            pub fn is_known(&self) -> bool {
+                !matches!(self, $name::NotInSpec(_))
             }
         }
     };

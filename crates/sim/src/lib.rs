@@ -22,7 +22,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use chargeyard_ocpp::lenient::{CiString, Timestamp};
 use chargeyard_ocpp::v16::{self, *};
-use chargeyard_ocpp::{CallError, ErrorCode, Frame};
+use chargeyard_ocpp::{CallError, ErrorCode, Frame, Version};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
@@ -404,7 +404,7 @@ impl ChargePoint {
         let mut boot = serde_json::to_value(self.inner.cfg.boot_request())
             .map_err(|e| SimError::BadAnswer(e.to_string()))?;
         self.inner.cfg.quirks.apply(&mut boot);
-        self.send_call(BootNotificationRequest::ACTION.as_str(), boot)
+        self.send_call(BootNotificationRequest::ACTION, boot)
             .await?;
         let mut n = 0;
         loop {
@@ -518,7 +518,7 @@ impl ChargePoint {
     /// Send a typed CALL and wait for the typed answer.
     pub async fn call<R: Request>(&self, req: R) -> Result<R::Response> {
         let payload = serde_json::to_value(&req).map_err(|e| SimError::BadAnswer(e.to_string()))?;
-        let v = self.call_raw(R::ACTION.as_str(), payload).await?;
+        let v = self.call_raw(R::ACTION, payload).await?;
         v16::decode::<R::Response>(v)
             .map(|d| d.value)
             .map_err(|e| SimError::BadAnswer(e.to_string()))
@@ -690,7 +690,7 @@ impl ChargePoint {
         };
         let frame = match &answer {
             Ok(v) => Frame::result(id, v.clone()),
-            Err(e) => Frame::error(id, e),
+            Err(e) => Frame::error(id, e, Version::V16),
         };
         self.record(&action, &payload, answer.ok());
         let _ = self.link().out.send(Message::text(frame.to_text()));

@@ -15,7 +15,7 @@ use chargeyard_ocpp::v16::{self, *};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use chargeyard_ocpp::{CallError, ErrorCode, Frame};
+use chargeyard_ocpp::{CallError, ErrorCode, Frame, Version};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -527,7 +527,7 @@ impl Line {
     async fn call<R: Request>(&mut self, req: &R) -> Result<R::Response, SimError> {
         self.sent += 1;
         let id = self.sent.to_string();
-        let text = serde_json::to_string(&(2, &id, R::ACTION.as_str(), req))
+        let text = serde_json::to_string(&(2, &id, R::ACTION, req))
             .map_err(|e| SimError::BadAnswer(e.to_string()))?;
         let limit = self.limit;
         let payload = tokio::time::timeout(limit, self.exchange(text, &id))
@@ -564,7 +564,9 @@ impl Line {
                         "a load generator station takes no commands",
                     );
                     self.ws
-                        .send(Message::text(Frame::error(command, &refusal).to_text()))
+                        .send(Message::text(
+                            Frame::error(command, &refusal, Version::V16).to_text(),
+                        ))
                         .await
                         .map_err(|_| SimError::Closed)?;
                 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::types::*;
-use crate::lenient::{CiString, Timestamp, int, opt_int, string};
+use crate::lenient::{CiString, Timestamp, int, opt_int, opt_string, string};
 
 // ---- Initiated by the charge point -------------------------------------------------------------
 
@@ -399,22 +399,3 @@ pub struct UpdateFirmwareRequest {
 }
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct UpdateFirmwareResponse {}
-
-/// Optional free text that also accepts numbers.
-fn opt_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Option::<serde_json::Value>::deserialize(d).and_then(|v| match v {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(s)) => Ok(Some(s)),
-        Some(other @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
-            crate::lenient::note(
-                crate::lenient::QuirkKind::NumberAsString,
-                format!("{other} where a string belongs"),
-            );
-            Ok(Some(other.to_string()))
-        }
-        Some(other) => Err(serde::de::Error::invalid_type(
-            serde::de::Unexpected::Other(if other.is_array() { "array" } else { "object" }),
-            &"a string",
-        )),
-    })
-}

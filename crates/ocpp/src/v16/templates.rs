@@ -8,7 +8,7 @@ use super::{Action, Direction};
 
 /// The example payload of a command; None for actions only a charger sends.
 pub fn template(action: Action) -> Option<Value> {
-    if action.direction() == Direction::ChargePointToCentralSystem {
+    if action.direction() == Direction::FromStation {
         return None;
     }
     let schedule = json!({
