@@ -129,7 +129,7 @@ async fn every_command_round_trips_against_the_simulator_and_is_logged() {
         st.view
             .connectors
             .iter()
-            .any(|c| c.connector_id == 2 && c.status == "Unavailable")
+            .any(|c| c.evse_id == 2 && c.status == "Unavailable")
             .then_some(())
     })
     .await;

@@ -4,6 +4,7 @@ use chargeyard_core::store::id_tags::TagFields;
 use chargeyard_core::store::meter::SampleFilter;
 use chargeyard_core::store::transactions::TransactionFilter;
 use chargeyard_core::{EngineConfig, UnknownStations};
+use chargeyard_ocpp::Version;
 use chargeyard_ocpp::lenient::{CiString, Timestamp};
 use chargeyard_ocpp::v16::*;
 use chargeyard_sim::{ChargePoint, SimError};
@@ -139,7 +140,7 @@ async fn boot_heartbeat_and_status_including_connector_zero_are_stored() {
         .view
         .connectors
         .iter()
-        .find(|c| c.connector_id == 0)
+        .find(|c| c.evse_id == 0)
         .expect("connector 0 kept");
     assert_eq!(
         (
@@ -454,7 +455,7 @@ async fn unknown_and_offline_transactions_are_acknowledged_and_recorded() {
     assert!(
         q.iter().any(|q| q.kind == "unknown_transaction"
             && q.example.contains(&format!(
-                "MeterValues for unknown transaction {}",
+                "meter values for unknown transaction {}",
                 theirs.transaction_id
             ))),
         "{q:?}"
@@ -630,7 +631,11 @@ async fn history_is_stored_like_live_messages_without_a_live_event_for_each() {
     let mut events = h.engine.subscribe();
     let mut sent = 0;
     for pc in past {
-        let history = h.engine.history(&pc.station_id).await.expect("accepted");
+        let history = h
+            .engine
+            .history(&pc.station_id, Version::V16)
+            .await
+            .expect("accepted");
         let mut tx = 0;
         for e in pc.events {
             let call = match e {
@@ -648,7 +653,10 @@ async fn history_is_stored_like_live_messages_without_a_live_event_for_each() {
                 }
             };
             let start = matches!(call, ChargePointCall::StartTransaction(_));
-            let answer = history.ingest(call).await.expect("taken");
+            let answer = history
+                .ingest(call.action().as_str(), call.payload())
+                .await
+                .expect("taken");
             if start {
                 tx = answer["transactionId"].as_i64().expect("a transaction id");
             }
@@ -677,7 +685,11 @@ async fn history_is_stored_like_live_messages_without_a_live_event_for_each() {
         "{seen:?}"
     );
     // BootNotification needs the station's own connection; a rejected station hands over nothing.
-    let history = h.engine.history(&station).await.expect("accepted");
+    let history = h
+        .engine
+        .history(&station, Version::V16)
+        .await
+        .expect("accepted");
     let boot = ChargePointCall::BootNotification(BootNotificationRequest {
         charge_point_vendor: ci("x"),
         charge_point_model: ci("y"),
@@ -689,8 +701,13 @@ async fn history_is_stored_like_live_messages_without_a_live_event_for_each() {
         meter_serial_number: None,
         meter_type: None,
     });
-    assert!(history.ingest(boot).await.is_err());
+    assert!(
+        history
+            .ingest(boot.action().as_str(), boot.payload())
+            .await
+            .is_err()
+    );
     h.engine.reject_station(&station).await.expect("rejected");
-    assert!(h.engine.history(&station).await.is_err());
-    assert!(h.engine.history("NOBODY").await.is_err());
+    assert!(h.engine.history(&station, Version::V16).await.is_err());
+    assert!(h.engine.history("NOBODY", Version::V16).await.is_err());
 }

@@ -231,7 +231,7 @@ async fn stations_commands_transactions_and_the_live_stream() {
             Some(json!({"type": "Soft"})),
         )
         .await;
-    assert_eq!((s, v["code"].clone()), (409, json!("station_offline")));
+    assert_eq!((s, v["code"].clone()), (404, json!("station_not_found")));
     let (s, v) = api.req("GET", "/api/transactions?open=maybe", None).await;
     assert_eq!((s, v["code"].clone()), (400, json!("invalid")));
 

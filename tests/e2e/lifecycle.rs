@@ -134,6 +134,7 @@ async fn a_remote_start_is_checked_before_it_is_sent() {
         .req(
             "POST",
             "/api/stations/CP1/start",
+            // `connector_id`, the field's name before 2.0.1, is still read.
             Some(json!({"connector_id": 1, "id_tag": "STRANGER"})),
         )
         .await;
@@ -173,7 +174,7 @@ async fn a_remote_start_is_checked_before_it_is_sent() {
         .req(
             "POST",
             "/api/stations/CP1/start?actor=anna",
-            Some(json!({"connector_id": 1, "id_tag": "DRIVER"})),
+            Some(json!({"evse_id": 1, "id_tag": "DRIVER"})),
         )
         .await;
     assert_eq!((s, v["status"].clone()), (200, json!("Accepted")), "{v}");
@@ -185,7 +186,7 @@ async fn a_remote_start_is_checked_before_it_is_sent() {
         .req(
             "POST",
             "/api/stations/CP1/start",
-            Some(json!({"connector_id": 1, "id_tag": "DRIVER"})),
+            Some(json!({"evse_id": 1, "id_tag": "DRIVER"})),
         )
         .await;
     assert_eq!(

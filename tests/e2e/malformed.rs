@@ -148,7 +148,7 @@ async fn calls_the_text_path_leaves_alone_are_answered_as_before() {
             st.view
                 .connectors
                 .iter()
-                .any(|c| c.connector_id == id && c.status == "Faulted")
+                .any(|c| c.evse_id == id && c.status == "Faulted")
         };
         (faulted(1) && !faulted(2)).then_some(())
     })

@@ -78,19 +78,23 @@ async fn raw_handshake(
     (status, chosen)
 }
 
+/// One port for every version: the highest version we speak that the charger offers, in our
+/// order of preference rather than the order offered.
 #[tokio::test]
 async fn subprotocols_are_chosen_from_every_offered_header() {
     let h = Harness::open().await;
-    let (status, chosen) = raw_handshake(h.addr, "/ocpp/CP1", &["ocpp2.0.1, ocpp1.6"]).await;
+    let (status, chosen) = raw_handshake(h.addr, "/ocpp/CP1", &["ocpp1.6, ocpp2.0.1"]).await;
     assert!(status.contains("101"), "{status}");
     assert_eq!(
         chosen.as_deref(),
-        Some("ocpp1.6"),
+        Some("ocpp2.0.1"),
         "from a comma-separated list"
     );
-    let (status, chosen) = raw_handshake(h.addr, "/ocpp/CP2", &["ocpp2.0.1", "ocpp1.6"]).await;
+    let (status, chosen) = raw_handshake(h.addr, "/ocpp/CP2", &["ocpp1.6", "ocpp2.0.1"]).await;
     assert!(status.contains("101"), "{status}");
-    assert_eq!(chosen.as_deref(), Some("ocpp1.6"), "from several headers");
+    assert_eq!(chosen.as_deref(), Some("ocpp2.0.1"), "from several headers");
+    let (_, chosen) = raw_handshake(h.addr, "/ocpp/CP4", &["ocpp2.1, ocpp1.6"]).await;
+    assert_eq!(chosen.as_deref(), Some("ocpp1.6"), "2.1 is not spoken yet");
     let (status, chosen) = raw_handshake(h.addr, "/ocpp/CP3", &[]).await;
     assert!(
         status.contains("101") && chosen.is_none(),
@@ -101,13 +105,94 @@ async fn subprotocols_are_chosen_from_every_offered_header() {
 #[tokio::test]
 async fn only_unsupported_versions_get_a_400_with_a_reason() {
     let h = Harness::open().await;
-    let r = handshake(&format!("{}/CP1", h.url), &["ocpp2.0.1", "ocpp2.1"], None).await;
+    let r = handshake(&format!("{}/CP1", h.url), &["ocpp2.1", "ocpp1.5"], None).await;
     let (status, body) = r.expect_err("refused");
     assert_eq!(status, 400);
     assert!(
-        body.contains("ocpp2.0.1") && body.contains("ocpp1.6"),
+        body.contains("ocpp2.1, ocpp1.5") && body.contains("speaks ocpp2.0.1, ocpp1.6"),
         "the reason names offered and supported versions: {body}"
     );
+}
+
+/// A depot can hold a charger to the versions it trusts: only those are chosen, an offer of
+/// none of them is refused and counted like any refused connection, and the choice is checked.
+#[tokio::test]
+async fn a_station_speaks_only_the_versions_enabled_for_it() {
+    use chargeyard_core::{Error, ProtocolsRequest};
+    let h = Harness::open().await;
+    h.engine
+        .create_station(NewStation {
+            id: "OLD".into(),
+            password: None,
+        })
+        .await
+        .expect("created");
+    let only = |v: &[&str]| ProtocolsRequest {
+        enabled: Some(v.iter().map(|s| s.to_string()).collect()),
+    };
+    let st = h
+        .engine
+        .set_station_protocols("OLD", only(&["ocpp1.6"]))
+        .await
+        .expect("set");
+    assert_eq!(
+        st.view.station.enabled_protocols.as_deref(),
+        Some("ocpp1.6")
+    );
+    let url = format!("{}/OLD", h.url);
+    let (_, chosen) = raw_handshake(h.addr, "/ocpp/OLD", &["ocpp2.0.1, ocpp1.6"]).await;
+    assert_eq!(chosen.as_deref(), Some("ocpp1.6"));
+    let (status, body) = handshake(&url, &["ocpp2.0.1"], None)
+        .await
+        .expect_err("2.0.1 is not enabled for it");
+    assert_eq!(status, 400);
+    assert!(body.contains("speaks ocpp1.6 to this station"), "{body}");
+    eventually("the refusal counted", || async {
+        let st = h.engine.station("OLD").await.ok()?;
+        (st.view.station.refused_connections == 1
+            && st.view.station.last_refused_reason.as_deref() == Some("unsupported_protocol"))
+        .then_some(())
+    })
+    .await;
+
+    for bad in [only(&["ocpp9"]), only(&[])] {
+        let r = h.engine.set_station_protocols("OLD", bad).await;
+        assert!(matches!(r, Err(Error::Invalid(_))), "{r:?}");
+    }
+    let r = h
+        .engine
+        .set_station_protocols("NOBODY", ProtocolsRequest { enabled: None })
+        .await;
+    assert!(matches!(r, Err(Error::StationNotFound(_))), "{r:?}");
+
+    h.engine
+        .set_station_protocols("OLD", ProtocolsRequest { enabled: None })
+        .await
+        .expect("every version again");
+    let (_, chosen) = raw_handshake(h.addr, "/ocpp/OLD", &["ocpp2.0.1, ocpp1.6"]).await;
+    assert_eq!(chosen.as_deref(), Some("ocpp2.0.1"));
+}
+
+/// A charger that once chose 2.0.1 and later offers nothing is spoken to in 2.0.1 (noted as a
+/// quirk), not in 1.6.
+#[tokio::test]
+async fn no_subprotocol_means_the_version_last_chosen() {
+    let h = Harness::open().await;
+    let (_, chosen) = raw_handshake(h.addr, "/ocpp/NEW", &["ocpp2.0.1"]).await;
+    assert_eq!(chosen.as_deref(), Some("ocpp2.0.1"));
+    eventually("NEW recorded", || async {
+        h.engine.station("NEW").await.ok()
+    })
+    .await;
+    let (status, chosen) = raw_handshake(h.addr, "/ocpp/NEW", &[]).await;
+    assert!(status.contains("101") && chosen.is_none(), "{status}");
+    eventually("the quirk names the version used", || async {
+        let q = h.engine.quirks("NEW").await.ok()?;
+        q.iter()
+            .any(|q| q.kind == "no_subprotocol" && q.example.ends_with("using ocpp2.0.1"))
+            .then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -182,6 +182,73 @@ struct Gen {
     types: BTreeMap<String, (Item, String)>,
     /// Messages by name ("AuthorizeRequest").
     messages: BTreeMap<String, Item>,
+    /// Each message's schema, for its template.
+    schemas: BTreeMap<String, Value>,
+}
+
+/// An instance of schema node `s` of `root`: every property (`all`) or only the required ones,
+/// `n` items of a list that needs at least `n` (one otherwise), and each other value (an
+/// enumeration, a string, a number, …) as `leaf` makes it from its node.
+pub fn instance(root: &Value, s: &Value, all: bool, leaf: &dyn Fn(&Value) -> Value) -> Value {
+    if let Some(r) = text(s, "$ref") {
+        let name = r.trim_start_matches("#/definitions/");
+        return instance(root, &root["definitions"][name], all, leaf);
+    }
+    match text(s, "type") {
+        Some("object") if s.get("enum").is_none() => {
+            let required: Vec<&str> = s
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let mut out = serde_json::Map::new();
+            if let Some(props) = s.get("properties").and_then(Value::as_object) {
+                for (name, p) in props {
+                    if all || required.contains(&name.as_str()) {
+                        out.insert(name.clone(), instance(root, p, all, leaf));
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        Some("array") => {
+            let n = s
+                .get("minItems")
+                .and_then(Value::as_u64)
+                .unwrap_or(1)
+                .max(1);
+            Value::Array(
+                (0..n)
+                    .map(|_| instance(root, &s["items"], all, leaf))
+                    .collect(),
+            )
+        }
+        _ => leaf(s),
+    }
+}
+
+/// The smallest valid instance of schema node `s` of `root`: the required fields only, the
+/// first value of each enumeration, empty strings, zero (or the minimum), one item of a list.
+fn minimal(root: &Value, s: &Value) -> Value {
+    instance(root, s, false, &|s| {
+        if let Some(first) = s
+            .get("enum")
+            .and_then(Value::as_array)
+            .and_then(|e| e.first())
+        {
+            return first.clone();
+        }
+        match text(s, "type") {
+            Some("string") if text(s, "format") == Some("date-time") => {
+                Value::String("2026-01-01T00:00:00.000Z".into())
+            }
+            Some("string") => Value::String(String::new()),
+            Some("integer") => Value::from(s.get("minimum").and_then(Value::as_i64).unwrap_or(0)),
+            Some("number") => Value::from(s.get("minimum").and_then(Value::as_f64).unwrap_or(0.0)),
+            Some("boolean") => Value::Bool(false),
+            _ => Value::Object(Default::default()),
+        }
+    })
 }
 
 /// A definition's JSON without its prose, for comparing two copies of it.
@@ -235,6 +302,7 @@ impl Gen {
         }
         let root = self.item(schema, &names)?;
         self.messages.insert(stem.to_string(), root);
+        self.schemas.insert(stem.to_string(), schema.clone());
         Ok(())
     }
 
@@ -388,6 +456,20 @@ impl Gen {
             .iter()
             .filter(|a| direction(a) != "FromStation")
             .collect();
+        w.push_str(
+            "/// A valid example payload of each command the central system sends (its required\n\
+             /// fields only), for the technician's composer.\n\
+             pub fn template(action: Action) -> Option<serde_json::Value> {\n    let text = match action {\n",
+        );
+        for a in &to_station {
+            let schema = &self.schemas[&format!("{a}Request")];
+            let _ = writeln!(
+                w,
+                "        Action::{a} => r#\"{}\"#,",
+                minimal(schema, schema)
+            );
+        }
+        w.push_str("        _ => return None,\n    };\n    serde_json::from_str(text).ok()\n}\n\n");
         w.push_str("crate::call_enum!(\n    /// A CALL a charging station sends to the central system.\n    StationCall {\n");
         for a in &from_station {
             let _ = writeln!(w, "        {a}({a}Request),");

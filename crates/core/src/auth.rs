@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use base64::Engine as _;
-use chargeyard_ocpp::v16;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
@@ -125,17 +124,13 @@ impl Engine {
         })
     }
 
-    /// Give the charger its new password; its answer. The logs show it hidden.
+    /// Give the charger its new password (1.6 AuthorizationKey, 2.x BasicAuthPassword); its
+    /// answer. The logs show it hidden.
     async fn send_password(&self, id: &str, password: &str, actor: &str) -> Result<String> {
-        const KEY: &str = "AuthorizationKey";
-        let req = v16::ChangeConfigurationRequest {
-            key: chargeyard_ocpp::CiString::new(KEY).map_err(|e| Error::Internal(e.to_string()))?,
-            value: chargeyard_ocpp::CiString::new(password)
-                .map_err(|e| Error::Invalid(e.to_string()))?,
+        let intent = crate::protocol::Intent::SetPassword {
+            password: password.to_string(),
         };
-        let shown = serde_json::json!({ "key": KEY, "value": "(hidden)" });
-        let answer = self.call_showing(id, req, Some(shown), actor).await?;
-        Ok(answer.status.as_str().to_string())
+        Ok(self.intent(id, intent, actor).await?.status)
     }
 }
 

@@ -293,6 +293,17 @@ impl Engine {
         pricer.save().await
     }
 
+    /// What a session cost, VAT included, in the currency's major units (2.x `totalCost`); None
+    /// when it is not billed or no tariff applied.
+    pub(crate) async fn total_cost(&self, id: i64) -> Result<Option<f64>> {
+        let Some(mut t) = transactions::get(&self.inner.store.reader, id).await? else {
+            return Ok(None);
+        };
+        self.price_all(std::slice::from_mut(&mut t)).await?;
+        Ok(t.cost
+            .map(|c| c.total as f64 / 10f64.powi(c.decimals as i32)))
+    }
+
     /// Price a session that just stopped and store its cost.
     pub(crate) fn price_stopped(&self, id: i64) {
         let engine = self.clone();
@@ -310,13 +321,18 @@ impl Engine {
     }
 }
 
-/// A session's energy register readings up to `end`: meterStart, the samples, meterStop.
+/// A session's energy register readings up to `end`: meterStart (when known; else the first
+/// reading counts from the start), the samples, meterStop.
 pub(crate) async fn readings(
     engine: &Engine,
     t: &Billable,
     end: DateTime<Utc>,
 ) -> Result<Vec<(DateTime<Utc>, i64)>> {
-    let mut readings = vec![(t.start_ts, t.meter_start)];
+    let mut readings: Vec<(DateTime<Utc>, i64)> = t
+        .meter_start
+        .map(|wh| (t.start_ts, wh))
+        .into_iter()
+        .collect();
     readings.extend(
         meter::energy_readings(&engine.inner.store.reader, t.id)
             .await?
@@ -403,13 +419,12 @@ impl<'a> Pricer<'a> {
         let Some(tariff) = tariff else {
             return Ok(None);
         };
-        let statuses =
-            connectors::statuses_between(reader, &t.station_id, t.connector_id, t.start_ts, end)
-                .await?;
+        let states =
+            connectors::states_between(reader, &t.station_id, t.evse_id, t.start_ts, end).await?;
         let mut charging = Vec::new();
-        for (i, (at, status)) in statuses.iter().enumerate() {
-            if status == "Charging" {
-                let until = statuses.get(i + 1).map_or(end, |(next, _)| *next);
+        for (i, (at, state)) in states.iter().enumerate() {
+            if *state == chargeyard_store::model::ConnectorState::Charging {
+                let until = states.get(i + 1).map_or(end, |(next, _)| *next);
                 charging.push(((*at).max(t.start_ts), until.min(end)));
             }
         }

@@ -133,22 +133,30 @@ impl Engine {
         let span_s = (end - t.start_ts).num_seconds().max(60);
         let bucket = (span_s + i64::from(w) - 1) / i64::from(w);
         let start_s = t.start_ts.timestamp();
-        // Energy starts at 0 with meterStart and ends at meterStop, whatever was sampled between.
+        // Energy starts at 0 with meterStart (the first reading when the start had none) and ends
+        // at meterStop, whatever was sampled between.
+        let series = meter::session_series(reader, id, bucket).await?;
+        let start_wh = t.meter_start.map(|wh| wh as f64).or_else(|| {
+            series
+                .iter()
+                .find(|(_, m, _)| m == "Energy.Active.Import.Register")
+                .map(|(.., v)| *v)
+        });
         let (mut power, mut energy, mut soc) = (Vec::new(), vec![(0.0, 0.0)], Vec::new());
-        for (at, measurand, v) in meter::session_series(reader, id, bucket).await? {
+        for (at, measurand, v) in series {
             let x = (at - start_s).max(0) as f64 / 60.0;
             match measurand.as_str() {
                 "Power.Active.Import" => power.push((x, v / 1000.0)),
                 "Energy.Active.Import.Register" => {
-                    energy.push((x, (v - t.meter_start as f64).max(0.0) / 1000.0))
+                    energy.push((x, (v - start_wh.unwrap_or(v)).max(0.0) / 1000.0))
                 }
                 _ => soc.push((x, v)),
             }
         }
-        if let Some(stop) = t.meter_stop {
+        if let (Some(stop), Some(start)) = (t.meter_stop, start_wh) {
             energy.push((
                 span_s as f64 / 60.0,
-                (stop - t.meter_start).max(0) as f64 / 1000.0,
+                (stop as f64 - start).max(0.0) / 1000.0,
             ));
         }
         let tz = self.time_zone();

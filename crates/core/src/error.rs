@@ -34,6 +34,9 @@ pub enum Error {
     /// The charger answered, and refused (e.g. a configuration change): nothing changed.
     #[error("{0}")]
     ChargerRefused(String),
+    /// What a station sent cannot be taken: it is answered with this CALLERROR.
+    #[error("{0}")]
+    Refused(CallError),
     #[error("too many commands waiting for station {0}")]
     Busy(String),
     #[error("storage: {0}")]
@@ -57,6 +60,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) | Error::State(_) => "conflict",
             Error::ChargerRefused(_) => "charger_refused",
+            Error::Refused(_) => "invalid",
             Error::Busy(_) => "busy",
             Error::Store(_) | Error::Io(_) | Error::Internal(_) => "internal",
         }

@@ -28,7 +28,8 @@ pub enum Event {
     },
     MeterValues {
         station_id: String,
-        connector_id: i64,
+        /// The EVSE (1.6: the connector).
+        evse_id: i64,
         transaction_id: Option<i64>,
         timestamp: DateTime<Utc>,
         /// Import register, Wh.

@@ -263,7 +263,8 @@ impl Engine {
         station_id: &str,
         filter: &FrameFilter,
     ) -> Result<ExportResult> {
-        crate::engine::check_station_id(station_id)?;
+        crate::stations::check_station_id(station_id)?;
+        let version = self.logged_version(station_id).await?;
         let name = format!(
             "frames_{}_{}.jsonl",
             slug(station_id),
@@ -283,7 +284,7 @@ impl Engine {
                 break;
             };
             page_filter.after_id = Some(last);
-            for f in self.pair_page(page).await? {
+            for f in self.pair_page(version, page).await? {
                 let message: Value = serde_json::from_str(&f.frame.text)
                     .unwrap_or_else(|_| Value::String(f.frame.text.clone()));
                 let line = json!({
@@ -425,7 +426,7 @@ impl Engine {
             for row in page {
                 let s = &row.session;
                 let (id, start, end, version) = (s.id, s.start_ts, s.stop_ts, s.tariff_version_id);
-                let (station_id, connector_id) = (s.station_id.clone(), s.connector_id);
+                let (station_id, connector_id) = (s.station_id.clone(), s.evse_id);
                 done += 1;
                 let Some(cost) = pricer.price(row.session).await? else {
                     unpriced += 1;
@@ -556,7 +557,7 @@ impl Engine {
                         .to_string(),
                 )?;
                 w.text(&s.timestamp.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())?;
-                w.integer(s.connector_id)?;
+                w.integer(s.evse_id)?;
                 w.text(&s.measurand)?;
                 for cell in [&s.phase, &s.location, &s.context, &s.unit] {
                     w.text(cell.as_deref().unwrap_or(""))?;

@@ -1,39 +1,87 @@
-//! Turn sampled values as chargers send them into stored samples: spec defaults for missing
-//! measurand and unit, numbers parsed, energy normalised to Wh and power to W, raw kept.
+//! Turn sampled values as chargers send them, of any version, into stored samples: spec defaults
+//! for missing measurand and unit, numbers parsed, the unit's multiplier applied, energy
+//! normalised to Wh and power to W, the raw value and unit kept.
 
-use chargeyard_ocpp::v16::{Measurand, MeterValue, UnitOfMeasure};
+use std::borrow::Cow;
+
 use chargeyard_store::meter::NewSample;
 use chargeyard_store::text::{Text, word};
+use chrono::{DateTime, Utc};
+
+/// One sampled value as a station sent it, whatever its version.
+#[derive(Debug, Clone)]
+pub struct Reading<'a> {
+    pub timestamp: DateTime<Utc>,
+    /// The value as sent (1.6: a string; 2.x: a number, written out).
+    pub raw: Cow<'a, str>,
+    pub measurand: Option<&'a str>,
+    pub phase: Option<&'a str>,
+    pub location: Option<&'a str>,
+    pub context: Option<&'a str>,
+    /// 1.6: Raw or SignedData.
+    pub format: Option<&'a str>,
+    pub unit: Option<&'a str>,
+    /// 2.x: the power of ten the value is given in (`unitOfMeasure.multiplier`).
+    pub multiplier: i32,
+}
 
 /// The unit a measurand has when the charger sends none. The spec's default is Wh for every
 /// measurand, which is only meaningful for energy; for the rest the natural unit is assumed.
-fn default_unit(m: &Measurand) -> UnitOfMeasure {
-    match m {
-        Measurand::PowerActiveExport | Measurand::PowerActiveImport | Measurand::PowerOffered => {
-            UnitOfMeasure::W
-        }
-        Measurand::PowerReactiveExport | Measurand::PowerReactiveImport => UnitOfMeasure::Var,
-        Measurand::CurrentImport | Measurand::CurrentExport | Measurand::CurrentOffered => {
-            UnitOfMeasure::A
-        }
-        Measurand::Voltage => UnitOfMeasure::V,
-        Measurand::Frequency => UnitOfMeasure::Hertz,
-        Measurand::Temperature => UnitOfMeasure::Celsius,
-        Measurand::SoC => UnitOfMeasure::Percent,
-        _ => UnitOfMeasure::Wh,
+fn default_unit(measurand: &str) -> &'static str {
+    match measurand {
+        "Power.Active.Export" | "Power.Active.Import" | "Power.Offered" => "W",
+        "Power.Reactive.Export" | "Power.Reactive.Import" => "var",
+        "Current.Import" | "Current.Export" | "Current.Offered" => "A",
+        "Voltage" => "V",
+        "Frequency" => "Hz",
+        "Temperature" => "Celsius",
+        "SoC" => "Percent",
+        "Power.Factor" => "",
+        _ => "Wh",
+    }
+}
+
+/// A unit's usual spelling (units arrive in any case, and 1.6 spells Celsius "Celcius").
+fn canonical(unit: &str) -> Option<&'static str> {
+    const UNITS: &[&str] = &[
+        "Wh",
+        "kWh",
+        "varh",
+        "kvarh",
+        "W",
+        "kW",
+        "VA",
+        "kVA",
+        "var",
+        "kvar",
+        "A",
+        "V",
+        "Celsius",
+        "Fahrenheit",
+        "K",
+        "Percent",
+        "Hz",
+    ];
+    if let Some(u) = UNITS.iter().find(|u| u.eq_ignore_ascii_case(unit)) {
+        return Some(u);
+    }
+    match unit.to_ascii_lowercase().as_str() {
+        "celcius" => Some("Celsius"),
+        "hertz" => Some("Hz"),
+        "%" => Some("Percent"),
+        _ => None,
     }
 }
 
 /// Scale to the base unit: (factor, base unit name).
-fn base(unit: &UnitOfMeasure) -> (f64, &str) {
+fn base(unit: &'static str) -> (f64, &'static str) {
     match unit {
-        UnitOfMeasure::KWh => (1000.0, "Wh"),
-        UnitOfMeasure::Kvarh => (1000.0, "varh"),
-        UnitOfMeasure::KW => (1000.0, "W"),
-        UnitOfMeasure::KVA => (1000.0, "VA"),
-        UnitOfMeasure::Kvar => (1000.0, "var"),
-        UnitOfMeasure::Celcius => (1.0, "Celsius"),
-        other => (1.0, other.as_str()),
+        "kWh" => (1000.0, "Wh"),
+        "kvarh" => (1000.0, "varh"),
+        "kW" => (1000.0, "W"),
+        "kVA" => (1000.0, "VA"),
+        "kvar" => (1000.0, "var"),
+        other => (1.0, other),
     }
 }
 
@@ -46,50 +94,50 @@ fn number(raw: &str) -> Option<f64> {
         .filter(|v| v.is_finite())
 }
 
-pub fn normalise(
+/// Samples to store from what a station sent, on `evse_id`, for transaction `transaction_id`
+/// (and, 2.x, the seqNo of the event they came with).
+pub fn normalise<'a>(
     station_id: &Text,
-    connector_id: i64,
+    evse_id: i64,
     transaction_id: Option<i64>,
-    values: &[MeterValue],
+    seq_no: Option<i64>,
+    readings: impl IntoIterator<Item = Reading<'a>>,
 ) -> Vec<NewSample> {
-    let mut out = Vec::new();
-    for mv in values {
-        for sv in &mv.sampled_value {
-            let measurand = sv
-                .measurand
-                .clone()
-                .unwrap_or(Measurand::EnergyActiveImportRegister);
-            let unit = sv.unit.clone().unwrap_or_else(|| default_unit(&measurand));
-            let signed = sv
-                .format
-                .as_ref()
-                .is_some_and(|f| f.as_str() == "SignedData");
-            let (value, value_unit) = match (signed, number(&sv.value)) {
-                (false, Some(v)) if unit.is_known() => {
-                    let (factor, base_unit) = base(&unit);
-                    (Some(v * factor), Some(word(base_unit)))
-                }
-                (false, Some(v)) => (Some(v), Some(word(unit.as_str()))),
+    readings
+        .into_iter()
+        .map(|r| {
+            let measurand = r.measurand.unwrap_or("Energy.Active.Import.Register");
+            let unit = r.unit.map_or(Some(default_unit(measurand)), canonical);
+            let signed = r.format == Some("SignedData");
+            let scale = 10f64.powi(r.multiplier);
+            let (value, value_unit) = match (signed, number(&r.raw)) {
+                (false, Some(v)) => match unit {
+                    Some(u) => {
+                        let (factor, base_unit) = base(u);
+                        (Some(v * scale * factor), Some(word(base_unit)))
+                    }
+                    None => (Some(v * scale), r.unit.map(word)),
+                },
                 _ => (None, None),
             };
-            out.push(NewSample {
+            NewSample {
                 station_id: station_id.clone(),
-                connector_id,
+                evse_id,
                 transaction_id,
-                timestamp: mv.timestamp.0,
-                measurand: word(measurand.as_str()),
-                phase: sv.phase.as_ref().map(|p| word(p.as_str())),
-                location: sv.location.as_ref().map(|l| word(l.as_str())),
-                context: sv.context.as_ref().map(|c| word(c.as_str())),
-                format: sv.format.as_ref().map(|f| word(f.as_str())),
-                unit: sv.unit.as_ref().map(|u| word(u.as_str())),
-                raw_value: sv.value.as_str().into(),
+                seq_no,
+                timestamp: r.timestamp,
+                measurand: word(measurand),
+                phase: r.phase.map(word),
+                location: r.location.map(word),
+                context: r.context.map(word),
+                format: r.format.map(word),
+                unit: r.unit.map(word),
+                raw_value: Text::from(&*r.raw),
                 value,
                 value_unit,
-            });
-        }
-    }
-    out
+            }
+        })
+        .collect()
 }
 
 /// Energy register readings labelled Wh (or unlabelled) that could really be kWh: below 1 MWh.
@@ -142,13 +190,52 @@ mod tests {
     use chargeyard_ocpp::v16::{ChargePointCall, MeterValuesRequest};
     use serde_json::json;
 
+    /// 1.6 sampled values, read through the 1.6 adapter's conversion.
     fn samples(sv: serde_json::Value) -> Vec<NewSample> {
         let p = json!({"connectorId": 1, "meterValue": [{"timestamp": "2024-01-01T00:00:00Z", "sampledValue": sv}]});
         let d = ChargePointCall::decode("MeterValues", p).expect("decodes");
         let ChargePointCall::MeterValues(MeterValuesRequest { meter_value, .. }) = d.value else {
             panic!("not MeterValues")
         };
-        normalise(&"CP".into(), 1, None, &meter_value)
+        normalise(
+            &"CP".into(),
+            1,
+            None,
+            None,
+            crate::protocol::v16::readings(&meter_value),
+        )
+    }
+
+    #[test]
+    fn a_201_multiplier_and_free_unit_spellings_are_applied() {
+        let at = Utc::now();
+        let reading = |raw: &'static str, unit: Option<&'static str>, multiplier| Reading {
+            timestamp: at,
+            raw: raw.into(),
+            measurand: None,
+            phase: None,
+            location: None,
+            context: None,
+            format: None,
+            unit,
+            multiplier,
+        };
+        let s = normalise(
+            &"CP".into(),
+            1,
+            Some(7),
+            Some(3),
+            [
+                reading("12.5", Some("kwh"), 0),
+                reading("125", Some("Wh"), 2),
+                reading("3", None, 3),
+            ],
+        );
+        assert_eq!(
+            s.iter().map(|s| s.value).collect::<Vec<_>>(),
+            [Some(12500.0), Some(12500.0), Some(3000.0)]
+        );
+        assert!(s.iter().all(|s| s.seq_no == Some(3) && s.evse_id == 1));
     }
 
     #[test]

@@ -95,7 +95,7 @@ pub fn station_id_from_path(path: &str) -> Result<String, String> {
         .decode_utf8()
         .map_err(|_| "the station id is not valid UTF-8".to_string())?
         .into_owned();
-    crate::engine::check_station_id(&id).map_err(|e| e.to_string())?;
+    crate::stations::check_station_id(&id).map_err(|e| e.to_string())?;
     Ok(id)
 }
 
@@ -120,18 +120,30 @@ fn negotiate(
         .map(|p| p.trim().to_string())
         .filter(|p| !p.is_empty())
         .collect();
+    // The highest version we speak that the station offers and may use; with none offered,
+    // the station's own (1.6 for one never seen), noted as a quirk.
+    let allowed = engine.station_protocols(&station_id);
     let protocol = if offered.is_empty() {
         out.no_subprotocol = true;
-        engine.fallback_protocol(&station_id)
+        allowed.fallback.subprotocol().to_string()
     } else {
         let chosen = SUPPORTED_PROTOCOLS
             .iter()
+            .filter(|ours| {
+                chargeyard_ocpp::Version::from_subprotocol(ours).is_some_and(|v| allowed.allows(v))
+            })
             .find(|ours| offered.iter().any(|o| o.eq_ignore_ascii_case(ours)))
             .ok_or_else(|| {
                 let why = format!(
-                    "unsupported subprotocol(s) {}; this central system speaks {}",
+                    "unsupported subprotocol(s) {}; this central system speaks {} to this station",
                     offered.join(", "),
-                    SUPPORTED_PROTOCOLS.join(", ")
+                    SUPPORTED_PROTOCOLS
+                        .iter()
+                        .filter(|p| chargeyard_ocpp::Version::from_subprotocol(p)
+                            .is_some_and(|v| allowed.allows(v)))
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
                 out.refused = Some(Refusal::UnsupportedProtocol);
                 reject(StatusCode::BAD_REQUEST, &why)
@@ -240,6 +252,7 @@ async fn connection(
             return;
         }
     };
+    engine.remember_protocols(&station);
     if hs.no_subprotocol {
         let q = Quirk::new(
             QuirkKind::NoSubprotocol,

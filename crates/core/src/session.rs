@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use chargeyard_ocpp::Decoded;
 use chargeyard_ocpp::lenient::{Quirk, QuirkKind};
-use chargeyard_ocpp::v16::{ChargePointCall, Decoded};
 use chargeyard_ocpp::{CallError, CallParts, Frame};
 use chargeyard_store::frames::NewFrame;
 use chargeyard_store::text::{Text, word};
@@ -18,8 +18,10 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{CallFailure, Engine, LiveInfo, OutboundCall};
+use crate::commands::{CallFailure, OutboundCall};
+use crate::engine::{Engine, LiveInfo};
 use crate::events::Event;
+use crate::protocol::{self, Incoming, Payload};
 
 type Sink = futures_util::stream::SplitSink<WebSocketStream<TcpStream>, Message>;
 
@@ -240,11 +242,11 @@ async fn answer_call(
     text: &str,
     id: &str,
     action: &str,
-    decoded: Result<Decoded<ChargePointCall>, CallError>,
+    decoded: Result<Decoded<Incoming>, CallError>,
 ) -> bool {
     engine.log_frame(station_id, "in", text, Some((2, id)), Some(action));
     let handled = match decoded {
-        Ok(call) => engine.handle_call(station_id, info, action, call).await,
+        Ok(call) => protocol::handle(engine, station_id, Some(info), action, call).await,
         Err(e) => Err(e),
     };
     let answer = match handled {
@@ -266,7 +268,8 @@ async fn on_text(
     // A plain CALL whose payload decodes is read straight from its text; anything else (and any
     // payload that does not decode) goes through `Frame::parse`, which answers what is wrong.
     if let Some(call) = CallParts::find(text)
-        && let Ok(decoded) = ChargePointCall::decode_text(call.action, call.payload)
+        && let Ok(decoded) =
+            protocol::decode(info.version, call.action, Payload::Text(call.payload))
     {
         let (id, action) = (call.id, call.action);
         return answer_call(
@@ -287,7 +290,7 @@ async fn on_text(
             action,
             payload,
         }) => {
-            let decoded = ChargePointCall::decode(&action, payload);
+            let decoded = protocol::decode(info.version, &action, Payload::Value(payload));
             answer_call(engine, station_id, info, sink, text, &id, &action, decoded).await
         }
         Ok(frame) => {

@@ -6,12 +6,11 @@
 use std::sync::atomic::Ordering;
 
 use chargeyard_ocpp::Frame as WireFrame;
-use chargeyard_ocpp::lenient::CiString;
-use chargeyard_ocpp::v16::catalogue::{self, KeyInfo};
-use chargeyard_ocpp::v16::{self, Action, ChargePointCall, Direction};
+use chargeyard_ocpp::Version;
 use chargeyard_store::frames::{self, FrameFilter};
 use chargeyard_store::model::{
-    CommandRecord, ConfigKey, ConfigSnapshot, Frame, QuirkRecord, StationEvent, StatusChange,
+    CommandRecord, ConfigKey, ConfigSnapshot, DeviceVariable, Frame, QuirkRecord, StationEvent,
+    StatusChange,
 };
 use chargeyard_store::{commands, config_snapshots, connectors, events, id_tags, quirks, stations};
 use chrono::{DateTime, Duration, Utc};
@@ -21,6 +20,13 @@ use ts_rs::TS;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result, or_missing};
+use crate::protocol::{self, Intent};
+
+/// A 2.x report being collected for whoever asked for it.
+pub(crate) struct Report {
+    parts: Vec<Value>,
+    done: tokio::sync::oneshot::Sender<Vec<Value>>,
+}
 
 /// A logged frame as the inspector shows it.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -60,23 +66,6 @@ pub struct CatalogueKey {
     pub description: String,
 }
 
-impl From<&KeyInfo> for CatalogueKey {
-    fn from(k: &KeyInfo) -> Self {
-        CatalogueKey {
-            key: k.key.to_string(),
-            profile: k.profile.to_string(),
-            kind: serde_json::to_value(k.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            unit: k.unit.to_string(),
-            readonly: k.readonly,
-            required: k.required,
-            description: k.description.to_string(),
-        }
-    }
-}
-
 /// One key of a station's configuration.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct ConfigRow {
@@ -86,10 +75,13 @@ pub struct ConfigRow {
     pub standard: Option<CatalogueKey>,
 }
 
-/// A station's configuration as GetConfiguration reported it just now.
+/// A station's configuration as it reported it just now (1.6 GetConfiguration; 2.x a base
+/// report of its device model).
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct StationConfiguration {
     pub station_id: String,
+    /// The version it was read with: 1.6 keys, or 2.x component/variable/attribute rows.
+    pub protocol: String,
     pub fetched_at: DateTime<Utc>,
     pub keys: Vec<ConfigRow>,
     /// Keys asked for that the station does not know.
@@ -98,11 +90,15 @@ pub struct StationConfiguration {
     pub missing_required: Vec<String>,
 }
 
-/// A value to set with ChangeConfiguration.
+/// A value to set (1.6 ChangeConfiguration, 2.x SetVariables).
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct KeyChange {
     pub key: String,
     pub value: String,
+    /// 2.x: the variable as the configuration listed it (else read from `key`).
+    #[serde(default)]
+    #[ts(optional)]
+    pub variable: Option<DeviceVariable>,
 }
 
 /// What the station answered for one key.
@@ -251,27 +247,16 @@ fn frame_error(frame: &Frame) -> Option<String> {
     }
 }
 
-/// The quirks a charger's frame is accepted with: its CALLs, and its answers to our commands.
-fn frame_quirks(frame: &Frame) -> (Vec<String>, Option<String>) {
+/// The quirks a charger's frame (in `version`) is accepted with: its CALLs, and its answers to
+/// our commands.
+fn frame_quirks(version: Version, frame: &Frame) -> (Vec<String>, Option<String>) {
     if frame.direction != "in" {
         return (Vec::new(), None);
     }
     let Ok(parsed) = WireFrame::parse(&frame.text) else {
         return (Vec::new(), None);
     };
-    let decoded = match (&parsed, frame.action.as_deref().and_then(Action::parse)) {
-        (
-            WireFrame::Call {
-                action, payload, ..
-            },
-            _,
-        ) => ChargePointCall::decode(action, payload.clone()).map(|d| d.quirks),
-        (WireFrame::CallResult { payload, .. }, Some(action)) => {
-            v16::decode_response_value(action, payload.clone()).map(|d| d.quirks)
-        }
-        _ => Ok(Vec::new()),
-    };
-    match decoded {
+    match protocol::frame_quirks(version, &parsed, frame.action.as_deref()) {
         Ok(q) => (
             q.iter()
                 .map(|q| format!("{}: {}", q.kind.as_str(), q.detail))
@@ -283,9 +268,9 @@ fn frame_quirks(frame: &Frame) -> (Vec<String>, Option<String>) {
 }
 
 /// A frame of the inspector with its partner (None when it has none).
-fn inspected(frame: Frame, partner: Option<&Frame>) -> InspectedFrame {
+fn inspected(version: Version, frame: Frame, partner: Option<&Frame>) -> InspectedFrame {
     let latency_ms = partner.map(|p| (p.at - frame.at).num_milliseconds().abs());
-    let (quirks, unreadable) = frame_quirks(&frame);
+    let (quirks, unreadable) = frame_quirks(version, &frame);
     let error = frame_error(&frame)
         .or_else(|| partner.and_then(frame_error))
         .or(unreadable);
@@ -310,11 +295,17 @@ impl Engine {
     ) -> Result<Vec<InspectedFrame>> {
         let reader = &self.inner.store.reader;
         let page = frames::search(reader, station_id, filter).await?;
-        self.pair_page(page).await
+        let version = self.logged_version(station_id).await?;
+        self.pair_page(version, page).await
     }
 
-    /// Each frame of a page with its partner, latency, error and quirks.
-    pub(crate) async fn pair_page(&self, page: Vec<Frame>) -> Result<Vec<InspectedFrame>> {
+    /// Each frame of a page (of a station speaking `version`) with its partner, latency, error
+    /// and quirks.
+    pub(crate) async fn pair_page(
+        &self,
+        version: Version,
+        page: Vec<Frame>,
+    ) -> Result<Vec<InspectedFrame>> {
         let window = pairing_window(self);
         let mut out = Vec::with_capacity(page.len());
         for frame in page {
@@ -323,83 +314,142 @@ impl Engine {
                 _ => frame.at - window,
             };
             let partner = frames::partner(&self.inner.store.reader, &frame, until).await?;
-            out.push(inspected(frame, partner.as_ref()));
+            out.push(inspected(version, frame, partner.as_ref()));
         }
         Ok(out)
     }
 
     // ---- Composer ------------------------------------------------------------------------------
 
-    /// Every command the composer can send, with a valid example payload.
-    pub fn command_templates(&self) -> Vec<CommandTemplate> {
-        Action::ALL
-            .iter()
-            .filter(|a| a.direction() != Direction::FromStation)
-            .filter_map(|&a| {
-                v16::templates::template(a).map(|payload| CommandTemplate {
-                    action: a.as_str().to_string(),
-                    payload,
-                })
+    /// Every command the composer can send to a station of `version`, with a valid example
+    /// payload.
+    pub fn command_templates(&self, version: Version) -> Vec<CommandTemplate> {
+        protocol::templates(version)
+            .into_iter()
+            .map(|(action, payload)| CommandTemplate {
+                action: action.to_string(),
+                payload,
             })
             .collect()
     }
 
-    /// Check a composed command without sending it: the same checks as sending.
-    pub fn check_command(&self, action: &str, payload: Value) -> Result<()> {
-        crate::engine::check_command(action, payload).map(|_| ())
+    // ---- Configuration -------------------------------------------------------------------------
+
+    /// Collect the parts of a 2.x report with `request_id` from `station_id`: resolves with
+    /// them once the last has come.
+    fn expect_report(
+        &self,
+        station_id: &str,
+        request_id: i64,
+    ) -> tokio::sync::oneshot::Receiver<Vec<Value>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.reports().insert(
+            (station_id.to_string(), request_id),
+            Report {
+                parts: Vec::new(),
+                done: tx,
+            },
+        );
+        rx
     }
 
-    // ---- Configuration -------------------------------------------------------------------------
+    fn drop_report(&self, station_id: &str, request_id: i64) {
+        self.reports().remove(&(station_id.to_string(), request_id));
+    }
+
+    fn reports(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<(String, i64), Report>> {
+        self.inner.reports.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A part of a 2.x report (its entries as JSON; `more`: parts follow): to whoever asked for
+    /// it, and into the station's log.
+    pub(crate) async fn report_part(
+        &self,
+        station_id: &str,
+        request_id: i64,
+        more: bool,
+        parts: Vec<Value>,
+    ) -> Result<()> {
+        let detail =
+            serde_json::json!({ "request_id": request_id, "more": more, "entries": parts.len() });
+        self.station_event(station_id, "report", detail).await?;
+        let key = (station_id.to_string(), request_id);
+        let mut reports = self.reports();
+        if let Some(r) = reports.get_mut(&key) {
+            r.parts.extend(parts);
+            if !more && let Some(r) = reports.remove(&key) {
+                let _ = r.done.send(r.parts);
+            }
+        }
+        Ok(())
+    }
 
     /// The standard 1.6 configuration keys.
     pub fn configuration_catalogue(&self) -> Vec<CatalogueKey> {
-        catalogue::KEYS.iter().map(CatalogueKey::from).collect()
+        protocol::v16::catalogue()
     }
 
-    async fn get_configuration(&self, station_id: &str) -> Result<(Vec<ConfigKey>, Vec<String>)> {
-        let r = self
-            .call(
+    /// The station's whole configuration now, and the keys it did not know (1.6); in the
+    /// version it speaks, with the version.
+    async fn get_configuration(
+        &self,
+        station_id: &str,
+    ) -> Result<(Version, Vec<ConfigKey>, Vec<String>)> {
+        let version = self.station_version(station_id).await?;
+        let request_id = self.now().timestamp_millis() % 1_000_000_000;
+        // 2.x: the report comes in NotifyReport parts after the answer; listen before asking.
+        let parts = (version != Version::V16).then(|| self.expect_report(station_id, request_id));
+        let answer = self
+            .intent(
                 station_id,
-                v16::GetConfigurationRequest { key: None },
+                Intent::GetConfiguration { request_id },
                 "technician",
             )
             .await?;
-        let mut keys: Vec<ConfigKey> = r
-            .configuration_key
-            .unwrap_or_default()
-            .into_iter()
-            .map(|k| ConfigKey {
-                key: k.key.into_string(),
-                value: k.value.map(|v| v.into_string()),
-                readonly: k.readonly,
-            })
-            .collect();
-        keys.sort_by(|a, b| a.key.cmp(&b.key));
-        let unknown = r
-            .unknown_key
-            .unwrap_or_default()
-            .into_iter()
-            .map(|k| k.into_string())
-            .collect();
-        Ok((keys, unknown))
+        let report = match parts {
+            None => Vec::new(),
+            Some(rx) => {
+                if answer.status != "Accepted" {
+                    self.drop_report(station_id, request_id);
+                    return Err(Error::ChargerRefused(format!(
+                        "the station answered {} to the report of its configuration",
+                        answer.status
+                    )));
+                }
+                let limit = self.config().call_timeout * 2;
+                match tokio::time::timeout(limit, rx).await {
+                    Ok(Ok(parts)) => parts,
+                    _ => {
+                        self.drop_report(station_id, request_id);
+                        return Err(Error::Timeout(station_id.to_string(), limit.as_secs()));
+                    }
+                }
+            }
+        };
+        let (keys, unknown) = protocol::configuration(version, &answer.answer, report);
+        Ok((version, keys, unknown))
     }
 
-    /// Ask the station for its whole configuration (GetConfiguration without keys).
+    /// Ask the station for its whole configuration.
     pub async fn configuration(&self, station_id: &str) -> Result<StationConfiguration> {
-        let (keys, unknown) = self.get_configuration(station_id).await?;
-        let missing_required = catalogue::KEYS
-            .iter()
-            .filter(|k| k.required && k.profile == "Core")
-            .filter(|k| !keys.iter().any(|c| c.key == k.key))
-            .map(|k| k.key.to_string())
-            .collect();
+        let (version, keys, unknown) = self.get_configuration(station_id).await?;
+        let missing_required = match version {
+            Version::V16 => protocol::v16::missing_required(&keys),
+            _ => Vec::new(),
+        };
         Ok(StationConfiguration {
             station_id: station_id.to_string(),
+            protocol: version.subprotocol().to_string(),
             fetched_at: self.now(),
             keys: keys
                 .into_iter()
                 .map(|key| ConfigRow {
-                    standard: catalogue::key_info(&key.key).map(CatalogueKey::from),
+                    standard: match version {
+                        Version::V16 => protocol::v16::catalogue_key(&key.key),
+                        _ => None,
+                    },
                     key,
                 })
                 .collect(),
@@ -408,8 +458,9 @@ impl Engine {
         })
     }
 
-    /// Set keys one ChangeConfiguration at a time, each with the station's answer. Every value is
-    /// checked first; if any is wrong, nothing is sent.
+    /// Set values one at a time, each with the station's answer. Every value is checked first
+    /// (1.6 against the standard keys, 2.x against what the station said of the variable); if
+    /// any is wrong, nothing is sent.
     pub async fn change_configuration(
         &self,
         station_id: &str,
@@ -418,21 +469,23 @@ impl Engine {
         if changes.is_empty() {
             return Err(Error::Invalid("no keys to change".into()));
         }
+        let version = self.station_version(station_id).await?;
         let problems: Vec<String> = changes
             .iter()
-            .filter_map(|c| catalogue::check_value(&c.key, &c.value).err())
+            .filter_map(|c| protocol::check_setting(version, c).err())
             .collect();
         if !problems.is_empty() {
             return Err(Error::Invalid(problems.join("; ")));
         }
         let mut results = Vec::with_capacity(changes.len());
         for c in changes {
-            let request = match (CiString::new(&c.key), CiString::new(&c.value)) {
-                (Ok(key), Ok(value)) => v16::ChangeConfigurationRequest { key, value },
-                _ => return Err(Error::Invalid(format!("{}: not printable ASCII", c.key))),
+            let intent = Intent::SetConfiguration {
+                key: c.key.clone(),
+                variable: c.variable.clone().map(Box::new),
+                value: c.value.clone(),
             };
-            let (status, error) = match self.call(station_id, request, "technician").await {
-                Ok(r) => (Some(r.status.as_str().to_string()), None),
+            let (status, error) = match self.intent(station_id, intent, "technician").await {
+                Ok(r) => (Some(r.status), None),
                 Err(e) => (None, Some(e.to_string())),
             };
             results.push(KeyResult {
@@ -457,15 +510,16 @@ impl Engine {
                 "a snapshot name is 1 to 100 characters".into(),
             ));
         }
-        let (keys, unknown) = self.get_configuration(station_id).await?;
+        let (version, keys, unknown) = self.get_configuration(station_id).await?;
         let (sid, name, now) = (station_id.to_string(), name.to_string(), self.now());
+        let protocol = version.subprotocol();
         Ok(self
             .inner
             .store
             .writer
             .write(move |c| {
                 Box::pin(async move {
-                    config_snapshots::insert(c, &sid, &name, &keys, &unknown, now).await
+                    config_snapshots::insert(c, &sid, protocol, &name, &keys, &unknown, now).await
                 })
             })
             .await?)
@@ -494,7 +548,7 @@ impl Engine {
                 Ok((format!("{} · {}", s.station_id, s.name), s.keys))
             }
             ConfigSource::Station { station_id } => {
-                let (keys, _) = self.get_configuration(station_id).await?;
+                let (_, keys, _) = self.get_configuration(station_id).await?;
                 Ok((format!("{station_id} · now"), keys))
             }
         }
@@ -552,60 +606,55 @@ impl Engine {
         station_id: &str,
         request: LocalListRequest,
     ) -> Result<LocalListResult> {
-        let update_type = match request.update_type.as_str() {
-            "Full" => v16::UpdateType::Full,
-            "Differential" => v16::UpdateType::Differential,
+        let full = match request.update_type.as_str() {
+            "Full" => true,
+            "Differential" => false,
             other => {
                 return Err(Error::Invalid(format!(
                     "update type is Full or Differential, not {other:?}"
                 )));
             }
         };
-        if update_type == v16::UpdateType::Differential && request.tags.is_empty() {
+        if !full && request.tags.is_empty() {
             return Err(Error::Invalid(
                 "a differential update names the tags to send".into(),
             ));
         }
         let reader = &self.inner.store.reader;
-        let names: Vec<String> = match update_type {
-            v16::UpdateType::Full => id_tags::all_ids(reader).await?,
-            v16::UpdateType::Differential => request.tags.clone(),
+        let names: Vec<String> = if full {
+            id_tags::all_ids(reader).await?
+        } else {
+            request.tags.clone()
         };
-        let mut list = Vec::with_capacity(names.len());
-        for name in &names {
-            let id_tag = CiString::new(name).map_err(|_| {
-                Error::Invalid(format!("id tag {name:?} is not 1 to 20 characters"))
-            })?;
+        let mut entries = Vec::with_capacity(names.len());
+        for name in names {
             // A tag not known here (any more) goes without info: the charger removes it.
-            let info = id_tags::get(reader, name)
+            let info = id_tags::get(reader, &name)
                 .await?
                 .map(|tag| self.tag_info(Some(tag)));
-            list.push(v16::AuthorizationData {
-                id_tag,
-                id_tag_info: info,
-            });
+            entries.push((name, info));
         }
         let current = self
-            .call(station_id, v16::GetLocalListVersionRequest {}, "technician")
+            .intent(station_id, Intent::GetLocalListVersion, "technician")
             .await?
-            .list_version;
+            .answer;
+        let current = current
+            .get("listVersion")
+            .or_else(|| current.get("versionNumber"))
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         let list_version = current.max(0) + 1;
-        let entries = list.len() as u64;
-        let r = self
-            .call(
-                station_id,
-                v16::SendLocalListRequest {
-                    list_version,
-                    local_authorization_list: Some(list),
-                    update_type,
-                },
-                "technician",
-            )
-            .await?;
+        let count = entries.len() as u64;
+        let intent = Intent::SendLocalList {
+            version: list_version,
+            full,
+            entries,
+        };
+        let r = self.intent(station_id, intent, "technician").await?;
         Ok(LocalListResult {
             list_version,
-            entries,
-            status: r.status.as_str().to_string(),
+            entries: count,
+            status: r.status,
         })
     }
 

@@ -4,27 +4,25 @@
 //! billed and is closed once the charger shows it is over, and the operator can close a session
 //! the charger has forgotten (with the reason kept in the station's log).
 
-use chargeyard_ocpp::v16;
-use chargeyard_store::model::Transaction;
-use chargeyard_store::transactions::{self, Closing};
+use chargeyard_store::meter::SampleFilter;
+use chargeyard_store::model::{ConnectorState, MeterSample, Page, Transaction};
+use chargeyard_store::transactions::{self, Closing, TransactionFilter};
 use chargeyard_store::{SqliteConnection, events};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use ts_rs::TS;
 
-use crate::engine::{Engine, TransactionDetail};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::events::Event;
+use crate::protocol::{CommandAnswer, Intent};
+use crate::tags::TokenStatus;
 
-/// Connector states that mean no session runs on it: a session that started with a refused tag
-/// and is still open when its connector reports one of these is closed.
-const IDLE_STATES: &[&str] = &["Available", "Preparing", "Finishing", "Reserved"];
-
-/// Start charging on a connector for a tag.
+/// Start charging on an EVSE (1.6: a connector) for a tag.
 #[derive(Debug, Clone, Deserialize, TS)]
 pub struct StartRequest {
-    pub connector_id: i64,
+    pub evse_id: i64,
     pub id_tag: String,
 }
 
@@ -40,10 +38,11 @@ pub struct CloseRequest {
     pub reason: String,
 }
 
-/// The charger's answer to a start or stop: "Accepted" or "Rejected".
 #[derive(Debug, Clone, Serialize, TS)]
-pub struct CommandAnswer {
-    pub status: String,
+pub struct TransactionDetail {
+    #[serde(flatten)]
+    pub transaction: Transaction,
+    pub meter_samples: Vec<MeterSample>,
 }
 
 /// How a running session is closed by the central system rather than by the charger.
@@ -68,7 +67,7 @@ pub(crate) async fn close_all(
         let closing = Closing {
             transaction_id: t.id,
             stop_ts: how.at.max(t.start_ts),
-            meter_stop: t.meter_start + t.energy_wh.unwrap_or(0),
+            meter_stop: t.meter_start.unwrap_or(0) + t.energy_wh.unwrap_or(0),
             reason: how.reason.to_string(),
             closed_by: how.by.to_string(),
             note: how.note.clone(),
@@ -94,12 +93,12 @@ pub(crate) async fn close_all(
 pub(crate) async fn supersede(
     c: &mut SqliteConnection,
     station_id: &str,
-    connector_id: i64,
+    evse_id: i64,
     new: i64,
     start: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> chargeyard_store::Result<Vec<i64>> {
-    let older: Vec<Transaction> = transactions::running_on(&mut *c, station_id, connector_id)
+    let older: Vec<Transaction> = transactions::running_on(&mut *c, station_id, evse_id)
         .await?
         .into_iter()
         .filter(|t| t.id != new && t.start_ts <= start)
@@ -108,26 +107,29 @@ pub(crate) async fn supersede(
         at: start,
         reason: "Other",
         by: "system",
-        note: format!("session {new} started on the same connector"),
+        note: format!("session {new} started on the same EVSE"),
     };
     close_all(c, older, &how, now).await
 }
 
-/// In a writer job, after connector `connector_id` reported `status` as its current state: a
-/// session started there with a refused tag is over once the connector is idle.
+/// In a writer job, after EVSE `evse_id` reported `state` as its current one: a session started
+/// there with a refused tag is over once the EVSE is idle.
 pub(crate) async fn close_refused_on_idle(
     c: &mut SqliteConnection,
     station_id: &str,
-    connector_id: i64,
-    status: &str,
+    evse_id: i64,
+    state: ConnectorState,
     at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> chargeyard_store::Result<Vec<i64>> {
-    if !IDLE_STATES.contains(&status) {
+    if !state.is_idle() {
         return Ok(Vec::new());
     }
-    let running = transactions::running_on(&mut *c, station_id, connector_id).await?;
-    let note = format!("the tag was refused and the charger reported the connector {status}");
+    let running = transactions::running_on(&mut *c, station_id, evse_id).await?;
+    let note = format!(
+        "the tag was refused and the charger reported the connector {}",
+        state.as_str()
+    );
     close_refused(c, running, at, note, now).await
 }
 
@@ -175,13 +177,13 @@ impl Engine {
         }
     }
 
-    /// Why a session for `id_tag` on `connector_id` cannot be started remotely now, if it cannot:
-    /// the tag is not one we accept (the charger would be told so at its start), or the connector
-    /// already has a running session.
+    /// Why a session for `id_tag` on `evse_id` cannot be started remotely now, if it cannot: the
+    /// tag is not one we accept (the charger would be told so at its start), or the EVSE already
+    /// has a running session.
     pub(crate) async fn check_start(
         &self,
         station_id: &str,
-        connector_id: Option<i64>,
+        evse_id: Option<i64>,
         id_tag: &str,
     ) -> Result<()> {
         let tag = id_tag.trim();
@@ -190,14 +192,14 @@ impl Engine {
                 "id tag {tag:?} must be 1 to 20 characters"
             )));
         }
-        if let Some(c) = connector_id.filter(|c| *c < 1) {
+        if let Some(c) = evse_id.filter(|c| *c < 1) {
             return Err(Error::Invalid(format!(
                 "connector {c}: a session starts on a connector numbered from 1"
             )));
         }
         let known = chargeyard_store::id_tags::get(&self.inner.store.reader, tag).await?;
         let status = self.tag_info(known.clone()).status;
-        if status != v16::AuthorizationStatus::Accepted {
+        if status != TokenStatus::Accepted {
             return Err(Error::Invalid(match known {
                 None => format!(
                     "tag {tag} is not known here, so the charger would be told to stop at once; add it under ID tags first"
@@ -207,47 +209,43 @@ impl Engine {
                 ),
             }));
         }
-        let Some(connector_id) = connector_id else {
+        let Some(evse_id) = evse_id else {
             return Ok(()); // the charger chooses the connector
         };
-        if let Some(t) =
-            transactions::running_on(&self.inner.store.reader, station_id, connector_id)
-                .await?
-                .first()
+        if let Some(t) = transactions::running_on(&self.inner.store.reader, station_id, evse_id)
+            .await?
+            .first()
         {
             return Err(Error::State(format!(
-                "connector {connector_id} already has session {} running (tag {}); stop it first, or close it if the charger no longer has it",
+                "connector {evse_id} already has session {} running (tag {}); stop it first, or close it if the charger no longer has it",
                 t.id, t.id_tag
             )));
         }
         Ok(())
     }
 
-    /// Ask a station to start charging on a connector for a tag, after [`Engine::check_start`].
+    /// Ask a station to start charging on an EVSE for a tag, after [`Engine::check_start`].
     pub async fn start_charging(
         &self,
         station_id: &str,
         r: StartRequest,
         actor: &str,
     ) -> Result<CommandAnswer> {
-        self.check_start(station_id, Some(r.connector_id), &r.id_tag)
-            .await?;
-        let tag = chargeyard_ocpp::CiString::new(r.id_tag.trim().to_string())
-            .map_err(|e| Error::Invalid(e.to_string()))?;
-        let answer = self
-            .call(
-                station_id,
-                v16::RemoteStartTransactionRequest {
-                    connector_id: Some(r.connector_id),
-                    id_tag: tag,
-                    charging_profile: None,
-                },
-                actor,
-            )
-            .await?;
-        Ok(CommandAnswer {
-            status: answer.status.as_str().to_string(),
-        })
+        let tag = r.id_tag.trim().to_string();
+        self.check_start(station_id, Some(r.evse_id), &tag).await?;
+        let token_type = chargeyard_store::id_tags::get(&self.inner.store.reader, &tag)
+            .await?
+            .and_then(|t| t.token_type);
+        // 2.x links the transaction to the request by this number; a clock's milliseconds are
+        // unique enough per station and fit the schema's integer.
+        let remote_start_id = self.now().timestamp_millis() % 2_000_000_000;
+        let intent = Intent::Start {
+            evse_id: r.evse_id,
+            id_tag: tag,
+            token_type,
+            remote_start_id,
+        };
+        self.intent(station_id, intent, actor).await
     }
 
     /// Ask a station to stop one of its running sessions. "Rejected" usually means the charger
@@ -270,18 +268,10 @@ impl Engine {
         if t.stop_ts.is_some() {
             return Err(Error::State(format!("session {} has ended", t.id)));
         }
-        let answer = self
-            .call(
-                station_id,
-                v16::RemoteStopTransactionRequest {
-                    transaction_id: t.id,
-                },
-                actor,
-            )
-            .await?;
-        Ok(CommandAnswer {
-            status: answer.status.as_str().to_string(),
-        })
+        let intent = Intent::Stop {
+            charger_tx_id: t.charger_tx_id,
+        };
+        self.intent(station_id, intent, actor).await
     }
 
     /// Close a running session the charger has forgotten (it will never send its stop): it ends
@@ -338,5 +328,37 @@ impl Engine {
             station_id: t.station_id,
         });
         self.transaction(id).await
+    }
+
+    /// Transactions, each with its cost (so far, when running).
+    pub async fn transactions(&self, filter: &TransactionFilter) -> Result<Page<Transaction>> {
+        let mut page = transactions::list(&self.inner.store.reader, filter).await?;
+        self.price_all(&mut page.items).await?;
+        Ok(page)
+    }
+
+    pub async fn transaction(&self, id: i64) -> Result<TransactionDetail> {
+        let reader = &self.inner.store.reader;
+        let mut t = transactions::get(reader, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("transaction {id}")))?;
+        self.price_all(std::slice::from_mut(&mut t)).await?;
+        let samples = chargeyard_store::meter::query(
+            reader,
+            &SampleFilter {
+                transaction_id: Some(id),
+                limit: Some(100_000),
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok(TransactionDetail {
+            transaction: t,
+            meter_samples: samples,
+        })
+    }
+
+    pub async fn meter_samples(&self, filter: &SampleFilter) -> Result<Vec<MeterSample>> {
+        Ok(chargeyard_store::meter::query(&self.inner.store.reader, filter).await?)
     }
 }

@@ -92,10 +92,15 @@ fn ui_bindings_are_generated_from_rust_and_fresh() {
     chargeyard_core::transactions::StartRequest::export_all(&cfg).expect("export");
     chargeyard_core::transactions::StopRequest::export_all(&cfg).expect("export");
     chargeyard_core::transactions::CloseRequest::export_all(&cfg).expect("export");
-    chargeyard_core::transactions::CommandAnswer::export_all(&cfg).expect("export");
+    chargeyard_core::protocol::CommandAnswer::export_all(&cfg).expect("export");
+    chargeyard_core::protocol::ResetRequest::export_all(&cfg).expect("export");
+    chargeyard_core::protocol::UnlockRequest::export_all(&cfg).expect("export");
+    chargeyard_core::protocol::AvailabilityRequest::export_all(&cfg).expect("export");
+    chargeyard_core::protocol::TriggerRequest::export_all(&cfg).expect("export");
     chargeyard_core::auth::PasswordChange::export_all(&cfg).expect("export");
     chargeyard_core::auth::PasswordOutcome::export_all(&cfg).expect("export");
     chargeyard_core::DemoRemoval::export_all(&cfg).expect("export");
+    chargeyard_core::ProtocolsRequest::export_all(&cfg).expect("export");
     chargeyard_core::store::id_tags::TagGroup::export_all(&cfg).expect("export");
 
     let generated = read_dir(tmp.path());

@@ -12,6 +12,7 @@ use chargeyard_core::auth::PasswordChange;
 use chargeyard_core::billing::{AssignmentInput, TariffInput};
 use chargeyard_core::charts::{ChartSize, Period};
 use chargeyard_core::export::ExportRequest;
+use chargeyard_core::protocol::{AvailabilityRequest, ResetRequest, TriggerRequest, UnlockRequest};
 use chargeyard_core::store::frames::FrameFilter;
 use chargeyard_core::store::id_tags::{TagFields, TagFilter};
 use chargeyard_core::store::meter::SampleFilter;
@@ -92,11 +93,20 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/stations/{id}/accept", post(accept_station))
         .route("/api/stations/{id}/reject", post(reject_station))
         .route(
+            "/api/stations/{id}/protocols",
+            axum::routing::put(set_protocols),
+        )
+        .route(
             "/api/stations/{id}/password",
             axum::routing::put(set_password),
         )
         .route("/api/stations/{id}/start", post(start_charging))
         .route("/api/stations/{id}/stop", post(stop_charging))
+        .route("/api/stations/{id}/reset", post(reset))
+        .route("/api/stations/{id}/unlock", post(unlock))
+        .route("/api/stations/{id}/availability", post(availability))
+        .route("/api/stations/{id}/trigger", post(trigger))
+        .route("/api/stations/{id}/clear-cache", post(clear_cache))
         .route("/api/transactions/{id}/close", post(close_transaction))
         .route("/api/time-zones", get(time_zones))
         .route("/api/stations/{id}/status-history", get(status_history))
@@ -373,17 +383,37 @@ async fn transfer_file(State(e): State<Engine>, Path(id): Path<i64>) -> Result<R
     attachment(&path, &name, "application/octet-stream").await
 }
 
-async fn command_templates(State(e): State<Engine>) -> Json<Value> {
-    Json(json!(e.command_templates()))
+/// Which OCPP version a composer works in (`?protocol=ocpp2.0.1`; 1.6 when absent).
+#[derive(Deserialize)]
+struct Protocol {
+    protocol: Option<String>,
+}
+
+impl Protocol {
+    fn version(&self) -> Result<chargeyard_core::ocpp::Version, ApiError> {
+        match self.protocol.as_deref() {
+            None | Some("") => Ok(chargeyard_core::ocpp::Version::V16),
+            Some(p) => chargeyard_core::ocpp::Version::from_subprotocol(p).ok_or_else(|| {
+                ApiError(Error::Invalid(format!(
+                    "protocol {p:?}: ocpp1.6, ocpp2.0.1 or ocpp2.1"
+                )))
+            }),
+        }
+    }
+}
+
+async fn command_templates(State(e): State<Engine>, Q(p): Q<Protocol>) -> ApiResult<Value> {
+    Ok(Json(json!(e.command_templates(p.version()?))))
 }
 
 /// Check a composed command without sending it.
 async fn check_command(
     State(e): State<Engine>,
     Path(action): Path<String>,
+    Q(p): Q<Protocol>,
     Body(payload): Body<Value>,
 ) -> Result<StatusCode, ApiError> {
-    e.check_command(&action, payload)?;
+    e.check_command(p.version()?, &action, payload)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -443,6 +473,14 @@ async fn reject_station(State(e): State<Engine>, Path(id): Path<String>) -> ApiR
     Ok(Json(json!(e.reject_station(&id).await?)))
 }
 
+async fn set_protocols(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Body(b): Body<chargeyard_core::ProtocolsRequest>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.set_station_protocols(&id, b).await?)))
+}
+
 async fn set_password(
     State(e): State<Engine>,
     Path(id): Path<String>,
@@ -454,12 +492,24 @@ async fn set_password(
     )))
 }
 
+/// [`StartRequest`], also read with `connector_id`, the EVSE's name before 2.0.1.
+#[derive(Deserialize)]
+struct StartBody {
+    #[serde(alias = "connector_id")]
+    evse_id: i64,
+    id_tag: String,
+}
+
 async fn start_charging(
     State(e): State<Engine>,
     Path(id): Path<String>,
     Q(a): Q<Actor>,
-    Body(r): Body<StartRequest>,
+    Body(b): Body<StartBody>,
 ) -> ApiResult<Value> {
+    let r = StartRequest {
+        evse_id: b.evse_id,
+        id_tag: b.id_tag,
+    };
     Ok(Json(json!(e.start_charging(&id, r, &a.name()).await?)))
 }
 
@@ -470,6 +520,50 @@ async fn stop_charging(
     Body(r): Body<StopRequest>,
 ) -> ApiResult<Value> {
     Ok(Json(json!(e.stop_charging(&id, r, &a.name()).await?)))
+}
+
+async fn reset(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Q(a): Q<Actor>,
+    Body(r): Body<ResetRequest>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.reset(&id, r, &a.name()).await?)))
+}
+
+async fn unlock(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Q(a): Q<Actor>,
+    Body(r): Body<UnlockRequest>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.unlock(&id, r, &a.name()).await?)))
+}
+
+async fn availability(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Q(a): Q<Actor>,
+    Body(r): Body<AvailabilityRequest>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.change_availability(&id, r, &a.name()).await?)))
+}
+
+async fn trigger(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Q(a): Q<Actor>,
+    Body(r): Body<TriggerRequest>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.trigger(&id, r, &a.name()).await?)))
+}
+
+async fn clear_cache(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Q(a): Q<Actor>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.clear_cache(&id, &a.name()).await?)))
 }
 
 async fn close_transaction(

@@ -122,7 +122,9 @@ pub async fn backfill(engine: &Engine, cfg: &FleetConfig, days: i64) -> Result<u
 /// its start.
 async fn replay(engine: &Engine, pc: PastConnector) -> Result<u64> {
     let (mut tx, mut sessions) = (0, 0);
-    let history = engine.history(&pc.station_id).await?;
+    let history = engine
+        .history(&pc.station_id, chargeyard_ocpp::Version::V16)
+        .await?;
     for event in pc.events {
         let call = match event {
             PastEvent::Status(r) => ChargePointCall::StatusNotification(r),
@@ -138,7 +140,9 @@ async fn replay(engine: &Engine, pc: PastConnector) -> Result<u64> {
             }
         };
         let start = matches!(call, ChargePointCall::StartTransaction(_));
-        let answer = history.ingest(call).await?;
+        let answer = history
+            .ingest(call.action().as_str(), call.payload())
+            .await?;
         if start {
             tx = answer["transactionId"].as_i64().unwrap_or_default();
         }

@@ -52,8 +52,9 @@ fn frame(station: &Text, kind: i64, id: &str, text: &str) -> NewFrame {
 fn sample(station: &Text, measurand: &str, value: f64, unit: &str) -> NewSample {
     NewSample {
         station_id: station.clone(),
-        connector_id: 1,
+        evse_id: 1,
         transaction_id: None,
+        seq_no: None,
         timestamp: chrono::Utc::now(),
         measurand: word(measurand),
         phase: None,

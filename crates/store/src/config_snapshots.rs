@@ -16,6 +16,7 @@ fn map(r: &SqliteRow) -> Result<ConfigSnapshot> {
     Ok(ConfigSnapshot {
         id: r.get("id"),
         station_id: r.get("station_id"),
+        protocol: r.get("protocol"),
         name: r.get("name"),
         taken_at: parse(r.get::<&str, _>("taken_at")),
         keys,
@@ -27,6 +28,7 @@ fn map(r: &SqliteRow) -> Result<ConfigSnapshot> {
 pub async fn insert(
     conn: &mut SqliteConnection,
     station_id: &str,
+    protocol: &str,
     name: &str,
     keys: &[ConfigKey],
     unknown: &[String],
@@ -35,10 +37,11 @@ pub async fn insert(
     let keys_json = serde_json::to_string(keys).map_err(|e| Error::Corrupt(e.to_string()))?;
     let unknown_json = serde_json::to_string(unknown).map_err(|e| Error::Corrupt(e.to_string()))?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO config_snapshots (station_id, name, taken_at, keys, unknown)
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO config_snapshots (station_id, protocol, name, taken_at, keys, unknown)
+         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(station_id)
+    .bind(protocol)
     .bind(name)
     .bind(fmt(taken_at))
     .bind(keys_json)
@@ -48,6 +51,7 @@ pub async fn insert(
     Ok(ConfigSnapshot {
         id,
         station_id: station_id.to_string(),
+        protocol: protocol.to_string(),
         name: name.to_string(),
         taken_at,
         keys: keys.to_vec(),

@@ -5,13 +5,23 @@ use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{Row, SqliteExecutor};
 
 use crate::error::Result;
-use crate::model::{Connector, StatusChange};
+use crate::model::{Connector, ConnectorState, StatusChange};
 use crate::time::{fmt, fmt_opt, parse, parse_opt};
+
+/// A row's state: the normalised one stored, else the status as reported (1.6 rows).
+fn state(r: &SqliteRow) -> ConnectorState {
+    ConnectorState::parse(
+        r.get::<Option<&str>, _>("state")
+            .unwrap_or_else(|| r.get::<&str, _>("status")),
+    )
+}
 
 fn map(r: &SqliteRow) -> Connector {
     Connector {
         station_id: r.get("station_id"),
+        evse_id: r.get("evse_id"),
         connector_id: r.get("connector_id"),
+        state: state(r),
         status: r.get("status"),
         error_code: r.get("error_code"),
         info: r.get("info"),
@@ -21,8 +31,9 @@ fn map(r: &SqliteRow) -> Connector {
     }
 }
 
-/// Store a StatusNotification in the history and make it the connector's current status, unless
-/// the current status carries a later timestamp (replayed notifications do not roll back).
+/// Store a status in the history and make it the connector's current status, unless the current
+/// status carries a later timestamp (replayed notifications do not roll back). The state is
+/// stored only where it differs from the status as reported.
 /// `s.status_at` is the charger's timestamp, or the receive time when it sent none; `timestamp` is
 /// what the charger sent, kept as such in the history. Returns whether it became the current
 /// status.
@@ -35,20 +46,23 @@ pub async fn record_status(
     // One statement list: one hand-off to the SQLite thread instead of three. A status from
     // before a session's stop changes what that session costs.
     let current = sqlx::query(
-        "INSERT INTO status_history (station_id, connector_id, status, error_code, info, vendor_id,
-         vendor_error_code, timestamp, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9);
+        "INSERT INTO status_history (station_id, evse_id, status, error_code, info, vendor_id,
+         vendor_error_code, timestamp, received_at, connector_id, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12);
          UPDATE transactions SET cost = NULL, cost_zone = NULL, cost_rev = cost_rev + 1
-         WHERE station_id = ?1 AND connector_id = ?2 AND stop_ts > ?10;
-         INSERT INTO connectors (station_id, connector_id, status, error_code, info, vendor_id,
-         vendor_error_code, status_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?10)
-         ON CONFLICT (station_id, connector_id) DO UPDATE SET status = excluded.status,
+         WHERE station_id = ?1 AND evse_id = ?2 AND stop_ts > ?10;
+         INSERT INTO connectors (station_id, evse_id, status, error_code, info, vendor_id,
+         vendor_error_code, status_at, connector_id, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?10, ?11, ?12)
+         ON CONFLICT (station_id, evse_id) DO UPDATE SET status = excluded.status,
          error_code = excluded.error_code, info = excluded.info, vendor_id = excluded.vendor_id,
-         vendor_error_code = excluded.vendor_error_code, status_at = excluded.status_at
+         vendor_error_code = excluded.vendor_error_code, status_at = excluded.status_at,
+         connector_id = excluded.connector_id, state = excluded.state
          WHERE excluded.status_at >= connectors.status_at
          RETURNING 1",
     )
     .bind(&s.station_id)
-    .bind(s.connector_id)
+    .bind(s.evse_id)
     .bind(&s.status)
     .bind(&s.error_code)
     .bind(&s.info)
@@ -57,13 +71,15 @@ pub async fn record_status(
     .bind(fmt_opt(timestamp))
     .bind(fmt(now))
     .bind(fmt(s.status_at))
+    .bind(s.connector_id)
+    .bind((s.state.as_str() != s.status).then(|| s.state.as_str()))
     .fetch_all(conn)
     .await?;
     Ok(!current.is_empty())
 }
 
 pub async fn list(ex: impl SqliteExecutor<'_>, station_id: &str) -> Result<Vec<Connector>> {
-    let rows = sqlx::query("SELECT * FROM connectors WHERE station_id = ? ORDER BY connector_id")
+    let rows = sqlx::query("SELECT * FROM connectors WHERE station_id = ? ORDER BY evse_id")
         .bind(station_id)
         .fetch_all(ex)
         .await?;
@@ -71,7 +87,7 @@ pub async fn list(ex: impl SqliteExecutor<'_>, station_id: &str) -> Result<Vec<C
 }
 
 pub async fn list_all(ex: impl SqliteExecutor<'_>) -> Result<Vec<Connector>> {
-    let rows = sqlx::query("SELECT * FROM connectors ORDER BY station_id, connector_id")
+    let rows = sqlx::query("SELECT * FROM connectors ORDER BY station_id, evse_id")
         .fetch_all(ex)
         .await?;
     Ok(rows.iter().map(map).collect())
@@ -82,7 +98,9 @@ fn map_change(r: &SqliteRow) -> StatusChange {
     StatusChange {
         id: r.get("id"),
         station_id: r.get("station_id"),
+        evse_id: r.get("evse_id"),
         connector_id: r.get("connector_id"),
+        state: state(r),
         status: r.get("status"),
         error_code: r.get("error_code"),
         info: r.get("info"),
@@ -124,34 +142,41 @@ pub async fn errors(
     Ok(rows.iter().map(map_change).collect())
 }
 
-/// A connector's statuses from the one in effect at `from` up to `to`, oldest first, each with
-/// the charger's time (the receive time when it sent none): for the cost engine's charging time.
-pub async fn statuses_between(
+/// An EVSE's states from the one in effect at `from` up to `to`, oldest first, each with the
+/// charger's time (the receive time when it sent none): for the cost engine's charging time.
+pub async fn states_between(
     ex: &sqlx::SqlitePool,
     station_id: &str,
-    connector_id: i64,
+    evse_id: i64,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<(DateTime<Utc>, String)>> {
+) -> Result<Vec<(DateTime<Utc>, ConnectorState)>> {
     let rows = sqlx::query(
-        "SELECT at, status FROM (
-            SELECT * FROM (SELECT COALESCE(timestamp, received_at) AS at, status, id FROM status_history
-              WHERE station_id = ?1 AND connector_id = ?2 AND COALESCE(timestamp, received_at) <= ?3
+        "SELECT at, state FROM (
+            SELECT * FROM (SELECT COALESCE(timestamp, received_at) AS at,
+              COALESCE(state, status) AS state, id FROM status_history
+              WHERE station_id = ?1 AND evse_id = ?2 AND COALESCE(timestamp, received_at) <= ?3
               ORDER BY at DESC, id DESC LIMIT 1)
             UNION ALL
-            SELECT COALESCE(timestamp, received_at) AS at, status, id FROM status_history
-              WHERE station_id = ?1 AND connector_id = ?2 AND COALESCE(timestamp, received_at) > ?3
+            SELECT COALESCE(timestamp, received_at) AS at, COALESCE(state, status) AS state, id
+              FROM status_history
+              WHERE station_id = ?1 AND evse_id = ?2 AND COALESCE(timestamp, received_at) > ?3
               AND COALESCE(timestamp, received_at) < ?4)
          ORDER BY at, id",
     )
     .bind(station_id)
-    .bind(connector_id)
+    .bind(evse_id)
     .bind(fmt(from))
     .bind(fmt(to))
     .fetch_all(ex)
     .await?;
     Ok(rows
         .iter()
-        .map(|r| (parse(r.get::<&str, _>("at")), r.get("status")))
+        .map(|r| {
+            (
+                parse(r.get::<&str, _>("at")),
+                ConnectorState::parse(r.get::<&str, _>("state")),
+            )
+        })
         .collect())
 }

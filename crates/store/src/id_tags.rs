@@ -19,6 +19,9 @@ pub struct TagFields {
     pub group_kind: Option<String>,
     pub group_name: Option<String>,
     pub note: Option<String>,
+    /// 2.x: the token type it must be presented as (ISO14443, KeyCode, …); None: any.
+    #[serde(default)]
+    pub token_type: Option<String>,
 }
 
 fn map(r: &SqliteRow) -> IdTag {
@@ -30,6 +33,7 @@ fn map(r: &SqliteRow) -> IdTag {
         group_kind: r.get("group_kind"),
         group_name: r.get("group_name"),
         note: r.get("note"),
+        token_type: r.get("token_type"),
         created_at: parse(r.get::<&str, _>("created_at")),
         updated_at: parse(r.get::<&str, _>("updated_at")),
     }
@@ -101,7 +105,7 @@ pub async fn create(
     let now = fmt(now);
     sqlx::query(
         "INSERT INTO id_tags (id_tag, status, expiry, parent_id_tag, group_kind, group_name, note,
-         created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         token_type, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id_tag)
     .bind(&f.status)
@@ -110,6 +114,7 @@ pub async fn create(
     .bind(&f.group_kind)
     .bind(&f.group_name)
     .bind(&f.note)
+    .bind(&f.token_type)
     .bind(&now)
     .bind(&now)
     .execute(&mut *conn)
@@ -126,7 +131,7 @@ pub async fn update(
 ) -> Result<IdTag> {
     let r = sqlx::query(
         "UPDATE id_tags SET status = ?, expiry = ?, parent_id_tag = ?, group_kind = ?, group_name = ?,
-         note = ?, updated_at = ? WHERE id_tag = ?",
+         note = ?, token_type = ?, updated_at = ? WHERE id_tag = ?",
     )
     .bind(&f.status)
     .bind(fmt_opt(f.expiry))
@@ -134,6 +139,7 @@ pub async fn update(
     .bind(&f.group_kind)
     .bind(&f.group_name)
     .bind(&f.note)
+    .bind(&f.token_type)
     .bind(fmt(now))
     .bind(id_tag)
     .execute(&mut *conn)

@@ -16,8 +16,11 @@ use crate::time::{fmt, parse};
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewSample {
     pub station_id: Text,
-    pub connector_id: i64,
+    /// The EVSE (1.6: the connector) it was measured on; 0 for the station as a whole.
+    pub evse_id: i64,
     pub transaction_id: Option<i64>,
+    /// 2.x: the seqNo of the TransactionEvent it came with.
+    pub seq_no: Option<i64>,
     pub timestamp: DateTime<Utc>,
     pub measurand: Text,
     pub phase: Option<Text>,
@@ -31,8 +34,8 @@ pub struct NewSample {
 }
 
 /// A sample's columns besides its id, in the order [`insert`] binds them.
-const COLUMNS: &str = "station_id, connector_id, transaction_id, timestamp, measurand, \
-    phase, location, context, format, unit, raw_value, value, value_unit, received_at";
+const COLUMNS: &str = "station_id, evse_id, transaction_id, timestamp, measurand, \
+    phase, location, context, format, unit, raw_value, value, value_unit, received_at, seq_no";
 
 static APPEND: Append = Append::new("meter_samples_log", COLUMNS);
 
@@ -72,7 +75,7 @@ pub(crate) async fn append(
                     .clone(),
             };
             q.bind(s.station_id)
-                .bind(s.connector_id)
+                .bind(s.evse_id)
                 .bind(s.transaction_id)
                 .bind(timestamp)
                 .bind(s.measurand)
@@ -85,6 +88,7 @@ pub(crate) async fn append(
                 .bind(s.value)
                 .bind(s.value_unit)
                 .bind(received.clone())
+                .bind(s.seq_no)
         })
         .await?;
     late.sort_unstable();
@@ -96,7 +100,7 @@ fn map(r: &SqliteRow) -> MeterSample {
     MeterSample {
         id: r.get("id"),
         station_id: r.get("station_id"),
-        connector_id: r.get("connector_id"),
+        evse_id: r.get("evse_id"),
         transaction_id: r.get("transaction_id"),
         timestamp: parse(r.get::<&str, _>("timestamp")),
         measurand: r.get("measurand"),
@@ -115,7 +119,7 @@ fn map(r: &SqliteRow) -> MeterSample {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct SampleFilter {
     pub station_id: Option<String>,
-    pub connector_id: Option<i64>,
+    pub evse_id: Option<i64>,
     pub transaction_id: Option<i64>,
     pub measurand: Option<String>,
     pub from: Option<DateTime<Utc>>,
@@ -164,8 +168,8 @@ pub async fn query(ex: &sqlx::SqlitePool, f: &SampleFilter) -> Result<Vec<MeterS
 
 /// The filter's terms other than station and transaction.
 fn push_filter(q: &mut QueryBuilder<Sqlite>, f: &SampleFilter) {
-    if let Some(c) = f.connector_id {
-        q.push(" AND connector_id = ").push_bind(c);
+    if let Some(c) = f.evse_id {
+        q.push(" AND evse_id = ").push_bind(c);
     }
     if let Some(m) = &f.measurand {
         q.push(" AND measurand = ").push_bind(m.clone());
@@ -176,6 +180,17 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, f: &SampleFilter) {
     if let Some(to) = f.to {
         q.push(" AND timestamp < ").push_bind(fmt(to));
     }
+}
+
+/// The seqNos of the TransactionEvents whose samples a transaction has (2.x).
+pub async fn seq_nos(ex: &sqlx::SqlitePool, transaction_id: i64) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT seq_no FROM meter_samples WHERE transaction_id = ? AND seq_no IS NOT NULL
+         ORDER BY seq_no",
+    )
+    .bind(transaction_id)
+    .fetch_all(ex)
+    .await?)
 }
 
 /// A transaction's energy register readings (Wh, the whole-meter import register), oldest first.

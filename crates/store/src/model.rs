@@ -50,6 +50,8 @@ pub struct Station {
     pub meter_serial: Option<String>,
     /// Subprotocol of the last connection.
     pub protocol: Option<String>,
+    /// The versions it may use (comma-separated subprotocols); None: every one spoken.
+    pub enabled_protocols: Option<String>,
     /// What the charger offered at its last handshake (comma separated), for the pending inbox.
     pub offered_protocols: Option<String>,
     pub remote_addr: Option<String>,
@@ -85,12 +87,83 @@ pub struct BootInfo {
     pub meter_serial: Option<String>,
 }
 
+/// What a connector (an EVSE) is doing, the same for every protocol version: 1.6 statuses map
+/// one to one; a 2.x connector status (Available, Occupied, …) is refined by the charging state
+/// of the transaction on it (Charging, SuspendedEV, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+pub enum ConnectorState {
+    Available,
+    /// In use, with no more said (2.x `Occupied` before a charging state is known).
+    Occupied,
+    Preparing,
+    Charging,
+    SuspendedEV,
+    SuspendedEVSE,
+    Finishing,
+    Reserved,
+    Unavailable,
+    Faulted,
+    /// A status no version defines.
+    Unknown,
+}
+
+impl ConnectorState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorState::Available => "Available",
+            ConnectorState::Occupied => "Occupied",
+            ConnectorState::Preparing => "Preparing",
+            ConnectorState::Charging => "Charging",
+            ConnectorState::SuspendedEV => "SuspendedEV",
+            ConnectorState::SuspendedEVSE => "SuspendedEVSE",
+            ConnectorState::Finishing => "Finishing",
+            ConnectorState::Reserved => "Reserved",
+            ConnectorState::Unavailable => "Unavailable",
+            ConnectorState::Faulted => "Faulted",
+            ConnectorState::Unknown => "Unknown",
+        }
+    }
+
+    /// The state a reported status (1.6 ChargePointStatus, 2.x ConnectorStatusEnum) means.
+    pub fn parse(status: &str) -> ConnectorState {
+        match status {
+            "Available" => ConnectorState::Available,
+            "Occupied" => ConnectorState::Occupied,
+            "Preparing" => ConnectorState::Preparing,
+            "Charging" => ConnectorState::Charging,
+            "SuspendedEV" => ConnectorState::SuspendedEV,
+            "SuspendedEVSE" => ConnectorState::SuspendedEVSE,
+            "Finishing" => ConnectorState::Finishing,
+            "Reserved" => ConnectorState::Reserved,
+            "Unavailable" => ConnectorState::Unavailable,
+            "Faulted" => ConnectorState::Faulted,
+            _ => ConnectorState::Unknown,
+        }
+    }
+
+    /// True when no session can be running on it.
+    pub fn is_idle(self) -> bool {
+        matches!(
+            self,
+            ConnectorState::Available
+                | ConnectorState::Preparing
+                | ConnectorState::Finishing
+                | ConnectorState::Reserved
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Connector {
     pub station_id: String,
-    /// 0 is the station as a whole.
-    pub connector_id: i64,
+    /// The EVSE (1.6: the connector, connectorId); 0 is the station as a whole.
+    pub evse_id: i64,
+    /// 2.x: the connector on the EVSE that reported last; None for 1.6.
+    pub connector_id: Option<i64>,
+    /// The status as the station reported it.
     pub status: String,
+    /// What it means, the same for every version: what screens and billing read.
+    pub state: ConnectorState,
     pub error_code: String,
     pub info: Option<String>,
     pub vendor_id: Option<String>,
@@ -102,8 +175,10 @@ pub struct Connector {
 pub struct StatusChange {
     pub id: i64,
     pub station_id: String,
-    pub connector_id: i64,
+    pub evse_id: i64,
+    pub connector_id: Option<i64>,
     pub status: String,
+    pub state: ConnectorState,
     pub error_code: String,
     pub info: Option<String>,
     pub vendor_id: Option<String>,
@@ -124,20 +199,38 @@ pub struct IdTag {
     pub group_kind: Option<String>,
     pub group_name: Option<String>,
     pub note: Option<String>,
+    /// 2.x: the token type it is presented as (ISO14443, KeyCode, …); None: any.
+    pub token_type: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Transaction {
+    /// Our id (1.6: also the transactionId the station was given).
     pub id: i64,
     pub station_id: String,
-    pub connector_id: i64,
+    /// The EVSE it runs on (1.6: the connector).
+    pub evse_id: i64,
+    /// 2.x: the connector on the EVSE.
+    pub connector_id: Option<i64>,
+    /// The protocol the station spoke when it started ("ocpp1.6", "ocpp2.0.1").
+    pub protocol: String,
+    /// The station's id of it: 1.6 the integer we issued, 2.x the station's own string.
+    pub charger_tx_id: String,
+    /// The tag (token) that started it ("" when a 2.x session has none yet).
     pub id_tag: String,
+    /// 2.x: the token's type.
+    pub id_token_type: Option<String>,
     pub start_ts: DateTime<Utc>,
-    pub meter_start: i64,
+    /// The energy register at the start (Wh); None until a 2.x station reports a reading.
+    pub meter_start: Option<i64>,
     pub reservation_id: Option<i64>,
+    /// 2.x: the remoteStartId of the remote start that led to it.
+    pub remote_start_id: Option<i64>,
     pub start_auth_status: String,
+    /// 2.x: the charging state last reported (Charging, EVConnected, SuspendedEV, …).
+    pub charging_state: Option<String>,
     pub stop_ts: Option<DateTime<Utc>>,
     pub meter_stop: Option<i64>,
     pub stop_reason: Option<String>,
@@ -185,7 +278,7 @@ impl Transaction {
         Billable {
             id: self.id,
             station_id: self.station_id.clone(),
-            connector_id: self.connector_id,
+            evse_id: self.evse_id,
             start_ts: self.start_ts,
             stop_ts: self.stop_ts,
             meter_start: self.meter_start,
@@ -204,10 +297,11 @@ impl Transaction {
 pub struct Billable {
     pub id: i64,
     pub station_id: String,
-    pub connector_id: i64,
+    pub evse_id: i64,
     pub start_ts: DateTime<Utc>,
     pub stop_ts: Option<DateTime<Utc>>,
-    pub meter_start: i64,
+    /// None until the station reported a reading: the first one counts then.
+    pub meter_start: Option<i64>,
     pub meter_stop: Option<i64>,
     pub tariff_version_id: Option<i64>,
     /// False for a session started with a tag we refused: it is not billed.
@@ -223,7 +317,7 @@ pub struct Billable {
 pub struct MeterSample {
     pub id: i64,
     pub station_id: String,
-    pub connector_id: i64,
+    pub evse_id: i64,
     pub transaction_id: Option<i64>,
     pub timestamp: DateTime<Utc>,
     pub measurand: String,
@@ -344,13 +438,39 @@ impl<F: Fn(&mut sqlx::QueryBuilder<sqlx::Sqlite>)> PageQuery<'_, F> {
     }
 }
 
-/// One configuration key as a station reported it.
+/// One configuration setting as a station reported it: a 1.6 key, or a 2.x variable of a
+/// component (`key` is then `Component[instance]@evse.connector/Variable[instance]`, the other
+/// fields say the same in parts).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ConfigKey {
     pub key: String,
-    /// None when the station reports the key without a value.
+    /// None when the station reports the key without a value (or it is write-only).
     pub value: Option<String>,
     pub readonly: bool,
+    /// 2.x: the device model address of the variable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub variable: Option<DeviceVariable>,
+}
+
+/// A 2.x variable's place in the device model, and its attribute's facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DeviceVariable {
+    pub component: String,
+    pub component_instance: Option<String>,
+    pub evse_id: Option<i64>,
+    pub connector_id: Option<i64>,
+    pub variable: String,
+    pub variable_instance: Option<String>,
+    /// Actual, Target, MinSet, MaxSet.
+    pub attribute: String,
+    /// ReadOnly, WriteOnly, ReadWrite.
+    pub mutability: Option<String>,
+    /// The variable's data type (string, decimal, integer, dateTime, boolean, OptionList, …).
+    pub data_type: Option<String>,
+    pub unit: Option<String>,
+    /// For option lists: the values allowed.
+    pub values_list: Option<String>,
 }
 
 /// A station's configuration saved at one moment.
@@ -358,6 +478,8 @@ pub struct ConfigKey {
 pub struct ConfigSnapshot {
     pub id: i64,
     pub station_id: String,
+    /// The version it was read with.
+    pub protocol: String,
     pub name: String,
     pub taken_at: DateTime<Utc>,
     pub keys: Vec<ConfigKey>,

@@ -24,6 +24,7 @@ fn map(r: &SqliteRow) -> Station {
         meter_type: r.get("meter_type"),
         meter_serial: r.get("meter_serial"),
         protocol: r.get("protocol"),
+        enabled_protocols: r.get("enabled_protocols"),
         offered_protocols: r.get("offered_protocols"),
         remote_addr: r.get("remote_addr"),
         boot_attempts: r.get("boot_attempts"),
@@ -87,7 +88,8 @@ pub async fn create(
     Ok(())
 }
 
-/// Record a connection; creates the station with `registration` if it is new. Returns the row.
+/// Record a connection; creates the station with `registration` if it is new. A version the
+/// station chose from an offer is what it speaks when it next offers none. Returns the row.
 pub async fn record_connect(
     conn: &mut SqliteConnection,
     id: &str,
@@ -109,13 +111,13 @@ pub async fn record_connect(
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "UPDATE stations SET remote_addr = ?, offered_protocols = ?, protocol = ?, last_seen = ?,
-         first_seen = COALESCE(first_seen, ?) WHERE id = ?",
+        "UPDATE stations SET remote_addr = ?1, offered_protocols = ?2, protocol = ?3,
+         fallback_protocol = CASE WHEN ?2 = '' THEN fallback_protocol ELSE ?3 END,
+         last_seen = ?4, first_seen = COALESCE(first_seen, ?4) WHERE id = ?5",
     )
     .bind(remote_addr)
     .bind(offered)
     .bind(protocol)
-    .bind(&now)
     .bind(&now)
     .bind(id)
     .execute(&mut *conn)
@@ -211,17 +213,38 @@ pub async fn set_registration(
     Ok(())
 }
 
-pub async fn set_fallback_protocol(
+/// Which versions a station may use (comma-separated subprotocols; None: every one spoken).
+pub async fn set_enabled_protocols(
     conn: &mut SqliteConnection,
     id: &str,
-    protocol: &str,
+    protocols: Option<&str>,
 ) -> Result<()> {
-    sqlx::query("UPDATE stations SET fallback_protocol = ? WHERE id = ?")
-        .bind(protocol)
-        .bind(id)
-        .execute(conn)
+    one_row(
+        sqlx::query("UPDATE stations SET enabled_protocols = ? WHERE id = ?")
+            .bind(protocols)
+            .bind(id)
+            .execute(conn)
+            .await?,
+    )
+}
+
+/// Station ids and the versions each may use (None: every one), for the handshake.
+pub async fn protocols(
+    ex: impl SqliteExecutor<'_>,
+) -> Result<Vec<(String, String, Option<String>)>> {
+    let rows = sqlx::query("SELECT id, fallback_protocol, enabled_protocols FROM stations")
+        .fetch_all(ex)
         .await?;
-    Ok(())
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.get("id"),
+                r.get("fallback_protocol"),
+                r.get("enabled_protocols"),
+            )
+        })
+        .collect())
 }
 
 /// `column` is one of the two status columns; the value is what the charger last reported.

@@ -69,12 +69,18 @@ fn map(r: &SqliteRow) -> Transaction {
     Transaction {
         id: r.get("id"),
         station_id: r.get("station_id"),
+        evse_id: r.get("evse_id"),
         connector_id: r.get("connector_id"),
+        protocol: r.get("protocol"),
+        charger_tx_id: r.get("charger_tx_id"),
         id_tag: r.get("id_tag"),
+        id_token_type: r.get("id_token_type"),
         start_ts: parse(r.get::<&str, _>("start_ts")),
         meter_start: r.get("meter_start"),
         reservation_id: r.get("reservation_id"),
+        remote_start_id: r.get("remote_start_id"),
         start_auth_status: r.get("start_auth_status"),
+        charging_state: r.get("charging_state"),
         stop_ts: parse_opt(r.get("stop_ts")),
         meter_stop: r.get("meter_stop"),
         stop_reason: r.get("stop_reason"),
@@ -101,65 +107,170 @@ fn map(r: &SqliteRow) -> Transaction {
     }
 }
 
-/// A StartTransaction as stored.
+/// A transaction as it starts.
 #[derive(Debug, Clone)]
 pub struct NewTransaction {
     pub station_id: String,
-    pub connector_id: i64,
+    pub evse_id: i64,
+    pub connector_id: Option<i64>,
+    /// The subprotocol the station speaks.
+    pub protocol: String,
+    /// The station's id of it (2.x); None: we issue it (1.6), and it is our id.
+    pub charger_tx_id: Option<String>,
     pub id_tag: String,
+    pub id_token_type: Option<String>,
     pub start_ts: DateTime<Utc>,
-    pub meter_start: i64,
+    pub meter_start: Option<i64>,
     pub reservation_id: Option<i64>,
+    pub remote_start_id: Option<i64>,
     pub start_auth_status: String,
+    pub charging_state: Option<String>,
 }
 
-/// Store a start and return its id. A retried start (same station, connector, tag, timestamp and
-/// meterStart) returns the id of the first one and `false`.
+/// The tariff version that applies to a session of station ?1 for tag ?2: the tag's group's,
+/// else the station's, else the default one (its newest version).
+const TARIFF_FOR: &str = "(SELECT id FROM tariff_versions WHERE tariff_id = (
+    SELECT a.tariff_id FROM tariff_assignments a WHERE
+       (a.scope = 'group' AND a.target =
+           (SELECT group_kind || ':' || group_name FROM id_tags WHERE id_tag = ?2))
+       OR (a.scope = 'station' AND a.target = ?1) OR a.scope = 'default'
+    ORDER BY CASE a.scope WHEN 'group' THEN 0 WHEN 'station' THEN 1 ELSE 2 END LIMIT 1)
+  ORDER BY version DESC LIMIT 1)";
+
+/// Store a start and return its id and whether it is new. A start sent again is the same
+/// transaction: for 1.6 the same station, connector, tag, timestamp and meterStart; for 2.x the
+/// same station and transaction id.
 pub async fn start(
     conn: &mut SqliteConnection,
     t: &NewTransaction,
     now: DateTime<Utc>,
 ) -> Result<(i64, bool)> {
     let start_ts = fmt(t.start_ts);
-    let inserted: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO transactions (station_id, connector_id, id_tag, start_ts, meter_start,
-         reservation_id, start_auth_status, received_at, tariff_version_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT id FROM tariff_versions WHERE tariff_id = (
-             SELECT a.tariff_id FROM tariff_assignments a WHERE
-                (a.scope = 'group' AND a.target =
-                    (SELECT group_kind || ':' || group_name FROM id_tags WHERE id_tag = ?3))
-                OR (a.scope = 'station' AND a.target = ?1) OR a.scope = 'default'
-             ORDER BY CASE a.scope WHEN 'group' THEN 0 WHEN 'station' THEN 1 ELSE 2 END LIMIT 1)
-           ORDER BY version DESC LIMIT 1))
-         ON CONFLICT (station_id, connector_id, id_tag, start_ts, meter_start) DO NOTHING
-         RETURNING id",
-    )
+    // 1.6: the id we issue is the station's id of it, set once the row has it.
+    let conflict = match t.charger_tx_id {
+        None => {
+            "ON CONFLICT (station_id, evse_id, id_tag, start_ts, meter_start)
+             WHERE protocol = 'ocpp1.6' DO NOTHING"
+        }
+        Some(_) => "ON CONFLICT (station_id, charger_tx_id) DO NOTHING",
+    };
+    let inserted: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO transactions (station_id, id_tag, evse_id, start_ts, meter_start,
+         reservation_id, start_auth_status, received_at, connector_id, protocol, charger_tx_id,
+         id_token_type, remote_start_id, charging_state, tariff_version_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce(?11, ''), ?12, ?13, ?14,
+         {TARIFF_FOR}) {conflict} RETURNING id"
+    )))
     .bind(&t.station_id)
-    .bind(t.connector_id)
     .bind(&t.id_tag)
+    .bind(t.evse_id)
     .bind(&start_ts)
     .bind(t.meter_start)
     .bind(t.reservation_id)
     .bind(&t.start_auth_status)
     .bind(fmt(now))
-    .fetch_optional(&mut *conn)
-    .await?;
-    if let Some(id) = inserted {
-        return Ok((id, true));
-    }
-    let id: i64 = sqlx::query_scalar(
-        "SELECT id FROM transactions WHERE station_id = ? AND connector_id = ? AND id_tag = ?
-         AND start_ts = ? AND meter_start = ?",
-    )
-    .bind(&t.station_id)
     .bind(t.connector_id)
-    .bind(&t.id_tag)
-    .bind(&start_ts)
-    .bind(t.meter_start)
-    .fetch_one(conn)
+    .bind(&t.protocol)
+    .bind(&t.charger_tx_id)
+    .bind(&t.id_token_type)
+    .bind(t.remote_start_id)
+    .bind(&t.charging_state)
+    .fetch_optional(&mut *conn)
     .await
     .map_err(Error::from_db)?;
+    if let Some(id) = inserted {
+        if t.charger_tx_id.is_none() {
+            sqlx::query("UPDATE transactions SET charger_tx_id = CAST(id AS TEXT) WHERE id = ?")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        return Ok((id, true));
+    }
+    let id: i64 = match &t.charger_tx_id {
+        None => sqlx::query_scalar(
+            "SELECT id FROM transactions WHERE station_id = ? AND evse_id = ? AND id_tag = ?
+             AND start_ts = ? AND meter_start = ? AND protocol = 'ocpp1.6'",
+        )
+        .bind(&t.station_id)
+        .bind(t.evse_id)
+        .bind(&t.id_tag)
+        .bind(&start_ts)
+        .bind(t.meter_start)
+        .fetch_one(conn)
+        .await
+        .map_err(Error::from_db)?,
+        Some(tx) => find_id(conn, &t.station_id, tx)
+            .await?
+            .ok_or(Error::NotFound)?,
+    };
     Ok((id, false))
+}
+
+/// Our id of a station's transaction, by the station's id of it.
+pub async fn find_id(
+    ex: impl SqliteExecutor<'_>,
+    station_id: &str,
+    charger_tx_id: &str,
+) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar(
+            "SELECT id FROM transactions WHERE station_id = ? AND charger_tx_id = ?",
+        )
+        .bind(station_id)
+        .bind(charger_tx_id)
+        .fetch_optional(ex)
+        .await?,
+    )
+}
+
+/// What a 2.x TransactionEvent tells of a running transaction besides its samples; each field
+/// set replaces the stored one.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    /// The token (id, type, the status it was answered with), taken only when the transaction
+    /// has none yet (a 2.x session that began before one was presented): the tariff of its
+    /// group applies from then on if it has one.
+    pub token: Option<(String, Option<String>, String)>,
+    pub charging_state: Option<String>,
+    /// The first register reading, for a transaction whose start had none.
+    pub meter_start: Option<i64>,
+    pub remote_start_id: Option<i64>,
+}
+
+/// Apply `p` to `station_id`'s transaction `id`.
+pub async fn progress(
+    conn: &mut SqliteConnection,
+    station_id: &str,
+    id: i64,
+    p: &Progress,
+) -> Result<()> {
+    if let Some((tag, kind, status)) = &p.token {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE transactions SET id_tag = ?2, id_token_type = ?3, start_auth_status = ?4,
+             tariff_version_id = coalesce({TARIFF_FOR}, tariff_version_id)
+             WHERE id = ?5 AND station_id = ?1 AND id_tag = ''"
+        )))
+        .bind(station_id)
+        .bind(tag)
+        .bind(kind)
+        .bind(status)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE transactions SET charging_state = coalesce(?, charging_state),
+         meter_start = coalesce(meter_start, ?), remote_start_id = coalesce(remote_start_id, ?)
+         WHERE id = ?",
+    )
+    .bind(&p.charging_state)
+    .bind(p.meter_start)
+    .bind(p.remote_start_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A StopTransaction as stored.
@@ -283,18 +394,18 @@ pub async fn last_reading(
     }))
 }
 
-/// The running sessions of one connector, oldest first.
+/// The running sessions of one EVSE, oldest first.
 pub async fn running_on(
     ex: impl SqliteExecutor<'_>,
     station_id: &str,
-    connector_id: i64,
+    evse_id: i64,
 ) -> Result<Vec<Transaction>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{SELECT} WHERE t.station_id = ? AND t.connector_id = ? AND t.stop_ts IS NULL
+        "{SELECT} WHERE t.station_id = ? AND t.evse_id = ? AND t.stop_ts IS NULL
          ORDER BY t.start_ts, t.id"
     )))
     .bind(station_id)
-    .bind(connector_id)
+    .bind(evse_id)
     .fetch_all(ex)
     .await?;
     Ok(rows.iter().map(map).collect())
@@ -311,12 +422,13 @@ pub async fn running_at(ex: impl SqliteExecutor<'_>, station_id: &str) -> Result
     Ok(rows.iter().map(map).collect())
 }
 
-/// The meterStart (Wh) of one of the station's transactions.
+/// The meterStart (Wh) of one of the station's transactions: None when it has no such
+/// transaction, `Some(None)` while its start reading is not known (2.x).
 pub async fn meter_start(
     ex: impl SqliteExecutor<'_>,
     station_id: &str,
     id: i64,
-) -> Result<Option<i64>> {
+) -> Result<Option<Option<i64>>> {
     Ok(
         sqlx::query_scalar("SELECT meter_start FROM transactions WHERE id = ? AND station_id = ?")
             .bind(id)
@@ -338,7 +450,7 @@ pub async fn get(ex: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Transact
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 pub struct TransactionFilter {
     pub station_id: Option<String>,
-    pub connector_id: Option<i64>,
+    pub evse_id: Option<i64>,
     pub id_tag: Option<String>,
     /// `Some(true)`: only running; `Some(false)`: only finished.
     pub open: Option<bool>,
@@ -355,8 +467,8 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, f: &TransactionFilter) {
     if let Some(s) = &f.station_id {
         q.push(" AND t.station_id = ").push_bind(s.clone());
     }
-    if let Some(c) = f.connector_id {
-        q.push(" AND t.connector_id = ").push_bind(c);
+    if let Some(c) = f.evse_id {
+        q.push(" AND t.evse_id = ").push_bind(c);
     }
     if let Some(tag) = &f.id_tag {
         q.push(" AND t.id_tag = ").push_bind(tag.clone());
@@ -602,7 +714,7 @@ struct RawColumns(
     i64,
     DateTime<Utc>,
     Option<DateTime<Utc>>,
-    i64,
+    Option<i64>,
     Option<i64>,
     Option<i64>,
     i64,
@@ -620,7 +732,7 @@ impl From<RawInvoiceRow> for InvoiceRow {
             session: Billable {
                 id: r.0,
                 station_id: r.1,
-                connector_id: r.2,
+                evse_id: r.2,
                 start_ts: r.3,
                 stop_ts: r.4,
                 meter_start: r.5,
@@ -723,7 +835,7 @@ pub async fn invoice_page(
     limit: i64,
 ) -> Result<InvoicePage> {
     let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT '[' || COALESCE(group_concat('[' || json_array(t.id, t.station_id, t.connector_id,
+        "SELECT '[' || COALESCE(group_concat('[' || json_array(t.id, t.station_id, t.evse_id,
             t.start_ts, t.stop_ts, t.meter_start, t.meter_stop, t.tariff_version_id, t.cost_rev,
             t.cost_zone, t.id_tag, t.group_kind, t.group_name, f.name, v.version)
             || ',' || COALESCE(t.cost, 'null') || ']', ','), '') || ']',

@@ -32,15 +32,21 @@ async fn migrated_to(path: &std::path::Path, version: i64) -> sqlx::SqliteConnec
 fn new_tx(meter_start: i64) -> NewTransaction {
     NewTransaction {
         station_id: "CP1".into(),
-        connector_id: 1,
+        evse_id: 1,
+        connector_id: None,
+        protocol: "ocpp1.6".into(),
+        charger_tx_id: None,
         id_tag: "TAG".into(),
+        id_token_type: None,
         start_ts: Utc
             .with_ymd_and_hms(2024, 1, 1, 10, 0, 0)
             .single()
             .expect("time"),
-        meter_start,
+        meter_start: Some(meter_start),
         reservation_id: None,
+        remote_start_id: None,
         start_auth_status: "Accepted".into(),
+        charging_state: None,
     }
 }
 
@@ -252,8 +258,10 @@ async fn a_status_is_history_current_unless_older_and_reprices_sessions_stopped_
     let record = |status: &'static str, hour: u32| {
         let s = Connector {
             station_id: "CP1".into(),
-            connector_id: 1,
+            evse_id: 1,
+            connector_id: None,
             status: status.into(),
+            state: chargeyard_store::model::ConnectorState::parse(status),
             error_code: "NoError".into(),
             info: None,
             vendor_id: None,
@@ -410,8 +418,9 @@ async fn appended_rows_of_any_count_are_stored_once_in_order() {
         let samples: Vec<NewSample> = (0..n)
             .map(|i| NewSample {
                 station_id: station.into(),
-                connector_id: 1 + (i % 2) as i64,
+                evse_id: 1 + (i % 2) as i64,
                 transaction_id: None,
+                seq_no: None,
                 timestamp: now + chrono::Duration::seconds(i as i64),
                 measurand: "Energy.Active.Import.Register".into(),
                 phase: (i % 2 == 0).then(|| "L1".into()),
@@ -484,7 +493,7 @@ async fn appended_rows_of_any_count_are_stored_once_in_order() {
                         s.raw_value.to_string(),
                         s.value,
                     );
-                    (s.connector_id, s.timestamp, kept)
+                    (s.evse_id, s.timestamp, kept)
                 }};
             }
             let stored: Vec<_> = meter::query(&store.reader, &filter)
@@ -787,10 +796,16 @@ async fn samples_naming_another_stations_transaction_are_unlinked_by_the_migrati
     // of CP1's own.
     let own = {
         let mut c = migrated_to(&path, 8).await;
-        let own = transactions::start(&mut c, &new_tx(1), Utc::now())
-            .await
-            .expect("start")
-            .0;
+        // The transactions table as 0008 had it.
+        let own: i64 = sqlx::query_scalar(
+            "INSERT INTO transactions (station_id, connector_id, id_tag, start_ts, meter_start,
+             start_auth_status, received_at)
+             VALUES ('CP1', 1, 'TAG', '2024-01-01T10:00:00Z', 1, 'Accepted',
+             '2024-01-01T10:00:00Z') RETURNING id",
+        )
+        .fetch_one(&mut c)
+        .await
+        .expect("start");
         for (station, raw) in [("CP2", "stray"), ("CP1", "own")] {
             sqlx::query(
                 "INSERT INTO meter_samples (station_id, connector_id, transaction_id, timestamp,
@@ -928,8 +943,9 @@ async fn rows_are_read_before_and_after_the_fold_indexes_them() {
     store.writer.log_frame(frame("appended"));
     let sample = NewSample {
         station_id: "CP1".into(),
-        connector_id: 1,
+        evse_id: 1,
         transaction_id: None,
+        seq_no: None,
         timestamp: Utc::now(),
         measurand: "Power.Active.Import".into(),
         phase: None,
@@ -975,5 +991,129 @@ async fn rows_are_read_before_and_after_the_fold_indexes_them() {
         (count("meter_samples_log").await, count("frames_log").await),
         (1, 5),
         "logged once"
+    );
+}
+
+/// Migration 0013 makes the schema version-neutral: a 1.6 database keeps every session, status
+/// and sample, now by EVSE, and its transactions keep their ids and stay findable by the id the
+/// charger was given; a 1.6 start sent again is still the same transaction, and new ids continue
+/// the old sequence.
+#[tokio::test]
+async fn a_16_database_is_carried_into_the_version_neutral_schema() {
+    use chargeyard_store::connectors;
+    use chargeyard_store::meter::{self, SampleFilter};
+    use chargeyard_store::model::ConnectorState;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.db");
+    {
+        let mut c = migrated_to(&path, 12).await;
+        for sql in [
+            "INSERT INTO stations (id, registration, created_at)
+             VALUES ('CP1', 'accepted', '2024-01-01T00:00:00.000Z')",
+            // Ids 1..=41 were used; 41 was the last.
+            "INSERT INTO transactions (id, station_id, connector_id, id_tag, start_ts,
+             meter_start, start_auth_status, received_at, stop_ts, meter_stop, stop_reason,
+             cost, cost_zone)
+             VALUES (41, 'CP1', 2, 'TAG', '2024-01-01T10:00:00.000Z', 1000, 'Accepted',
+             '2024-01-01T10:00:00.000Z', '2024-01-01T11:00:00.000Z', 8000, 'Local', '2.10',
+             'UTC')",
+            "INSERT INTO connectors (station_id, connector_id, status, error_code, status_at)
+             VALUES ('CP1', 2, 'SuspendedEV', 'NoError', '2024-01-01T10:30:00.000Z')",
+            "INSERT INTO status_history (station_id, connector_id, status, error_code,
+             timestamp, received_at)
+             VALUES ('CP1', 2, 'SuspendedEV', 'NoError', '2024-01-01T10:30:00.000Z',
+             '2024-01-01T10:30:00.000Z')",
+            "INSERT INTO meter_samples_log (station_id, connector_id, transaction_id, timestamp,
+             measurand, raw_value, value, received_at)
+             VALUES ('CP1', 2, 41, '2024-01-01T10:30:00.000Z', 'Energy.Active.Import.Register',
+             '4500', 4500, '2024-01-01T10:30:00.000Z')",
+        ] {
+            sqlx::query(sql).execute(&mut c).await.expect(sql);
+        }
+    }
+    let store = Store::open(&path).await.expect("open runs 0013");
+    let t = transactions::get(&store.reader, 41)
+        .await
+        .expect("get")
+        .expect("kept");
+    assert_eq!(
+        (
+            t.evse_id,
+            t.connector_id,
+            t.protocol.as_str(),
+            t.charger_tx_id.as_str()
+        ),
+        (2, None, "ocpp1.6", "41")
+    );
+    assert_eq!((t.meter_start, t.meter_stop), (Some(1000), Some(8000)));
+    assert_eq!(
+        transactions::find_id(&store.reader, "CP1", "41")
+            .await
+            .expect("find"),
+        Some(41)
+    );
+    let cs = connectors::list(&store.reader, "CP1").await.expect("list");
+    assert_eq!(
+        cs.iter()
+            .map(|c| (c.evse_id, c.connector_id, c.state))
+            .collect::<Vec<_>>(),
+        [(2, None, ConnectorState::SuspendedEV)]
+    );
+    let samples = meter::query(
+        &store.reader,
+        &SampleFilter {
+            transaction_id: Some(41),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("samples");
+    assert_eq!(
+        samples
+            .iter()
+            .map(|s| (s.evse_id, s.value))
+            .collect::<Vec<_>>(),
+        [(2, Some(4500.0))]
+    );
+
+    let mut retried = new_tx(1000);
+    retried.evse_id = 2;
+    retried.start_ts = Utc
+        .with_ymd_and_hms(2024, 1, 1, 10, 0, 0)
+        .single()
+        .expect("time");
+    let mut c = store.reader.acquire().await.expect("conn");
+    assert_eq!(
+        transactions::start(&mut c, &retried, Utc::now())
+            .await
+            .expect("again"),
+        (41, false),
+        "a 1.6 start sent again is the transaction it was"
+    );
+    let (next, new) = transactions::start(&mut c, &new_tx(9000), Utc::now())
+        .await
+        .expect("new");
+    assert!(new && next > 41, "ids continue the old sequence: {next}");
+    let mut v2 = new_tx(0);
+    v2.protocol = "ocpp2.0.1".into();
+    v2.charger_tx_id = Some("b7e1-33".into());
+    v2.meter_start = None;
+    let (first, new) = transactions::start(&mut c, &v2, Utc::now())
+        .await
+        .expect("2.0.1");
+    assert!(new && first > next);
+    assert_eq!(
+        transactions::start(&mut c, &v2, Utc::now())
+            .await
+            .expect("2.0.1 again"),
+        (first, false),
+        "a 2.0.1 transaction is known by the station's id of it"
+    );
+    assert_eq!(
+        transactions::get(&store.reader, first)
+            .await
+            .expect("get")
+            .map(|t| (t.charger_tx_id, t.meter_start)),
+        Some(("b7e1-33".to_string(), None))
     );
 }

@@ -36,6 +36,10 @@ import type { Transfer } from './bindings/Transfer';
 import type { DiagnosticsRequest } from './bindings/DiagnosticsRequest';
 import type { FirmwareRequest } from './bindings/FirmwareRequest';
 import type { CommandAnswer } from './bindings/CommandAnswer';
+import type { ResetRequest } from './bindings/ResetRequest';
+import type { UnlockRequest } from './bindings/UnlockRequest';
+import type { AvailabilityRequest } from './bindings/AvailabilityRequest';
+import type { TriggerRequest } from './bindings/TriggerRequest';
 import type { PasswordOutcome } from './bindings/PasswordOutcome';
 import type { DemoRemoval } from './bindings/DemoRemoval';
 import type { TagGroup } from './bindings/TagGroup';
@@ -66,9 +70,19 @@ export class Api {
   /** Set (or with null clear) a station's password; set on the charger first unless `on_charger` is false. */
   setPassword = (id: string, password: string | null, on_charger = true) =>
     this.r<PasswordOutcome>('PUT', `/api/stations/${enc(id)}/password?actor=console`, { password, on_charger });
-  /** Start charging (the tag and the connector are checked first). */
-  start = (id: string, connector_id: number, id_tag: string) =>
-    this.r<CommandAnswer>('POST', `/api/stations/${enc(id)}/start?actor=console`, { connector_id, id_tag });
+  /** Start charging on an EVSE (1.6: a connector); the tag and the EVSE are checked first. */
+  start = (id: string, evse_id: number, id_tag: string) =>
+    this.r<CommandAnswer>('POST', `/api/stations/${enc(id)}/start?actor=console`, { evse_id, id_tag });
+  /** Restart a station, in whichever OCPP version it speaks. */
+  reset = (id: string, r: ResetRequest) => this.r<CommandAnswer>('POST', `/api/stations/${enc(id)}/reset?actor=console`, r);
+  unlock = (id: string, r: UnlockRequest) => this.r<CommandAnswer>('POST', `/api/stations/${enc(id)}/unlock?actor=console`, r);
+  availability = (id: string, r: AvailabilityRequest) =>
+    this.r<CommandAnswer>('POST', `/api/stations/${enc(id)}/availability?actor=console`, r);
+  clearCache = (id: string) => this.r<CommandAnswer>('POST', `/api/stations/${enc(id)}/clear-cache?actor=console`, {});
+  trigger = (id: string, r: TriggerRequest) => this.r<CommandAnswer>('POST', `/api/stations/${enc(id)}/trigger?actor=console`, r);
+  /** The OCPP versions a station may speak (null: every one). */
+  setProtocols = (id: string, enabled: string[] | null) =>
+    this.r<StationDetail>('PUT', `/api/stations/${enc(id)}/protocols`, { enabled });
   stop = (id: string, transaction_id: number) =>
     this.r<CommandAnswer>('POST', `/api/stations/${enc(id)}/stop?actor=console`, { transaction_id });
   /** Close a session the charger has forgotten; `reason` goes into the station's log. */
@@ -118,9 +132,11 @@ export class Api {
   /** A station's logged frames, newest first, each paired with its CALL or answer. */
   inspect = (id: string, f: Partial<FrameFilter>) =>
     this.r<InspectedFrame[]>('GET', `/api/stations/${enc(id)}/inspector${query(f)}`);
-  commandTemplates = () => this.r<CommandTemplate[]>('GET', '/api/ocpp/commands');
+  /** The composer's commands for a station speaking `protocol` (ocpp1.6 when not given). */
+  commandTemplates = (protocol: string | null = null) => this.r<CommandTemplate[]>('GET', `/api/ocpp/commands${query({ protocol })}`);
   /** Check a composed command as sending would, without sending it. */
-  checkCommand = (action: string, payload: unknown) => this.r<null>('POST', `/api/ocpp/commands/${enc(action)}/check`, payload);
+  checkCommand = (action: string, payload: unknown, protocol: string | null = null) =>
+    this.r<null>('POST', `/api/ocpp/commands/${enc(action)}/check${query({ protocol })}`, payload);
   catalogue = () => this.r<CatalogueKey[]>('GET', '/api/ocpp/configuration-keys');
   configuration = (id: string) => this.r<StationConfiguration>('GET', `/api/stations/${enc(id)}/configuration`);
   changeConfiguration = (id: string, changes: KeyChange[]) =>

@@ -27,6 +27,8 @@ const en = {
   'common.pages': 'Pages',
   'common.demo': 'demo',
   'status.Available': 'Available',
+  'status.Occupied': 'Occupied',
+  'status.Unknown': 'Unknown',
   'status.Preparing': 'Preparing',
   'status.Charging': 'Charging',
   'status.SuspendedEV': 'Paused by car',
@@ -67,6 +69,14 @@ const en = {
   'station.remoteStart': 'Remote start',
   'station.tag': 'ID tag',
   'station.connector': 'Connector',
+  'station.evse': 'EVSE',
+  'station.reported': 'As the charger reported it',
+  'evse.label': 'EVSE #{evse}',
+  'evse.connector': 'EVSE #{evse} · connector {connector}',
+  'station.protocols': 'OCPP versions',
+  'station.protocolsHelp': 'A charger offering none of the ticked versions is refused; changes apply at its next connection.',
+  'station.protocolsSaved': 'OCPP versions saved; they apply at the next connection.',
+  'station.protocolsNone': 'Tick at least one version.',
   'station.start': 'Start charging',
   'station.stop': 'Stop charging',
   'station.reset': 'Reset',
@@ -125,6 +135,8 @@ const en = {
   'tags.title': 'ID tags',
   'tags.add': 'Add tag',
   'tags.id': 'ID tag',
+  'tags.tokenType': 'OCPP 2.x token type',
+  'tags.anyTokenType': 'Any',
   'tags.status': 'Status',
   'tags.expiry': 'Expires',
   'tags.group': 'Group',
@@ -501,6 +513,8 @@ const sv: Record<Key, string> = {
   'common.pages': 'Sidor',
   'common.demo': 'demo',
   'status.Available': 'Ledig',
+  'status.Occupied': 'Upptagen',
+  'status.Unknown': 'Okänd',
   'status.Preparing': 'Förbereder',
   'status.Charging': 'Laddar',
   'status.SuspendedEV': 'Pausad av bilen',
@@ -541,6 +555,14 @@ const sv: Record<Key, string> = {
   'station.remoteStart': 'Fjärrstart',
   'station.tag': 'ID-tagg',
   'station.connector': 'Uttag',
+  'station.evse': 'EVSE',
+  'station.reported': 'Som laddaren rapporterade det',
+  'evse.label': 'EVSE #{evse}',
+  'evse.connector': 'EVSE #{evse} · uttag {connector}',
+  'station.protocols': 'OCPP-versioner',
+  'station.protocolsHelp': 'En laddare som inte erbjuder någon av de valda versionerna nekas; ändringar gäller från nästa anslutning.',
+  'station.protocolsSaved': 'OCPP-versionerna sparade; de gäller från nästa anslutning.',
+  'station.protocolsNone': 'Välj minst en version.',
   'station.start': 'Starta laddning',
   'station.stop': 'Stoppa laddning',
   'station.reset': 'Starta om',
@@ -599,6 +621,8 @@ const sv: Record<Key, string> = {
   'tags.title': 'ID-taggar',
   'tags.add': 'Lägg till tagg',
   'tags.id': 'ID-tagg',
+  'tags.tokenType': 'OCPP 2.x-tokentyp',
+  'tags.anyTokenType': 'Alla',
   'tags.status': 'Status',
   'tags.expiry': 'Går ut',
   'tags.group': 'Grupp',
@@ -977,6 +1001,16 @@ export function setLang(lang: Lang) {
 export function t(key: Key, params: Record<string, string | number> = {}): string {
   const text = dictionaries[i18n.lang][key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name: string) => String(params[name] ?? `{${name}}`));
+}
+
+/**
+ * Where on a station something is: `#n` for a 1.6 connector, `EVSE #n` (with its connector when
+ * known) for a 2.x station.
+ */
+export function evseLabel(x: { evse_id: number; connector_id: number | null }, protocol?: string | null): string {
+  if (x.connector_id !== null) return t('evse.connector', { evse: x.evse_id, connector: x.connector_id });
+  if (protocol?.startsWith('ocpp2')) return t('evse.label', { evse: x.evse_id });
+  return `#${x.evse_id}`;
 }
 
 /** Why a charger's connection was refused (a refusal code from the engine), in words. */

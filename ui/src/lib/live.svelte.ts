@@ -47,7 +47,7 @@ export class Live {
     if (e.type === 'status_changed') {
       const s = this.stations.find((x) => x.id === e.connector.station_id);
       if (!s) return false;
-      const i = s.connectors.findIndex((c) => c.connector_id === e.connector.connector_id);
+      const i = s.connectors.findIndex((c) => c.evse_id === e.connector.evse_id);
       if (i >= 0) s.connectors[i] = e.connector;
       else s.connectors.push(e.connector);
       s.last_message_at = new Date().toISOString();
@@ -57,7 +57,9 @@ export class Live {
       const s = this.stations.find((x) => x.id === e.station_id);
       const t = s?.open_transactions.find((x) => x.id === e.transaction_id);
       if (!s || !t) return e.transaction_id === null && !!s;
-      if (e.energy_wh !== null) t.energy_wh = e.energy_wh - t.meter_start;
+      // A 2.x session's start reading is its first one, which the engine has: reload for it.
+      if (e.energy_wh !== null && t.meter_start === null) return false;
+      if (e.energy_wh !== null && t.meter_start !== null) t.energy_wh = e.energy_wh - t.meter_start;
       if (e.power_w !== null) t.power_w = e.power_w;
       if (e.soc_percent !== null) t.soc_percent = e.soc_percent;
       s.last_message_at = new Date().toISOString();

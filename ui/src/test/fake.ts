@@ -6,6 +6,7 @@ import type { Event } from '../lib/bindings/Event';
 import type { EngineInfo } from '../lib/bindings/EngineInfo';
 import type { StationView } from '../lib/bindings/StationView';
 import type { Transaction } from '../lib/bindings/Transaction';
+import type { ConnectorState } from '../lib/bindings/ConnectorState';
 
 export const info: EngineInfo = {
   version: '0.1.0', database: '/tmp/x.db', unknown_stations: 'pending', open_charging: false, heartbeat_interval_s: 300,
@@ -19,8 +20,8 @@ export function station(id: string, status: string, extra: Partial<StationView> 
     serial_number: null, charge_box_serial: null, firmware_version: null, iccid: null, imsi: null, meter_type: null,
     meter_serial: null, protocol: 'ocpp1.6', offered_protocols: 'ocpp1.6', remote_addr: '127.0.0.1:5000', boot_attempts: 1,
     diagnostics_status: null, firmware_status: null, first_seen: null, last_seen: null, last_boot: null,
-    created_at: '2026-01-01T00:00:00.000Z', demo: false, refused_connections: 0, last_refused_at: null, last_refused_reason: null, connected: true, connected_since: null, last_message_at: null,
-    connectors: [{ station_id: id, connector_id: 1, status, error_code: 'NoError', info: null, vendor_id: null, vendor_error_code: null, status_at: '2026-01-01T00:00:00.000Z' }],
+    created_at: '2026-01-01T00:00:00.000Z', demo: false, enabled_protocols: null, refused_connections: 0, last_refused_at: null, last_refused_reason: null, connected: true, connected_since: null, last_message_at: null,
+    connectors: [{ station_id: id, evse_id: 1, connector_id: null, status, state: status as ConnectorState, error_code: 'NoError', info: null, vendor_id: null, vendor_error_code: null, status_at: '2026-01-01T00:00:00.000Z' }],
     open_transactions: [],
     ...extra,
   };
@@ -28,8 +29,8 @@ export function station(id: string, status: string, extra: Partial<StationView> 
 
 export function transaction(id: number, station_id: string, extra: Partial<Transaction> = {}): Transaction {
   return {
-    id, station_id, connector_id: 1, id_tag: 'TAG1', start_ts: new Date(Date.now() - 65_000).toISOString(), meter_start: 1000,
-    reservation_id: null, start_auth_status: 'Accepted', stop_ts: null, meter_stop: null, stop_reason: null, stop_id_tag: null,
+    id, station_id, evse_id: 1, connector_id: null, protocol: 'ocpp1.6', charger_tx_id: String(id), id_tag: 'TAG1', id_token_type: null,
+    start_ts: new Date(Date.now() - 65_000).toISOString(), meter_start: 1000, reservation_id: null, remote_start_id: null, charging_state: null, start_auth_status: 'Accepted', stop_ts: null, meter_stop: null, stop_reason: null, stop_id_tag: null,
     closed_by: null, close_note: null, energy_wh: 0, power_w: null, soc_percent: null, received_at: '2026-01-01T00:00:00.000Z', tariff_version_id: null, cost: null, ...extra,
   };
 }

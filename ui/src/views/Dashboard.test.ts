@@ -11,7 +11,7 @@ function depot() {
     station('CP1', 'Available'),
     station('CP2', 'Charging', { open_transactions: [transaction(7, 'CP2', { power_w: 7400, energy_wh: 2500 })] }),
     station('CP3', 'Faulted', {
-      connectors: [{ station_id: 'CP3', connector_id: 1, status: 'Faulted', error_code: 'OtherError', info: 'RCD tripped', vendor_id: 'x', vendor_error_code: 'E-017', status_at: '2026-01-01T00:00:00Z' }],
+      connectors: [{ station_id: 'CP3', evse_id: 1, connector_id: null, status: 'Faulted', state: 'Faulted', error_code: 'OtherError', info: 'RCD tripped', vendor_id: 'x', vendor_error_code: 'E-017', status_at: '2026-01-01T00:00:00Z' }],
     }),
     station('CP4', 'Available', { connected: false }),
   ];
@@ -45,8 +45,8 @@ describe('Dashboard', () => {
     render(Dashboard, { live });
     await waitFor(() => expect(screen.getAllByTestId('tile')).toHaveLength(4));
     const loads = t.requests.length;
-    t.emit({ type: 'status_changed', connector: { station_id: 'CP1', connector_id: 1, status: 'Preparing', error_code: 'NoError', info: null, vendor_id: null, vendor_error_code: null, status_at: new Date().toISOString() } });
-    t.emit({ type: 'meter_values', station_id: 'CP2', connector_id: 1, transaction_id: 7, timestamp: new Date().toISOString(), energy_wh: 4000, power_w: 11000, soc_percent: 55 });
+    t.emit({ type: 'status_changed', connector: { station_id: 'CP1', evse_id: 1, connector_id: null, status: 'Preparing', state: 'Preparing', error_code: 'NoError', info: null, vendor_id: null, vendor_error_code: null, status_at: new Date().toISOString() } });
+    t.emit({ type: 'meter_values', station_id: 'CP2', evse_id: 1, transaction_id: 7, timestamp: new Date().toISOString(), energy_wh: 4000, power_w: 11000, soc_percent: 55 });
     await waitFor(() => expect(tile('CP1').dataset.status).toBe('Preparing'));
     expect(tile('CP2').querySelector('[data-testid=power]')?.textContent).toBe('11.0 kW');
     expect(tile('CP2').querySelector('[data-testid=energy]')?.textContent).toBe('3.00 kWh');
@@ -83,7 +83,7 @@ describe('Dashboard', () => {
 
     const reload = live.refresh();
     await waitFor(() => expect(waiting).toHaveLength(2));
-    t.emit({ type: 'status_changed', connector: { station_id: 'CP1', connector_id: 1, status: 'Charging', error_code: 'NoError', info: null, vendor_id: null, vendor_error_code: null, status_at: new Date().toISOString() } });
+    t.emit({ type: 'status_changed', connector: { station_id: 'CP1', evse_id: 1, connector_id: null, status: 'Charging', state: 'Charging', error_code: 'NoError', info: null, vendor_id: null, vendor_error_code: null, status_at: new Date().toISOString() } });
     waiting[1]([station('CP1', 'Available')]);
     await reload;
     await waitFor(() => expect(tile('CP1').dataset.status).toBe('Charging'));

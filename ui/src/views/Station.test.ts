@@ -35,7 +35,7 @@ describe('Station actions', () => {
     await fireEvent.click(screen.getByTestId('remote-start'));
     await waitFor(() => expect(screen.getByTestId('notice').textContent).toBe('Start charging: the charger accepted.'));
     const sent = t.requests.find((r) => r.path.includes('/start'));
-    expect(sent?.body).toEqual({ connector_id: 1, id_tag: 'TAG9' });
+    expect(sent?.body).toEqual({ evse_id: 1, id_tag: 'TAG9' });
   });
 
   it('says so when the charger rejects', async () => {

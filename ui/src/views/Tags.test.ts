@@ -7,7 +7,7 @@ import { setLang } from '../lib/i18n.svelte';
 import type { IdTag } from '../lib/bindings/IdTag';
 
 const tag = (id_tag: string): IdTag => ({
-  id_tag, status: 'Accepted', expiry: null, parent_id_tag: null, group_kind: 'driver', group_name: null, note: null,
+  id_tag, status: 'Accepted', expiry: null, parent_id_tag: null, group_kind: 'driver', group_name: null, note: null, token_type: null,
   created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z',
 });
 

@@ -12,13 +12,12 @@ use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use chargeyard_ocpp::lenient::Timestamp;
-use chargeyard_ocpp::v16;
 use chargeyard_store::model::Transfer;
 use chargeyard_store::transfers;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde::Deserialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +27,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::export::slug;
+use crate::protocol::Intent;
 
 mod ftp;
 
@@ -213,16 +213,26 @@ impl Engine {
             }
             UploadProtocol::Ftp => self.open_ftp_upload(station_id, dir).await?,
         };
-        let request = v16::GetDiagnosticsRequest {
-            location: job.url.clone(),
+        let request = Intent::UploadLog {
+            url: job.url.clone(),
+            from: r.start_time,
+            to: r.stop_time,
             retries: r.retries,
             retry_interval: r.retry_interval,
-            start_time: r.start_time.map(Timestamp),
-            stop_time: r.stop_time.map(Timestamp),
+            request_id: job.id,
         };
-        match self.call(station_id, request, "technician").await {
+        match self.intent(station_id, request, "technician").await {
+            Ok(answer) if !matches!(answer.status.as_str(), "Accepted" | "AcceptedCanceled") => {
+                let why = format!("the station answered {}", answer.status);
+                self.end_job(job.clone(), "failed", Some(why.clone())).await;
+                Err(Error::ChargerRefused(why))
+            }
             Ok(answer) => {
-                if let Some(name) = answer.file_name {
+                // 1.6 names it fileName, 2.x filename.
+                let name = ["fileName", "filename"]
+                    .iter()
+                    .find_map(|k| answer.answer.get(*k).and_then(Value::as_str));
+                if let Some(name) = name {
                     // The upload may already be in: only a note, never the state.
                     self.note_transfer(job.id, format!("the station names the file {name}"))
                         .await;
@@ -262,13 +272,19 @@ impl Engine {
         let job = self
             .open_endpoint(station_id, Kind::Firmware, path, Some(file))
             .await?;
-        let request = v16::UpdateFirmwareRequest {
-            location: job.url.clone(),
+        let request = Intent::UpdateFirmware {
+            url: job.url.clone(),
+            retrieve_at: r.retrieve_date.unwrap_or_else(|| self.now()),
             retries: r.retries,
-            retrieve_date: Timestamp(r.retrieve_date.unwrap_or_else(|| self.now())),
             retry_interval: r.retry_interval,
+            request_id: job.id,
         };
-        match self.call(station_id, request, "technician").await {
+        match self.intent(station_id, request, "technician").await {
+            Ok(answer) if !matches!(answer.status.as_str(), "Accepted" | "AcceptedCanceled") => {
+                let why = format!("the station answered {}", answer.status);
+                self.end_job(job, "failed", Some(why.clone())).await;
+                Err(Error::ChargerRefused(why))
+            }
             Ok(_) => Ok(job),
             Err(e) => {
                 self.end_job(job, "failed", Some(e.to_string())).await;

@@ -7000,6 +7000,79 @@ impl crate::Request for UpdateFirmwareRequest {
     type Response = UpdateFirmwareResponse;
 }
 
+/// A valid example payload of each command the central system sends (its required
+/// fields only), for the technician's composer.
+pub fn template(action: Action) -> Option<serde_json::Value> {
+    let text = match action {
+        Action::CancelReservation => r#"{"reservationId":0}"#,
+        Action::CertificateSigned => r#"{"certificateChain":""}"#,
+        Action::ChangeAvailability => r#"{"operationalStatus":"Inoperative"}"#,
+        Action::ClearCache => r#"{}"#,
+        Action::ClearChargingProfile => r#"{}"#,
+        Action::ClearDisplayMessage => r#"{"id":0}"#,
+        Action::ClearVariableMonitoring => r#"{"id":[0]}"#,
+        Action::CostUpdated => r#"{"totalCost":0.0,"transactionId":""}"#,
+        Action::CustomerInformation => r#"{"clear":false,"report":false,"requestId":0}"#,
+        Action::DataTransfer => r#"{"vendorId":""}"#,
+        Action::DeleteCertificate => {
+            r#"{"certificateHashData":{"hashAlgorithm":"SHA256","issuerKeyHash":"","issuerNameHash":"","serialNumber":""}}"#
+        }
+        Action::GetBaseReport => r#"{"reportBase":"ConfigurationInventory","requestId":0}"#,
+        Action::GetChargingProfiles => r#"{"chargingProfile":{},"requestId":0}"#,
+        Action::GetCompositeSchedule => r#"{"duration":0,"evseId":0}"#,
+        Action::GetDisplayMessages => r#"{"requestId":0}"#,
+        Action::GetInstalledCertificateIds => r#"{}"#,
+        Action::GetLocalListVersion => r#"{}"#,
+        Action::GetLog => {
+            r#"{"log":{"remoteLocation":""},"logType":"DiagnosticsLog","requestId":0}"#
+        }
+        Action::GetMonitoringReport => r#"{"requestId":0}"#,
+        Action::GetReport => r#"{"requestId":0}"#,
+        Action::GetTransactionStatus => r#"{}"#,
+        Action::GetVariables => {
+            r#"{"getVariableData":[{"component":{"name":""},"variable":{"name":""}}]}"#
+        }
+        Action::InstallCertificate => {
+            r#"{"certificate":"","certificateType":"V2GRootCertificate"}"#
+        }
+        Action::PublishFirmware => r#"{"checksum":"","location":"","requestId":0}"#,
+        Action::RequestStartTransaction => {
+            r#"{"idToken":{"idToken":"","type":"Central"},"remoteStartId":0}"#
+        }
+        Action::RequestStopTransaction => r#"{"transactionId":""}"#,
+        Action::ReserveNow => {
+            r#"{"expiryDateTime":"2026-01-01T00:00:00.000Z","id":0,"idToken":{"idToken":"","type":"Central"}}"#
+        }
+        Action::Reset => r#"{"type":"Immediate"}"#,
+        Action::SendLocalList => r#"{"updateType":"Differential","versionNumber":0}"#,
+        Action::SetChargingProfile => {
+            r#"{"chargingProfile":{"chargingProfileKind":"Absolute","chargingProfilePurpose":"ChargingStationExternalConstraints","chargingSchedule":[{"chargingRateUnit":"W","chargingSchedulePeriod":[{"limit":0.0,"startPeriod":0}],"id":0}],"id":0,"stackLevel":0},"evseId":0}"#
+        }
+        Action::SetDisplayMessage => {
+            r#"{"message":{"id":0,"message":{"content":"","format":"ASCII"},"priority":"AlwaysFront"}}"#
+        }
+        Action::SetMonitoringBase => r#"{"monitoringBase":"All"}"#,
+        Action::SetMonitoringLevel => r#"{"severity":0}"#,
+        Action::SetNetworkProfile => {
+            r#"{"configurationSlot":0,"connectionData":{"messageTimeout":0,"ocppCsmsUrl":"","ocppInterface":"Wired0","ocppTransport":"JSON","ocppVersion":"OCPP12","securityProfile":0}}"#
+        }
+        Action::SetVariableMonitoring => {
+            r#"{"setMonitoringData":[{"component":{"name":""},"severity":0,"type":"UpperThreshold","value":0.0,"variable":{"name":""}}]}"#
+        }
+        Action::SetVariables => {
+            r#"{"setVariableData":[{"attributeValue":"","component":{"name":""},"variable":{"name":""}}]}"#
+        }
+        Action::TriggerMessage => r#"{"requestedMessage":"BootNotification"}"#,
+        Action::UnlockConnector => r#"{"connectorId":0,"evseId":0}"#,
+        Action::UnpublishFirmware => r#"{"checksum":""}"#,
+        Action::UpdateFirmware => {
+            r#"{"firmware":{"location":"","retrieveDateTime":"2026-01-01T00:00:00.000Z"},"requestId":0}"#
+        }
+        _ => return None,
+    };
+    serde_json::from_str(text).ok()
+}
+
 crate::call_enum!(
     /// A CALL a charging station sends to the central system.
     StationCall {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use chargeyard_ocpp::lenient::QuirkKind;
 use chargeyard_ocpp::{Direction, ErrorCode, Frame, Version, v21, v201};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// A version's schemas by file stem ("TransactionEventRequest").
 fn schemas(module: &str) -> BTreeMap<String, Value> {
@@ -32,70 +32,46 @@ fn schemas(module: &str) -> BTreeMap<String, Value> {
     out
 }
 
-/// An instance of `s` (a schema node of `root`): every property, or only the required ones.
+/// An instance of `s` (a schema node of `root`): every property, or only the required ones;
+/// values that are not the first a decoder would try.
 fn example(root: &Value, s: &Value, all: bool) -> Value {
-    if let Some(r) = s.get("$ref").and_then(Value::as_str) {
-        let name = r.trim_start_matches("#/definitions/");
-        return example(root, &root["definitions"][name], all);
-    }
-    if let Some(values) = s.get("enum").and_then(Value::as_array) {
-        // The last value: not always the first a decoder tries.
-        return values.last().cloned().expect("an enum value");
-    }
-    match s.get("type").and_then(Value::as_str) {
-        Some("object") => {
-            let required: Vec<&str> = s
-                .get("required")
-                .and_then(Value::as_array)
-                .map(|r| r.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let mut out = Map::new();
-            if let Some(props) = s.get("properties").and_then(Value::as_object) {
-                for (name, p) in props {
-                    if all || required.contains(&name.as_str()) {
-                        out.insert(name.clone(), example(root, p, all));
-                    }
-                }
+    chargeyard_codegen::instance(root, s, all, &|s| {
+        if let Some(values) = s.get("enum").and_then(Value::as_array) {
+            // The last value: not always the first a decoder tries.
+            return values.last().cloned().expect("an enum value");
+        }
+        match s.get("type").and_then(Value::as_str) {
+            Some("string") if s.get("format").and_then(Value::as_str) == Some("date-time") => {
+                json!("2026-10-05T17:00:00.000Z")
             }
-            Value::Object(out)
+            Some("string") => {
+                let max = s.get("maxLength").and_then(Value::as_u64).unwrap_or(20) as usize;
+                json!(
+                    "Ab3"
+                        .repeat(8)
+                        .chars()
+                        .take(max.min(24))
+                        .collect::<String>()
+                )
+            }
+            Some("integer") => {
+                let min = s.get("minimum").and_then(Value::as_i64).unwrap_or(1);
+                json!(
+                    min.max(1)
+                        .min(s.get("maximum").and_then(Value::as_i64).unwrap_or(i64::MAX))
+                )
+            }
+            Some("number") => {
+                let min = s.get("minimum").and_then(Value::as_f64).unwrap_or(0.5);
+                let v =
+                    (min + 1.5).min(s.get("maximum").and_then(Value::as_f64).unwrap_or(f64::MAX));
+                json!(v)
+            }
+            Some("boolean") => json!(true),
+            // No type: any value (DataTransfer's data).
+            _ => json!({"any": ["value", 1]}),
         }
-        Some("array") => {
-            let n = s
-                .get("minItems")
-                .and_then(Value::as_u64)
-                .unwrap_or(1)
-                .max(1);
-            Value::Array((0..n).map(|_| example(root, &s["items"], all)).collect())
-        }
-        Some("string") if s.get("format").and_then(Value::as_str) == Some("date-time") => {
-            json!("2026-10-05T17:00:00.000Z")
-        }
-        Some("string") => {
-            let max = s.get("maxLength").and_then(Value::as_u64).unwrap_or(20) as usize;
-            json!(
-                "Ab3"
-                    .repeat(8)
-                    .chars()
-                    .take(max.min(24))
-                    .collect::<String>()
-            )
-        }
-        Some("integer") => {
-            let min = s.get("minimum").and_then(Value::as_i64).unwrap_or(1);
-            json!(
-                min.max(1)
-                    .min(s.get("maximum").and_then(Value::as_i64).unwrap_or(i64::MAX))
-            )
-        }
-        Some("number") => {
-            let min = s.get("minimum").and_then(Value::as_f64).unwrap_or(0.5);
-            let v = (min + 1.5).min(s.get("maximum").and_then(Value::as_f64).unwrap_or(f64::MAX));
-            json!(v)
-        }
-        Some("boolean") => json!(true),
-        // No type: any value (DataTransfer's data).
-        _ => json!({"any": ["value", 1]}),
-    }
+    })
 }
 
 fn assert_valid(name: &str, schema: &Value, payload: &Value) {

@@ -4,7 +4,11 @@ import type { ConfigKey } from "./ConfigKey";
 /**
  * A station's configuration saved at one moment.
  */
-export type ConfigSnapshot = { id: number, station_id: string, name: string, taken_at: string, keys: Array<ConfigKey>, 
+export type ConfigSnapshot = { id: number, station_id: string, 
+/**
+ * The version it was read with.
+ */
+protocol: string, name: string, taken_at: string, keys: Array<ConfigKey>, 
 /**
  * Keys asked for that the station did not know.
  */

@@ -6,7 +6,11 @@ import type { Frame } from "./Frame";
 import type { Transaction } from "./Transaction";
 import type { Transfer } from "./Transfer";
 
-export type Event = { "type": "station_connected", station_id: string, protocol: string, remote_addr: string, at: string, } | { "type": "station_disconnected", station_id: string, reason: string, at: string, } | { "type": "station_updated", station_id: string, } | { "type": "status_changed", connector: Connector, } | { "type": "meter_values", station_id: string, connector_id: number, transaction_id: number | null, timestamp: string, 
+export type Event = { "type": "station_connected", station_id: string, protocol: string, remote_addr: string, at: string, } | { "type": "station_disconnected", station_id: string, reason: string, at: string, } | { "type": "station_updated", station_id: string, } | { "type": "status_changed", connector: Connector, } | { "type": "meter_values", station_id: string, 
+/**
+ * The EVSE (1.6: the connector).
+ */
+evse_id: number, transaction_id: number | null, timestamp: string, 
 /**
  * Import register, Wh.
  */

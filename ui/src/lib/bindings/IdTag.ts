@@ -8,4 +8,8 @@ status: string, expiry: string | null, parent_id_tag: string | null,
 /**
  * driver | vehicle | customer.
  */
-group_kind: string | null, group_name: string | null, note: string | null, created_at: string, updated_at: string, };
+group_kind: string | null, group_name: string | null, note: string | null, 
+/**
+ * 2.x: the token type it is presented as (ISO14443, KeyCode, …); None: any.
+ */
+token_type: string | null, created_at: string, updated_at: string, };

@@ -3,4 +3,4 @@
 /**
  * Which samples to read.
  */
-export type SampleFilter = { station_id: string | null, connector_id: number | null, transaction_id: number | null, measurand: string | null, from: string | null, to: string | null, limit: number | null, };
+export type SampleFilter = { station_id: string | null, evse_id: number | null, transaction_id: number | null, measurand: string | null, from: string | null, to: string | null, limit: number | null, };

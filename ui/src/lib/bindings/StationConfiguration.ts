@@ -2,9 +2,14 @@
 import type { ConfigRow } from "./ConfigRow";
 
 /**
- * A station's configuration as GetConfiguration reported it just now.
+ * A station's configuration as it reported it just now (1.6 GetConfiguration; 2.x a base
+ * report of its device model).
  */
-export type StationConfiguration = { station_id: string, fetched_at: string, keys: Array<ConfigRow>, 
+export type StationConfiguration = { station_id: string, 
+/**
+ * The version it was read with: 1.6 keys, or 2.x component/variable/attribute rows.
+ */
+protocol: string, fetched_at: string, keys: Array<ConfigRow>, 
 /**
  * Keys asked for that the station does not know.
  */

@@ -28,6 +28,10 @@ fallback_protocol: string, vendor: string | null, model: string | null, serial_n
  */
 protocol: string | null, 
 /**
+ * The versions it may use (comma-separated subprotocols); None: every one spoken.
+ */
+enabled_protocols: string | null, 
+/**
  * What the charger offered at its last handshake (comma separated), for the pending inbox.
  */
 offered_protocols: string | null, remote_addr: string | null, 

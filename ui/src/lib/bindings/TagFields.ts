@@ -3,4 +3,8 @@
 /**
  * The editable fields of a tag.
  */
-export type TagFields = { status: string, expiry: string | null, parent_id_tag: string | null, group_kind: string | null, group_name: string | null, note: string | null, };
+export type TagFields = { status: string, expiry: string | null, parent_id_tag: string | null, group_kind: string | null, group_name: string | null, note: string | null, 
+/**
+ * 2.x: the token type it must be presented as (ISO14443, KeyCode, …); None: any.
+ */
+token_type: string | null, };

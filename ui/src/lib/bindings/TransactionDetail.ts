@@ -2,7 +2,47 @@
 import type { Cost } from "./Cost";
 import type { MeterSample } from "./MeterSample";
 
-export type TransactionDetail = { meter_samples: Array<MeterSample>, id: number, station_id: string, connector_id: number, id_tag: string, start_ts: string, meter_start: number, reservation_id: number | null, start_auth_status: string, stop_ts: string | null, meter_stop: number | null, stop_reason: string | null, stop_id_tag: string | null, 
+export type TransactionDetail = { meter_samples: Array<MeterSample>, 
+/**
+ * Our id (1.6: also the transactionId the station was given).
+ */
+id: number, station_id: string, 
+/**
+ * The EVSE it runs on (1.6: the connector).
+ */
+evse_id: number, 
+/**
+ * 2.x: the connector on the EVSE.
+ */
+connector_id: number | null, 
+/**
+ * The protocol the station spoke when it started ("ocpp1.6", "ocpp2.0.1").
+ */
+protocol: string, 
+/**
+ * The station's id of it: 1.6 the integer we issued, 2.x the station's own string.
+ */
+charger_tx_id: string, 
+/**
+ * The tag (token) that started it ("" when a 2.x session has none yet).
+ */
+id_tag: string, 
+/**
+ * 2.x: the token's type.
+ */
+id_token_type: string | null, start_ts: string, 
+/**
+ * The energy register at the start (Wh); None until a 2.x station reports a reading.
+ */
+meter_start: number | null, reservation_id: number | null, 
+/**
+ * 2.x: the remoteStartId of the remote start that led to it.
+ */
+remote_start_id: number | null, start_auth_status: string, 
+/**
+ * 2.x: the charging state last reported (Charging, EVConnected, SuspendedEV, …).
+ */
+charging_state: string | null, stop_ts: string | null, meter_stop: number | null, stop_reason: string | null, stop_id_tag: string | null, 
 /**
  * Who closed the session when the charger did not ("system", or the operator); None when
  * it is running or the charger stopped it.

@@ -3,7 +3,7 @@
 /**
  * Which transactions to list.
  */
-export type TransactionFilter = { station_id: string | null, connector_id: number | null, id_tag: string | null, 
+export type TransactionFilter = { station_id: string | null, evse_id: number | null, id_tag: string | null, 
 /**
  * `Some(true)`: only running; `Some(false)`: only finished.
  */
