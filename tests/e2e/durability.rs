@@ -61,6 +61,29 @@ fn ci<const N: usize>(s: &str) -> CiString<N> {
     CiString::new(s).expect("fits")
 }
 
+/// Let a few hundred acknowledgements through, then SIGKILL the server without warning; returns
+/// every acknowledgement the stream saw, also those after the first 300.
+async fn kill_after_300<T>(
+    acked: &mut tokio::sync::mpsc::UnboundedReceiver<T>,
+    server: &mut Child,
+    stream: tokio::task::JoinHandle<()>,
+) -> Vec<T> {
+    let mut got = Vec::new();
+    while got.len() < 300 {
+        match tokio::time::timeout(Duration::from_secs(30), acked.recv()).await {
+            Ok(Some(a)) => got.push(a),
+            _ => panic!("the stream stalled after {} acknowledgements", got.len()),
+        }
+    }
+    server.kill().expect("SIGKILL");
+    server.wait().expect("reaped");
+    let _ = tokio::time::timeout(Duration::from_secs(15), stream).await;
+    while let Ok(a) = acked.try_recv() {
+        got.push(a);
+    }
+    got
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_loses_nothing_that_was_acknowledged() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -130,20 +153,7 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
         }
     });
 
-    // Let a few hundred messages through, then kill without warning.
-    let mut got = Vec::new();
-    while got.len() < 300 {
-        match tokio::time::timeout(Duration::from_secs(30), acked.recv()).await {
-            Ok(Some(a)) => got.push(a),
-            _ => panic!("the stream stalled after {} acknowledgements", got.len()),
-        }
-    }
-    server.kill().expect("SIGKILL");
-    server.wait().expect("reaped");
-    let _ = tokio::time::timeout(Duration::from_secs(15), stream).await;
-    while let Ok(a) = acked.try_recv() {
-        got.push(a);
-    }
+    let got = kill_after_300(&mut acked, &mut server, stream).await;
 
     // Restart on the same data; it must come up by itself.
     let mut server = spawn_server(dir.path(), ocpp, http);
@@ -197,6 +207,127 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
         missing.len()
     );
     assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
+}
+
+/// The same for an OCPP 2.0.1 charger's TransactionEvent stream: every acknowledged Started,
+/// Updated and Ended is on disk after a SIGKILL, and the charger sending its last events again
+/// after the restart (it cannot know which answers were lost) gets the same answers and creates
+/// nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_loses_no_acknowledged_transaction_event() {
+    use serde_json::{Value, json};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ocpp, http) = (free_port(), free_port());
+    let mut server = spawn_server(dir.path(), ocpp, http);
+    let url = format!("ws://127.0.0.1:{ocpp}/ocpp");
+    let connect201 = || async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok((cp, _)) = ChargePoint::connect(SimConfig::v201(&url, "DUR2")).await {
+                return cp;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "server did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let cp = connect201().await;
+    cp.boot().await.expect("boot");
+    let event = |kind: &str, tx: &str, seq: i64, wh: i64| -> Value {
+        let mut e = json!({
+            "eventType": kind, "timestamp": Timestamp::now(), "seqNo": seq,
+            "triggerReason": if kind == "Ended" { "StopAuthorized" } else { "MeterValuePeriodic" },
+            "transactionInfo": {"transactionId": tx, "chargingState": "Charging"},
+            "evse": {"id": 1, "connectorId": 1},
+            "meterValue": [{"timestamp": Timestamp::now(), "sampledValue": [
+                {"value": wh, "measurand": "Energy.Active.Import.Register"}]}],
+        });
+        if kind == "Started" {
+            e["idToken"] = json!({"idToken": "DUR", "type": "ISO14443"});
+        }
+        if kind == "Ended" {
+            e["transactionInfo"]["stoppedReason"] = json!("Local");
+        }
+        e
+    };
+    // (kind, transaction id, register reading, the event, its answer)
+    type Acked = (&'static str, String, i64, Value, Value);
+    let (acked_tx, mut acked) = tokio::sync::mpsc::unbounded_channel::<Acked>();
+    let sender = cp.clone();
+    let stream = tokio::spawn(async move {
+        let mut register = 0i64;
+        for round in 0..100_000i64 {
+            let tx = format!("dur-{round}");
+            let kinds = [
+                "Started", "Updated", "Updated", "Updated", "Updated", "Ended",
+            ];
+            for (seq, kind) in (0..).zip(kinds) {
+                register += 100;
+                let e = event(kind, &tx, seq, register);
+                let Ok(answer) = sender.call_raw("TransactionEvent", e.clone()).await else {
+                    return;
+                };
+                let _ = acked_tx.send((kind, tx.clone(), register, e, answer));
+            }
+        }
+    });
+    let got: Vec<Acked> = kill_after_300(&mut acked, &mut server, stream).await;
+
+    let mut server = spawn_server(dir.path(), ocpp, http);
+    let cp = connect201().await;
+    cp.boot().await.expect("boots again after the crash");
+    // The last Started and the last Ended acknowledged, sent again.
+    for kind in ["Started", "Ended"] {
+        let (_, _, _, e, answer) = got.iter().rfind(|a| a.0 == kind).expect("sent").clone();
+        let again = cp.call_raw("TransactionEvent", e).await.expect("answered");
+        assert_eq!(again, answer, "the same answer to the same {kind}");
+    }
+    server.kill().expect("stop");
+    server.wait().expect("reaped");
+
+    let db = chargeyard_store::Store::open(&dir.path().join("chargeyard.db"))
+        .await
+        .expect("reopen");
+    let r = &db.reader;
+    let mut missing = Vec::new();
+    for (kind, tx, wh, _, _) in &got {
+        let sql = match *kind {
+            "Started" => "SELECT COUNT(*) FROM transactions WHERE charger_tx_id = ?1 AND ?2 > 0",
+            "Updated" => {
+                "SELECT COUNT(*) FROM meter_samples s JOIN transactions t ON t.id = s.transaction_id
+                 WHERE t.charger_tx_id = ?1 AND s.value = ?2"
+            }
+            _ => {
+                "SELECT COUNT(*) FROM transactions WHERE charger_tx_id = ?1 AND meter_stop = ?2
+                 AND stop_ts IS NOT NULL"
+            }
+        };
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(tx)
+            .bind(wh)
+            .fetch_one(r)
+            .await
+            .expect("query");
+        if n == 0 {
+            missing.push((*kind, tx.clone(), *wh));
+        }
+    }
+    let twice: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT charger_tx_id FROM transactions
+         GROUP BY station_id, charger_tx_id HAVING COUNT(*) > 1)",
+    )
+    .fetch_one(r)
+    .await
+    .expect("query");
+    println!(
+        "2.0.1 events acknowledged before SIGKILL: {}; missing after restart: {}",
+        got.len(),
+        missing.len()
+    );
+    assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
+    assert_eq!(twice, 0, "no transaction stored twice");
 }
 
 /// A pseudo-random number in `0..n` from the clock (the test needs "some moment", not a seed).

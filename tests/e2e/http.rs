@@ -13,6 +13,7 @@ use crate::{config, eventually};
 pub(crate) struct Api {
     pub(crate) base: String,
     pub(crate) ocpp: String,
+    pub(crate) engine: Engine,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
     _stop: tokio_util::sync::DropGuard,
@@ -29,12 +30,13 @@ pub(crate) async fn start_with(cfg: chargeyard_core::EngineConfig) -> Api {
         .expect("engine");
     let stop = CancellationToken::new();
     let any = "127.0.0.1:0".parse().expect("addr");
-    let (bound, _) = chargeyard_server::serve(engine, any, any, None, stop.clone())
+    let (bound, _) = chargeyard_server::serve(engine.clone(), any, any, None, stop.clone())
         .await
         .expect("serve");
     Api {
         base: format!("http://{}", bound.http),
         ocpp: format!("ws://{}/ocpp", bound.ocpp),
+        engine,
         http: reqwest::Client::new(),
         _dir: dir,
         _stop: stop.drop_guard(),
@@ -302,8 +304,9 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
         .await
         .expect("serve");
     let _g = stop.clone().drop_guard();
-    // 3 stations at 3600 simulated seconds per second: sessions start within a second or two.
-    let backfilled = chargeyard_server::demo::start(&engine, bound.ocpp, 3, 3600.0, 3, &stop)
+    // 5 stations (the fifth speaks 2.0.1) at 3600 simulated seconds per second: sessions start
+    // within a second or two.
+    let backfilled = chargeyard_server::demo::start(&engine, bound.ocpp, 5, 3600.0, 3, &stop)
         .await
         .expect("demo")
         .await
@@ -346,7 +349,7 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
     );
     let again = chargeyard_server::demo::backfill(
         &engine,
-        &chargeyard_server::demo::config(bound.ocpp, 3, 3600.0),
+        &chargeyard_server::demo::config(bound.ocpp, 5, 3600.0),
         3,
     )
     .await
@@ -355,6 +358,7 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
     let api = Api {
         base: format!("http://{}", bound.http),
         ocpp: String::new(),
+        engine: engine.clone(),
         http: reqwest::Client::new(),
         _dir: tempfile::tempdir().expect("dir"),
         _stop: CancellationToken::new().drop_guard(),
@@ -363,7 +367,7 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
     eventually("demo stations online and accepted", || async {
         let (_, v) = api.req("GET", "/api/stations", None).await;
         let all = v.as_array()?;
-        (all.len() == 3
+        (all.len() == 5
             && all.iter().all(|s| {
                 s["connected"] == json!(true)
                     && s["demo"] == json!(true)
@@ -372,6 +376,20 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
         .then_some(())
     })
     .await;
+    // The newer charger's weeks are 2.0.1 sessions, and it is connected in 2.0.1.
+    let newer = chargeyard_core::store::transactions::TransactionFilter {
+        station_id: Some("DEMO-05".into()),
+        open: Some(false),
+        ..Default::default()
+    };
+    let page = engine.transactions(&newer).await.expect("history");
+    assert!(
+        page.total > 0 && page.items.iter().all(|t| t.protocol == "ocpp2.0.1"),
+        "{:?}",
+        page.items.first()
+    );
+    let st = engine.station("DEMO-05").await.expect("station");
+    assert_eq!(st.view.station.protocol.as_deref(), Some("ocpp2.0.1"));
     eventually("a demo session with meter values and SoC", || async {
         let (_, page) = api.req("GET", "/api/transactions", None).await;
         let id = page["items"].as_array()?.first()?["id"].as_i64()?;
@@ -394,7 +412,7 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
             v["removed_tariffs"].clone(),
             v["default_tariff"].clone()
         ),
-        (200, json!(3), json!(1), json!(false)),
+        (200, json!(5), json!(1), json!(false)),
         "the demo's tariff goes with it, so nobody is billed demo prices: {v}"
     );
     let (_, tariffs) = api.req("GET", "/api/tariffs", None).await;

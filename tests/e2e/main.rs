@@ -5,7 +5,7 @@
 //! (charger-initiated messages), `malformed` (bad frames), `commands` (every command round trip),
 //! `sessions` (reconnects, pings, caps), `http` (the JSON API and live stream), `durability`
 //! (SIGKILL of the real server binary), `toolkit` (the technician's inspector, configuration,
-//! files and health).
+//! files and health), `v201` (an OCPP 2.0.1 charger served end to end).
 
 mod billing;
 mod commands;
@@ -19,6 +19,7 @@ mod negotiation;
 mod passwords;
 mod sessions;
 mod toolkit;
+mod v201;
 
 use std::future::Future;
 use std::time::Duration;
@@ -151,13 +152,26 @@ pub async fn flush(engine: &Engine) {
 }
 
 /// Every frame exchanged with `station` (both directions, from the raw frame log) is valid against
-/// the official OCA 1.6 schema of its action: CALLs against `<Action>.json`, results against
-/// `<Action>Response.json`. Returns how many were checked.
+/// the official OCA schema of its action in the version the station speaks: 1.6 CALLs against
+/// `<Action>.json` and results against `<Action>Response.json`; 2.0.1 against
+/// `<Action>Request.json` and `<Action>Response.json`. Returns how many were checked.
 pub async fn assert_frames_schema_valid(engine: &Engine, station: &str) -> usize {
     flush(engine).await;
+    let protocol = engine
+        .station(station)
+        .await
+        .ok()
+        .and_then(|s| s.view.station.protocol)
+        .unwrap_or_else(|| "ocpp1.6".into());
+    let (folder, request_suffix) = match protocol.as_str() {
+        "ocpp2.0.1" => ("v201", "Request"),
+        _ => ("v16", ""),
+    };
     let dir = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
-        .join("../crates/ocpp/schemas/v16");
+        .join("../crates/ocpp/schemas")
+        .join(folder);
     let frames = engine.frames(station, None, 5000).await.expect("frames");
+    let mut validators = std::collections::HashMap::new();
     let mut checked = 0;
     for f in &frames {
         let (Some(action), Some(kind)) = (&f.action, f.message_type) else {
@@ -165,21 +179,22 @@ pub async fn assert_frames_schema_valid(engine: &Engine, station: &str) -> usize
         };
         let v: serde_json::Value = serde_json::from_str(&f.text).expect("logged frames are JSON");
         let (schema, payload) = match kind {
-            2 => (action.clone(), &v[3]),
+            2 => (format!("{action}{request_suffix}"), &v[3]),
             3 => (format!("{action}Response"), &v[2]),
             _ => continue,
         };
-        let text =
-            std::fs::read_to_string(dir.join(format!("{schema}.json"))).expect("schema exists");
-        let validator =
-            jsonschema::validator_for(&serde_json::from_str(&text).expect("json")).expect("schema");
+        let validator = validators.entry(schema.clone()).or_insert_with(|| {
+            let text = std::fs::read_to_string(dir.join(format!("{schema}.json")))
+                .unwrap_or_else(|e| panic!("schema {schema}: {e}"));
+            jsonschema::validator_for(&serde_json::from_str(&text).expect("json")).expect("schema")
+        });
         let errors: Vec<String> = validator
             .iter_errors(payload)
             .map(|e| e.to_string())
             .collect();
         assert!(
             errors.is_empty(),
-            "{} frame {} is not valid {schema}: {errors:?}",
+            "{} frame {} is not valid {folder} {schema}: {errors:?}",
             f.direction,
             f.text
         );
@@ -192,11 +207,16 @@ pub type Raw = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A raw WebSocket client offering `ocpp1.6`, for frames the simulator would never send.
 pub async fn raw(url: &str, station: &str) -> Raw {
+    raw_with(url, station, "ocpp1.6").await
+}
+
+/// A raw WebSocket client offering `protocol`.
+pub async fn raw_with(url: &str, station: &str, protocol: &str) -> Raw {
     let mut req = format!("{url}/{station}")
         .into_client_request()
         .expect("request");
     req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", "ocpp1.6".parse().expect("header"));
+        .insert("Sec-WebSocket-Protocol", protocol.parse().expect("header"));
     tokio_tungstenite::connect_async(req)
         .await
         .expect("connects")

@@ -95,6 +95,11 @@ pub fn system_time_zone() -> String {
         .unwrap_or_else(|| "UTC".into())
 }
 
+/// A cost's total in the currency's major unit (12.50 for 1250 öre), as 2.x chargers take it.
+fn major_units(cost: &Cost) -> f64 {
+    cost.total as f64 / 10f64.powi(cost.decimals as i32)
+}
+
 /// A running session to price for the screens: by its id, or whichever runs on a connector.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Running {
@@ -153,6 +158,7 @@ async fn price_running(engine: &Engine, asks: std::collections::BTreeSet<Running
             continue;
         }
         if let Some(cost) = pricer.price(t.billable()).await? {
+            engine.tell_cost(&t, &cost);
             engine.emit(crate::events::Event::TransactionCost {
                 station_id: t.station_id,
                 transaction_id: t.id,
@@ -164,6 +170,52 @@ async fn price_running(engine: &Engine, asks: std::collections::BTreeSet<Running
 }
 
 impl Engine {
+    /// Send a running session's cost to its charger (2.x CostUpdated), at most once per
+    /// [`crate::EngineConfig::cost_update_interval`]; in the background, behind other commands.
+    fn tell_cost(&self, t: &Transaction, cost: &Cost) {
+        let speaks_2x = self
+            .connected_version(&t.station_id)
+            .is_some_and(|v| v != chargeyard_ocpp::Version::V16);
+        if !speaks_2x {
+            return;
+        }
+        let due = {
+            let mut sent = match self.inner.cost_updates.lock() {
+                Ok(m) => m,
+                Err(p) => p.into_inner(),
+            };
+            let now = std::time::Instant::now();
+            let every = self.inner.config.cost_update_interval;
+            match sent.get(&t.id) {
+                Some(last) if now.duration_since(*last) < every => false,
+                _ => {
+                    sent.insert(t.id, now);
+                    true
+                }
+            }
+        };
+        if !due {
+            return;
+        }
+        let intent = crate::protocol::Intent::CostUpdated {
+            charger_tx_id: t.charger_tx_id.clone(),
+            total: major_units(cost),
+        };
+        let (engine, station) = (self.clone(), t.station_id.clone());
+        self.inner.tasks.spawn(async move {
+            if let Err(e) = engine.intent(&station, intent, "system").await {
+                tracing::info!(station = %station, "CostUpdated: {e}");
+            }
+        });
+    }
+
+    /// A session ended: its charger needs no more cost updates.
+    pub(crate) fn forget_cost_updates(&self, id: i64) {
+        if let Ok(mut m) = self.inner.cost_updates.lock() {
+            m.remove(&id);
+        }
+    }
+
     /// Have a running session's cost so far announced (see [`live_costs`]).
     pub(crate) fn live_cost(&self, ask: Running) {
         let _ = self.inner.live_costs.send(ask);
@@ -300,8 +352,7 @@ impl Engine {
             return Ok(None);
         };
         self.price_all(std::slice::from_mut(&mut t)).await?;
-        Ok(t.cost
-            .map(|c| c.total as f64 / 10f64.powi(c.decimals as i32)))
+        Ok(t.cost.map(|c| major_units(&c)))
     }
 
     /// Price a session that just stopped and store its cost.

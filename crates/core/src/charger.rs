@@ -363,11 +363,18 @@ impl Engine {
             soc_percent: meter::latest(&samples, "SoC"),
         });
         self.inner.store.writer.append_samples(samples).await?;
+        let shown = event.is_some();
         if let Some(event) = event {
             self.emit(event);
-            if let Some(tx) = transaction {
-                self.live_cost(crate::billing::Running::Transaction(tx));
-            }
+        }
+        // The cost so far, for the screens and for a 2.x charger's display.
+        let display = self
+            .connected_version(station_id)
+            .is_some_and(|v| v != chargeyard_ocpp::Version::V16);
+        if let Some(tx) = transaction
+            && (shown || display)
+        {
+            self.live_cost(crate::billing::Running::Transaction(tx));
         }
         Ok(())
     }
@@ -433,6 +440,7 @@ impl Engine {
         match outcome {
             StopOutcome::Stopped => {
                 self.price_stopped(id);
+                self.forget_cost_updates(id);
                 if self.has_listeners()
                     && let Some(t) = transactions::get(&self.inner.store.reader, id).await?
                 {

@@ -98,6 +98,9 @@ pub struct EngineConfig {
     pub transfer_port: u16,
     /// How long a diagnostics or firmware endpoint waits for the station before it stops.
     pub transfer_ttl: Duration,
+    /// How often a 2.x charger is told the cost of a running session (CostUpdated, for its
+    /// display); zero: after every meter value.
+    pub cost_update_interval: Duration,
     pub clock: Clock,
     pub message_ids: IdGenerator,
 }
@@ -136,6 +139,7 @@ impl Default for EngineConfig {
             frame_retention: Duration::from_secs(14 * 24 * 3600),
             transfer_port: 0,
             transfer_ttl: Duration::from_secs(3600),
+            cost_update_interval: Duration::from_secs(60),
             clock: Arc::new(|| Utc::now().trunc_subsecs(3)),
             message_ids: Arc::new(move || {
                 format!("{nonce:08x}-{}", counter.fetch_add(1, Ordering::Relaxed))

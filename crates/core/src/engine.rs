@@ -126,6 +126,8 @@ pub(crate) struct Inner {
     pub reports: Mutex<HashMap<(String, i64), crate::toolkit::Report>>,
     /// Running sessions to price for the screens (see [`crate::billing::live_costs`]).
     pub live_costs: mpsc::UnboundedSender<crate::billing::Running>,
+    /// When each running 2.x session's cost was last sent to its charger (CostUpdated).
+    pub cost_updates: Mutex<HashMap<i64, std::time::Instant>>,
 }
 
 /// The engine. Cheap to clone; all clones share one state.
@@ -238,6 +240,7 @@ impl Engine {
                 running: Mutex::new(crate::running::Running::default()),
                 reports: Mutex::new(HashMap::new()),
                 live_costs,
+                cost_updates: Mutex::new(HashMap::new()),
             }),
         };
         engine.spawn_frame_pruner();
@@ -404,7 +407,11 @@ impl Engine {
         self.lock_sessions().contains_key(station_id)
     }
 
-    /// The versions `station_id` may use and the one it gets when it offers none.
+    /// The version a connected station speaks.
+    pub(crate) fn connected_version(&self, station_id: &str) -> Option<Version> {
+        self.lock_sessions().get(station_id).map(|h| h.info.version)
+    }
+
     /// Keep what the handshake reads of a station current after its row changed.
     pub(crate) fn remember_protocols(&self, station: &chargeyard_store::model::Station) {
         let p = StationProtocols::read(
@@ -422,6 +429,7 @@ impl Engine {
         }
     }
 
+    /// The versions `station_id` may use and the one it gets when it offers none.
     pub(crate) fn station_protocols(&self, station_id: &str) -> StationProtocols {
         self.inner
             .protocols

@@ -105,11 +105,17 @@ pub async fn backfill(engine: &Engine, cfg: &FleetConfig, days: i64) -> Result<u
     let to = chrono::Utc::now() - chrono::Duration::minutes(5);
     let from = to - chrono::Duration::days(days);
     let past = chargeyard_sim::fleet::history(cfg, from, to);
+    let protocols: std::collections::HashMap<String, &'static str> =
+        chargeyard_sim::fleet::plan(cfg)
+            .into_iter()
+            .map(|p| (p.id, p.protocol))
+            .collect();
     // One task per connector: their writes share group commits.
     let mut tasks = tokio::task::JoinSet::new();
     for pc in past {
         let engine = engine.clone();
-        tasks.spawn(async move { replay(&engine, pc).await });
+        let protocol = protocols.get(&pc.station_id).copied().unwrap_or("ocpp1.6");
+        tasks.spawn(async move { replay(&engine, pc, protocol).await });
     }
     let mut sessions = 0;
     while let Some(r) = tasks.join_next().await {
@@ -118,9 +124,23 @@ pub async fn backfill(engine: &Engine, cfg: &FleetConfig, days: i64) -> Result<u
     Ok(sessions)
 }
 
-/// One connector's history, in order; each session's samples and stop get the id the engine gave
-/// its start.
-async fn replay(engine: &Engine, pc: PastConnector) -> Result<u64> {
+/// One connector's history, in order, in the version its station speaks; each 1.6 session's
+/// samples and stop get the id the engine gave its start.
+async fn replay(engine: &Engine, pc: PastConnector, protocol: &str) -> Result<u64> {
+    if protocol == "ocpp2.0.1" {
+        let history = engine
+            .history(&pc.station_id, chargeyard_ocpp::Version::V201)
+            .await?;
+        let mut words = chargeyard_sim::v201::PastTranslator::new(&pc.station_id, pc.connector_id);
+        let mut sessions = 0;
+        for event in &pc.events {
+            sessions += u64::from(matches!(event, PastEvent::Stop(_)));
+            if let Some((action, payload)) = words.translate(event) {
+                history.ingest(action, payload).await?;
+            }
+        }
+        return Ok(sessions);
+    }
     let (mut tx, mut sessions) = (0, 0);
     let history = engine
         .history(&pc.station_id, chargeyard_ocpp::Version::V16)

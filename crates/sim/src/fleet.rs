@@ -3,7 +3,8 @@
 //! that tapers as the battery fills, pause (SuspendedEV / SuspendedEVSE), stop, stay plugged in
 //! idle for a while, and occasionally hit a fault with a vendor error code. Stations lose their
 //! connection now and then, keep charging offline and replay their queued messages (with their
-//! original timestamps) after reconnecting. The first four stations each show one known quirk.
+//! original timestamps) after reconnecting. The first four stations each show one known quirk;
+//! every third station after them is a newer charger that speaks OCPP 2.0.1 (offering 1.6 too).
 //! Remote commands are answered by the simulator underneath ([`crate::ChargePoint`]). Runs until
 //! cancelled.
 
@@ -63,6 +64,8 @@ pub struct StationPlan {
     pub driver_seeds: Vec<u64>,
     /// The first four stations each behave like a known real-world quirk.
     pub quirk: Option<FleetQuirk>,
+    /// The newest OCPP version it speaks: `ocpp1.6`, or `ocpp2.0.1` (then it offers 1.6 too).
+    pub protocol: &'static str,
 }
 
 /// The quirks of OCPP-FIELD-NOTES that the fleet exercises, one station each.
@@ -96,6 +99,11 @@ pub fn plan(cfg: &FleetConfig) -> Vec<StationPlan> {
                 vendor: ["Zaptec", "Easee", "ABB", "Alfen"][n % 4],
                 driver_seeds: (0..connectors).map(|_| rng.random()).collect(),
                 quirk: QUIRKS.get(n).copied(),
+                protocol: if n >= QUIRKS.len() && (n - QUIRKS.len()).is_multiple_of(3) {
+                    "ocpp2.0.1"
+                } else {
+                    "ocpp1.6"
+                },
             }
         })
         .collect()
@@ -123,6 +131,9 @@ async fn station(p: StationPlan, cfg: FleetConfig, stop: CancellationToken) {
     let (connectors, max_power) = (p.connectors, p.max_power_w);
     while !stop.is_cancelled() {
         let mut sim = SimConfig::new(&cfg.url, &p.id);
+        if p.protocol == "ocpp2.0.1" {
+            sim.subprotocols = vec!["ocpp2.0.1".into(), "ocpp1.6".into()];
+        }
         sim.connectors = connectors;
         sim.vendor = p.vendor.into();
         sim.model = format!("Depot {} kW", max_power / 1000.0);
@@ -623,6 +634,12 @@ mod tests {
         assert_eq!(p[0].id, "D-01");
         let quirks: Vec<_> = p.iter().filter_map(|s| s.quirk).collect();
         assert_eq!(quirks, QUIRKS, "one station per known quirk");
+        let newer: Vec<_> = p
+            .iter()
+            .filter(|s| s.protocol == "ocpp2.0.1")
+            .map(|s| s.id.as_str())
+            .collect();
+        assert_eq!(newer, ["D-05"], "the fifth station speaks 2.0.1");
     }
 
     #[test]

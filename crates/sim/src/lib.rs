@@ -1,4 +1,5 @@
-//! A simulated OCPP 1.6J charge point over a real WebSocket.
+//! A simulated OCPP charge point (1.6J, or 2.0.1 when the central system chooses it) over a real
+//! WebSocket.
 //!
 //! It boots, sends every charger-initiated message through [`ChargePoint::call`], and answers
 //! every command a central system can send the way a charger would: it keeps configuration keys,
@@ -6,7 +7,8 @@
 //! remote request, and sends the messages a TriggerMessage asks for. Everything it received is
 //! recorded for tests. Tests can make it ignore or refuse an action with [`Behaviour`].
 //!
-//! Layout: this file (connection, state, command answers); [`load`] the load generator;
+//! Layout: this file (connection, state, 1.6 command answers); [`v201`] the same charger in
+//! OCPP 2.0.1; [`load`] the load generator;
 //! [`http`] and [`ftp`] the file transfers of GetDiagnostics and UpdateFirmware;
 //! `main.rs` is the `chargeyard-sim` CLI, `bin/chargeyard-load.rs` the load generator's.
 
@@ -14,6 +16,7 @@ pub mod fleet;
 pub mod ftp;
 pub mod http;
 pub mod load;
+pub mod v201;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -205,6 +208,12 @@ struct State {
     behaviours: HashMap<String, Behaviour>,
     /// Firmware files downloaded (URL, bytes), for tests.
     firmware: Vec<(String, Vec<u8>)>,
+    /// 2.0.1: the device model, the transactions running by EVSE, charging profiles by EVSE,
+    /// and the CostUpdated messages received.
+    variables: v201::DeviceModel,
+    running: HashMap<i64, v201::Running>,
+    profiles_v201: Vec<(i64, Value)>,
+    costs: Vec<(String, f64)>,
 }
 
 type Waiter = oneshot::Sender<std::result::Result<Value, SimError>>;
@@ -292,6 +301,7 @@ impl ChargePoint {
         let mut state = State {
             meter_wh: 1_000_000,
             password: cfg.password.clone(),
+            variables: v201::device_model(cfg.connectors),
             ..Default::default()
         };
         for (k, v) in WRITABLE_KEYS {
@@ -401,8 +411,12 @@ impl ChargePoint {
         };
         let (ws, _) = open_socket(&cfg).await?;
         self.attach(ws);
-        let mut boot = serde_json::to_value(self.inner.cfg.boot_request())
-            .map_err(|e| SimError::BadAnswer(e.to_string()))?;
+        let mut boot = if self.speaks_v201() {
+            self.inner.cfg.boot_request_v201()
+        } else {
+            serde_json::to_value(self.inner.cfg.boot_request())
+                .map_err(|e| SimError::BadAnswer(e.to_string()))?
+        };
         self.inner.cfg.quirks.apply(&mut boot);
         self.send_call(BootNotificationRequest::ACTION, boot)
             .await?;
@@ -528,6 +542,7 @@ impl ChargePoint {
     pub async fn call_raw(&self, action: &str, mut payload: Value) -> Result<Value> {
         let tag = payload
             .get("idTag")
+            .or_else(|| payload.pointer("/idToken/idToken"))
             .and_then(Value::as_str)
             .map(str::to_string);
         self.inner.cfg.quirks.apply(&mut payload);
@@ -538,9 +553,15 @@ impl ChargePoint {
             }
         }
         let answer = self.send_call(action, payload).await?;
+        let status = answer
+            .pointer("/idTagInfo/status")
+            .or_else(|| answer.pointer("/idTokenInfo/status"));
         if let Some(tag) = tag
-            && matches!(action, "Authorize" | "StartTransaction")
-            && answer.pointer("/idTagInfo/status").and_then(Value::as_str) == Some("Accepted")
+            && matches!(
+                action,
+                "Authorize" | "StartTransaction" | "TransactionEvent"
+            )
+            && status.and_then(Value::as_str) == Some("Accepted")
         {
             lock(&self.inner.state).auth_cache.insert(tag);
         }
@@ -574,6 +595,17 @@ impl ChargePoint {
             "MeterValues" | "StopTransaction" => {
                 queue.push((action.to_string(), payload, None));
                 Ok(ok)
+            }
+            // 2.0.1: every event of a transaction is kept, marked as having happened offline.
+            "TransactionEvent" if tag.is_none() || cached() => {
+                let mut payload = payload;
+                payload["offline"] = Value::Bool(true);
+                queue.push((action.to_string(), payload, None));
+                Ok(if tag.is_some() {
+                    serde_json::json!({"idTokenInfo": {"status": "Accepted"}})
+                } else {
+                    ok
+                })
             }
             // The current status is reported again after reconnecting.
             "StatusNotification" => Ok(ok),
@@ -683,14 +715,20 @@ impl ChargePoint {
                 return;
             }
             Some(Behaviour::Error(code)) => Err(CallError::new(code, "refused by test behaviour")),
+            None if self.speaks_v201() => self.answer_v201(&action, &payload),
             None => match CentralSystemCall::decode(&action, payload.clone()) {
                 Ok(d) => Ok(self.answer(d.value)),
                 Err(e) => Err(e),
             },
         };
+        let version = if self.speaks_v201() {
+            Version::V201
+        } else {
+            Version::V16
+        };
         let frame = match &answer {
             Ok(v) => Frame::result(id, v.clone()),
-            Err(e) => Frame::error(id, e, Version::V16),
+            Err(e) => Frame::error(id, e, version),
         };
         self.record(&action, &payload, answer.ok());
         let _ = self.link().out.send(Message::text(frame.to_text()));
@@ -969,6 +1007,20 @@ impl ChargePoint {
                 status: DiagnosticsStatus::Uploading,
             })
             .await;
+        let status = match self.send_log(location, file_name).await {
+            Ok(()) => DiagnosticsStatus::Uploaded,
+            Err(e) => {
+                tracing::warn!("diagnostics upload failed: {e}");
+                DiagnosticsStatus::UploadFailed
+            }
+        };
+        let _ = self
+            .call(DiagnosticsStatusNotificationRequest { status })
+            .await;
+    }
+
+    /// Upload this charger's log as `file_name` to `location` (FTP or HTTP).
+    async fn send_log(&self, location: &str, file_name: &str) -> std::result::Result<(), String> {
         let log = format!(
             "{} diagnostics\nvendor={} model={} firmware={}\nconnectors={}\n",
             self.inner.cfg.station_id,
@@ -982,16 +1034,16 @@ impl ChargePoint {
         } else {
             http::post_file(location, file_name, log.as_bytes()).await
         };
-        let status = match sent {
-            Ok(()) => DiagnosticsStatus::Uploaded,
-            Err(e) => {
-                tracing::warn!("diagnostics upload failed: {e}");
-                DiagnosticsStatus::UploadFailed
-            }
-        };
-        let _ = self
-            .call(DiagnosticsStatusNotificationRequest { status })
-            .await;
+        sent.map_err(|e| e.to_string())
+    }
+
+    /// Download a firmware file and keep it (for tests).
+    async fn fetch_firmware(&self, location: &str) -> std::result::Result<(), String> {
+        let bytes = http::get(location).await.map_err(|e| e.to_string())?;
+        lock(&self.inner.state)
+            .firmware
+            .push((location.to_string(), bytes));
+        Ok(())
     }
 
     /// Download firmware from `location` once `retrieve_date` has come, then "install" it.
@@ -1006,11 +1058,8 @@ impl ChargePoint {
                 .await;
         };
         report(FirmwareStatus::Downloading).await;
-        match http::get(location).await {
-            Ok(bytes) => {
-                lock(&self.inner.state)
-                    .firmware
-                    .push((location.to_string(), bytes));
+        match self.fetch_firmware(location).await {
+            Ok(()) => {
                 for s in [
                     FirmwareStatus::Downloaded,
                     FirmwareStatus::Installing,
@@ -1060,10 +1109,25 @@ impl ChargePoint {
 
     /// BootNotification with this simulator's identity.
     pub async fn boot(&self) -> Result<BootNotificationResponse> {
+        if self.speaks_v201() {
+            return self.boot_v201().await;
+        }
         self.call(self.inner.cfg.boot_request()).await
     }
 
+    /// Ask whether a tag may charge; the central system's answer.
+    pub async fn authorize(&self, tag: &str) -> Result<AuthorizationStatus> {
+        if self.speaks_v201() {
+            return self.authorize_v201(tag).await;
+        }
+        let r = self.call(AuthorizeRequest { id_tag: ci(tag) }).await?;
+        Ok(r.id_tag_info.status)
+    }
+
     pub async fn status(&self, connector: i64, status: ChargePointStatus) -> Result<()> {
+        if self.speaks_v201() {
+            return self.status_v201(connector, status).await;
+        }
         self.call(status_request(connector, status, Timestamp::now()))
             .await
             .map(|_| ())
@@ -1081,7 +1145,9 @@ impl ChargePoint {
     /// Report the station (connector 0) and each connector: Charging where a transaction runs,
     /// else Available.
     async fn report_connectors(&self) -> Result<()> {
-        for c in 0..=self.inner.cfg.connectors as i64 {
+        // 2.0.1 reports EVSEs only, not the station as a whole.
+        let first = i64::from(self.speaks_v201());
+        for c in first..=self.inner.cfg.connectors as i64 {
             let charging = lock(&self.inner.state).transactions.contains_key(&c);
             let status = if charging {
                 ChargePointStatus::Charging
@@ -1099,6 +1165,9 @@ impl ChargePoint {
         connector: i64,
         id_tag: &str,
     ) -> Result<StartTransactionResponse> {
+        if self.speaks_v201() {
+            return self.start_transaction_v201(connector, id_tag, None).await;
+        }
         self.status(connector, ChargePointStatus::Preparing).await?;
         let meter_start = lock(&self.inner.state).meter_wh;
         let r = self
@@ -1155,6 +1224,11 @@ impl ChargePoint {
         power_w: f64,
         soc: Option<f64>,
     ) -> Result<()> {
+        if self.speaks_v201() {
+            return self
+                .meter_values_v201(connector, register_wh, power_w, soc)
+                .await;
+        }
         let at = Timestamp::now();
         self.call(meter_values_request(
             connector,
@@ -1183,6 +1257,9 @@ impl ChargePoint {
         connector: i64,
         reason: Reason,
     ) -> Result<Option<i64>> {
+        if self.speaks_v201() {
+            return self.stop_transaction_v201(connector, reason).await;
+        }
         let (t, register) = {
             let mut st = lock(&self.inner.state);
             (st.transactions.remove(&connector), st.meter_wh)

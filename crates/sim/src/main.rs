@@ -1,4 +1,4 @@
-//! `chargeyard-sim`: run one simulated OCPP 1.6J charge point against a central system.
+//! `chargeyard-sim`: run one simulated OCPP charge point (1.6J or 2.0.1) against a central system.
 //!
 //! It boots, reports its connectors, then charges in a loop: authorize the tag, start a
 //! transaction, send MeterValues every interval, stop — until the number of sessions is done or
@@ -6,15 +6,24 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, bail};
-use chargeyard_ocpp::v16::{
-    AuthorizationStatus, AuthorizeRequest, HeartbeatRequest, Reason, RegistrationStatus,
-};
+use anyhow::Context;
+use chargeyard_ocpp::v16::{AuthorizationStatus, HeartbeatRequest, Reason, RegistrationStatus};
 use chargeyard_sim::{ChargePoint, SimConfig};
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+
+/// The OCPP versions the simulator offers at the handshake.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Protocol {
+    #[value(name = "1.6")]
+    V16,
+    #[value(name = "2.0.1")]
+    V201,
+    /// Offer both; the central system chooses.
+    Both,
+}
 
 #[derive(Parser, Debug)]
-#[command(version, about = "A simulated OCPP 1.6J charge point")]
+#[command(version, about = "A simulated OCPP charge point (1.6J or 2.0.1)")]
 struct Args {
     /// Central system base URL; the station id is appended.
     #[arg(long, default_value = "ws://127.0.0.1:9000/ocpp")]
@@ -24,6 +33,9 @@ struct Args {
     id: String,
     #[arg(long, default_value_t = 2)]
     connectors: u32,
+    /// The OCPP version(s) offered: 1.6, 2.0.1, or both (the central system chooses).
+    #[arg(long, value_enum, default_value = "1.6")]
+    protocol: Protocol,
     /// Basic-auth password, if the station is set up with one.
     #[arg(long)]
     password: Option<String>,
@@ -57,6 +69,11 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let a = Args::parse();
     let mut cfg = SimConfig::new(&a.url, &a.id);
+    cfg.subprotocols = match a.protocol {
+        Protocol::V16 => vec!["ocpp1.6".into()],
+        Protocol::V201 => vec!["ocpp2.0.1".into()],
+        Protocol::Both => vec!["ocpp2.0.1".into(), "ocpp1.6".into()],
+    };
     cfg.connectors = a.connectors;
     cfg.password = a.password.clone();
     cfg.reboot_on_reset = true;
@@ -99,13 +116,9 @@ async fn run(cp: &ChargePoint, a: &Args) -> anyhow::Result<()> {
     }
     let mut done = 0;
     while a.sessions == 0 || done < a.sessions {
-        let auth = cp
-            .call(AuthorizeRequest {
-                id_tag: ci(&a.tag)?,
-            })
-            .await?;
-        if auth.id_tag_info.status != AuthorizationStatus::Accepted {
-            println!("tag {} is {}; waiting", a.tag, auth.id_tag_info.status);
+        let auth = cp.authorize(&a.tag).await?;
+        if auth != AuthorizationStatus::Accepted {
+            println!("tag {} is {auth}; waiting", a.tag);
             tokio::time::sleep(interval).await;
             cp.call(HeartbeatRequest {}).await?;
             continue;
@@ -142,11 +155,4 @@ async fn recover(cp: &ChargePoint, e: chargeyard_sim::SimError) -> anyhow::Resul
         return Ok(());
     }
     Err(e.into())
-}
-
-fn ci<const N: usize>(s: &str) -> anyhow::Result<chargeyard_ocpp::CiString<N>> {
-    match chargeyard_ocpp::CiString::new(s) {
-        Ok(v) => Ok(v),
-        Err(e) => bail!("{e}"),
-    }
 }

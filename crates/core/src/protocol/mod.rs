@@ -196,6 +196,11 @@ pub(crate) enum Intent {
         password: String,
     },
     ClearCache,
+    /// 2.x: the cost of a running transaction so far, for the charger's display.
+    CostUpdated {
+        charger_tx_id: String,
+        total: f64,
+    },
     /// Set one configuration value: a 1.6 key, or a 2.x variable of a component.
     SetConfiguration {
         key: String,

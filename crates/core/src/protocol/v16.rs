@@ -337,6 +337,11 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
             }
         }
         Intent::ClearCache => call(Action::ClearCache, to_json(&v16::ClearCacheRequest {})),
+        Intent::CostUpdated { .. } => {
+            return Err(Error::Invalid(
+                "OCPP 1.6 has no CostUpdated; a 1.6 charger is not told costs".into(),
+            ));
+        }
         Intent::SetConfiguration { key, value, .. } => call(
             Action::ChangeConfiguration,
             to_json(&v16::ChangeConfigurationRequest {

@@ -675,6 +675,13 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
             Action::ClearCache,
             to_json(&v201::ClearCacheRequest::default()),
         ),
+        Intent::CostUpdated {
+            charger_tx_id,
+            total,
+        } => call(
+            Action::CostUpdated,
+            to_json(&v201::CostUpdatedRequest::new(*total, ci(charger_tx_id)?)),
+        ),
         Intent::SetConfiguration {
             key,
             variable,
