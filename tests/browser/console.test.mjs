@@ -23,7 +23,7 @@ let page;
 before(async () => {
   await depot.start({ demo: 4 });
   await depot.api('POST', '/api/id-tags', { id_tag: 'E2E-TAG', status: 'Accepted', group_kind: 'driver', group_name: 'Test driver' });
-  for (const id of ['E2E-DRIVE', 'E2E-REMOTE', 'E2E-TECH', 'E2E-REFUSE', 'E2E-FORGET']) await depot.api('POST', '/api/stations', { id, registration: 'accepted' });
+  for (const id of ['E2E-DRIVE', 'E2E-REMOTE', 'E2E-TECH', 'E2E-REFUSE', 'E2E-FORGET', 'E2E-V201']) await depot.api('POST', '/api/stations', { id, registration: 'accepted' });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -491,6 +491,48 @@ async function audit(name) {
   assert.deepEqual(found, [], `${name}: accessibility violations`);
   return result.passes.length;
 }
+
+test('an OCPP 2.0.1 charger on the same address charges, is priced and is diagnosed like any other', async () => {
+  depot.charger('E2E-V201', ['--protocol', '2.0.1', '--connectors', '1', '--tag', 'E2E-TAG', '--meter-interval', '1', '--samples', '600']);
+  await page.goto(`${depot.base}/#/`);
+  await until('E2E-V201 to show Charging', async () => (await tile('E2E-V201').getAttribute('data-status')) === 'Charging');
+  // Its EVSE and connector, in 2.0.1 words; the cost so far from the same engine as 1.6.
+  assert.match(await tile('E2E-V201').innerText(), /EVSE #1 · connector 1/);
+  await tile('E2E-V201').locator('[data-testid=cost]').waitFor({ timeout: 20_000 });
+  await tile('E2E-V201').locator('a').click();
+  await page.getByTestId('station-title').filter({ hasText: 'E2E-V201' }).waitFor();
+  assert.equal(await page.getByTestId('station-protocol').innerText(), 'ocpp2.0.1');
+  assert.match(await page.locator('[data-testid=connector][data-connector="1"]').innerText(), /EVSE #1 · connector 1/);
+
+  // The composer offers the 2.0.1 commands, checked against 2.0.1.
+  await page.goto(`${depot.base}/#/station/E2E-V201/messages`);
+  const actions = () => page.getByTestId('composer-action').locator('option').evaluateAll((os) => os.map((o) => o.value));
+  await until('the 2.0.1 templates', async () => (await actions()).includes('RequestStartTransaction'));
+  assert.ok((await actions()).includes('GetVariables'));
+  assert.ok(!(await actions()).includes('RemoteStartTransaction'), 'no 1.6 command for a 2.0.1 charger');
+  await page.getByTestId('composer-action').selectOption('TriggerMessage');
+  await until('the template is valid', async () => /valid/i.test(await page.getByTestId('composer-check').innerText()));
+  await page.getByTestId('composer-send').click();
+  await until('the answer', async () => /Accepted/.test(await page.getByTestId('composer-answer').innerText()));
+  await page.locator('[data-testid=frame][data-action="TransactionEvent"][data-type="2"]').first().waitFor();
+
+  // The configuration view is its device model, edited with a result per variable.
+  await page.goto(`${depot.base}/#/station/E2E-V201/configuration`);
+  const row = page.locator('[data-testid=config-row][data-key="OCPPCommCtrlr/HeartbeatInterval"]');
+  await row.waitFor({ timeout: 15_000 });
+  await row.getByTestId('config-input').fill('90');
+  await page.getByTestId('config-send').click();
+  await until('its result', async () => (await row.getByTestId('config-result').innerText()) === 'Accepted');
+  await until('read back', async () => (await row.getByTestId('config-input').inputValue()) === '90');
+
+  // Its session reads like any other, with the charger's own transaction id.
+  const open = await depot.api('GET', '/api/transactions?station_id=E2E-V201&open=true');
+  assert.equal(open.items.length, 1);
+  assert.ok(open.items[0].cost.total > 0, 'priced');
+  await page.goto(`${depot.base}/#/sessions/${open.items[0].id}`);
+  await until('the session', async () => /ocpp2\.0\.1 · /.test(await page.getByTestId('session-protocol').innerText()));
+  await page.screenshot({ path: join(shots, 'station-201.png') });
+});
 
 test('every view passes an axe-core WCAG 2.1 AA audit, in English and Swedish', async () => {
   const views = [['dashboard', '#/', '[data-testid=tile]'], ['station', '#/station/DEMO-01', '[data-testid=station-title]'],

@@ -629,3 +629,82 @@ async fn load_status_every_sets_the_share_of_statuses() {
     }
     h.stop().await;
 }
+
+/// `chargeyard-load --protocol 2.0.1`: the stations speak 2.0.1 (TransactionEvent Started, an
+/// Updated per meter value, Ended) and the central system records each as a 2.0.1 transaction
+/// whose energy is what the stations reported; every frame is valid 2.0.1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_speaks_201_transaction_events() {
+    use chargeyard_ocpp::Version;
+    use chargeyard_sim::load::{self, Ack, LoadConfig};
+    use chargeyard_store::model::ConnectorState;
+    use chargeyard_store::transactions::TransactionFilter;
+    let h = crate::Harness::open().await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let cfg = LoadConfig {
+        url: h.url.clone(),
+        stations: 2,
+        prefix: "LOADV2-".into(),
+        interval: Duration::from_millis(100),
+        duration: Duration::from_secs(2),
+        call_timeout: Duration::from_secs(5),
+        status_every: 3,
+        protocol: Version::V201,
+        ..LoadConfig::default()
+    };
+    let report = load::run(cfg, Some(tx)).await;
+    assert_eq!(report.connected, 2);
+    assert_eq!(
+        (report.call_errors, report.timeouts, report.dropped),
+        (0, 0, 0)
+    );
+    let mut last = std::collections::HashMap::new();
+    while let Ok(ack) = rx.try_recv() {
+        if let Ack::Meter {
+            station,
+            register_wh,
+        } = ack
+        {
+            last.insert(station, register_wh);
+        }
+    }
+    assert!(report.meter_values_acked >= 2 * 10, "{report:?}");
+    for (n, station) in ["LOADV2-0", "LOADV2-1"].into_iter().enumerate() {
+        let page = h
+            .engine
+            .transactions(&TransactionFilter {
+                station_id: Some(station.into()),
+                ..TransactionFilter::default()
+            })
+            .await
+            .expect("transactions");
+        assert_eq!(page.items.len(), 1, "{station}: {:?}", page.items);
+        let t = &page.items[0];
+        assert_eq!(t.protocol, "ocpp2.0.1");
+        assert_eq!(t.charger_tx_id, format!("{station}-1"));
+        let first = 1_000_000 + n as i64 * 10;
+        assert_eq!(t.meter_start, Some(first), "{t:?}");
+        assert_eq!(t.meter_stop, last.get(station).copied(), "{t:?}");
+        assert!(t.stop_ts.is_some(), "{t:?}");
+        assert!(crate::assert_frames_schema_valid(&h.engine, station).await > 20);
+        // The EVSE's state follows the charging state when it changes, not once per event; the
+        // periodic StatusNotification (Occupied) keeps showing it as charging.
+        let history = h
+            .engine
+            .status_history(station, 1000)
+            .await
+            .expect("history");
+        let from_events = history
+            .iter()
+            .filter(|c| c.info.as_deref() == Some("charging state Charging"))
+            .count();
+        assert_eq!(from_events, 1, "{history:#?}");
+        let occupied: Vec<_> = history.iter().filter(|c| c.status == "Occupied").collect();
+        assert!(occupied.len() >= 3, "{history:#?}");
+        assert!(
+            occupied.iter().all(|c| c.state == ConnectorState::Charging),
+            "{occupied:#?}"
+        );
+    }
+    h.stop().await;
+}

@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::Value;
 
@@ -108,9 +108,14 @@ pub fn targets() -> Vec<Target> {
     ]
 }
 
-/// `crates/ocpp` from this crate.
+/// `crates/ocpp`, beside the crate cargo runs this from (read when run, so a build shared
+/// between clones of the repository reads the schemas of the clone being tested), else beside
+/// this crate's sources.
 pub fn ocpp_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ocpp")
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join("../ocpp")
 }
 
 /// Where a target's generated file goes.

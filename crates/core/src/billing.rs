@@ -100,11 +100,13 @@ fn major_units(cost: &Cost) -> f64 {
     cost.total as f64 / 10f64.powi(cost.decimals as i32)
 }
 
-/// A running session to price for the screens: by its id, or whichever runs on a connector.
+/// A running session to price for the screens: by its id, or whichever runs on a connector;
+/// `Tell`: by its id, and its cost sent to its charger too (2.x CostUpdated).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Running {
     Transaction(i64),
     Connector(String, i64),
+    Tell(i64),
 }
 
 /// Price running sessions as their data arrives and announce each cost
@@ -135,11 +137,15 @@ pub(crate) async fn live_costs(
 
 async fn price_running(engine: &Engine, asks: std::collections::BTreeSet<Running>) -> Result<()> {
     let reader = &engine.inner.store.reader;
-    let mut ids = std::collections::BTreeSet::new();
+    let (mut ids, mut tell) = (std::collections::BTreeSet::new(), Vec::new());
     for ask in asks {
         match ask {
             Running::Transaction(id) => {
                 ids.insert(id);
+            }
+            Running::Tell(id) => {
+                ids.insert(id);
+                tell.push(id);
             }
             Running::Connector(station, connector) => ids.extend(
                 transactions::running_on(reader, &station, connector)
@@ -158,7 +164,9 @@ async fn price_running(engine: &Engine, asks: std::collections::BTreeSet<Running
             continue;
         }
         if let Some(cost) = pricer.price(t.billable()).await? {
-            engine.tell_cost(&t, &cost);
+            if tell.contains(&t.id) {
+                engine.tell_cost(&t, &cost);
+            }
             engine.emit(crate::events::Event::TransactionCost {
                 station_id: t.station_id,
                 transaction_id: t.id,
@@ -170,31 +178,13 @@ async fn price_running(engine: &Engine, asks: std::collections::BTreeSet<Running
 }
 
 impl Engine {
-    /// Send a running session's cost to its charger (2.x CostUpdated), at most once per
-    /// [`crate::EngineConfig::cost_update_interval`]; in the background, behind other commands.
+    /// Send a running session's cost to its charger (2.x CostUpdated), in the background,
+    /// behind other commands.
     fn tell_cost(&self, t: &Transaction, cost: &Cost) {
         let speaks_2x = self
             .connected_version(&t.station_id)
             .is_some_and(|v| v != chargeyard_ocpp::Version::V16);
         if !speaks_2x {
-            return;
-        }
-        let due = {
-            let mut sent = match self.inner.cost_updates.lock() {
-                Ok(m) => m,
-                Err(p) => p.into_inner(),
-            };
-            let now = std::time::Instant::now();
-            let every = self.inner.config.cost_update_interval;
-            match sent.get(&t.id) {
-                Some(last) if now.duration_since(*last) < every => false,
-                _ => {
-                    sent.insert(t.id, now);
-                    true
-                }
-            }
-        };
-        if !due {
             return;
         }
         let intent = crate::protocol::Intent::CostUpdated {
@@ -207,6 +197,23 @@ impl Engine {
                 tracing::info!(station = %station, "CostUpdated: {e}");
             }
         });
+    }
+
+    /// Whether session `id`'s charger is due a CostUpdated: one
+    /// [`crate::EngineConfig::cost_update_interval`] after its first meter values, then once per
+    /// interval; if so, it counts as asked for now.
+    pub(crate) fn claim_cost_update(&self, id: i64) -> bool {
+        let mut asked = match self.inner.cost_updates.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        let now = std::time::Instant::now();
+        let last = *asked.entry(id).or_insert(now);
+        let due = last < now && now.duration_since(last) >= self.inner.config.cost_update_interval;
+        if due {
+            asked.insert(id, now);
+        }
+        due
     }
 
     /// A session ended: its charger needs no more cost updates.

@@ -288,6 +288,9 @@ impl Engine {
             .await?;
         // A start sent again is the same transaction, whose meterStart is this one.
         self.remember_start(id, station_id, s.charger_tx_id.as_deref(), s.meter_start);
+        if is_new {
+            self.no_events_stored(id);
+        }
         self.closed(&closed).await;
         if is_new
             && self.has_listeners()
@@ -367,14 +370,17 @@ impl Engine {
         if let Some(event) = event {
             self.emit(event);
         }
-        // The cost so far, for the screens and for a 2.x charger's display.
-        let display = self
-            .connected_version(station_id)
-            .is_some_and(|v| v != chargeyard_ocpp::Version::V16);
-        if let Some(tx) = transaction
-            && (shown || display)
-        {
-            self.live_cost(crate::billing::Running::Transaction(tx));
+        // The cost so far, for the screens and, when it is due one, for a 2.x charger's display.
+        if let Some(tx) = transaction {
+            let tell = self
+                .connected_version(station_id)
+                .is_some_and(|v| v != chargeyard_ocpp::Version::V16)
+                && self.claim_cost_update(tx);
+            if tell {
+                self.live_cost(crate::billing::Running::Tell(tx));
+            } else if shown {
+                self.live_cost(crate::billing::Running::Transaction(tx));
+            }
         }
         Ok(())
     }

@@ -126,7 +126,7 @@ pub(crate) struct Inner {
     pub reports: Mutex<HashMap<(String, i64), crate::toolkit::Report>>,
     /// Running sessions to price for the screens (see [`crate::billing::live_costs`]).
     pub live_costs: mpsc::UnboundedSender<crate::billing::Running>,
-    /// When each running 2.x session's cost was last sent to its charger (CostUpdated).
+    /// When each running 2.x session's cost was last asked to be sent to its charger (CostUpdated).
     pub cost_updates: Mutex<HashMap<i64, std::time::Instant>>,
 }
 

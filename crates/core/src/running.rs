@@ -1,7 +1,8 @@
 //! Running transactions, held in memory for the messages that arrive every few seconds: which
 //! station a transaction belongs to and its meterStart (checked for every MeterValues without a
 //! database read), a 2.x station's own transaction id, and the seqNos of the TransactionEvents
-//! already stored (so an event sent again is answered and not stored twice). Filled as
+//! already stored (so an event sent again is answered and not stored twice), and where it runs
+//! and what it last said (so an event needs no read of its row). Filled as
 //! transactions start or are first read, dropped as they end; the database stays the truth.
 
 use std::collections::HashMap;
@@ -22,6 +23,8 @@ pub(crate) struct RunningTx {
     charger_tx_id: Option<String>,
     /// 2.x: the seqNos stored, once read from the database.
     seqs: Option<SeqSet>,
+    /// 2.x: where it runs and what it last said, once read from the database.
+    brief: Option<transactions::Brief>,
 }
 
 /// The transactions held, by our id and by (station, the station's id).
@@ -113,6 +116,7 @@ impl Engine {
             meter_start,
             charger_tx_id: None,
             seqs: None,
+            brief: None,
         });
         entry.meter_start = entry.meter_start.or(meter_start);
         if let Some(tx) = charger_tx_id {
@@ -192,6 +196,52 @@ impl Engine {
             .get_mut(&id)
             .and_then(|t| t.seqs.as_mut())
             .is_none_or(|s| s.insert(seq)))
+    }
+
+    /// Where running transaction `id` of `station_id` runs and what it last said (read once, then
+    /// held); a stopped one is read each time.
+    pub(crate) async fn transaction_brief(
+        &self,
+        station_id: &str,
+        id: i64,
+    ) -> Result<Option<transactions::Brief>> {
+        if let Some(b) = self.running().by_id.get(&id).and_then(|t| t.brief.clone()) {
+            return Ok(Some(b));
+        }
+        let brief = transactions::brief(&self.inner.store.reader, id).await?;
+        if let Some(b) = brief.as_ref().filter(|b| !b.stopped) {
+            self.remember_start(id, station_id, None, None);
+            if let Some(t) = self.running().by_id.get_mut(&id) {
+                t.brief = Some(b.clone());
+            }
+        }
+        Ok(brief)
+    }
+
+    /// Keep what is held of transaction `id` in step with the progress stored of it.
+    pub(crate) fn note_progress(&self, id: i64, p: &transactions::Progress) {
+        if let Some(b) = self
+            .running()
+            .by_id
+            .get_mut(&id)
+            .and_then(|t| t.brief.as_mut())
+        {
+            if let Some((tag, ..)) = &p.token {
+                b.id_tag = tag.clone();
+            }
+            if let Some(c) = &p.charging_state {
+                b.charging_state = Some(c.clone());
+            }
+            b.remote_start_id = p.remote_start_id.or(b.remote_start_id);
+        }
+    }
+
+    /// A transaction that has just been stored: none of its events' samples are (no need to
+    /// read which).
+    pub(crate) fn no_events_stored(&self, id: i64) {
+        if let Some(t) = self.running().by_id.get_mut(&id) {
+            t.seqs.get_or_insert_with(SeqSet::default);
+        }
     }
 
     /// Give back a seqNo claimed for an event that could not be stored (it will be sent again).

@@ -144,7 +144,7 @@ async fn main() -> anyhow::Result<()> {
     println!("Chargeyard is running.");
     println!("  Console and API: http://{}/", bound.http);
     println!(
-        "  Chargers connect to: ws://{}/ocpp/<stationId>  (OCPP 1.6J)",
+        "  Chargers connect to: ws://{}/ocpp/<stationId>  (OCPP 1.6J and 2.0.1)",
         bound.ocpp
     );
     println!("  Database: {}", db.display());

@@ -1,8 +1,10 @@
-//! Load generator: N simulated stations on real sockets against any OCPP 1.6J central system.
+//! Load generator: N simulated stations on real sockets against any OCPP 1.6J or 2.0.1 central
+//! system.
 //!
 //! Each station connects (ramped), boots, reports Available, starts a transaction and sends
-//! MeterValues every `interval` (back to back when the interval is zero: saturation) until the
-//! deadline, then stops its transaction. Every CALL's acknowledgement latency is recorded; the
+//! meter values every `interval` (back to back when the interval is zero: saturation) until the
+//! deadline, then stops its transaction: in 1.6 StartTransaction, MeterValues, StopTransaction;
+//! in 2.0.1 TransactionEvent Started, Updated (each with a meter value) and Ended. Every CALL's acknowledgement latency is recorded; the
 //! report gives percentiles, throughput, errors, timeouts and dropped connections, and — given the
 //! server's pid — its CPU time and memory. Bounded in stations and time; it stops by itself.
 
@@ -12,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use chargeyard_ocpp::lenient::{CiString, Timestamp};
 use chargeyard_ocpp::v16::{self, *};
+use chargeyard_ocpp::v201;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -41,6 +44,8 @@ pub struct LoadConfig {
     /// A StatusNotification after every this many MeterValues, as chargers send between samples;
     /// zero sends MeterValues only (the load the targets are stated for).
     pub status_every: u64,
+    /// The OCPP version the stations speak (1.6 or 2.0.1).
+    pub protocol: Version,
 }
 
 impl Default for LoadConfig {
@@ -56,6 +61,7 @@ impl Default for LoadConfig {
             call_timeout: Duration::from_secs(30),
             server_pid: None,
             status_every: 10,
+            protocol: Version::V16,
         }
     }
 }
@@ -67,7 +73,8 @@ pub enum Ack {
         station: String,
         transaction_id: i64,
     },
-    /// A MeterValues whose energy register reading (Wh, unique per station) was acknowledged.
+    /// Meter values (1.6 MeterValues, 2.0.1 TransactionEvent Updated) whose energy register
+    /// reading (Wh, unique per station) was acknowledged.
     Meter {
         station: String,
         register_wh: i64,
@@ -338,7 +345,12 @@ async fn station(
             let _ = tx.send(a);
         }
     };
-    let sim = SimConfig::new(&cfg.url, &id);
+    let v2 = cfg.protocol != Version::V16;
+    let sim = if v2 {
+        SimConfig::v201(&cfg.url, &id)
+    } else {
+        SimConfig::new(&cfg.url, &id)
+    };
     let Ok((ws, _)) = crate::open_socket(&sim).await else {
         let _ = up.send(false);
         return (Vec::new(), Vec::new());
@@ -348,13 +360,27 @@ async fn station(
         sent: 0,
         limit: cfg.call_timeout,
         counters: counters.clone(),
+        version: cfg.protocol,
     };
-    let booted = match cp.call(&sim.boot_request()).await {
-        Ok(r) => r.status == RegistrationStatus::Accepted,
-        Err(_) => false,
+    let up_and_available = if v2 {
+        let boot = v201::BootNotificationRequest::new(
+            v201::ChargingStation::new(ci(&sim.model), ci(&sim.vendor)),
+            v201::BootReasonEnum::PowerUp,
+        );
+        let available = v201::StatusNotificationRequest::new(
+            1,
+            v201::ConnectorStatusEnum::Available,
+            1,
+            Timestamp::now(),
+        );
+        matches!(cp.call(&boot).await, Ok(r) if r.status == v201::RegistrationStatusEnum::Accepted)
+            && cp.call(&available).await.is_ok()
+    } else {
+        let available = crate::status_request(1, ChargePointStatus::Available, Timestamp::now());
+        matches!(cp.call(&sim.boot_request()).await, Ok(r) if r.status == RegistrationStatus::Accepted)
+            && cp.call(&available).await.is_ok()
     };
-    let available = crate::status_request(1, ChargePointStatus::Available, Timestamp::now());
-    if !booted || cp.call(&available).await.is_err() {
+    if !up_and_available {
         let _ = up.send(false);
         cp.close().await;
         return (Vec::new(), Vec::new());
@@ -364,33 +390,6 @@ async fn station(
 
     let deadline = Instant::now() + cfg.duration;
     let (mut lat, mut edge) = (Vec::new(), Vec::new());
-    // Time one CALL; count its outcome. Returns None when the station must give up.
-    async fn timed<T>(
-        lat: &mut Vec<u32>,
-        counters: &Counters,
-        f: impl std::future::Future<Output = Result<T, SimError>>,
-    ) -> Option<Option<T>> {
-        let t = Instant::now();
-        match f.await {
-            Ok(v) => {
-                lat.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
-                counters.acked.fetch_add(1, Ordering::Relaxed);
-                Some(Some(v))
-            }
-            Err(SimError::Timeout(_)) => {
-                counters.timeouts.fetch_add(1, Ordering::Relaxed);
-                Some(None)
-            }
-            Err(SimError::Closed) => {
-                counters.dropped.fetch_add(1, Ordering::Relaxed);
-                None
-            }
-            Err(_) => {
-                counters.errors.fetch_add(1, Ordering::Relaxed);
-                Some(None)
-            }
-        }
-    }
 
     // Spread the stations over the interval so the load is even, as in a real depot.
     if !cfg.interval.is_zero() {
@@ -398,6 +397,11 @@ async fn station(
         tokio::time::sleep(offset.min(deadline.saturating_duration_since(Instant::now()))).await;
     }
     let mut register: i64 = 1_000_000 + (n as i64) * 10;
+    if v2 {
+        let (l, e) =
+            transaction_v201(&mut cp, &id, &cfg, &counters, &ack, register, deadline).await;
+        return (l, e);
+    }
     let start = StartTransactionRequest {
         connector_id: 1,
         id_tag: ci(&cfg.id_tag),
@@ -446,16 +450,11 @@ async fn station(
                 ],
             }],
         };
-        match timed(&mut lat, &counters, cp.call(&mv)).await {
-            None => return (lat, edge),
-            Some(Some(_)) => {
-                counters.meter_values.fetch_add(1, Ordering::Relaxed);
-                ack(Ack::Meter {
-                    station: id.clone(),
-                    register_wh: register,
-                })
-            }
-            Some(None) => {}
+        if timed_meter(&mut lat, &counters, &ack, &id, register, cp.call(&mv))
+            .await
+            .is_none()
+        {
+            return (lat, edge);
         }
         // Every so many rounds a status change, as chargers do between samples.
         if cfg.status_every > 0 && round.is_multiple_of(cfg.status_every) {
@@ -505,6 +504,159 @@ async fn station(
     (lat, edge)
 }
 
+/// Time one CALL; count its outcome. Returns None when the station must give up.
+async fn timed<T>(
+    lat: &mut Vec<u32>,
+    counters: &Counters,
+    f: impl std::future::Future<Output = Result<T, SimError>>,
+) -> Option<Option<T>> {
+    let t = Instant::now();
+    match f.await {
+        Ok(v) => {
+            lat.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+            counters.acked.fetch_add(1, Ordering::Relaxed);
+            Some(Some(v))
+        }
+        Err(SimError::Timeout(_)) => {
+            counters.timeouts.fetch_add(1, Ordering::Relaxed);
+            Some(None)
+        }
+        Err(SimError::Closed) => {
+            counters.dropped.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+        Err(_) => {
+            counters.errors.fetch_add(1, Ordering::Relaxed);
+            Some(None)
+        }
+    }
+}
+
+/// Time one CALL carrying meter values (register `register_wh`); count it and report it when
+/// acknowledged. Returns None when the station must give up.
+async fn timed_meter<T>(
+    lat: &mut Vec<u32>,
+    counters: &Counters,
+    ack: &impl Fn(Ack),
+    station: &str,
+    register_wh: i64,
+    f: impl std::future::Future<Output = Result<T, SimError>>,
+) -> Option<()> {
+    let acked = timed(lat, counters, f).await?;
+    if acked.is_some() {
+        counters.meter_values.fetch_add(1, Ordering::Relaxed);
+        ack(Ack::Meter {
+            station: station.to_string(),
+            register_wh,
+        });
+    }
+    Some(())
+}
+
+/// A 2.0.1 station's transaction under load: TransactionEvent Started, an Updated with a meter
+/// value each round (a StatusNotification every `status_every` rounds), Ended at the deadline.
+/// Returns the latencies as [`station`] does.
+async fn transaction_v201(
+    cp: &mut Line,
+    id: &str,
+    cfg: &LoadConfig,
+    counters: &Counters,
+    ack: &impl Fn(Ack),
+    mut register: i64,
+    deadline: Instant,
+) -> (Vec<u32>, Vec<u32>) {
+    let (mut lat, mut edge) = (Vec::new(), Vec::new());
+    let tx = ci::<36>(&format!("{id}-1"));
+    let mut seq_no = 0;
+    let mut event = |kind, trigger, register: Option<i64>| {
+        let mut info = v201::Transaction::new(tx.clone());
+        info.charging_state = Some(v201::ChargingStateEnum::Charging);
+        let mut e =
+            v201::TransactionEventRequest::new(kind, seq_no, Timestamp::now(), info, trigger);
+        seq_no += 1;
+        e.evse = Some(v201::EVSE {
+            connector_id: Some(1),
+            ..v201::EVSE::new(1)
+        });
+        if let Some(wh) = register {
+            let sample = |value: f64, measurand, unit: &str| v201::SampledValue {
+                context: Some(v201::ReadingContextEnum::SamplePeriodic),
+                measurand: Some(measurand),
+                unit_of_measure: Some(v201::UnitOfMeasure {
+                    unit: Some(ci(unit)),
+                    ..Default::default()
+                }),
+                ..v201::SampledValue::new(value)
+            };
+            e.meter_value = Some(vec![v201::MeterValue::new(
+                vec![
+                    sample(
+                        wh as f64,
+                        v201::MeasurandEnum::EnergyActiveImportRegister,
+                        "Wh",
+                    ),
+                    sample(11000.0, v201::MeasurandEnum::PowerActiveImport, "W"),
+                ],
+                Timestamp::now(),
+            )]);
+        }
+        e
+    };
+    let mut start = event(
+        v201::TransactionEventEnum::Started,
+        v201::TriggerReasonEnum::Authorized,
+        Some(register),
+    );
+    start.id_token = Some(v201::IdToken::new(
+        ci(&cfg.id_tag),
+        v201::IdTokenEnum::ISO14443,
+    ));
+    if timed(&mut edge, counters, cp.call(&start)).await.is_none() {
+        return (lat, edge);
+    }
+    let mut round = 0u64;
+    while Instant::now() < deadline {
+        register += 37;
+        round += 1;
+        let update = event(
+            v201::TransactionEventEnum::Updated,
+            v201::TriggerReasonEnum::MeterValuePeriodic,
+            Some(register),
+        );
+        if timed_meter(&mut lat, counters, ack, id, register, cp.call(&update))
+            .await
+            .is_none()
+        {
+            return (lat, edge);
+        }
+        if cfg.status_every > 0 && round.is_multiple_of(cfg.status_every) {
+            let status = v201::StatusNotificationRequest::new(
+                1,
+                v201::ConnectorStatusEnum::Occupied,
+                1,
+                Timestamp::now(),
+            );
+            if timed(&mut lat, counters, cp.call(&status)).await.is_none() {
+                return (lat, edge);
+            }
+        }
+        if !cfg.interval.is_zero() {
+            let next = cfg
+                .interval
+                .min(deadline.saturating_duration_since(Instant::now()));
+            tokio::time::sleep(next).await;
+        }
+    }
+    let mut end = event(
+        v201::TransactionEventEnum::Ended,
+        v201::TriggerReasonEnum::StopAuthorized,
+        Some(register),
+    );
+    end.transaction_info.stopped_reason = Some(v201::ReasonEnum::Local);
+    let _ = timed(&mut edge, counters, cp.call(&end)).await;
+    (lat, edge)
+}
+
 /// A load station's connection, driven by the station's own task: it sends a CALL and reads until
 /// the answer comes. The simulator's [`ChargePoint`](crate::ChargePoint) hands every frame
 /// between three tasks and builds a `serde_json::Value` of every request and answer; at
@@ -519,6 +671,8 @@ struct Line {
     sent: u64,
     limit: Duration,
     counters: Arc<Counters>,
+    /// How its error codes are spelled.
+    version: Version,
 }
 
 impl Line {
@@ -565,7 +719,7 @@ impl Line {
                     );
                     self.ws
                         .send(Message::text(
-                            Frame::error(command, &refusal, Version::V16).to_text(),
+                            Frame::error(command, &refusal, self.version).to_text(),
                         ))
                         .await
                         .map_err(|_| SimError::Closed)?;

@@ -224,6 +224,37 @@ pub async fn find_id(
     )
 }
 
+/// What an event of a known transaction needs of it: where it runs and what it last said,
+/// without the energy figures [`get`] works out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Brief {
+    pub evse_id: i64,
+    pub connector_id: Option<i64>,
+    pub id_tag: String,
+    pub charging_state: Option<String>,
+    pub remote_start_id: Option<i64>,
+    pub stopped: bool,
+}
+
+pub async fn brief(ex: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Brief>> {
+    let row = sqlx::query(
+        "SELECT evse_id, connector_id, id_tag, charging_state, remote_start_id,
+                stop_ts IS NOT NULL AS stopped
+         FROM transactions WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|r| Brief {
+        evse_id: r.get("evse_id"),
+        connector_id: r.get("connector_id"),
+        id_tag: r.get("id_tag"),
+        charging_state: r.get("charging_state"),
+        remote_start_id: r.get("remote_start_id"),
+        stopped: r.get("stopped"),
+    }))
+}
+
 /// What a 2.x TransactionEvent tells of a running transaction besides its samples; each field
 /// set replaces the stored one.
 #[derive(Debug, Clone, Default)]

@@ -169,13 +169,28 @@ pub(crate) async fn handle(
         )))),
         StationCall::StatusNotification(r) => {
             let status = r.connector_status.as_str().to_string();
+            let mut state = ConnectorState::parse(&status);
+            // 2.0.1 says only Occupied while a car is plugged in; the charging state of a
+            // transaction running there says more (Charging, SuspendedEV, …).
+            if r.connector_status == v201::ConnectorStatusEnum::Occupied
+                && let Some(charging) =
+                    transactions::running_on(&engine.inner.store.reader, sid, r.evse_id)
+                        .await?
+                        .pop()
+                        .and_then(|t| t.charging_state)
+                && let Some(c) = v201::ChargingStateEnum::ALL
+                    .iter()
+                    .find(|c| c.as_str() == charging)
+            {
+                state = charging_state(c);
+            }
             engine
                 .status(
                     sid,
                     StatusReport {
                         evse_id: r.evse_id,
                         connector_id: Some(r.connector_id),
-                        state: ConnectorState::parse(&status),
+                        state,
                         status,
                         error_code: "NoError".into(),
                         info: None,
@@ -382,7 +397,13 @@ async fn transaction_event(
     let tok = r.id_token.as_ref().map(token);
     let ended = r.event_type == v201::TransactionEventEnum::Ended;
     let values = r.meter_value.as_deref().unwrap_or_default();
-    let (id, token_info, stopped) = match engine.transaction_by_charger_id(sid, tx).await? {
+    let charging = r
+        .transaction_info
+        .charging_state
+        .as_ref()
+        .map(|s| s.as_str().to_string());
+    // `known`: the transaction as stored before this event (None when this event starts it).
+    let (id, token_info, known) = match engine.transaction_by_charger_id(sid, tx).await? {
         Some(id) => {
             // A token presented after the start is the session's (its tariff applies from then);
             // one presented at the end stopped it.
@@ -390,38 +411,42 @@ async fn transaction_event(
                 Some(t) => Some(engine.authorize(t).await?),
                 None => None,
             };
-            let stopped = transactions::get(&engine.inner.store.reader, id)
+            let known = engine
+                .transaction_brief(sid, id)
                 .await?
-                .is_some_and(|t| t.stop_ts.is_some());
+                .ok_or_else(|| Error::NotFound(format!("transaction {id}")))?;
             let progress = Progress {
                 token: match (&tok, &info) {
-                    (Some(t), Some(i)) if !ended => {
+                    (Some(t), Some(i)) if !ended && known.id_tag.is_empty() => {
                         Some((t.id.clone(), t.kind.clone(), i.status.as_str().to_string()))
                     }
                     _ => None,
                 },
-                charging_state: r
-                    .transaction_info
-                    .charging_state
-                    .as_ref()
-                    .map(|s| s.as_str().to_string()),
+                charging_state: charging
+                    .clone()
+                    .filter(|c| known.charging_state.as_ref() != Some(c)),
                 meter_start: None,
-                remote_start_id: r.transaction_info.remote_start_id,
+                remote_start_id: r
+                    .transaction_info
+                    .remote_start_id
+                    .filter(|_| known.remote_start_id.is_none()),
             };
-            if !stopped {
-                let sid = sid.to_string();
+            let news = progress.token.is_some()
+                || progress.charging_state.is_some()
+                || progress.remote_start_id.is_some();
+            if news && !known.stopped {
+                let (sid, stored) = (sid.to_string(), progress.clone());
                 engine
                     .inner
                     .store
                     .writer
                     .write(move |c| {
-                        Box::pin(
-                            async move { transactions::progress(c, &sid, id, &progress).await },
-                        )
+                        Box::pin(async move { transactions::progress(c, &sid, id, &stored).await })
                     })
                     .await?;
+                engine.note_progress(id, &progress);
             }
-            (id, info, stopped)
+            (id, info, Some(known))
         }
         None => {
             // The first event known of it: a Started, or a later one whose Started was lost.
@@ -451,52 +476,52 @@ async fn transaction_event(
                 meter_start: register(values, "Transaction.Begin"),
                 reservation_id: r.reservation_id,
                 remote_start_id: r.transaction_info.remote_start_id,
-                charging_state: r
-                    .transaction_info
-                    .charging_state
-                    .as_ref()
-                    .map(|s| s.as_str().to_string()),
+                charging_state: charging.clone(),
             };
             let started = engine
                 .transaction_started(sid, Version::V201, start)
                 .await?;
-            (started.id, started.token, false)
+            (started.id, started.token, None)
         }
     };
-    // The EVSE's state follows the charging state while the transaction runs.
-    if let (Some(state), false) = (&r.transaction_info.charging_state, stopped) {
-        let evse = match r.evse.as_ref() {
-            Some(e) => Some((e.id, e.connector_id)),
-            None => transactions::get(&engine.inner.store.reader, id)
-                .await?
-                .map(|t| (t.evse_id, t.connector_id)),
-        };
-        if let Some((evse_id, connector_id)) = evse {
-            engine
-                .status(
-                    sid,
-                    StatusReport {
-                        evse_id,
-                        connector_id,
-                        status: "Occupied".into(),
-                        state: charging_state(state),
-                        error_code: "NoError".into(),
-                        info: Some(format!("charging state {}", state.as_str())),
-                        vendor_id: None,
-                        vendor_error_code: None,
-                        timestamp: Some(r.timestamp.0),
-                    },
-                )
-                .await?;
-        }
+    let stopped = known.as_ref().is_some_and(|k| k.stopped);
+    let (evse_id, connector_id) = match (r.evse.as_ref(), &known) {
+        (Some(e), _) => (e.id, e.connector_id),
+        (None, Some(k)) => (k.evse_id, k.connector_id),
+        // A first event always names its EVSE (checked above).
+        (None, None) => (0, None),
+    };
+    // The EVSE's state follows the charging state while the transaction runs: set when the
+    // transaction starts and whenever the charging state changes.
+    let changed = known.as_ref().is_none_or(|k| k.charging_state != charging);
+    if let (Some(state), false, true) = (&r.transaction_info.charging_state, stopped, changed) {
+        engine
+            .status(
+                sid,
+                StatusReport {
+                    evse_id,
+                    connector_id,
+                    status: "Occupied".into(),
+                    state: charging_state(state),
+                    error_code: "NoError".into(),
+                    info: Some(format!("charging state {}", state.as_str())),
+                    vendor_id: None,
+                    vendor_error_code: None,
+                    timestamp: Some(r.timestamp.0),
+                },
+            )
+            .await?;
     }
     // Samples once per event, however often it is sent.
     if !values.is_empty() && engine.claim_seq(sid, id, r.seq_no).await? {
-        let evse = transactions::get(&engine.inner.store.reader, id)
-            .await?
-            .map_or(0, |t| t.evse_id);
         let stored = engine
-            .meter_values(station_id, evse, Some(id), Some(r.seq_no), readings(values))
+            .meter_values(
+                station_id,
+                evse_id,
+                Some(id),
+                Some(r.seq_no),
+                readings(values),
+            )
             .await;
         if let Err(e) = stored {
             engine.release_seq(id, r.seq_no);

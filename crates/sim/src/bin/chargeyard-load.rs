@@ -1,6 +1,7 @@
-//! `chargeyard-load`: N simulated OCPP 1.6J stations against a central system, with figures.
+//! `chargeyard-load`: N simulated OCPP 1.6J or 2.0.1 stations against a central system, with
+//! figures.
 //!
-//! Works against any 1.6 central system that accepts the stations (for Chargeyard:
+//! Works against any central system that accepts the stations (for Chargeyard:
 //! `--unknown-stations accept`). Loopback only in this project's benchmarks; bounded in stations
 //! and time.
 
@@ -10,7 +11,7 @@ use chargeyard_sim::load::{self, LoadConfig};
 use clap::Parser;
 
 #[derive(Parser, Debug)]
-#[command(version, about = "OCPP 1.6J load generator")]
+#[command(version, about = "OCPP 1.6J / 2.0.1 load generator")]
 struct Args {
     #[arg(long, default_value = "ws://127.0.0.1:9000/ocpp")]
     url: String,
@@ -33,6 +34,9 @@ struct Args {
     /// A StatusNotification after every this many MeterValues of a station; 0 = MeterValues only.
     #[arg(long, default_value_t = 10)]
     status_every: u64,
+    /// The OCPP version the stations speak: 1.6 (MeterValues) or 2.0.1 (TransactionEvent).
+    #[arg(long, default_value = "1.6", value_parser = ["1.6", "2.0.1"])]
+    protocol: String,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -53,6 +57,11 @@ async fn main() -> anyhow::Result<()> {
         connect_rate: a.connect_rate,
         server_pid: a.server_pid,
         status_every: a.status_every,
+        protocol: if a.protocol == "2.0.1" {
+            chargeyard_ocpp::Version::V201
+        } else {
+            chargeyard_ocpp::Version::V16
+        },
         ..LoadConfig::default()
     };
     let r = load::run(cfg, None).await;
@@ -67,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
     println!("ramp-up            {:.1} s", r.ramp_seconds);
     println!("steady phase       {:.1} s", r.steady_seconds);
     println!(
-        "acknowledged       {} CALLs, {:.0}/s; of them MeterValues {}, {:.0}/s",
+        "acknowledged       {} CALLs, {:.0}/s; of them meter values {}, {:.0}/s",
         r.acked, r.acks_per_second, r.meter_values_acked, r.meter_values_per_second
     );
     println!(
