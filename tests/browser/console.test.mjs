@@ -224,6 +224,38 @@ test('ID tags: add, block, import, and a bad row is refused with its line', asyn
   await page.screenshot({ path: join(shots, 'tags.png') });
 });
 
+test('forms say what is wrong in place: a tag too long is refused (not cut), an unknown parent, From after To; an expired tag says so', async () => {
+  await page.goto(`${depot.base}/#/tags`);
+  await page.getByTestId('add-tag').click();
+  const long = 'A-TAG-THAT-IS-25-CHARS-XX';
+  await page.getByTestId('tag-id').fill(long);
+  assert.equal(await page.getByTestId('tag-id').inputValue(), long, 'nothing cut');
+  await page.getByTestId('tag-parent').fill('P'.repeat(22));
+  await page.getByTestId('save-tag').click();
+  // Both problems at once, each beside its field with its label.
+  assert.match(await page.getByTestId('tag-id-error').innerText(), /ID tag: 1 to 20 characters; this one has 25/);
+  assert.match(await page.getByTestId('tag-parent-error').innerText(), /Parent tag: 1 to 20 characters; this one has 22/);
+  assert.equal(await page.getByTestId('tag-id').getAttribute('aria-invalid'), 'true');
+  assert.equal((await depot.api('GET', `/api/id-tags?q=A-TAG-THAT`)).total, 0, 'nothing saved');
+  // An unknown parent is refused by the engine, saying which.
+  await page.getByTestId('tag-id').fill('KID-1');
+  await page.getByTestId('tag-parent').fill('NO-SUCH-FLEET');
+  await page.getByTestId('save-tag').click();
+  assert.equal(await page.getByTestId('tag-id-error').count(), 0, 'old errors cleared');
+  await until('the refusal', async () => /"NO-SUCH-FLEET" is not a known tag/.test(await page.getByTestId('notice').innerText()));
+  // A tag whose expiry has passed shows as Expired.
+  await depot.api('POST', '/api/id-tags', { id_tag: 'OLD-TAG', status: 'Accepted', expiry: '2026-01-31T00:00:00Z' });
+  await page.getByTestId('tag-search').fill('OLD-TAG');
+  await until('Expired', async () => (await page.locator('[data-testid=tag-row][data-tag="OLD-TAG"] [data-testid=tag-status]').innerText()) === 'Expired');
+
+  await page.goto(`${depot.base}/#/sessions`);
+  await page.getByTestId('filter-from').fill('2026-11-20');
+  await page.getByTestId('filter-to').fill('2026-11-10');
+  await until('the range refused', async () => /From is after To/.test(await page.getByTestId('range-error').innerText()));
+  await page.getByTestId('filter-to').fill('2026-11-30');
+  await until('the error gone', async () => (await page.getByTestId('range-error').count()) === 0);
+});
+
 test('settings apply at once, addresses say they need a restart, and Swedish is one click away', async () => {
   await page.goto(`${depot.base}/#/settings`);
   await page.getByTestId('open-charging').check();
@@ -475,12 +507,57 @@ test('technician: commands answered in place, and a firmware file chosen in the 
   const image = Buffer.alloc(300_000, 7);
   await page.getByTestId('firmware-file').setInputFiles({ name: 'fw-3.1.bin', mimeType: 'application/octet-stream', buffer: image });
   await page.getByTestId('firmware-send').click();
+  // Installing firmware is asked about first, naming the file and the station.
+  assert.match(await page.getByTestId('firmware-confirm').innerText(), /fw-3\.1\.bin on E2E-TECH/);
+  await page.getByTestId('firmware-confirm-yes').click();
   await until('the firmware job done', async () => (await page.locator('[data-testid=transfer][data-kind=firmware][data-state=transferred]').count()) === 1, 20_000);
   await until('the station reports Installed', async () => (await page.getByTestId('firmware-status').innerText()) === 'Installed');
   const jobs = await depot.api('GET', '/api/stations/E2E-TECH/transfers');
   const fw = jobs.find((j) => j.kind === 'firmware');
   assert.equal(fw.bytes, image.length, 'the whole file was offered');
   assert.match(fw.detail, /downloaded by/);
+});
+
+test('reset, unlock and availability ask first, naming what they do and to what; availability starts at the current state', async () => {
+  await page.goto(`${depot.base}/#/station/E2E-TECH`);
+  await page.getByTestId('station-title').filter({ hasText: 'E2E-TECH' }).waitFor();
+  const sent = async (action) => (await depot.api('GET', `/api/stations/E2E-TECH/inspector?action=${action}`)).length;
+  const resets = await sent('Reset');
+
+  // A hard reset is named as such; saying no sends nothing.
+  await page.getByTestId('reset-type').selectOption('Hard');
+  await page.getByTestId('reset').click();
+  assert.match(await page.getByTestId('command-confirm').innerText(), /Hard reset E2E-TECH\?/);
+  await page.getByTestId('command-confirm-no').click();
+  assert.equal(await page.getByTestId('command-confirm').count(), 0);
+  assert.equal(await sent('Reset'), resets, 'nothing sent');
+
+  // Unlock names the connector.
+  await page.getByTestId('unlock-evse').selectOption('2');
+  await page.getByTestId('unlock').click();
+  assert.match(await page.getByTestId('command-confirm').innerText(), /Unlock #2 of E2E-TECH\?/);
+  await page.getByTestId('command-confirm-no').click();
+  assert.equal(await sent('UnlockConnector'), 0);
+
+  // Availability: the whole station is operative, so that is what the form starts at.
+  assert.equal(await page.getByTestId('availability-evse').inputValue(), '0');
+  assert.equal(await page.getByTestId('availability-type').inputValue(), 'Operative');
+  await page.getByTestId('availability-evse').selectOption('2');
+  await page.getByTestId('availability-type').selectOption('Inoperative');
+  await page.getByTestId('availability').click();
+  assert.match(await page.getByTestId('command-confirm').innerText(), /Make #2 of E2E-TECH inoperative\?/);
+  await page.getByTestId('command-confirm-yes').click();
+  await until('the answer', async () => /accepted/i.test(await page.getByTestId('notice').innerText()));
+  await until('connector 2 unavailable', async () => (await page.locator('[data-testid=connector][data-connector="2"]').innerText()).includes('Unavailable'));
+  // Chosen again, connector 2 starts at what it is now; the form put back takes it back.
+  await page.getByTestId('availability-evse').selectOption('1');
+  await page.getByTestId('availability-evse').selectOption('2');
+  assert.equal(await page.getByTestId('availability-type').inputValue(), 'Inoperative');
+  await page.getByTestId('availability-type').selectOption('Operative');
+  await page.getByTestId('availability').click();
+  assert.match(await page.getByTestId('command-confirm').innerText(), /Make #2 of E2E-TECH operative\?/);
+  await page.getByTestId('command-confirm-yes').click();
+  await until('connector 2 available again', async () => (await page.locator('[data-testid=connector][data-connector="2"]').innerText()).includes('Available'));
 });
 
 // WCAG 2 A and AA rules (contrast, names, labels, landmarks, ARIA) checked by axe-core in the page.
@@ -610,7 +687,7 @@ test('removing the demo asks first, takes its tariff with it, and asks for a rea
   await page.getByTestId('remove-demo').click();
   await until('a confirmation naming what goes', async () => /demo stations/.test(await page.getByTestId('demo-confirm').innerText()));
   assert.ok((await depot.api('GET', '/api/stations')).some((s) => s.demo), 'nothing removed before the confirmation');
-  await page.getByTestId('remove-demo-yes').click();
+  await page.getByTestId('demo-confirm-yes').click();
   await until('removed', async () => /Demo removed/.test(await page.getByTestId('notice').innerText()));
   await until('a default tariff asked for', async () => /No tariff applies by default/.test(await page.getByTestId('need-default').innerText()));
   // The demo tariff priced sessions of this test's own chargers, so it stays for their records,

@@ -108,6 +108,9 @@ test('in the window: a refused tag is explained before anything is sent, and a p
   await until('a password required', async () => /Required/.test(await (await w.find('[data-testid=password-state]')).text()));
   // The charger reboots and comes back with its new password.
   await (await w.find('[data-testid=reset]')).click();
+  // A reset is asked about first, naming the station.
+  assert.match(await (await w.wait('[data-testid=command-confirm]')).text(), /Soft reset WIN-1\?/);
+  await (await w.find('[data-testid=command-confirm-yes]')).click();
   await until('the reset accepted', async () => /accepted/.test(await notice()));
   await w.go('#/station/WIN-1/health');
   await until('reconnected after its reboot', async () => {

@@ -354,7 +354,7 @@ async fn invoices_and_meter_values_export_as_csv_files() {
         ),
         (
             json!({"export": invoice("2026-10-31", "2026-10-01")}),
-            "before",
+            "from 2026-10-31 is after to 2026-10-01",
         ),
         (
             json!({"export": {"kind": "invoice", "from": "2026-10-01", "to": "2026-10-31", "group": "Acme"}}),

@@ -555,3 +555,80 @@ async fn the_connect_addresses_and_the_time_zone_are_what_they_say() {
     let (s, v) = api.req("PUT", "/api/settings", Some(settings)).await;
     assert_eq!((s, v["code"].clone()), (400, json!("invalid")), "{v}");
 }
+
+/// A parent tag must be a tag we know (or one in the same import), never the tag itself; a
+/// range whose From is after its To is refused wherever one is given.
+#[tokio::test]
+async fn unknown_parents_and_backwards_ranges_are_refused() {
+    let api = start().await;
+    let tag = |id: &'static str, parent: &'static str| {
+        api.req(
+            "POST",
+            "/api/id-tags",
+            Some(json!({"id_tag": id, "status": "Accepted", "parent_id_tag": parent})),
+        )
+    };
+    let (s, v) = tag("KID1", "FLEET").await;
+    assert_eq!((s, v["code"].clone()), (400, json!("invalid")), "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("\"FLEET\" is not a known tag")),
+        "{v}"
+    );
+    assert_eq!(tag("SELF", "SELF").await.0, 400, "its own parent");
+    // In one import the parent may come in the same file; an unknown one fails it all.
+    let import = |csv: &'static str| api.text("POST", "/api/id-tags/import", csv);
+    let (s, v) = import("id_tag,parent_id_tag\nKID2,FLEET\nFLEET,\n").await;
+    assert_eq!((s, v["created"].clone()), (200, json!(2)), "{v}");
+    let (s, v) = import("id_tag,parent_id_tag\nKID3,NOBODY\nKID4,FLEET\n").await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["message"].as_str().is_some_and(|m| m.contains("KID3")),
+        "{v}"
+    );
+    assert_eq!(
+        api.req("GET", "/api/id-tags/KID4", None).await.0,
+        404,
+        "nothing imported"
+    );
+    assert_eq!(tag("KID1", "FLEET").await.0, 201, "a known parent");
+
+    let (s, v) = api
+        .req(
+            "POST",
+            "/api/stations",
+            Some(json!({"id": "RANGE-1", "registration": "accepted"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    for (method, path, body) in [
+        (
+            "GET",
+            "/api/transactions?from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z",
+            None,
+        ),
+        (
+            "POST",
+            "/api/exports",
+            Some(json!({"export": {"kind": "invoice", "from": "2026-11-30", "to": "2026-11-01"}})),
+        ),
+        (
+            "POST",
+            "/api/stations/RANGE-1/diagnostics",
+            Some(
+                json!({"start_time": "2026-11-02T00:00:00Z", "stop_time": "2026-11-01T00:00:00Z"}),
+            ),
+        ),
+    ] {
+        let (s, v) = api.req(method, path, body).await;
+        assert!(
+            s == 400
+                && v["code"] == "invalid"
+                && v["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("is after to")),
+            "{path}: {s} {v}"
+        );
+    }
+}

@@ -343,12 +343,7 @@ pub(crate) fn local_midnight(tz: &Tz, date: NaiveDate) -> DateTime<Utc> {
 impl Period {
     /// The UTC instants the period starts and ends at in the depot's time zone.
     pub(crate) fn bounds(self, tz: &Tz) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
-        if self.to < self.from {
-            return Err(Error::Invalid(format!(
-                "to {}: before from {}",
-                self.to, self.from
-            )));
-        }
+        crate::error::check_order("period", Some(self.from), Some(self.to))?;
         Ok((
             local_midnight(tz, self.from),
             local_midnight(tz, self.to + Duration::days(1)),

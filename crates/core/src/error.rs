@@ -98,3 +98,18 @@ pub(crate) fn or_duplicate(err: Error) -> impl FnOnce(chargeyard_store::Error) -
         e => e.into(),
     }
 }
+
+/// A range given as `from` and `to` (either may be open) is in order: else [`Error::Invalid`]
+/// naming both ends and what the range is of.
+pub(crate) fn check_order<T: PartialOrd + std::fmt::Display>(
+    what: &str,
+    from: Option<T>,
+    to: Option<T>,
+) -> Result<()> {
+    match (from, to) {
+        (Some(from), Some(to)) if from > to => Err(Error::Invalid(format!(
+            "{what}: from {from} is after to {to}"
+        ))),
+        _ => Ok(()),
+    }
+}

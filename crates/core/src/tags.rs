@@ -266,8 +266,39 @@ impl Engine {
             .ok_or_else(|| Error::NotFound(format!("id tag {id_tag}")))
     }
 
+    /// A parent (group) tag must be one we know (or one coming in the same import), and not
+    /// the tag itself.
+    async fn check_parent(
+        &self,
+        id_tag: &str,
+        f: &TagFields,
+        coming: &std::collections::HashSet<&str>,
+    ) -> std::result::Result<(), String> {
+        let Some(parent) = f.parent_id_tag.as_deref() else {
+            return Ok(());
+        };
+        if parent == id_tag {
+            return Err(format!("{id_tag} cannot be its own parent"));
+        }
+        let known = coming.contains(parent)
+            || id_tags::get(&self.inner.store.reader, parent)
+                .await
+                .map_err(|e| e.to_string())?
+                .is_some();
+        if known {
+            Ok(())
+        } else {
+            Err(format!(
+                "parent id tag {parent:?} is not a known tag; add it first"
+            ))
+        }
+    }
+
     pub async fn create_id_tag(&self, id_tag: &str, fields: TagFields) -> Result<IdTag> {
         check_tag(id_tag, &fields)?;
+        self.check_parent(id_tag, &fields, &Default::default())
+            .await
+            .map_err(Error::Invalid)?;
         let (t, now) = (id_tag.to_string(), self.now());
         self.inner
             .store
@@ -279,6 +310,9 @@ impl Engine {
 
     pub async fn update_id_tag(&self, id_tag: &str, fields: TagFields) -> Result<IdTag> {
         check_tag(id_tag, &fields)?;
+        self.check_parent(id_tag, &fields, &Default::default())
+            .await
+            .map_err(Error::Invalid)?;
         let (t, now) = (id_tag.to_string(), self.now());
         self.inner
             .store
@@ -294,6 +328,20 @@ impl Engine {
     /// listed by line.
     pub async fn import_id_tags(&self, csv_text: &str) -> Result<ImportReport> {
         let rows = parse_tag_csv(csv_text)?;
+        let coming: std::collections::HashSet<&str> =
+            rows.iter().map(|(t, _)| t.as_str()).collect();
+        let mut problems = Vec::new();
+        for (tag, fields) in &rows {
+            if let Err(e) = self.check_parent(tag, fields, &coming).await {
+                problems.push(format!("{tag}: {e}"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Invalid(format!(
+                "nothing imported: {}",
+                problems.join("; ")
+            )));
+        }
         let now = self.now();
         let (created, updated) = self
             .inner

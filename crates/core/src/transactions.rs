@@ -332,6 +332,7 @@ impl Engine {
 
     /// Transactions, each with its cost (so far, when running).
     pub async fn transactions(&self, filter: &TransactionFilter) -> Result<Page<Transaction>> {
+        crate::error::check_order("sessions", filter.from, filter.to)?;
         let mut page = transactions::list(&self.inner.store.reader, filter).await?;
         self.price_all(&mut page.items).await?;
         Ok(page)

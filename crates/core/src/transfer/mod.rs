@@ -201,6 +201,7 @@ impl Engine {
         station_id: &str,
         r: DiagnosticsRequest,
     ) -> Result<Transfer> {
+        crate::error::check_order("diagnostics", r.start_time, r.stop_time)?;
         let dir = self
             .inner
             .transfers_dir
