@@ -322,3 +322,128 @@ async fn basic_auth_is_required_once_a_password_is_set() {
         "the password is stored hashed, not as given"
     );
 }
+
+/// A 2.0.1 handshake offering `extensions`: the connection's TCP stream (for what follows the
+/// handshake, written and read by the caller) and the extensions agreed.
+async fn offer_extensions(
+    url: &str,
+    station: &str,
+    extensions: Option<&'static str>,
+) -> (tokio::net::TcpStream, Option<String>) {
+    let mut req = format!("{url}/{station}")
+        .into_client_request()
+        .expect("request");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("ocpp2.0.1"),
+    );
+    if let Some(e) = extensions {
+        req.headers_mut()
+            .insert("Sec-WebSocket-Extensions", HeaderValue::from_static(e));
+    }
+    let (ws, resp) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connects");
+    let agreed = resp
+        .headers()
+        .get("Sec-WebSocket-Extensions")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    match ws.into_inner() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => (tcp, agreed),
+        _ => panic!("plain ws"),
+    }
+}
+
+/// permessage-deflate (RFC 7692, which OCPP 2.0.1 Part 4 asks a central system to support): a
+/// charger that offers it gets it agreed at the handshake and talks compressed frames both ways
+/// (here yawc, a second WebSocket implementation, compresses and inflates on the charger's
+/// side); one that does not offer it is answered without it, as before.
+#[tokio::test]
+async fn a_charger_offering_compression_talks_compressed_frames() {
+    use futures_util::{SinkExt, StreamExt};
+    use yawc::frame::{Frame, OpCode};
+    let h = Harness::open().await;
+    let (tcp, agreed) = offer_extensions(
+        &h.url,
+        "DEFLATE-1",
+        Some("permessage-deflate; client_max_window_bits"),
+    )
+    .await;
+    let agreed = agreed.expect("compression agreed");
+    assert_eq!(agreed, "permessage-deflate");
+    let mut ws = yawc::WebSocket::from_stream_with_extensions(
+        tcp,
+        yawc::Role::Client,
+        Some(&agreed),
+        yawc::Options::default().with_balanced_compression(),
+    )
+    .expect("compressed client");
+    let mut exchange = async |text: String| {
+        ws.send(Frame::text(text)).await.expect("send");
+        loop {
+            let f = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+                .await
+                .expect("an answer")
+                .expect("open");
+            if f.opcode() == OpCode::Text {
+                return serde_json::from_str::<serde_json::Value>(f.as_str()).expect("JSON");
+            }
+        }
+    };
+    let boot = exchange(
+        r#"[2,"b1","BootNotification",{"reason":"PowerUp","chargingStation":{"model":"M","vendorName":"V"}}]"#.into(),
+    )
+    .await;
+    assert_eq!(boot[2]["status"], "Accepted", "{boot}");
+    // A long, repetitive payload (what compression is for) arrives whole.
+    let custom = "x".repeat(20_000);
+    let answer = exchange(format!(
+        r#"[2,"d1","DataTransfer",{{"vendorId":"org.example","data":"{custom}"}}]"#
+    ))
+    .await;
+    assert_eq!(answer[2]["status"], "UnknownVendorId", "{answer}");
+    crate::flush(&h.engine).await;
+    let frames = h
+        .engine
+        .frames("DEFLATE-1", None, 10)
+        .await
+        .expect("frames");
+    assert!(
+        frames.iter().any(|f| f.text.contains(&custom)),
+        "the inflated text is what is logged"
+    );
+    assert_eq!(
+        h.engine
+            .station("DEFLATE-1")
+            .await
+            .expect("station")
+            .view
+            .station
+            .protocol
+            .as_deref(),
+        Some("ocpp2.0.1")
+    );
+
+    // On the wire: a plain (uncompressed, which the extension allows) CALL written by hand is
+    // answered with a compressed frame (RSV1 set).
+    let (mut tcp, _) = offer_extensions(&h.url, "DEFLATE-2", Some("permessage-deflate")).await;
+    let call = br#"[2,"h1","Heartbeat",{}]"#;
+    let mut frame = vec![0x81, 0x80 | call.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(call);
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    tcp.write_all(&frame).await.expect("write");
+    let mut first = [0u8; 1];
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tcp.read_exact(&mut first),
+    )
+    .await
+    .expect("an answer")
+    .expect("read");
+    assert_eq!(first[0], 0xC1, "FIN, RSV1 (compressed), text");
+
+    // Without an offer, nothing is agreed.
+    assert_eq!(offer_extensions(&h.url, "PLAIN-1", None).await.1, None);
+    h.stop().await;
+}

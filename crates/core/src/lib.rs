@@ -32,6 +32,7 @@ mod charger;
 pub mod charts;
 mod commands;
 pub mod config;
+mod deflate;
 pub mod engine;
 pub mod error;
 pub mod events;

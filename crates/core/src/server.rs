@@ -15,6 +15,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use crate::deflate::Deflated;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -67,6 +69,8 @@ struct Handshake {
     no_subprotocol: bool,
     /// Why a known station's connection was refused (counted for the operator to see).
     refused: Option<Refusal>,
+    /// The permessage-deflate agreed (our `Sec-WebSocket-Extensions` answer), if any.
+    deflate: Option<String>,
 }
 
 fn reject(status: StatusCode, reason: &str) -> ErrorResponse {
@@ -161,12 +165,19 @@ fn negotiate(
         out.refused = Some(why);
         return Err(reject(StatusCode::UNAUTHORIZED, why.message()));
     }
+    let deflate = crate::deflate::agree(req.headers());
+    if let Some(d) = &deflate {
+        let value = HeaderValue::from_str(d)
+            .map_err(|_| reject(StatusCode::BAD_REQUEST, "bad extension"))?;
+        resp.headers_mut().insert("Sec-WebSocket-Extensions", value);
+    }
     *out = Handshake {
         station_id,
         protocol,
         offered,
         no_subprotocol: out.no_subprotocol,
         refused: None,
+        deflate,
     };
     Ok(resp)
 }
@@ -293,5 +304,12 @@ async fn connection(
         remote_addr: addr.to_string(),
         at: engine.now(),
     });
-    session::run(engine, ws, station_id.into(), conn_id, info, rx, cancel).await;
+    match hs.deflate {
+        // Compressed from here on: the same session over a connection that inflates and deflates.
+        Some(agreed) => match Deflated::new(ws.into_inner(), &agreed, cfg.max_message_size) {
+            Ok(ws) => session::run(engine, ws, station_id.into(), conn_id, info, rx, cancel).await,
+            Err(e) => tracing::warn!("permessage-deflate {agreed:?} could not be set up: {e}"),
+        },
+        None => session::run(engine, ws, station_id.into(), conn_id, info, rx, cancel).await,
+    }
 }

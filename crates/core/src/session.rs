@@ -11,10 +11,8 @@ use chargeyard_ocpp::{CallError, CallParts, Frame};
 use chargeyard_store::frames::NewFrame;
 use chargeyard_store::text::{Text, word};
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -23,7 +21,9 @@ use crate::engine::{Engine, LiveInfo};
 use crate::events::Event;
 use crate::protocol::{self, Incoming, Payload};
 
-type Sink = futures_util::stream::SplitSink<WebSocketStream<TcpStream>, Message>;
+/// Where frames to the station go: the sending half of its WebSocket, compressed or not.
+pub(crate) trait Outbox: futures_util::Sink<Message> + Unpin + Send {}
+impl<T: futures_util::Sink<Message> + Unpin + Send> Outbox for T {}
 
 /// Our CALL waiting for its answer.
 struct Pending {
@@ -74,7 +74,7 @@ impl Engine {
 async fn send(
     engine: &Engine,
     station_id: &Text,
-    sink: &mut Sink,
+    sink: &mut impl Outbox,
     frame: &Frame,
     action: Option<&str>,
     shown: Option<&Frame>,
@@ -90,15 +90,18 @@ async fn send(
     sink.send(Message::text(text)).await.is_ok()
 }
 
-pub(crate) async fn run(
+pub(crate) async fn run<W, E>(
     engine: Engine,
-    ws: WebSocketStream<TcpStream>,
+    ws: W,
     station_id: Text,
     conn_id: u64,
     info: Arc<LiveInfo>,
     mut rx: mpsc::Receiver<OutboundCall>,
     cancel: CancellationToken,
-) {
+) where
+    W: futures_util::Stream<Item = Result<Message, E>> + futures_util::Sink<Message> + Unpin + Send,
+    E: std::fmt::Display,
+{
     let cfg = engine.config().clone();
     let (mut sink, mut stream) = ws.split();
     let mut queue: VecDeque<OutboundCall> = VecDeque::new();
@@ -238,7 +241,7 @@ async fn answer_call(
     engine: &Engine,
     station_id: &Text,
     info: &LiveInfo,
-    sink: &mut Sink,
+    sink: &mut impl Outbox,
     text: &str,
     id: &str,
     action: &str,
@@ -261,7 +264,7 @@ async fn on_text(
     engine: &Engine,
     station_id: &Text,
     info: &LiveInfo,
-    sink: &mut Sink,
+    sink: &mut impl Outbox,
     pending: &mut Option<Pending>,
     text: &str,
 ) -> bool {
