@@ -463,14 +463,36 @@ test('technician: configuration read, edited with a result per key, a bad value 
   await until('read back', async () => (await row('HeartbeatInterval').getByTestId('config-input').inputValue()) === '120');
   await page.screenshot({ path: join(shots, 'configuration.png') });
 
-  // The snapshot against the station now: the two edits are the differences.
+  // Pending changes are listed and can be taken back one by one.
+  await row('HeartbeatInterval').getByTestId('config-input').fill('150');
+  const pending = page.getByTestId('config-pending');
+  await until('listed', async () => /HeartbeatInterval: 120 → 150/.test(await pending.innerText()));
+  await pending.locator('li[data-key="HeartbeatInterval"]').getByTestId('config-unedit').click();
+  assert.equal(await pending.count(), 0);
+  assert.equal(await row('HeartbeatInterval').getByTestId('config-input').inputValue(), '120');
+  // A read-only key is not taken into a batch.
+  await page.getByTestId('config-add-key').fill('NumberOfConnectors');
+  await page.getByTestId('config-add-value').fill('4');
+  await page.getByTestId('config-add-key').press('Enter');
+  await until('refused', async () => /NumberOfConnectors is read-only/.test(await page.getByTestId('notice').innerText()));
+  assert.equal(await pending.count(), 0);
+  // A boolean is a switch, sent as true or false.
+  const offline = row('LocalAuthorizeOffline').getByTestId('config-switch');
+  assert.equal(await offline.isChecked(), true);
+  await offline.uncheck();
+  await until('listed', async () => /LocalAuthorizeOffline: true → false/.test(await pending.innerText()));
+  await page.getByTestId('config-send').click();
+  await until('its result', async () => (await row('LocalAuthorizeOffline').getByTestId('config-result').innerText()) === 'Accepted');
+  await until('read back off', async () => !(await row('LocalAuthorizeOffline').getByTestId('config-switch').isChecked()));
+
+  // The snapshot against the station now: the three edits are the differences.
   const snaps = await depot.api('GET', '/api/stations/E2E-TECH/snapshots');
   await page.getByTestId('diff-left').selectOption(`snapshot:${snaps[0].id}`);
   await page.getByTestId('diff-right').selectOption('station:E2E-TECH');
   await page.getByTestId('diff-run').click();
-  await until('the diff', async () => (await page.getByTestId('diff-row').count()) === 2);
+  await until('the diff', async () => (await page.getByTestId('diff-row').count()) === 3);
   const keys = await page.getByTestId('diff-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
-  assert.deepEqual(keys, ['HeartbeatInterval', 'VendorNetworkMode']);
+  assert.deepEqual(keys, ['HeartbeatInterval', 'LocalAuthorizeOffline', 'VendorNetworkMode']);
 });
 
 test('technician: diagnostics are uploaded to the laptop and listed; health says what is off', async () => {
