@@ -669,6 +669,17 @@ async fn load_speaks_201_transaction_events() {
         }
     }
     assert!(report.meter_values_acked >= 2 * 10, "{report:?}");
+    // The window without starts and ends: after both starts were answered, within the 2 s, and
+    // holding most of the meter values counted (each station sends about ten a second).
+    assert!(
+        report.running_seconds > 1.0 && report.running_seconds < 2.0,
+        "{report:?}"
+    );
+    let in_window = report.running_meter_values_per_second * report.running_seconds;
+    assert!(
+        in_window >= 2.0 * 8.0 && in_window <= report.meter_values_acked as f64,
+        "{report:?}"
+    );
     for (n, station) in ["LOADV2-0", "LOADV2-1"].into_iter().enumerate() {
         let page = h
             .engine

@@ -261,6 +261,15 @@ impl Engine {
             start_auth_status,
             charging_state: s.charging_state,
         };
+        // What the transaction's next events need of it, held from the start (not read back).
+        let brief = transactions::Brief {
+            evse_id: new.evse_id,
+            connector_id: new.connector_id,
+            id_tag: new.id_tag.clone(),
+            charging_state: new.charging_state.clone(),
+            remote_start_id: new.remote_start_id,
+            stopped: false,
+        };
         let now = self.now();
         let (id, is_new, closed) = self
             .inner
@@ -290,6 +299,7 @@ impl Engine {
         self.remember_start(id, station_id, s.charger_tx_id.as_deref(), s.meter_start);
         if is_new {
             self.no_events_stored(id);
+            self.hold_brief(id, brief);
         }
         self.closed(&closed).await;
         if is_new
@@ -404,9 +414,26 @@ impl Engine {
         Ok(())
     }
 
-    /// A transaction ended, as the station says (`samples`: what came with its end). A stop for
-    /// a transaction the station does not have is kept apart (and its samples without one).
+    /// A transaction ended, as the station says (`samples`: what came with its end), and its
+    /// cost worked out and stored after the answer. A stop for a transaction the station does
+    /// not have is kept apart (and its samples without one).
     pub(crate) async fn transaction_ended(
+        &self,
+        station_id: &str,
+        stop: StopRecord,
+        samples: Vec<NewSample>,
+    ) -> Result<StopOutcome> {
+        let id = stop.transaction_id;
+        let outcome = self.end_transaction(station_id, stop, samples).await?;
+        if outcome == StopOutcome::Stopped {
+            self.price_stopped(id);
+        }
+        Ok(outcome)
+    }
+
+    /// A transaction ended, as [`Self::transaction_ended`], its cost left to the caller (a 2.x
+    /// answer carries it: see [`Self::total_cost`], which stores it too).
+    pub(crate) async fn end_transaction(
         &self,
         station_id: &str,
         stop: StopRecord,
@@ -422,8 +449,9 @@ impl Engine {
                 Box::pin(async move {
                     let outcome = transactions::stop(c, &stop, now).await?;
                     let evse = match outcome {
+                        _ if samples.is_empty() => None,
                         StopOutcome::Unknown => None,
-                        _ => transactions::get(&mut *c, stop.transaction_id)
+                        _ => transactions::brief(&mut *c, stop.transaction_id)
                             .await?
                             .map(|t| t.evse_id),
                     };
@@ -445,7 +473,6 @@ impl Engine {
         }
         match outcome {
             StopOutcome::Stopped => {
-                self.price_stopped(id);
                 self.forget_cost_updates(id);
                 if self.has_listeners()
                     && let Some(t) = transactions::get(&self.inner.store.reader, id).await?

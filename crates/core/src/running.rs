@@ -211,11 +211,16 @@ impl Engine {
         let brief = transactions::brief(&self.inner.store.reader, id).await?;
         if let Some(b) = brief.as_ref().filter(|b| !b.stopped) {
             self.remember_start(id, station_id, None, None);
-            if let Some(t) = self.running().by_id.get_mut(&id) {
-                t.brief = Some(b.clone());
-            }
+            self.hold_brief(id, b.clone());
         }
         Ok(brief)
+    }
+
+    /// Hold what a transaction just stored is (see [`Self::transaction_brief`]).
+    pub(crate) fn hold_brief(&self, id: i64, brief: transactions::Brief) {
+        if let Some(t) = self.running().by_id.get_mut(&id) {
+            t.brief = Some(brief);
+        }
     }
 
     /// Keep what is held of transaction `id` in step with the progress stored of it.

@@ -135,6 +135,12 @@ pub struct Report {
     /// starts and stops).
     pub meter_values_acked: u64,
     pub meter_values_per_second: f64,
+    /// Seconds in which every station's transaction was running: from the last start's answer
+    /// to the end of the steady phase (the ends excluded); 0 when a start was never answered.
+    pub running_seconds: f64,
+    /// Meter values acknowledged per second in those seconds: the rate without the
+    /// transactions' starts and ends.
+    pub running_meter_values_per_second: f64,
     /// Acknowledgement latency of MeterValues and StatusNotification in the steady phase.
     pub latency: Latency,
     /// StartTransaction and StopTransaction (every station starts and stops once, the stops all
@@ -150,6 +156,8 @@ pub struct Report {
 struct Counters {
     acked: AtomicU64,
     meter_values: AtomicU64,
+    /// Stations whose start was answered (or failed).
+    settled: AtomicU64,
     /// CALLs the central system sent to a load station (answered `NotSupported`).
     commands: AtomicU64,
     errors: AtomicU64,
@@ -262,6 +270,24 @@ pub async fn run(cfg: LoadConfig, acks: Option<mpsc::UnboundedSender<Ack>>) -> R
     let me_before = proc_usage(std::process::id());
     let steady_start = Instant::now();
     let _ = go_tx.send(true);
+    // The window in which every transaction runs: from the last start's answer to the deadline.
+    let running = {
+        let counters = counters.clone();
+        let end = tokio::time::Instant::from_std(steady_start + cfg.duration);
+        tokio::spawn(async move {
+            let seen = || counters.meter_values.load(Ordering::Relaxed);
+            while counters.settled.load(Ordering::Relaxed) < connected as u64 {
+                if tokio::time::Instant::now() >= end {
+                    return (0.0, 0.0);
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let (from, before) = (Instant::now(), seen());
+            tokio::time::sleep_until(end).await;
+            let seconds = from.elapsed().as_secs_f64();
+            (seconds, (seen() - before) as f64 / seconds.max(1e-9))
+        })
+    };
     let (mut latencies, mut start_stop) = (Vec::new(), Vec::new());
     for h in handles {
         if let Ok((mut l, mut s)) = h.await {
@@ -270,6 +296,7 @@ pub async fn run(cfg: LoadConfig, acks: Option<mpsc::UnboundedSender<Ack>>) -> R
         }
     }
     let steady_seconds = steady_start.elapsed().as_secs_f64().max(1e-9);
+    let (running_seconds, running_meter_values_per_second) = running.await.unwrap_or_default();
     let after = cfg.server_pid.and_then(proc_usage);
     let threads_after = cfg.server_pid.map(thread_ticks).unwrap_or_default();
     let acked = counters.acked.load(Ordering::Relaxed);
@@ -322,6 +349,8 @@ pub async fn run(cfg: LoadConfig, acks: Option<mpsc::UnboundedSender<Ack>>) -> R
         acks_per_second: acked as f64 / steady_seconds,
         meter_values_acked: meter_values,
         meter_values_per_second: meter_values as f64 / steady_seconds,
+        running_seconds,
+        running_meter_values_per_second,
         latency: percentiles(latencies),
         start_stop_latency: percentiles(start_stop),
         server,
@@ -409,7 +438,9 @@ async fn station(
         reservation_id: None,
         timestamp: Timestamp::now(),
     };
-    let Some(started) = timed(&mut edge, &counters, cp.call(&start)).await else {
+    let started = timed(&mut edge, &counters, cp.call(&start)).await;
+    counters.settled.fetch_add(1, Ordering::Relaxed);
+    let Some(started) = started else {
         return (lat, edge);
     };
     let tx = started.map(|r| r.transaction_id);
@@ -611,7 +642,9 @@ async fn transaction_v201(
         ci(&cfg.id_tag),
         v201::IdTokenEnum::ISO14443,
     ));
-    if timed(&mut edge, counters, cp.call(&start)).await.is_none() {
+    let started = timed(&mut edge, counters, cp.call(&start)).await;
+    counters.settled.fetch_add(1, Ordering::Relaxed);
+    if started.is_none() {
         return (lat, edge);
     }
     let mut round = 0u64;

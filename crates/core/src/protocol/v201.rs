@@ -555,7 +555,7 @@ async fn transaction_event(
                     .to_string(),
             ),
         };
-        let outcome = engine.transaction_ended(sid, stop, Vec::new()).await?;
+        let outcome = engine.end_transaction(sid, stop, Vec::new()).await?;
         if outcome != StopOutcome::Unknown {
             answer.total_cost = engine.total_cost(id).await?;
         }

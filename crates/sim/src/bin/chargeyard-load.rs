@@ -79,6 +79,12 @@ async fn main() -> anyhow::Result<()> {
         "acknowledged       {} CALLs, {:.0}/s; of them meter values {}, {:.0}/s",
         r.acked, r.acks_per_second, r.meter_values_acked, r.meter_values_per_second
     );
+    if r.running_seconds > 0.0 {
+        println!(
+            "while all run      meter values {:.0}/s in {:.1} s (after the last start's answer, before the ends)",
+            r.running_meter_values_per_second, r.running_seconds
+        );
+    }
     println!(
         "errors             {} CALLERROR/bad answers, {} timeouts, {} dropped connections",
         r.call_errors, r.timeouts, r.dropped
