@@ -216,10 +216,26 @@ test('ID tags: add, block, import, and a bad row is refused with its line', asyn
   await until('blocked', async () => /Blocked/.test(await row.innerText()));
   assert.equal((await depot.api('GET', '/api/id-tags/NEW-TAG-1')).status, 'Blocked');
 
-  await page.getByTestId('import-csv').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from('id_tag;status\nOK-1;Accepted\nBAD-2;Sleeping\n') });
-  await until('the refusal', async () => /line 3/.test(await page.getByTestId('notice').innerText()));
-  await page.getByTestId('import-csv').setInputFiles({ name: 'tags.csv', mimeType: 'text/csv', buffer: Buffer.from('id_tag;status;group_kind;group_name\nIMP-1;Accepted;vehicle;Van 3\nIMP-2;Blocked;customer;Acme AB\n') });
-  await until('the import report', async () => /2 new/.test(await page.getByTestId('notice').innerText()));
+  // A file is previewed line by line first: every problem shown, nothing written while any.
+  await page.getByTestId('import-csv').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from('id_tag;status;parent_id_tag\nOK-1;Accepted;\nBAD-2;Sleeping;\nKID-3;Accepted;NOBODY\n') });
+  const line = (n) => page.locator(`[data-testid=import-line][data-line="${n}"]`);
+  await line(4).waitFor();
+  assert.equal(await line(2).getByTestId('import-problem').innerText(), '');
+  assert.match(await line(2).innerText(), /OK-1\s+adds\s+Accepted/);
+  assert.match(await line(3).getByTestId('import-problem').innerText(), /Sleeping/);
+  assert.match(await line(4).getByTestId('import-problem').innerText(), /NOBODY.*not a known tag/);
+  assert.match(await page.getByTestId('import-summary').innerText(), /Would add 1 and update 0\.\s*2 lines have a problem/);
+  assert.equal(await page.getByTestId('import-confirm').isDisabled(), true);
+  await assert.rejects(depot.api('GET', '/api/id-tags/OK-1'), /404/, 'nothing written');
+  await page.getByTestId('import-cancel').click();
+  assert.equal(await page.getByTestId('import-preview').count(), 0);
+  await page.getByTestId('import-csv').setInputFiles({ name: 'tags.csv', mimeType: 'text/csv', buffer: Buffer.from('id_tag;status;group_kind;group_name\nIMP-1;Accepted;vehicle;Van 3\nIMP-2;Blocked;customer;Acme AB\nNEW-TAG-1;Accepted;;\n') });
+  await until('previewed', async () => /Would add 2 and update 1\./.test(await page.getByTestId('import-summary').innerText()));
+  assert.match(await line(3).innerText(), /IMP-2\s+adds\s+Blocked\s+Customer · Acme AB/);
+  assert.match(await line(4).innerText(), /NEW-TAG-1\s+updates/);
+  await page.getByTestId('import-confirm').click();
+  await until('the import report', async () => /2 new, 1 updated/.test(await page.getByTestId('notice').innerText()));
+  assert.equal(await page.getByTestId('import-preview').count(), 0);
   await page.locator('[data-testid=tag-row][data-tag="IMP-2"]').waitFor();
   await page.screenshot({ path: join(shots, 'tags.png') });
 });
@@ -280,12 +296,18 @@ test('settings apply at once, addresses say they need a restart, and Swedish is 
 test('tariffs: a new one with a night window, applied to a customer before the default, edited into a new version', async () => {
   await page.goto(`${depot.base}/#/tariffs`);
   await page.getByTestId('tariff-row').first().waitFor(); // the demo tariff
-  // A bad field is refused by the engine with its name; the form stays open with what was typed.
+  // Bad fields are said beside each, by its label, all at once; the form keeps what was typed.
   await page.getByTestId('add-tariff').click();
   await page.getByTestId('tariff-name').fill('Broken');
   await page.getByTestId('tariff-vat').fill('lots');
+  await page.getByTestId('tariff-per_kwh').fill('1.5 kr');
   await page.getByTestId('save-tariff').click();
-  await until('the field error', async () => /vat/i.test(await page.getByTestId('notice').innerText()));
+  const fieldError = (f) => page.locator(`[data-testid=field-error][data-field="${f}"]`);
+  await fieldError('vat').waitFor();
+  assert.equal(await fieldError('vat').innerText(), 'VAT %: a number from 0 to 100.');
+  assert.equal(await fieldError('per_kwh').innerText(), 'Per kWh: an amount such as 2.50 (or empty for none).');
+  assert.equal(await page.getByTestId('tariff-vat').getAttribute('aria-invalid'), 'true');
+  assert.match(await page.getByTestId('notice').innerText(), /2 fields need fixing/);
   assert.equal(await page.getByTestId('tariff-name').inputValue(), 'Broken');
 
   await page.getByTestId('tariff-name').fill('Fleet E2E');
@@ -297,20 +319,32 @@ test('tariffs: a new one with a night window, applied to a customer before the d
   await page.getByTestId('window-start').fill('22:00');
   await page.getByTestId('window-end').fill('06:00');
   await page.getByTestId('window-per_kwh').fill('0.90');
+  // A second window over the same hours is said to overlap (the first one wins), and goes again.
+  await page.getByTestId('add-window').click();
+  await until('the overlap said', async () =>
+    /“night” and “window 2” overlap \(Mon 00:00–06:00 first\): “night” sets the prices/.test(await page.getByTestId('window-overlap').innerText()));
+  await page.getByTestId('tariff-window').nth(1).getByRole('button', { name: 'Delete' }).click();
+  assert.equal(await page.getByTestId('window-overlap').count(), 0);
   await page.getByTestId('save-tariff').click();
   const row = page.locator('[data-testid=tariff-row][data-name="Fleet E2E"]');
   await row.waitFor();
+  assert.match(await page.getByTestId('notice').innerText(), /Saved Fleet E2E/, 'the old banner replaced');
   assert.equal(await row.getByTestId('tariff-version').innerText(), '1');
-  assert.match(await row.getByTestId('tariff-summary').innerText(), /Per kWh 1\.5 · Session fee 2 · time windows: 1/);
+  assert.match(await row.getByTestId('tariff-summary').innerText(), /Per kWh 1\.5 · Session fee 2/);
+  // The window with its days and hours in the list.
+  assert.equal(await row.getByTestId('tariff-window-line').innerText(), 'night every day 22:00–06:00: Per kWh 0.9');
 
+  // The group picked from those the tags are in, with how many tags each has.
   await page.getByTestId('assign-scope').selectOption('group');
-  await page.getByTestId('assign-kind').selectOption('customer');
-  await page.getByTestId('assign-name').fill('E2E Customer');
+  const acme = page.getByTestId('assign-group').locator('option[value="customer:Acme AB"]');
+  assert.equal(await acme.innerText(), 'Customer · Acme AB (1 tag)');
+  await page.getByTestId('assign-group').selectOption('customer:Acme AB');
+  assert.equal(await page.getByTestId('assign-name').count(), 0, 'no name to type for a group picked');
   await page.getByTestId('assign-tariff').selectOption({ label: 'Fleet E2E' });
   await page.getByTestId('assign').click();
   await until('listed first, before the default', async () => {
     const items = await page.getByTestId('assignment').allInnerTexts();
-    return items.length >= 2 && /E2E Customer.*Fleet E2E/.test(items[0]) && /Default/.test(items.at(-1));
+    return items.length >= 2 && /Acme AB.*Fleet E2E/.test(items[0]) && /Default/.test(items.at(-1));
   });
 
   await row.getByTestId('edit-tariff').click();
@@ -493,6 +527,22 @@ test('technician: configuration read, edited with a result per key, a bad value 
   await until('the diff', async () => (await page.getByTestId('diff-row').count()) === 3);
   const keys = await page.getByTestId('diff-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-key')));
   assert.deepEqual(keys, ['HeartbeatInterval', 'LocalAuthorizeOffline', 'VendorNetworkMode']);
+
+  // The snapshot put back: its three values listed as pending changes first, then sent.
+  const saved = (key) => snaps[0].keys.find((k) => k.key === key).value;
+  await page.getByTestId('snapshot-restore').click();
+  await until('staged', async () => /3 changes from “as found”/.test(await page.getByTestId('notice').innerText()));
+  const staged = await pending.innerText();
+  assert.match(staged, new RegExp(`HeartbeatInterval: 120 → ${saved('HeartbeatInterval')}`));
+  assert.match(staged, /LocalAuthorizeOffline: false → true/);
+  assert.match(staged, new RegExp(`VendorNetworkMode: wifi → ${saved('VendorNetworkMode')}`));
+  await page.getByTestId('config-send').click();
+  await until('read back as saved', async () =>
+    (await row('HeartbeatInterval').getByTestId('config-input').inputValue()) === saved('HeartbeatInterval')
+    && (await row('LocalAuthorizeOffline').getByTestId('config-switch').isChecked()));
+  await page.getByTestId('snapshot-restore').click();
+  await until('nothing left to put back', async () => /already has every value of “as found”/.test(await page.getByTestId('notice').innerText()));
+  assert.equal(await pending.count(), 0);
 });
 
 test('technician: diagnostics are uploaded to the laptop and listed; health says what is off', async () => {

@@ -175,7 +175,7 @@ test('a tariff made and edited in the window prices the next session, and its in
   if ((await comma.e('/selected')) === true) await comma.click();
   await (await w.find('[data-testid=export-invoice]')).click();
   await w.wait('[data-testid=export-result]', 30_000);
-  assert.match(await notice(), /Wrote 1 sessions/);
+  assert.match(await notice(), /^Wrote 1 session to invoice_/);
   const files = readdirSync(join(dir, 'exports')).filter((f) => f.startsWith('invoice_'));
   assert.equal(files.length, 1, `one invoice file, nothing half-written: ${files}`);
   const csv = readFileSync(join(dir, 'exports', files[0]), 'utf8');

@@ -592,6 +592,55 @@ async fn unknown_parents_and_backwards_ranges_are_refused() {
         404,
         "nothing imported"
     );
+    // The preview says the same line by line, and writes nothing.
+    let (s, v) = api
+        .text(
+            "POST",
+            "/api/id-tags/import/preview",
+            "id_tag,status,parent_id_tag\nKID3,,NOBODY\nKID4,,FLEET\nFLEET,Blocked,\nODD,Sleeping,\n",
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v["create"], &v["update"], &v["problems"]),
+        (&json!(1), &json!(1), &json!(2)),
+        "{v}"
+    );
+    let lines = v["lines"].as_array().expect("lines");
+    let at = |n: u64| lines.iter().find(|l| l["line"] == json!(n)).expect("line");
+    assert!(
+        at(2)["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("NOBODY")),
+        "{v}"
+    );
+    assert_eq!(
+        (&at(3)["action"], &at(3)["problem"]),
+        (&json!("create"), &Value::Null)
+    );
+    assert_eq!(at(4)["action"], json!("update"), "FLEET exists");
+    assert_eq!(at(4)["fields"]["status"], json!("Blocked"));
+    assert!(
+        at(5)["problem"]
+            .as_str()
+            .is_some_and(|p| p.contains("Sleeping")),
+        "{v}"
+    );
+    assert_eq!(
+        api.req("GET", "/api/id-tags/KID4", None).await.0,
+        404,
+        "nothing written"
+    );
+    assert_eq!(
+        api.req("GET", "/api/id-tags/FLEET", None).await.1["status"],
+        json!("Accepted"),
+        "nothing changed"
+    );
+    // A header it cannot use is refused as a whole.
+    let (s, v) = api
+        .text("POST", "/api/id-tags/import/preview", "tag,colour\nA,red\n")
+        .await;
+    assert_eq!(s, 400, "{v}");
     assert_eq!(tag("KID1", "FLEET").await.0, 201, "a known parent");
 
     let (s, v) = api

@@ -57,5 +57,5 @@ pub use events::Event;
 pub use stations::{
     DemoRemoval, NewStation, ProtocolsRequest, StationDetail, StationView, check_station_id,
 };
-pub use tags::ImportReport;
+pub use tags::{ImportPreview, ImportReport};
 pub use transactions::TransactionDetail;

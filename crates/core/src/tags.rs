@@ -75,6 +75,32 @@ pub struct ImportReport {
     pub updated: u64,
 }
 
+/// What importing a CSV file would do, line by line, before anything is written.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ImportPreview {
+    pub lines: Vec<PreviewLine>,
+    /// Tags it would add and change; lines with a problem count in neither.
+    pub create: u64,
+    pub update: u64,
+    /// Lines with a problem: while there is one, the import writes nothing.
+    pub problems: u64,
+}
+
+/// One line of a CSV import as it would be taken.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PreviewLine {
+    /// The line in the file (the header is line 1).
+    pub line: u64,
+    /// The tag it names, when it names one.
+    pub id_tag: Option<String>,
+    /// The fields as they would be stored (None when the line could not be read).
+    pub fields: Option<TagFields>,
+    /// "create" or "update" (a tag of that id exists), or None with a problem.
+    pub action: Option<String>,
+    /// What is wrong with the line; the import refuses the file while any line has one.
+    pub problem: Option<String>,
+}
+
 const TAG_STATUSES: &[&str] = &["Accepted", "Blocked", "Expired", "Invalid"];
 const TAG_GROUPS: &[&str] = &["driver", "vehicle", "customer"];
 /// The 2.x IdTokenEnumType values a tag can be limited to.
@@ -89,8 +115,16 @@ const TOKEN_TYPES: &[&str] = &[
     "NoAuthorization",
 ];
 
-/// Read tag rows from CSV; every problem is reported with its line number.
-fn parse_tag_csv(text: &str) -> Result<Vec<(String, TagFields)>> {
+/// A CSV line of tags: its fields, or what is wrong with it.
+struct CsvTag {
+    line: u64,
+    id_tag: Option<String>,
+    read: std::result::Result<TagFields, String>,
+}
+
+/// Read tag lines from CSV, each with its line number and its own problem; a header that cannot
+/// be used fails the whole file.
+fn parse_tag_csv(text: &str) -> Result<Vec<CsvTag>> {
     let text = text.trim_start_matches('\u{feff}');
     let first = text.lines().next().unwrap_or_default();
     let delimiter = if first.matches(';').count() > first.matches(',').count() {
@@ -130,13 +164,18 @@ fn parse_tag_csv(text: &str) -> Result<Vec<(String, TagFields)>> {
             "line 1: the header needs an id_tag column".into(),
         ));
     }
-    let (mut rows, mut problems) = (Vec::new(), Vec::new());
+    let mut lines = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                problems.push(e.to_string());
+                let line = e.position().map_or(0, |p| p.line());
+                lines.push(CsvTag {
+                    line,
+                    id_tag: None,
+                    read: Err(e.to_string()),
+                });
                 continue;
             }
         };
@@ -153,49 +192,46 @@ fn parse_tag_csv(text: &str) -> Result<Vec<(String, TagFields)>> {
             if record.iter().all(str::is_empty) {
                 continue; // blank line
             }
-            problems.push(format!("line {line}: id_tag is empty"));
+            lines.push(CsvTag {
+                line,
+                id_tag: None,
+                read: Err("id_tag is empty".into()),
+            });
             continue;
         };
-        let expiry = match get("expiry").map(|e| parse_expiry(&e)) {
-            Some(Ok(e)) => Some(e),
-            Some(Err(e)) => {
-                problems.push(format!("line {line}: {e}"));
-                continue;
-            }
-            None => None,
-        };
-        let fields = TagFields {
-            status: get("status").unwrap_or_else(|| "Accepted".into()),
-            expiry,
-            parent_id_tag: get("parent_id_tag"),
-            group_kind: get("group_kind").map(|g| g.to_ascii_lowercase()),
-            group_name: get("group_name"),
-            note: get("note"),
-            token_type: get("token_type"),
-        };
-        if let Err(e) = check_tag(&tag, &fields) {
-            problems.push(format!("line {line}: {e}"));
-        } else if !seen.insert(tag.clone()) {
-            problems.push(format!("line {line}: {tag} appears more than once"));
-        } else {
-            rows.push((tag, fields));
-        }
+        let read = get("expiry")
+            .map(|e| parse_expiry(&e))
+            .transpose()
+            .and_then(|expiry| {
+                let fields = TagFields {
+                    status: get("status").unwrap_or_else(|| "Accepted".into()),
+                    expiry,
+                    parent_id_tag: get("parent_id_tag"),
+                    group_kind: get("group_kind").map(|g| g.to_ascii_lowercase()),
+                    group_name: get("group_name"),
+                    note: get("note"),
+                    token_type: get("token_type"),
+                };
+                check_tag(&tag, &fields).map_err(|e| match e {
+                    Error::Invalid(m) => m,
+                    other => other.to_string(),
+                })?;
+                if seen.insert(tag.clone()) {
+                    Ok(fields)
+                } else {
+                    Err(format!("{tag} appears more than once"))
+                }
+            });
+        lines.push(CsvTag {
+            line,
+            id_tag: Some(tag),
+            read,
+        });
     }
-    if !problems.is_empty() {
-        let more = problems.len().saturating_sub(20);
-        problems.truncate(20);
-        if more > 0 {
-            problems.push(format!("… and {more} more"));
-        }
-        return Err(Error::Invalid(format!(
-            "nothing imported: {}",
-            problems.join("; ")
-        )));
-    }
-    if rows.is_empty() {
+    if lines.is_empty() {
         return Err(Error::Invalid("the file has no tag rows".into()));
     }
-    Ok(rows)
+    Ok(lines)
 }
 
 /// An expiry as RFC 3339, or a date (the tag expires at the end of that day, UTC).
@@ -219,7 +255,8 @@ fn check_tag(id_tag: &str, f: &TagFields) -> Result<()> {
     }
     if !TAG_STATUSES.contains(&f.status.as_str()) {
         return Err(Error::Invalid(format!(
-            "status must be one of {}",
+            "status {:?} must be one of {}",
+            f.status,
             TAG_STATUSES.join(", ")
         )));
     }
@@ -322,26 +359,78 @@ impl Engine {
             .map_err(or_missing(Error::NotFound(format!("id tag {id_tag}"))))
     }
 
+    /// What importing tags from CSV text would do, line by line, with every problem (the
+    /// format is [`Self::import_id_tags`]'s); nothing is written.
+    pub async fn preview_id_tags(&self, csv_text: &str) -> Result<ImportPreview> {
+        let lines = parse_tag_csv(csv_text)?;
+        let coming: std::collections::HashSet<&str> = lines
+            .iter()
+            .filter(|l| l.read.is_ok())
+            .filter_map(|l| l.id_tag.as_deref())
+            .collect();
+        let mut preview = ImportPreview {
+            lines: Vec::with_capacity(lines.len()),
+            create: 0,
+            update: 0,
+            problems: 0,
+        };
+        for l in &lines {
+            let mut out = PreviewLine {
+                line: l.line,
+                id_tag: l.id_tag.clone(),
+                fields: l.read.as_ref().ok().cloned(),
+                action: None,
+                problem: l.read.as_ref().err().cloned(),
+            };
+            if let (Some(tag), Ok(fields)) = (&l.id_tag, &l.read) {
+                match self.check_parent(tag, fields, &coming).await {
+                    Err(e) => out.problem = Some(format!("{tag}: {e}")),
+                    Ok(()) => {
+                        let exists = id_tags::get(&self.inner.store.reader, tag).await?.is_some();
+                        out.action = Some(if exists { "update" } else { "create" }.into());
+                        if exists {
+                            preview.update += 1;
+                        } else {
+                            preview.create += 1;
+                        }
+                    }
+                }
+            }
+            if out.problem.is_some() {
+                preview.problems += 1;
+            }
+            preview.lines.push(out);
+        }
+        Ok(preview)
+    }
+
     /// Create or update tags from CSV text (UTF-8, comma- or semicolon-separated, a header row
     /// naming the columns: `id_tag` and any of `status`, `expiry`, `parent_id_tag`, `group_kind`,
-    /// `group_name`, `note`). All rows or none: any bad row fails the import with every problem
-    /// listed by line.
+    /// `group_name`, `note`). All rows or none: any bad line fails the import with every problem
+    /// listed by line (as [`Self::preview_id_tags`] shows them).
     pub async fn import_id_tags(&self, csv_text: &str) -> Result<ImportReport> {
-        let rows = parse_tag_csv(csv_text)?;
-        let coming: std::collections::HashSet<&str> =
-            rows.iter().map(|(t, _)| t.as_str()).collect();
-        let mut problems = Vec::new();
-        for (tag, fields) in &rows {
-            if let Err(e) = self.check_parent(tag, fields, &coming).await {
-                problems.push(format!("{tag}: {e}"));
+        let preview = self.preview_id_tags(csv_text).await?;
+        if preview.problems > 0 {
+            let mut problems: Vec<String> = preview
+                .lines
+                .iter()
+                .filter_map(|l| Some(format!("line {}: {}", l.line, l.problem.as_ref()?)))
+                .collect();
+            let more = problems.len().saturating_sub(20);
+            problems.truncate(20);
+            if more > 0 {
+                problems.push(format!("… and {more} more"));
             }
-        }
-        if !problems.is_empty() {
             return Err(Error::Invalid(format!(
                 "nothing imported: {}",
                 problems.join("; ")
             )));
         }
+        let rows: Vec<(String, TagFields)> = preview
+            .lines
+            .into_iter()
+            .filter_map(|l| Some((l.id_tag?, l.fields?)))
+            .collect();
         let now = self.now();
         let (created, updated) = self
             .inner

@@ -13,8 +13,8 @@ use chargeyard_core::store::model::{Page, Transaction};
 use chargeyard_core::store::transactions::TransactionFilter;
 use chargeyard_core::toolkit;
 use chargeyard_core::{
-    EngineInfo, ErrorBody, Event, ImportReport, NewStation, Settings, StationDetail, StationView,
-    TransactionDetail,
+    EngineInfo, ErrorBody, Event, ImportPreview, ImportReport, NewStation, Settings, StationDetail,
+    StationView, TransactionDetail,
 };
 use ts_rs::{Config, TS};
 
@@ -68,6 +68,7 @@ fn ui_bindings_are_generated_from_rust_and_fresh() {
     chargeyard_core::store::model::IdTag::export_all(&cfg).expect("export");
     Settings::export_all(&cfg).expect("export");
     ImportReport::export_all(&cfg).expect("export");
+    ImportPreview::export_all(&cfg).expect("export");
     chargeyard_core::billing::TariffView::export_all(&cfg).expect("export");
     chargeyard_core::billing::TariffInput::export_all(&cfg).expect("export");
     chargeyard_core::billing::AssignmentInput::export_all(&cfg).expect("export");

@@ -151,6 +151,7 @@ pub fn router(engine: Engine) -> Router {
             get(id_tag).put(update_id_tag).delete(delete_id_tag),
         )
         .route("/api/id-tags/import", post(import_id_tags))
+        .route("/api/id-tags/import/preview", post(preview_id_tags))
         .route("/api/tag-groups", get(tag_groups))
         .route("/api/tariffs", get(tariffs).post(create_tariff))
         .route(
@@ -684,6 +685,10 @@ async fn create_id_tag(
 
 async fn import_id_tags(State(e): State<Engine>, body: String) -> ApiResult<Value> {
     Ok(Json(json!(e.import_id_tags(&body).await?)))
+}
+
+async fn preview_id_tags(State(e): State<Engine>, body: String) -> ApiResult<Value> {
+    Ok(Json(json!(e.preview_id_tags(&body).await?)))
 }
 
 async fn settings(State(e): State<Engine>) -> Json<Value> {

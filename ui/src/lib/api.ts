@@ -13,6 +13,7 @@ import type { TagFields } from './bindings/TagFields';
 import type { TagFilter } from './bindings/TagFilter';
 import type { Settings } from './bindings/Settings';
 import type { ImportReport } from './bindings/ImportReport';
+import type { ImportPreview } from './bindings/ImportPreview';
 import type { TariffView } from './bindings/TariffView';
 import type { Tariff } from './bindings/Tariff';
 import type { Assignment } from './bindings/Assignment';
@@ -102,6 +103,7 @@ export class Api {
   updateTag = (id_tag: string, fields: TagFields) => this.r<IdTag>('PUT', `/api/id-tags/${enc(id_tag)}`, fields);
   deleteTag = (id_tag: string) => this.r<null>('DELETE', `/api/id-tags/${enc(id_tag)}`);
   importTags = (csv: string) => this.r<ImportReport>('POST', '/api/id-tags/import', csv);
+  previewTags = (csv: string) => this.r<ImportPreview>('POST', '/api/id-tags/import/preview', csv);
   tariffs = () => this.r<TariffView[]>('GET', '/api/tariffs');
   createTariff = (name: string, tariff: Tariff) => this.r<TariffView>('POST', '/api/tariffs', { name, tariff });
   updateTariff = (id: number, name: string, tariff: Tariff) => this.r<TariffView>('PUT', `/api/tariffs/${id}`, { name, tariff });
