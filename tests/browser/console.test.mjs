@@ -190,12 +190,24 @@ test('sessions page, filter and session detail', async () => {
   await page.getByTestId('next-page').click();
   await until('page 2', async () => /Page 2/.test(await page.locator('.pager').innerText()));
   await page.screenshot({ path: join(shots, 'sessions.png') });
-  await page.getByTestId('f-station').fill('DEMO-01');
+  // The station picked from a list, the tag searched by its start in any case.
+  await page.getByTestId('f-station').selectOption('DEMO-01');
   await page.getByTestId('f-state').selectOption('closed');
-  await until('only DEMO-01', async () => {
+  await page.getByTestId('f-tag').fill('demo-tag-1');
+  const filtered = async () => {
     const rows = await page.getByTestId('session-row').allInnerTexts();
-    return rows.length > 0 && rows.every((r) => r.includes('DEMO-01'));
-  });
+    return rows.length > 0 && rows.every((r) => r.includes('DEMO-01') && /DEMO-TAG-1[0-2]/.test(r));
+  };
+  await until('only DEMO-01 with tags 10-12', filtered);
+  // The view is in the address: opened again from it, it shows the same.
+  await until('in the address', async () => new URL(page.url()).hash === '#/sessions?station=DEMO-01&tag=demo-tag-1&state=closed');
+  const bookmarked = page.url();
+  await page.goto(`${depot.base}/#/tags`);
+  await page.goto(bookmarked);
+  await until('the same view again', filtered);
+  assert.equal(await page.getByTestId('f-station').inputValue(), 'DEMO-01');
+  assert.equal(await page.getByTestId('f-tag').inputValue(), 'demo-tag-1');
+  assert.equal(await page.getByTestId('f-state').inputValue(), 'closed');
   await page.getByTestId('session-row').first().locator('a').first().click();
   await until('meter values', async () => (await page.getByTestId('sample-row').count()) > 0);
   assert.match(await page.getByTestId('detail-energy').innerText(), /kWh/);

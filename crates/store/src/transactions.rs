@@ -483,6 +483,9 @@ pub struct TransactionFilter {
     pub station_id: Option<String>,
     pub evse_id: Option<i64>,
     pub id_tag: Option<String>,
+    /// Tags starting with this, in any case (a search as typed).
+    #[serde(default)]
+    pub tag_prefix: Option<String>,
     /// `Some(true)`: only running; `Some(false)`: only finished.
     pub open: Option<bool>,
     /// Started at or after.
@@ -503,6 +506,16 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, f: &TransactionFilter) {
     }
     if let Some(tag) = &f.id_tag {
         q.push(" AND t.id_tag = ").push_bind(tag.clone());
+    }
+    if let Some(prefix) = f.tag_prefix.as_deref().filter(|p| !p.is_empty()) {
+        // SQLite's LIKE ignores the case of ASCII letters (what tag ids are made of).
+        let escaped = prefix
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        q.push(" AND t.id_tag LIKE ")
+            .push_bind(format!("{escaped}%"))
+            .push(" ESCAPE '\\'");
     }
     match f.open {
         Some(true) => {

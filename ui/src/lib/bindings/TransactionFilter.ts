@@ -5,6 +5,10 @@
  */
 export type TransactionFilter = { station_id: string | null, evse_id: number | null, id_tag: string | null, 
 /**
+ * Tags starting with this, in any case (a search as typed).
+ */
+tag_prefix: string | null, 
+/**
  * `Some(true)`: only running; `Some(false)`: only finished.
  */
 open: boolean | null, 
