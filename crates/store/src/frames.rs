@@ -94,13 +94,9 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, station_id: &str, f: &FrameFilter) 
         q.push(" AND (message_type = 4 OR message_type IS NULL)");
     }
     if let Some(text) = f.q.as_deref().filter(|t| !t.is_empty()) {
-        let escaped = text
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
         q.push(" AND text LIKE ")
-            .push_bind(format!("%{escaped}%"))
-            .push(" ESCAPE '\\'");
+            .push_bind(format!("%{}%", crate::model::like_literal(text)))
+            .push(crate::model::LIKE_ESCAPE);
     }
     if let Some(from) = f.from {
         q.push(" AND at >= ").push_bind(fmt(from));

@@ -60,19 +60,17 @@ pub struct TagFilter {
 fn push_filter(q: &mut QueryBuilder<Sqlite>, f: &TagFilter) {
     q.push(" WHERE 1 = 1");
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let like = format!(
-            "%{}%",
-            text.replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let like = format!("%{}%", crate::model::like_literal(text));
         q.push(" AND (id_tag LIKE ")
             .push_bind(like.clone())
-            .push(" ESCAPE '\\' OR group_name LIKE ")
+            .push(crate::model::LIKE_ESCAPE)
+            .push(" OR group_name LIKE ")
             .push_bind(like.clone())
-            .push(" ESCAPE '\\' OR note LIKE ")
+            .push(crate::model::LIKE_ESCAPE)
+            .push(" OR note LIKE ")
             .push_bind(like)
-            .push(" ESCAPE '\\')");
+            .push(crate::model::LIKE_ESCAPE)
+            .push(")");
     }
     if let Some(s) = &f.status {
         q.push(" AND status = ").push_bind(s.clone());

@@ -402,6 +402,17 @@ pub struct Page<T> {
     pub total: i64,
 }
 
+/// `text` made literal inside a LIKE pattern (its `%`, `_` and `\` escaped), for a pattern
+/// followed by [`LIKE_ESCAPE`].
+pub(crate) fn like_literal(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// The ESCAPE clause that goes with [`like_literal`].
+pub(crate) const LIKE_ESCAPE: &str = " ESCAPE '\\'";
+
 /// A paged list query: `select` and `count` end where the WHERE clause goes, `filter` adds it
 /// (the same to both), `order` sorts the page.
 pub(crate) struct PageQuery<'a, F> {

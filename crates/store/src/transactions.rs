@@ -509,13 +509,9 @@ fn push_filter(q: &mut QueryBuilder<Sqlite>, f: &TransactionFilter) {
     }
     if let Some(prefix) = f.tag_prefix.as_deref().filter(|p| !p.is_empty()) {
         // SQLite's LIKE ignores the case of ASCII letters (what tag ids are made of).
-        let escaped = prefix
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
         q.push(" AND t.id_tag LIKE ")
-            .push_bind(format!("{escaped}%"))
-            .push(" ESCAPE '\\'");
+            .push_bind(format!("{}%", crate::model::like_literal(prefix)))
+            .push(crate::model::LIKE_ESCAPE);
     }
     match f.open {
         Some(true) => {
