@@ -72,6 +72,18 @@ test('remote start from the station view starts a transaction, remote stop ends 
   await page.goto(`${depot.base}/#/`);
   await until('the tile to leave Charging', async () => (await tile('E2E-REMOTE').getAttribute('data-status')) !== 'Charging');
   await until('the session gone from the tile', async () => (await tile('E2E-REMOTE').locator('[data-testid=session]').count()) === 0);
+
+  // The station's page lists the session, finished, and counts it in today's figures.
+  const [done] = (await depot.api('GET', '/api/transactions?station_id=E2E-REMOTE')).items;
+  await page.goto(`${depot.base}/#/station/E2E-REMOTE`);
+  const row = page.locator(`[data-testid=station-session][data-transaction="${done.id}"]`);
+  await until('the session listed as stopped from the console', async () => (await row.count()) === 1 && /Stopped from the console/.test(await row.innerText()));
+  assert.match(await page.getByTestId('station-today').innerText(), /^1 session · \d+\.\d\d kWh · /);
+  await row.locator('a').click();
+  await until('its detail', async () => new URL(page.url()).hash === `#/sessions/${done.id}`);
+  await page.goBack();
+  await page.getByTestId('station-all-sessions').click();
+  await until('every session of the station', async () => new URL(page.url()).hash === '#/sessions?station=E2E-REMOTE');
 });
 
 test('a charger offline answers with a clear message', async () => {
@@ -139,12 +151,16 @@ test('a charger accepted with a password keeps connecting; one without it is ref
   await card.waitFor({ timeout: 15_000 });
   await card.getByTestId('accept-password').fill('abc');
   await card.getByTestId('accept').click();
-  await until('the length asked for', async () => /16 to 40/.test(await page.getByTestId('notice').innerText()));
+  await until('the length asked for beside the field', async () => /needs 16 to 40 characters; it has 3/.test(await card.getByTestId('field-error').innerText()));
+  assert.equal(await card.getByTestId('accept-password').getAttribute('aria-invalid'), 'true');
   await card.getByTestId('accept-password').fill('e2e-lock-key-0123456');
   await card.getByTestId('accept').click();
   await until('accepted', async () => /accepted/i.test(await page.getByTestId('notice').innerText()));
   await page.goto(`${depot.base}/#/station/E2E-LOCK`);
   await until('a password required', async () => /Required/.test(await page.getByTestId('password-state').innerText()));
+  await page.getByTestId('password').fill('short');
+  await page.getByTestId('password-save').click();
+  await until('a short one refused beside the field', async () => /needs 16 to 40 characters; it has 5/.test(await page.locator('[data-testid=field-error][data-field=password]').innerText()));
   // The charger was given the key: after a reset it reconnects with it.
   await depot.api('POST', '/api/stations/E2E-LOCK/commands/Reset', { type: 'Soft' });
   await until('E2E-LOCK back online after its reboot', async () => {
@@ -213,6 +229,34 @@ test('sessions page, filter and session detail', async () => {
   assert.match(await page.getByTestId('detail-energy').innerText(), /kWh/);
   // Priced with the demo tariff: the breakdown ends in a total in kronor.
   assert.match(await page.getByTestId('cost-total').innerText(), /SEK\s?\d+\.\d\d/);
+  assert.match(await page.getByTestId('cost-tariff').innerText(), /^Priced with Demo depot, version 1; times of day in /);
+
+  // A session that ran into the night: each price explained, and the lines add up to the cost.
+  const amount = (text) => Math.round(Number(text.replace(/[^\d.-]/g, '')) * 100);
+  const closed = (await depot.api('GET', '/api/transactions?open=false&limit=300')).items;
+  let night = null;
+  for (const x of closed) {
+    const d = await depot.api('GET', `/api/transactions/${x.id}`);
+    const windows = (d.explanation?.parts ?? []).map((p) => p.window);
+    if (windows.includes(null) && windows.includes('Night') && d.cost.energy > 0) {
+      night = d;
+      break;
+    }
+  }
+  assert.ok(night, 'a demo session that ran across 22:00 or 06:00');
+  await page.goto(`${depot.base}/#/sessions/${night.id}`);
+  await page.getByTestId('cost-parts').waitFor();
+  const energyLines = page.getByTestId('cost-part').filter({ hasText: 'Energy' });
+  assert.equal(await energyLines.count(), 2, 'energy at the base price and at the night price');
+  assert.match(await page.locator('[data-testid=cost-part][data-window="Night"]').first().innerText(), /kWh.*SEK\s?1\.20\/kWh/);
+  assert.match(await page.locator('[data-testid=cost-part][data-window="Base prices"]').first().innerText(), /SEK\s?2\.40\/kWh/);
+  const lines = await energyLines.getByTestId('cost-part-amount').allInnerTexts();
+  assert.equal(lines.map(amount).reduce((a, b) => a + b, 0), amount(await page.getByTestId('cost-energy').innerText()), 'the lines add up');
+  assert.match(await page.getByTestId('cost-vat').locator('xpath=preceding-sibling::dt[1]').innerText(), /VAT 25 %/);
+  // Meter values in the units people read, one row per reading time, a page at a time.
+  const energy = page.locator('[data-testid=readings] td[data-measurand="Energy.Active.Import.Register"]');
+  assert.match(await energy.first().innerText(), /^[\d,]+\.\d\d kWh$/);
+  assert.ok((await page.getByTestId('sample-row').count()) <= 50);
   await page.screenshot({ path: join(shots, 'session.png') });
 });
 
@@ -290,9 +334,19 @@ test('settings apply at once, addresses say they need a restart, and Swedish is 
   await page.getByTestId('save-settings').click();
   await until('saved', async () => /in effect now/.test(await page.getByTestId('notice').innerText()));
   assert.equal((await depot.api('GET', '/api/info')).open_charging, true);
+  // Both bad addresses said beside their fields, by label, at once; nothing saved.
+  const before = await depot.api('GET', '/api/settings');
   await page.getByTestId('ocpp-listen').fill('not an address');
+  await page.getByTestId('http-listen').fill('localhost:8180');
   await page.getByTestId('save-settings').click();
-  await until('the field error', async () => /not an address/.test(await page.getByTestId('notice').innerText()));
+  const fieldError = (f) => page.locator(`[data-testid=field-error][data-field="${f}"]`);
+  await until('the field errors', async () => (await fieldError('http_listen').count()) === 1);
+  assert.match(await fieldError('ocpp_listen').innerText(), /^Charger address and port: "not an address" is not an IP address and port/);
+  assert.match(await fieldError('http_listen').innerText(), /^Console address and port \(headless server\): "localhost:8180"/);
+  assert.match(await page.getByTestId('notice').innerText(), /2 fields need fixing/);
+  assert.equal(await page.getByTestId('ocpp-listen').getAttribute('aria-invalid'), 'true');
+  assert.deepEqual(await depot.api('GET', '/api/settings'), before, 'nothing saved');
+  await page.getByTestId('http-listen').fill('');
   await page.getByTestId('ocpp-listen').fill('0.0.0.0:9100');
   await page.getByTestId('save-settings').click();
   await until('restart notice', async () => /restart/i.test(await page.getByTestId('notice').innerText()));
@@ -574,6 +628,15 @@ test('technician: diagnostics are uploaded to the laptop and listed; health says
   await page.goto(`${depot.base}/#/station/E2E-TECH/health`);
   await page.getByTestId('findings').waitFor();
   assert.match(await page.getByTestId('health-heartbeat').innerText(), /expected/);
+  // It follows the charger live: a heartbeat asked for over the API shows within seconds, sooner
+  // than the page's 10 s refresh.
+  const beats = () => page.getByTestId('health-heartbeat').innerText();
+  const before = await beats();
+  await new Promise((r) => setTimeout(r, 1100)); // the last heartbeat's time shows seconds
+  const asked = Date.now();
+  await depot.api('POST', '/api/stations/E2E-TECH/trigger', { message: 'Heartbeat' });
+  await until('the new heartbeat shown', async () => (await beats()) !== before, 6_000);
+  assert.ok(Date.now() - asked < 6_000);
   await page.screenshot({ path: join(shots, 'health.png') });
 });
 
@@ -586,6 +649,15 @@ test('technician: commands answered in place, and a firmware file chosen in the 
   await until('the cache cleared', async () => /accepted/i.test(await page.getByTestId('notice').innerText()));
   await page.getByTestId('local-list-send').click();
   await until('the full list sent', async () => /"listVersion":1/.test(await page.getByTestId('command-answer').innerText()));
+  // Each one is kept in the tab's history, newest first, with who sent it and what came back.
+  const history = page.getByTestId('command-row');
+  await until('three commands in the history', async () => (await history.count()) >= 3);
+  const actions = await history.evaluateAll((rows) => rows.map((r) => r.dataset.action));
+  const at = (a) => actions.indexOf(a);
+  assert.ok(at('SendLocalList') >= 0 && at('SendLocalList') < at('ClearCache') && at('ClearCache') < at('TriggerMessage'), actions.join(' '));
+  assert.match(await history.nth(at('ClearCache')).innerText(), /ClearCache\s+console\s+Answered Accepted/);
+  await page.reload();
+  await until('the history kept', async () => (await history.count()) >= 3);
 
   await page.goto(`${depot.base}/#/station/E2E-TECH/files`);
   const image = Buffer.alloc(300_000, 7);

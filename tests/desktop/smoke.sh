@@ -15,17 +15,27 @@ export APP SIM SHOT data port
 export CHARGEYARD_DATA_DIR="$data" CHARGEYARD_OCPP_LISTEN="127.0.0.1:$port" NO_AT_BRIDGE=1 RUST_LOG=warn
 
 # D-Bus and WebKit chatter goes to a log that is shown only when something fails.
+# The window is looked for among the children of the root window only (with no window manager,
+# top-level windows are there): walking the whole tree fails whenever a window goes away during
+# the walk, and WebKit makes and drops windows while it starts.
 if ! xvfb-run -a -s "-screen 0 1280x860x24" dbus-run-session -- bash -c '
   set -euo pipefail
   "$APP" >"$data/app.log" 2>&1 &
   app=$!
   trap "kill $app 2>/dev/null || true" EXIT
-  for _ in $(seq 1 120); do
-    xwininfo -root -tree 2>/dev/null | grep -q "\"Chargeyard\"" && break
+  up=no
+  for _ in $(seq 1 180); do
+    if xwininfo -root -children 2>/dev/null | grep -q "\"Chargeyard\""; then up=yes; break; fi
     kill -0 $app 2>/dev/null || { echo "the app exited:"; cat "$data/app.log"; exit 1; }
     sleep 0.5
   done
-  xwininfo -root -tree | grep -q "\"Chargeyard\"" || { echo "no Chargeyard window appeared"; cat "$data/app.log"; exit 1; }
+  if [ "$up" != yes ]; then
+    echo "no Chargeyard window appeared in 90 s; the windows there:"
+    xwininfo -root -children 2>&1 || true
+    ps -o pid,stat,etime,rss,args -p $app || true
+    cat "$data/app.log"
+    exit 1
+  fi
   echo "window: up"
   # The engine opens its database and binds its port while the window comes up: wait for it.
   python3 - "$port" <<PY || { echo "the engine never listened on port $port"; cat "$data/app.log"; exit 1; }

@@ -101,7 +101,10 @@ test('in the window: a refused tag is explained before anything is sent, and a p
   await until('the reason', async () => /NOT-A-TAG is not known here/.test(await notice()));
   await (await w.find('[data-testid=password]')).fill('abc');
   await (await w.find('[data-testid=password-save]')).click();
-  await until('the length asked for', async () => /16 to 40/.test(await notice()));
+  await until('the length asked for beside the field', async () => {
+    const e = await w.find('[data-testid=field-error][data-field=password]');
+    return e !== null && /16 to 40 characters; it has 3/.test(await e.text());
+  });
   await (await w.find('[data-testid=password]')).fill('window-key-0123456789');
   await (await w.find('[data-testid=password-save]')).click();
   await until('the charger took it', async () => /accepted the new password/.test(await notice()));

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::amount::round_div;
-use crate::tariff::Tariff;
+use crate::tariff::{Prices, Tariff, window_at};
 
 /// What a session used, from the stored meter values and status history.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -210,8 +210,75 @@ impl Usage {
     }
 }
 
+/// What one set of prices charged in a session: the tariff's base prices or one time-of-use
+/// window's. A session's parts add up to its usage and its components exactly (each part is
+/// rounded on the running total); the session fee, adjustment and VAT are the session's alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CostPart {
+    /// The window's name ("" when it has none); None for the base prices.
+    pub window: Option<String>,
+    pub prices: Prices,
+    pub energy_wh: i64,
+    pub charging_seconds: i64,
+    pub plugged_seconds: i64,
+    pub billed_idle_seconds: i64,
+    pub energy: i64,
+    pub charging_time: i64,
+    pub plugged_time: i64,
+    pub idle: i64,
+}
+
+/// Usage and amounts summed exactly, before rounding. Amounts in ten-thousandths of the price
+/// times mWh or ms.
+#[derive(Debug, Clone, Copy, Default)]
+struct Raw {
+    energy_mwh: i128,
+    charging_ms: i64,
+    plugged_ms: i64,
+    billed_idle_ms: i64,
+    energy: i128,
+    charging_time: i128,
+    plugged_time: i128,
+    idle: i128,
+}
+
+impl Raw {
+    fn add(&mut self, o: &Raw) {
+        self.energy_mwh += o.energy_mwh;
+        self.charging_ms += o.charging_ms;
+        self.plugged_ms += o.plugged_ms;
+        self.billed_idle_ms += o.billed_idle_ms;
+        self.energy += o.energy;
+        self.charging_time += o.charging_time;
+        self.plugged_time += o.plugged_time;
+        self.idle += o.idle;
+    }
+
+    /// Whole Wh and seconds (cut off), then the amounts in minor units of a currency with `d`
+    /// decimals (rounded half away from zero), in [`CostPart`]'s order.
+    fn rounded(&self, d: u32) -> [i64; 8] {
+        // mWh × 1e-4/kWh = 1e-10 of the major unit; ms × 1e-4/h = 1e-4/3.6e6; ms × 1e-4/min.
+        let minor = |raw: i128, per_major: i128| round_div(raw * 10i128.pow(d), per_major);
+        [
+            i64::try_from(self.energy_mwh / 1000).unwrap_or(i64::MAX),
+            self.charging_ms / 1000,
+            self.plugged_ms / 1000,
+            self.billed_idle_ms / 1000,
+            minor(self.energy, 10_000_000_000),
+            minor(self.charging_time, 36_000_000_000),
+            minor(self.plugged_time, 36_000_000_000),
+            minor(self.idle, 600_000_000),
+        ]
+    }
+}
+
 /// Price `usage` with `tariff` in the depot's time zone `tz`.
 pub fn price<Tz: TimeZone>(tariff: &Tariff, usage: &Usage, tz: &Tz) -> Cost {
+    price_parts(tariff, usage, tz).0
+}
+
+/// [`price`], with what each set of prices charged, in the order the session met them.
+pub fn price_parts<Tz: TimeZone>(tariff: &Tariff, usage: &Usage, tz: &Tz) -> (Cost, Vec<CostPart>) {
     let (start, end) = (usage.start, usage.end.max(usage.start));
     let d = tariff.decimals();
     let mut readings = usage.readings.clone();
@@ -250,41 +317,80 @@ pub fn price<Tz: TimeZone>(tariff: &Tariff, usage: &Usage, tz: &Tz) -> Cost {
     cuts.sort();
     cuts.dedup();
 
-    let (mut energy_mwh, mut energy_raw) = (0i128, 0i128);
-    let (mut charging_ms, mut charging_raw, mut plugged_raw) = (0i64, 0i128, 0i128);
-    let (mut idle_ms, mut billed_idle_ms, mut idle_raw) = (0i64, 0i64, 0i128);
+    // Summed per set of prices: the base prices (None) or a window (its index in `spans`).
+    let mut groups: Vec<(Option<usize>, Raw)> = Vec::new();
+    let mut idle_ms = 0i64;
     let mut ci = 0;
     for w in cuts.windows(2) {
         let (a, b) = (w[0], w[1]);
         let ms = (b - a).num_milliseconds();
-        let p = tariff.prices_in(&spans, a, tz);
+        let window = window_at(&spans, a, tz);
+        let p = tariff.prices_with(window.map(|i| spans[i].1));
+        let g = match groups.iter().position(|(k, _)| *k == window) {
+            Some(g) => g,
+            None => {
+                groups.push((window, Raw::default()));
+                groups.len() - 1
+            }
+        };
+        let r = &mut groups[g].1;
         let delta = (register_mwh(&readings, b) - register_mwh(&readings, a)).max(0);
-        energy_mwh += delta;
-        energy_raw += delta * i128::from(p.per_kwh.ten_thousandths());
-        plugged_raw += i128::from(ms) * i128::from(p.per_plugged_hour.ten_thousandths());
+        r.energy_mwh += delta;
+        r.energy += delta * i128::from(p.per_kwh.ten_thousandths());
+        r.plugged_ms += ms;
+        r.plugged_time += i128::from(ms) * i128::from(p.per_plugged_hour.ten_thousandths());
         while ci < charging.len() && charging[ci].1 <= a {
             ci += 1;
         }
         let is_charging = charging.get(ci).is_some_and(|(x, _)| *x <= a);
         if is_charging {
-            charging_ms += ms;
-            charging_raw += i128::from(ms) * i128::from(p.per_charging_hour.ten_thousandths());
+            r.charging_ms += ms;
+            r.charging_time += i128::from(ms) * i128::from(p.per_charging_hour.ten_thousandths());
         } else if a >= idle_from {
             idle_ms += ms;
             if a >= grace_end {
-                billed_idle_ms += ms;
-                idle_raw += i128::from(ms) * i128::from(p.idle_per_minute.ten_thousandths());
+                r.billed_idle_ms += ms;
+                r.idle += i128::from(ms) * i128::from(p.idle_per_minute.ten_thousandths());
             }
         }
     }
 
-    // raw units: mWh × 1e-4/kWh = 1e-10 of the major unit; ms × 1e-4/h = 1e-4/3.6e6; ms × 1e-4/min.
-    let minor = |raw: i128, per_major: i128| round_div(raw * 10i128.pow(d), per_major);
-    let energy = minor(energy_raw, 10_000_000_000);
-    let charging_time = minor(charging_raw, 36_000_000_000);
-    let plugged_time = minor(plugged_raw, 36_000_000_000);
-    let idle = minor(idle_raw, 600_000_000);
-    let session_fee = tariff.prices_in(&spans, start, tz).session_fee.to_minor(d);
+    // Each part is what the running total reached after it, less what it had reached before.
+    let (mut sum, mut shown) = (Raw::default(), [0i64; 8]);
+    let mut parts = Vec::with_capacity(groups.len());
+    for (window, r) in &groups {
+        sum.add(r);
+        let upto = sum.rounded(d);
+        let v: Vec<i64> = upto.iter().zip(shown).map(|(u, s)| u - s).collect();
+        let window = window.map(|i| spans[i].1);
+        parts.push(CostPart {
+            window: window.map(|w| w.name.clone()),
+            prices: tariff.prices_with(window),
+            energy_wh: v[0],
+            charging_seconds: v[1],
+            plugged_seconds: v[2],
+            billed_idle_seconds: v[3],
+            energy: v[4],
+            charging_time: v[5],
+            plugged_time: v[6],
+            idle: v[7],
+        });
+        shown = upto;
+    }
+    let [
+        energy_wh,
+        charging_seconds,
+        _,
+        billed_idle_seconds,
+        energy,
+        charging_time,
+        plugged_time,
+        idle,
+    ] = shown;
+    let session_fee = tariff
+        .prices_with(window_at(&spans, start, tz).map(|i| spans[i].1))
+        .session_fee
+        .to_minor(d);
     let sum = energy + charging_time + plugged_time + idle + session_fee;
     let lo = tariff.min_per_session.map(|p| p.to_minor(d));
     let hi = tariff.max_per_session.map(|p| p.to_minor(d));
@@ -293,15 +399,14 @@ pub fn price<Tz: TimeZone>(tariff: &Tariff, usage: &Usage, tz: &Tz) -> Cost {
         i128::from(net) * i128::from(tariff.vat_percent.ten_thousandths()),
         1_000_000,
     );
-    let secs = |ms: i64| ms / 1000;
-    Cost {
+    let cost = Cost {
         currency: tariff.currency.clone(),
         decimals: d,
-        energy_wh: i64::try_from(energy_mwh / 1000).unwrap_or(i64::MAX),
-        charging_seconds: secs(charging_ms),
+        energy_wh,
+        charging_seconds,
         plugged_seconds: (end - start).num_seconds(),
-        idle_seconds: secs(idle_ms),
-        billed_idle_seconds: secs(billed_idle_ms),
+        idle_seconds: idle_ms / 1000,
+        billed_idle_seconds,
         energy,
         charging_time,
         plugged_time,
@@ -311,7 +416,8 @@ pub fn price<Tz: TimeZone>(tariff: &Tariff, usage: &Usage, tz: &Tz) -> Cost {
         net,
         vat,
         total: net + vat,
-    }
+    };
+    (cost, parts)
 }
 
 /// The instants in (start, end] where the zone's UTC offset changes, to the second: probed every

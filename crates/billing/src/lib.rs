@@ -9,5 +9,5 @@ pub mod invoice;
 pub mod tariff;
 
 pub use amount::{Price, PriceError, currency_decimals};
-pub use cost::{Cost, Usage, energy_by_hour, price};
+pub use cost::{Cost, CostPart, Usage, energy_by_hour, price, price_parts};
 pub use tariff::{PriceChanges, Prices, Tariff, TariffError, TimeWindow};

@@ -162,7 +162,7 @@ impl Tariff {
     }
 
     /// The windows with their times read (checked tariffs only: others are skipped).
-    pub(crate) fn spans(&self) -> Vec<(Span, &PriceChanges)> {
+    pub(crate) fn spans(&self) -> Vec<(Span, &TimeWindow)> {
         self.windows
             .iter()
             .filter_map(|w| {
@@ -176,7 +176,7 @@ impl Tariff {
                         start: minutes(&w.start, false)?,
                         end: minutes(&w.end, true)?,
                     },
-                    &w.prices,
+                    w,
                 ))
             })
             .collect()
@@ -184,31 +184,36 @@ impl Tariff {
 
     /// The prices in effect at `t`, in the depot's time zone `tz`.
     pub fn prices_at<Tz: TimeZone>(&self, t: DateTime<Utc>, tz: &Tz) -> Prices {
-        self.prices_in(&self.spans(), t, tz)
+        let spans = self.spans();
+        self.prices_with(window_at(&spans, t, tz).map(|i| spans[i].1))
     }
 
-    /// [`Tariff::prices_at`] with the windows read once.
-    pub(crate) fn prices_in<Tz: TimeZone>(
-        &self,
-        spans: &[(Span, &PriceChanges)],
-        t: DateTime<Utc>,
-        tz: &Tz,
-    ) -> Prices {
-        let local = t.with_timezone(tz);
-        let m = local.hour() * 60 + local.minute();
-        let mut p = self.prices.clone();
-        if let Some((_, c)) = spans.iter().find(|(s, _)| s.covers(local.weekday(), m)) {
-            let or = |o: Option<Price>, base: Price| o.unwrap_or(base);
-            p = Prices {
-                per_kwh: or(c.per_kwh, p.per_kwh),
-                per_charging_hour: or(c.per_charging_hour, p.per_charging_hour),
-                per_plugged_hour: or(c.per_plugged_hour, p.per_plugged_hour),
-                idle_per_minute: or(c.idle_per_minute, p.idle_per_minute),
-                session_fee: or(c.session_fee, p.session_fee),
-            };
+    /// The base prices with `window`'s changes (None: the base prices).
+    pub(crate) fn prices_with(&self, window: Option<&TimeWindow>) -> Prices {
+        let p = self.prices.clone();
+        let Some(c) = window.map(|w| &w.prices) else {
+            return p;
+        };
+        let or = |o: Option<Price>, base: Price| o.unwrap_or(base);
+        Prices {
+            per_kwh: or(c.per_kwh, p.per_kwh),
+            per_charging_hour: or(c.per_charging_hour, p.per_charging_hour),
+            per_plugged_hour: or(c.per_plugged_hour, p.per_plugged_hour),
+            idle_per_minute: or(c.idle_per_minute, p.idle_per_minute),
+            session_fee: or(c.session_fee, p.session_fee),
         }
-        p
     }
+}
+
+/// The first of `spans` covering `t` in the depot's time zone `tz` (its index), if any.
+pub(crate) fn window_at<Tz: TimeZone>(
+    spans: &[(Span, &TimeWindow)],
+    t: DateTime<Utc>,
+    tz: &Tz,
+) -> Option<usize> {
+    let local = t.with_timezone(tz);
+    let m = local.hour() * 60 + local.minute();
+    spans.iter().position(|(s, _)| s.covers(local.weekday(), m))
 }
 
 #[cfg(test)]

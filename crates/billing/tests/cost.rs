@@ -1,6 +1,6 @@
 //! The cost engine against hand-worked sessions, and properties over random ones.
 
-use chargeyard_billing::{Cost, Tariff, Usage, price};
+use chargeyard_billing::{Cost, CostPart, Tariff, Usage, price, price_parts};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Europe::Stockholm;
 use proptest::prelude::*;
@@ -77,6 +77,62 @@ fn a_session_across_a_time_of_use_edge_pays_each_side_its_price() {
     // The whole night, 22:00 to 06:00 next day, all at night price.
     let u = steady(sthlm("2026-05-04 22:00"), sthlm("2026-05-05 06:00"), 10);
     assert_eq!(price(&t, &u, &Stockholm).energy, 80 * 90);
+}
+
+#[test]
+fn a_session_across_a_time_of_use_edge_is_explained_per_price() {
+    // Day 2.50/kWh and 12/h charging; night (22:00–06:00) 0.90/kWh. Idle 1/min after 10 min.
+    let t = tariff(
+        json!({"currency": "SEK", "vat_percent": "25", "idle_grace_minutes": 10,
+        "prices": {"per_kwh": "2.50", "per_charging_hour": "12", "idle_per_minute": "1"},
+        "windows": [{"name": "Night", "days": [1,2,3,4,5,6,7], "start": "22:00", "end": "06:00",
+                     "prices": {"per_kwh": "0.90"}}]}),
+    );
+    // Charging 21:30–22:30 at 10 kW, then plugged in and idle until 23:00.
+    let mut u = steady(sthlm("2026-05-04 21:30"), sthlm("2026-05-04 22:30"), 10);
+    u.end = sthlm("2026-05-04 23:00");
+    u.readings.push((u.end, 20_000));
+    let (c, parts) = price_parts(&t, &u, &Stockholm);
+    assert_eq!(
+        c,
+        price(&t, &u, &Stockholm),
+        "the same cost as without the explanation"
+    );
+    let windows: Vec<_> = parts.iter().map(|p| p.window.as_deref()).collect();
+    assert_eq!(
+        windows,
+        [None, Some("Night")],
+        "in the order the session met them"
+    );
+    let (day, night) = (&parts[0], &parts[1]);
+    assert_eq!(
+        (
+            day.energy_wh,
+            day.energy,
+            day.charging_seconds,
+            day.charging_time
+        ),
+        (5_000, 1_250, 1_800, 600)
+    );
+    assert_eq!(
+        (
+            night.energy_wh,
+            night.energy,
+            night.charging_seconds,
+            night.charging_time
+        ),
+        (5_000, 450, 1_800, 600)
+    );
+    // Idle 22:30–23:00, the first 10 minutes free: 20 minutes billed, all at night.
+    assert_eq!(
+        (night.billed_idle_seconds, night.idle, day.idle),
+        (1_200, 2_000, 0)
+    );
+    assert_eq!(
+        (night.plugged_seconds, night.prices.per_kwh.to_string()),
+        (3_600, "0.9".to_string())
+    );
+    adds_up(&c);
 }
 
 #[test]
@@ -314,6 +370,22 @@ proptest! {
         if let Some(hi) = t.max_per_session { prop_assert!(c.net <= hi.to_minor(2)); }
         let delivered = u.readings.last().map_or(0, |r| r.1) - u.readings.first().map_or(0, |r| r.1);
         prop_assert_eq!(c.energy_wh, delivered);
+    }
+
+    #[test]
+    fn the_parts_of_an_explanation_add_up_to_the_cost(t in arb_tariff(), u in arb_usage()) {
+        let (c, parts) = price_parts(&t, &u, &Stockholm);
+        prop_assert_eq!(&c, &price(&t, &u, &Stockholm));
+        let sum = |f: fn(&CostPart) -> i64| parts.iter().map(f).sum::<i64>();
+        prop_assert_eq!(sum(|p| p.energy_wh), c.energy_wh);
+        prop_assert_eq!(sum(|p| p.charging_seconds), c.charging_seconds);
+        prop_assert_eq!(sum(|p| p.plugged_seconds), c.plugged_seconds);
+        prop_assert_eq!(sum(|p| p.billed_idle_seconds), c.billed_idle_seconds);
+        prop_assert_eq!(sum(|p| p.energy), c.energy);
+        prop_assert_eq!(sum(|p| p.charging_time), c.charging_time);
+        prop_assert_eq!(sum(|p| p.plugged_time), c.plugged_time);
+        prop_assert_eq!(sum(|p| p.idle), c.idle);
+        prop_assert!(parts.len() <= 1 + t.windows.len());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! connector's status history. The running cost on the dashboard and the final cost are the same
 //! call.
 
-use chargeyard_billing::{Cost, Tariff, Usage};
+use chargeyard_billing::{Cost, CostPart, Tariff, Usage};
 use chargeyard_store::model::{Billable, Transaction};
 use chargeyard_store::tariffs::{self, Assignment, TariffRecord};
 use chargeyard_store::transactions::Priced;
@@ -27,6 +27,15 @@ pub struct TariffView {
     pub tariff: Tariff,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// How a session's cost is reached, for the people who pay it: the tariff version it was
+/// priced with, the time zone its windows were read in, and what each set of prices charged.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CostExplanation {
+    pub tariff: TariffView,
+    pub time_zone: String,
+    pub parts: Vec<CostPart>,
 }
 
 /// A tariff to create, or the new state of one (a changed definition adds a version).
@@ -451,18 +460,12 @@ impl<'a> Pricer<'a> {
         {
             return Ok(Some(cost));
         }
-        let now = self.engine.now();
-        // A session started with a tag we refused is not billed: it only has its energy.
-        let tariff = match t.tariff_version_id {
-            Some(version) if t.billed => self.tariff(version).await?.cloned(),
-            _ => None,
-        };
+        let tariff = self.tariff_of(&t).await?;
         // With no tariff there is nothing to price, but the energy per hour is stored once.
         if tariff.is_none() && (t.stop_ts.is_none() || t.priced) {
             return Ok(None);
         }
-        let reader = &self.engine.inner.store.reader;
-        let end = t.stop_ts.unwrap_or(now).max(t.start_ts);
+        let end = self.end_of(&t);
         let readings = readings(self.engine, &t, end).await?;
         if t.stop_ts.is_some() {
             self.saves.push(Priced {
@@ -477,6 +480,62 @@ impl<'a> Pricer<'a> {
         let Some(tariff) = tariff else {
             return Ok(None);
         };
+        let usage = self.usage(&t, end, readings).await?;
+        let cost = chargeyard_billing::price(&tariff, &usage, &self.tz);
+        if let Some(saved) = self.saves.last_mut().filter(|p| p.id == t.id) {
+            saved.cost = Some(cost.clone());
+        }
+        Ok(Some(cost))
+    }
+
+    /// How a billed session's cost is reached: its tariff version and what each set of prices
+    /// (the base prices, each time-of-use window) charged, by the same engine as [`Self::price`].
+    pub(crate) async fn explain(&mut self, t: &Billable) -> Result<Option<CostExplanation>> {
+        let Some(tariff) = self.tariff_of(t).await? else {
+            return Ok(None);
+        };
+        let reader = &self.engine.inner.store.reader;
+        let Some(record) = t.tariff_version_id.map(|v| tariffs::of_version(reader, v)) else {
+            return Ok(None);
+        };
+        let Some(record) = record.await? else {
+            return Ok(None);
+        };
+        let end = self.end_of(t);
+        let usage = self
+            .usage(t, end, readings(self.engine, t, end).await?)
+            .await?;
+        Ok(Some(CostExplanation {
+            parts: chargeyard_billing::price_parts(&tariff, &usage, &self.tz).1,
+            tariff: view(record)?,
+            time_zone: self.zone.clone(),
+        }))
+    }
+
+    /// The tariff version a session is priced with; None when it is not billed (started with a
+    /// tag we refused: it only has its energy) or no tariff applied.
+    async fn tariff_of(&mut self, t: &Billable) -> Result<Option<Tariff>> {
+        match t.tariff_version_id {
+            Some(version) if t.billed => Ok(self.tariff(version).await?.cloned()),
+            _ => Ok(None),
+        }
+    }
+
+    /// Where a session is priced to: its stop, or now while it runs.
+    fn end_of(&self, t: &Billable) -> DateTime<Utc> {
+        t.stop_ts
+            .unwrap_or_else(|| self.engine.now())
+            .max(t.start_ts)
+    }
+
+    /// What a session used up to `end`: its `readings`, and when its connector was charging.
+    async fn usage(
+        &self,
+        t: &Billable,
+        end: DateTime<Utc>,
+        readings: Vec<(DateTime<Utc>, i64)>,
+    ) -> Result<Usage> {
+        let reader = &self.engine.inner.store.reader;
         let states =
             connectors::states_between(reader, &t.station_id, t.evse_id, t.start_ts, end).await?;
         let mut charging = Vec::new();
@@ -486,17 +545,12 @@ impl<'a> Pricer<'a> {
                 charging.push(((*at).max(t.start_ts), until.min(end)));
             }
         }
-        let usage = Usage {
+        Ok(Usage {
             start: t.start_ts,
             end,
             readings,
             charging,
-        };
-        let cost = chargeyard_billing::price(&tariff, &usage, &self.tz);
-        if let Some(saved) = self.saves.last_mut().filter(|p| p.id == t.id) {
-            saved.cost = Some(cost.clone());
-        }
-        Ok(Some(cost))
+        })
     }
 
     /// Store the final costs priced so far.

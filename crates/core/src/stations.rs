@@ -40,7 +40,34 @@ pub struct StationDetail {
     pub quirks: Vec<QuirkRecord>,
     pub unmatched_stops: Vec<UnmatchedStop>,
     pub events: Vec<StationEvent>,
+    /// The sessions started since midnight in the depot's time zone, summed.
+    pub today: DaySummary,
+    /// Its latest sessions, newest first, each with its cost (so far, while running).
+    pub recent_sessions: Vec<Transaction>,
 }
+
+/// Sessions started in one local day, summed.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct DaySummary {
+    /// The depot's local midnight the day starts at.
+    pub since: DateTime<Utc>,
+    pub time_zone: String,
+    pub sessions: i64,
+    pub energy_wh: i64,
+    /// What they cost, VAT included, per currency (one, unless tariffs in several are used).
+    pub costs: Vec<CostTotal>,
+}
+
+/// An amount in minor units of a currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CostTotal {
+    pub currency: String,
+    pub decimals: u32,
+    pub total: i64,
+}
+
+/// How many of a station's sessions its page lists.
+const RECENT_SESSIONS: i64 = 10;
 
 /// A station the operator adds (or accepts from the inbox).
 #[derive(Debug, Clone, Default, Deserialize, TS)]
@@ -147,13 +174,68 @@ impl Engine {
         )
         .await?
         .items;
+        let mut recent_sessions = transactions::list(
+            reader,
+            &TransactionFilter {
+                station_id: Some(id.to_string()),
+                limit: Some(RECENT_SESSIONS),
+                ..Default::default()
+            },
+        )
+        .await?
+        .items;
+        self.price_all(&mut recent_sessions).await?;
         Ok(StationDetail {
             view,
             status_history: connectors::history(reader, id, 100).await?,
             quirks: quirks::list(reader, id).await?,
             unmatched_stops: transactions::unmatched_stops(reader, id).await?,
             events: events::list(reader, id, 50).await?,
+            today: self.today(Some(id)).await?,
+            recent_sessions,
         })
+    }
+
+    /// The sessions started since the depot's midnight (on one station, or on all): how many,
+    /// their energy and what they cost.
+    pub async fn today(&self, station: Option<&str>) -> Result<DaySummary> {
+        let tz = self.time_zone();
+        let since = crate::charts::local_midnight(&tz, self.now().with_timezone(&tz).date_naive());
+        let mut summary = DaySummary {
+            since,
+            time_zone: tz.name().to_string(),
+            sessions: 0,
+            energy_wh: 0,
+            costs: Vec::new(),
+        };
+        let mut filter = TransactionFilter {
+            station_id: station.map(str::to_string),
+            from: Some(since),
+            limit: Some(1000),
+            offset: Some(0),
+            ..Default::default()
+        };
+        loop {
+            let mut page = transactions::list(&self.inner.store.reader, &filter).await?;
+            self.price_all(&mut page.items).await?;
+            for t in &page.items {
+                summary.sessions += 1;
+                summary.energy_wh += t.energy_wh.unwrap_or(0).max(0);
+                let Some(c) = &t.cost else { continue };
+                match summary.costs.iter_mut().find(|x| x.currency == c.currency) {
+                    Some(x) => x.total += c.total,
+                    None => summary.costs.push(CostTotal {
+                        currency: c.currency.clone(),
+                        decimals: c.decimals,
+                        total: c.total,
+                    }),
+                }
+            }
+            if page.items.len() < 1000 {
+                return Ok(summary);
+            }
+            filter.offset = Some(filter.offset.unwrap_or(0) + 1000);
+        }
     }
 
     /// Add a station the operator knows; it is accepted at its first boot. A password given here

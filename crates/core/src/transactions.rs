@@ -42,6 +42,8 @@ pub struct CloseRequest {
 pub struct TransactionDetail {
     #[serde(flatten)]
     pub transaction: Transaction,
+    /// How its cost is reached; None when it is not billed or no tariff applied.
+    pub explanation: Option<crate::billing::CostExplanation>,
     pub meter_samples: Vec<MeterSample>,
 }
 
@@ -344,6 +346,9 @@ impl Engine {
             .await?
             .ok_or_else(|| Error::NotFound(format!("transaction {id}")))?;
         self.price_all(std::slice::from_mut(&mut t)).await?;
+        let explanation = crate::billing::Pricer::new(self)
+            .explain(&t.billable())
+            .await?;
         let samples = chargeyard_store::meter::query(
             reader,
             &SampleFilter {
@@ -355,6 +360,7 @@ impl Engine {
         .await?;
         Ok(TransactionDetail {
             transaction: t,
+            explanation,
             meter_samples: samples,
         })
     }

@@ -88,6 +88,7 @@ fn query_text(e: &QueryRejection) -> String {
 pub fn router(engine: Engine) -> Router {
     Router::new()
         .route("/api/info", get(info))
+        .route("/api/today", get(today))
         .route("/api/stations", get(stations).post(create_station))
         .route("/api/stations/{id}", get(station).delete(delete_station))
         .route("/api/stations/{id}/accept", post(accept_station))
@@ -574,6 +575,16 @@ async fn close_transaction(
     Body(r): Body<CloseRequest>,
 ) -> ApiResult<Value> {
     Ok(Json(json!(e.close_transaction(id, r, &a.name()).await?)))
+}
+
+#[derive(Deserialize)]
+struct TodayQuery {
+    station_id: Option<String>,
+}
+
+/// The sessions started since the depot's midnight, summed (on one station, or on all).
+async fn today(State(e): State<Engine>, Q(q): Q<TodayQuery>) -> ApiResult<Value> {
+    Ok(Json(json!(e.today(q.station_id.as_deref()).await?)))
 }
 
 async fn time_zones(State(e): State<Engine>) -> Json<Value> {

@@ -246,6 +246,11 @@ pub struct Transaction {
     pub power_w: Option<f64>,
     /// Latest state of charge (%) while running, when the charger reports it.
     pub soc_percent: Option<f64>,
+    /// Whom its tag belongs to, as the tag says now: driver, vehicle or customer, and the name.
+    #[serde(default)]
+    pub tag_group_kind: Option<String>,
+    #[serde(default)]
+    pub tag_group_name: Option<String>,
     pub received_at: DateTime<Utc>,
     /// The tariff version the session is priced with (chosen when it started); None: no tariff
     /// applied then.

@@ -79,6 +79,22 @@ pub async fn version(ex: impl SqliteExecutor<'_>, version_id: i64) -> Result<Opt
     )
 }
 
+/// The tariff a version belongs to, as that version reads (its name, number and definition).
+pub async fn of_version(
+    ex: impl SqliteExecutor<'_>,
+    version_id: i64,
+) -> Result<Option<TariffRecord>> {
+    let row = sqlx::query(
+        "SELECT t.id, t.name, t.created_at, v.id AS version_id, v.version, v.definition,
+         v.created_at AS updated_at
+         FROM tariff_versions v JOIN tariffs t ON t.id = v.tariff_id WHERE v.id = ?",
+    )
+    .bind(version_id)
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.as_ref().map(map))
+}
+
 /// A new tariff at version 1; its id.
 pub async fn create(
     conn: &mut SqliteConnection,

@@ -41,7 +41,8 @@ macro_rules! latest {
 }
 
 /// A transaction's columns, with energy so far: stop − start, or the latest whole-meter import
-/// register reading − start (and the latest power and SoC while it runs).
+/// register reading − start (and the latest power and SoC while it runs), and whom its tag
+/// belongs to.
 macro_rules! columns {
     () => {
         concat!(
@@ -58,7 +59,9 @@ macro_rules! columns {
             ),
             " END AS power_w, CASE WHEN t.stop_ts IS NULL THEN ",
             latest!("m.value", "m.measurand = 'SoC' AND m.value IS NOT NULL"),
-            " END AS soc_percent"
+            " END AS soc_percent,
+            (SELECT g.group_kind FROM id_tags g WHERE g.id_tag = t.id_tag) AS tag_group_kind,
+            (SELECT g.group_name FROM id_tags g WHERE g.id_tag = t.id_tag) AS tag_group_name"
         )
     };
 }
@@ -90,6 +93,8 @@ fn map(r: &SqliteRow) -> Transaction {
         energy_wh: r.get("energy_wh"),
         power_w: r.get("power_w"),
         soc_percent: r.get("soc_percent"),
+        tag_group_kind: r.get("tag_group_kind"),
+        tag_group_name: r.get("tag_group_name"),
         received_at: parse(r.get::<&str, _>("received_at")),
         tariff_version_id: r.get("tariff_version_id"),
         cost: None,

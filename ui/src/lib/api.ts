@@ -33,6 +33,8 @@ import type { ConfigDiff } from './bindings/ConfigDiff';
 import type { LocalListRequest } from './bindings/LocalListRequest';
 import type { LocalListResult } from './bindings/LocalListResult';
 import type { Health } from './bindings/Health';
+import type { CommandRecord } from './bindings/CommandRecord';
+import type { DaySummary } from './bindings/DaySummary';
 import type { Transfer } from './bindings/Transfer';
 import type { DiagnosticsRequest } from './bindings/DiagnosticsRequest';
 import type { FirmwareRequest } from './bindings/FirmwareRequest';
@@ -63,6 +65,8 @@ export class Api {
   }
 
   info = () => this.r<EngineInfo>('GET', '/api/info');
+  /** The sessions started since the depot's midnight, summed (on one station, or on all). */
+  today = (station_id: string | null = null) => this.r<DaySummary>('GET', `/api/today${query({ station_id })}`);
   stations = () => this.r<StationView[]>('GET', '/api/stations');
   station = (id: string) => this.r<StationDetail>('GET', `/api/stations/${enc(id)}`);
   /** Accept a pending charger; with a password, set on the charger first unless `on_charger` is false. */
@@ -148,6 +152,8 @@ export class Api {
   deleteSnapshot = (id: number) => this.r<null>('DELETE', `/api/snapshots/${id}`);
   diff = (left: ConfigSource, right: ConfigSource) => this.r<ConfigDiff>('POST', '/api/configuration/diff', { left, right });
   localList = (id: string, r: LocalListRequest) => this.r<LocalListResult>('POST', `/api/stations/${enc(id)}/local-list`, r);
+  /** What was sent to a station and how it answered, newest first. */
+  commandLog = (id: string, limit = 50) => this.r<CommandRecord[]>('GET', `/api/stations/${enc(id)}/commands${query({ limit })}`);
   health = (id: string) => this.r<Health>('GET', `/api/stations/${enc(id)}/health`);
   transfers = (id: string) => this.r<Transfer[]>('GET', `/api/stations/${enc(id)}/transfers`);
   diagnostics = (id: string, r: DiagnosticsRequest) => this.r<Transfer>('POST', `/api/stations/${enc(id)}/diagnostics`, r);

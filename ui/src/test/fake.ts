@@ -31,7 +31,7 @@ export function transaction(id: number, station_id: string, extra: Partial<Trans
   return {
     id, station_id, evse_id: 1, connector_id: null, protocol: 'ocpp1.6', charger_tx_id: String(id), id_tag: 'TAG1', id_token_type: null,
     start_ts: new Date(Date.now() - 65_000).toISOString(), meter_start: 1000, reservation_id: null, remote_start_id: null, charging_state: null, start_auth_status: 'Accepted', stop_ts: null, meter_stop: null, stop_reason: null, stop_id_tag: null,
-    closed_by: null, close_note: null, energy_wh: 0, power_w: null, soc_percent: null, received_at: '2026-01-01T00:00:00.000Z', tariff_version_id: null, cost: null, ...extra,
+    closed_by: null, close_note: null, energy_wh: 0, power_w: null, soc_percent: null, tag_group_kind: null, tag_group_name: null, received_at: '2026-01-01T00:00:00.000Z', tariff_version_id: null, cost: null, ...extra,
   };
 }
 

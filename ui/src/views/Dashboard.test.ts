@@ -9,16 +9,21 @@ import { setLang } from '../lib/i18n.svelte';
 function depot() {
   const list = [
     station('CP1', 'Available'),
-    station('CP2', 'Charging', { open_transactions: [transaction(7, 'CP2', { power_w: 7400, energy_wh: 2500 })] }),
+    station('CP2', 'Charging', { open_transactions: [transaction(7, 'CP2', { power_w: 7400, energy_wh: 2500, tag_group_kind: 'driver', tag_group_name: 'Anna Berg' })] }),
     station('CP3', 'Faulted', {
       connectors: [{ station_id: 'CP3', evse_id: 1, connector_id: null, status: 'Faulted', state: 'Faulted', error_code: 'OtherError', info: 'RCD tripped', vendor_id: 'x', vendor_error_code: 'E-017', status_at: '2026-01-01T00:00:00Z' }],
     }),
     station('CP4', 'Available', { connected: false }),
   ];
-  const t = new FakeTransport({ 'GET /api/info': () => info, 'GET /api/stations': () => list });
-  const live = new Live(new Api(t));
+  const t = new FakeTransport({
+    'GET /api/info': () => info,
+    'GET /api/stations': () => list,
+    'GET /api/today': () => ({ since: '2026-01-01T23:00:00Z', time_zone: 'Europe/Stockholm', sessions: 3, energy_wh: 41250, costs: [{ currency: 'SEK', decimals: 2, total: 12375 }] }),
+  });
+  const api = new Api(t);
+  const live = new Live(api);
   live.start();
-  return { t, live };
+  return { t, api, live };
 }
 
 const tile = (id: string) => document.querySelector(`[data-testid=tile][data-station="${id}"]`) as HTMLElement;
@@ -29,8 +34,8 @@ describe('Dashboard', () => {
   setLang('en');
 
   it('shows each connector with status, session figures and faults', async () => {
-    const { live } = depot();
-    render(Dashboard, { live });
+    const { api, live } = depot();
+    render(Dashboard, { api, live });
     await waitFor(() => expect(screen.getAllByTestId('tile')).toHaveLength(4));
     expect(tile('CP2').dataset.status).toBe('Charging');
     expect(tile('CP2').querySelector('[data-testid=power]')?.textContent).toBe('7.4 kW');
@@ -40,9 +45,24 @@ describe('Dashboard', () => {
     expect(screen.getByTestId('summary').textContent).toBe('4 stations · 1 charging · 1 faulted · 1 offline');
   });
 
+  it('sums the depot in a strip: power now, today from the engine, sessions running, faults; names beside tags', async () => {
+    const { api, live } = depot();
+    render(Dashboard, { api, live });
+    await waitFor(() => expect(screen.getByTestId('strip-energy').textContent).toBe('41.25 kWh'));
+    expect(screen.getByTestId('strip-power').textContent).toBe('7.4 kW');
+    expect(screen.getByTestId('strip-revenue').textContent).toBe('SEK\u00a0123.75');
+    expect(screen.getByTestId('strip-running').textContent).toBe('1');
+    expect(screen.getByTestId('strip-faults').textContent).toBe('1');
+    expect(screen.getByTestId('depot-strip').textContent).toContain('3 sessions');
+    expect(screen.getByTestId('depot-strip').textContent).toContain('1 station offline');
+    expect(tile('CP2').querySelector('[data-testid=tag]')?.textContent).toBe('TAG1 · Anna Berg');
+    await fireEvent.input(screen.getByTestId('search'), { target: { value: 'anna' } });
+    await waitFor(() => expect(screen.getAllByTestId('tile')).toHaveLength(1));
+  });
+
   it('applies a status change and meter values from the live stream without a reload', async () => {
-    const { t, live } = depot();
-    render(Dashboard, { live });
+    const { t, api, live } = depot();
+    render(Dashboard, { api, live });
     await waitFor(() => expect(screen.getAllByTestId('tile')).toHaveLength(4));
     const loads = t.requests.length;
     t.emit({ type: 'status_changed', connector: { station_id: 'CP1', evse_id: 1, connector_id: null, status: 'Preparing', state: 'Preparing', error_code: 'NoError', info: null, vendor_id: null, vendor_error_code: null, status_at: new Date().toISOString() } });
@@ -54,8 +74,8 @@ describe('Dashboard', () => {
   });
 
   it('shows the cost so far as the engine prices it with each meter value, without a reload', async () => {
-    const { t, live } = depot();
-    render(Dashboard, { live });
+    const { t, api, live } = depot();
+    render(Dashboard, { api, live });
     await waitFor(() => expect(screen.getAllByTestId('tile')).toHaveLength(4));
     const loads = t.requests.length;
     const cost = (total: number) => ({ currency: 'SEK', decimals: 2, energy_wh: 0, charging_seconds: 0, plugged_seconds: 0, idle_seconds: 0,
@@ -73,10 +93,12 @@ describe('Dashboard', () => {
     const t = new FakeTransport({
       'GET /api/info': () => info,
       'GET /api/stations': () => new Promise((r) => waiting.push(r)),
+      'GET /api/today': () => ({ since: '2026-01-01T23:00:00Z', time_zone: 'UTC', sessions: 0, energy_wh: 0, costs: [] }),
     });
-    const live = new Live(new Api(t));
+    const api = new Api(t);
+    const live = new Live(api);
     live.start();
-    render(Dashboard, { live });
+    render(Dashboard, { api, live });
     await waitFor(() => expect(waiting).toHaveLength(1));
     waiting[0]([station('CP1', 'Available')]);
     await waitFor(() => expect(tile('CP1').dataset.status).toBe('Available'));
@@ -90,8 +112,8 @@ describe('Dashboard', () => {
   });
 
   it('filters by status, offline, faulted and search', async () => {
-    const { live } = depot();
-    render(Dashboard, { live });
+    const { api, live } = depot();
+    render(Dashboard, { api, live });
     await waitFor(() => expect(screen.getAllByTestId('tile')).toHaveLength(4));
     await fireEvent.change(screen.getByTestId('filter-status'), { target: { value: 'Charging' } });
     await waitFor(() => expect(screen.getAllByTestId('tile').map((x) => x.dataset.station)).toEqual(['CP2']));
@@ -104,9 +126,9 @@ describe('Dashboard', () => {
   });
 
   it('speaks Swedish', async () => {
-    const { live } = depot();
+    const { api, live } = depot();
     setLang('sv');
-    render(Dashboard, { live });
+    render(Dashboard, { api, live });
     await waitFor(() => expect(tile('CP2').textContent).toContain('Laddar'));
     expect(tile('CP2').querySelector('[data-testid=power]')?.textContent).toBe('7,4 kW');
     setLang('en');

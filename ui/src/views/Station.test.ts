@@ -12,7 +12,11 @@ function setup(answer: () => unknown, extra: Parameters<typeof station>[2] = {},
   const t = new FakeTransport({
     'GET /api/info': () => info,
     'GET /api/stations': () => [cp],
-    'GET /api/stations/CP1': () => ({ ...cp, status_history: [], quirks: [], unmatched_stops: [], events: [] }),
+    'GET /api/stations/CP1': () => ({
+      ...cp, status_history: [], quirks: [], unmatched_stops: [], events: [],
+      today: { since: '2026-01-01T23:00:00Z', time_zone: 'Europe/Stockholm', sessions: 2, energy_wh: 12345, costs: [{ currency: 'SEK', decimals: 2, total: 3125 }] },
+      recent_sessions: [transaction(8, 'CP1', { stop_ts: '2026-01-02T08:00:00Z', stop_reason: 'EVDisconnected', energy_wh: 12345 }), transaction(9, 'CP1')],
+    }),
     'GET /api/id-tags': () => [],
     'POST /api/stations/CP1/start': answer,
     ...routes,
@@ -28,6 +32,17 @@ afterEach(cleanup);
 
 describe('Station actions', () => {
   setLang('en');
+
+  it("shows today's sessions summed and the latest sessions, each linked, with why it stopped", async () => {
+    setup(() => ({}));
+    await waitFor(() => expect(screen.getByTestId('station-today').textContent).toBe('2 sessions · 12.35 kWh · SEK\u00a031.25'));
+    const rows = screen.getAllByTestId('station-session');
+    expect(rows.map((r) => r.dataset.transaction)).toEqual(['8', '9']);
+    expect(rows[0].textContent).toContain('Car unplugged');
+    expect(rows[1].textContent).toContain('Running');
+    expect(rows[0].querySelector('a')?.getAttribute('href')).toBe('#/sessions/8');
+    expect(screen.getByTestId('station-all-sessions').getAttribute('href')).toBe('#/sessions?station=CP1');
+  });
 
   it('sends a remote start with the typed tag and shows the charger accepted', async () => {
     const t = setup(() => ({ status: 'Accepted' }));
@@ -80,7 +95,8 @@ describe('Station actions', () => {
     });
     await fireEvent.input(await screen.findByTestId('password'), { target: { value: 'abc' } });
     await fireEvent.click(screen.getByTestId('password-save'));
-    await waitFor(() => expect(screen.getByTestId('notice').textContent).toBe('The password needs 16 to 40 characters; it has 3.'));
+    await waitFor(() => expect(screen.getByTestId('field-error').textContent).toBe('The password needs 16 to 40 characters; it has 3.'));
+    expect(screen.getByTestId('password').getAttribute('aria-invalid')).toBe('true');
     expect(t.requests.some((r) => r.path.includes('/password'))).toBe(false);
     await fireEvent.input(screen.getByTestId('password'), { target: { value: 'a-key-of-20-letters!' } });
     await fireEvent.click(screen.getByTestId('password-save'));

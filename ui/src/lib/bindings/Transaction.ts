@@ -62,7 +62,11 @@ power_w: number | null,
 /**
  * Latest state of charge (%) while running, when the charger reports it.
  */
-soc_percent: number | null, received_at: string, 
+soc_percent: number | null, 
+/**
+ * Whom its tag belongs to, as the tag says now: driver, vehicle or customer, and the name.
+ */
+tag_group_kind: string | null, tag_group_name: string | null, received_at: string, 
 /**
  * The tariff version the session is priced with (chosen when it started); None: no tariff
  * applied then.
