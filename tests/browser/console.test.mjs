@@ -62,7 +62,6 @@ test('remote start from the station view starts a transaction, remote stop ends 
   await page.getByTestId('remote-stop').waitFor({ timeout: 15_000 });
   const open = await depot.api('GET', '/api/transactions?station_id=E2E-REMOTE&open=true');
   assert.equal(open.total, 1, 'a transaction runs on the charger');
-  await page.screenshot({ path: join(shots, 'station.png') });
 
   await page.goto(`${depot.base}/#/`);
   await until('the tile to show Charging', async () => (await tile('E2E-REMOTE').getAttribute('data-status')) === 'Charging');
@@ -79,6 +78,7 @@ test('remote start from the station view starts a transaction, remote stop ends 
   const row = page.locator(`[data-testid=station-session][data-transaction="${done.id}"]`);
   await until('the session listed as stopped from the console', async () => (await row.count()) === 1 && /Stopped from the console/.test(await row.innerText()));
   assert.match(await page.getByTestId('station-today').innerText(), /^1 session · \d+\.\d\d kWh · /);
+  await page.screenshot({ path: join(shots, 'station.png'), fullPage: true });
   await row.locator('a').click();
   await until('its detail', async () => new URL(page.url()).hash === `#/sessions/${done.id}`);
   await page.goBack();
@@ -479,11 +479,28 @@ test('energy: the depot load stacked per station and a station\'s energy per day
   // The demo's backfilled days are there, each demo station named in the legend.
   await until('demo stations in the legend', async () => /DEMO-01/.test(await depotChart.locator('svg').innerHTML()));
   await page.getByTestId('totals-chart').locator('svg').waitFor();
+  // Values on hover: each bucket of the depot load names its time, its total and each station.
+  const tips = () => depotChart.locator('svg rect title').allTextContents();
+  await until('hover texts on the load', async () => (await tips()).some((x) => /^\d\d\/\d\d · \d+\.\d kW\nDEMO-0\d: \d+\.\d kW/.test(x)));
+  // One scale per panel: every number on an axis sits at the left, none overprinted on the right.
+  const axisX = (chart) => page.getByTestId(chart).locator('svg text').evaluateAll((ts) => ts.filter((t) => /^[\d.,]+$/.test(t.textContent.trim()) && !/\//.test(t.textContent)).map((t) => Number(t.getAttribute('x'))));
+  for (const chart of ['depot-chart', 'totals-chart']) {
+    const xs = await axisX(chart);
+    assert.ok(xs.length > 4 && xs.every((x) => x < 80), `${chart}: axis numbers at ${xs}`);
+  }
+  // In Swedish the charts write a decimal comma.
+  await page.getByTestId('lang-toggle').click();
+  await until('kW with a comma', async () => (await tips()).some((x) => /\d+,\d kW/.test(x)));
+  await page.getByTestId('lang-toggle').click();
+  await until('kW with a point again', async () => (await tips()).some((x) => /\d+\.\d kW/.test(x)));
   await page.getByTestId('preset-364').click();
   await until('a year asked for', async () => (await page.getByTestId('energy-from').inputValue()) < new Date(Date.now() - 300 * 86_400_000).toISOString().slice(0, 10));
   await page.getByTestId('energy-station').selectOption('DEMO-02');
   const bars = () => page.getByTestId('station-chart').locator('svg rect').evaluateAll((rs) => rs.filter((r) => r.getAttribute('fill') === '#1B6EF3').length);
   await until('energy bars for the demo days', async () => (await bars()) >= 1);
+  // A year's dates carry the year.
+  const dates = () => page.getByTestId('station-chart').locator('svg text').allTextContents();
+  await until('dates with their year', async () => (await dates()).some((d) => /^\d\d\/\d\d\/\d{4}$/.test(d.trim())));
   // A period that ends before it starts is refused in the form.
   await page.getByTestId('energy-to').fill('2020-01-01');
   await until('the period error', async () => /before the start/.test(await page.locator('[role=alert]').first().innerText()));
@@ -790,6 +807,27 @@ test('every view passes an axe-core WCAG 2.1 AA audit, in English and Swedish', 
   await page.getByTestId('sample-row').first().waitFor();
   await audit('session detail');
   if ((await page.locator('html').getAttribute('lang')) !== 'en') await page.getByTestId('lang-toggle').click();
+
+  // With the system in dark mode the console is dark too, and every view still reads well.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  try {
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.goto(`${depot.base}/#/`);
+    await page.locator('[data-testid=tile]').first().waitFor();
+    assert.equal(await background(), 'rgb(18, 20, 22)');
+    await page.screenshot({ path: join(shots, 'dashboard-dark.png') });
+    for (const [name, hash, ready] of views) {
+      await page.goto(`${depot.base}/${hash}`);
+      await page.locator(ready).first().waitFor();
+      await audit(`${name} (dark)`);
+    }
+    await page.goto(`${depot.base}/#/sessions/${closed.items[0].id}`);
+    await page.getByTestId('cost-breakdown').waitFor();
+    await audit('session detail (dark)');
+  } finally {
+    await page.emulateMedia({ colorScheme: 'light' });
+  }
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(248, 249, 250)', 'light again with the system');
 });
 
 test('the console works from the keyboard alone', async () => {

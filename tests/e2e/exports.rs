@@ -276,30 +276,46 @@ async fn invoices_and_meter_values_export_as_csv_files() {
     let ratio = |a: f64| (a / bars[2] * 10.0).round() / 10.0;
     assert_eq!((ratio(bars[1]), ratio(bars[3])), (5.0, 2.5), "{bars:?}");
     assert!(bars[0] < bars[2] / 2.0, "{bars:?}");
-    // Energy and cost per day for the depot: the cost line is at 87.50 on 5 Oct (re-priced after
-    // the late statuses) and at 18.75 on 30 Oct (the evening session ended on 1 Nov).
+    // Energy and cost per day for the depot, each day's figures on hover: the cost is 87.50 on
+    // 5 Oct (re-priced after the late statuses) and 18.75 on 30 Oct (the evening session ended
+    // on 1 Nov), in panels of their own.
     let (s, _, svg) = api
         .download("/api/charts/totals?from=2026-10-01&to=2026-10-31&width=800&height=400")
         .await;
     assert_eq!(s, 200);
     let svg = String::from_utf8(svg).expect("UTF-8");
-    let line = svg
-        .lines()
-        .find(|l| l.starts_with("<polyline") && l.contains("stroke=\"#B05400\""))
-        .expect("the cost line");
-    let ys: Vec<f64> = line
-        .split("points=\"")
-        .nth(1)
-        .expect("points")
-        .split_whitespace()
-        .filter_map(|p| p.split(',').nth(1)?.parse().ok())
+    let titles: Vec<&str> = svg
+        .split("<title>")
+        .skip(1)
+        .filter_map(|t| t.split("</title>").next())
         .collect();
-    assert_eq!(ys.len(), 31, "a point a day: {line}");
-    let base = ys[0];
-    let height = |day: usize| base - ys[day - 1];
-    assert!(height(5) > 0.0, "{line}");
-    assert_eq!((height(30) / height(5) * 100.0).round(), 21.0, "{line}");
-    assert_eq!(height(31), 0.0, "{line}");
+    assert_eq!(
+        titles.len(),
+        62,
+        "a day's energy and a day's cost: {titles:?}"
+    );
+    for day in ["05/10 · 87.50 SEK", "30/10 · 18.75 SEK", "31/10 · 0.00 SEK"] {
+        assert!(titles.contains(&day), "{day} in {titles:?}");
+    }
+    let cost_bars = svg
+        .lines()
+        .filter(|l| l.starts_with("<rect") && l.contains("fill=\"#B05400\""))
+        .count();
+    let paid_days = titles
+        .iter()
+        .filter(|t| t.ends_with(" SEK") && !t.ends_with(" 0.00 SEK"))
+        .count();
+    assert_eq!(cost_bars, paid_days, "a bar for each day with a cost");
+    // In Swedish, with a decimal comma.
+    let (_, _, svg) = api
+        .download("/api/charts/totals?from=2026-10-01&to=2026-10-31&lang=sv")
+        .await;
+    assert!(
+        String::from_utf8(svg)
+            .expect("UTF-8")
+            .contains("<title>05/10 · 87,50 SEK</title>"),
+        "decimal comma"
+    );
     // The depot's load, stacked per station, named in the legend; and as a PNG.
     let (s, _, svg) = api
         .download("/api/charts/depot?from=2026-10-01&to=2026-11-30")

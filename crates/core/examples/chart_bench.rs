@@ -44,9 +44,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let size = ChartSize {
         width: Some(1200),
         height: Some(420),
+        lang: None,
     };
     let t = Instant::now();
-    let svg = engine.depot_chart(year, size).await?;
+    let svg = engine.depot_chart(year, size.clone()).await?;
     println!(
         "depot load, whole range, first time (stores every session's energy per hour): {:.1} s, {} kB SVG",
         t.elapsed().as_secs_f64(),
@@ -56,7 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut ms: Vec<f64> = Vec::new();
         for _ in 0..7 {
             let t = Instant::now();
-            engine.depot_chart(period, size).await?;
+            engine.depot_chart(period, size.clone()).await?;
             ms.push(t.elapsed().as_secs_f64() * 1e3);
         }
         ms.sort_by(f64::total_cmp);
@@ -69,7 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..7 {
         let t = Instant::now();
         engine
-            .station_chart(&format!("CP-{:02}", stations / 2), year, size)
+            .station_chart(&format!("CP-{:02}", stations / 2), year, size.clone())
             .await?;
         ms.push(t.elapsed().as_secs_f64() * 1e3);
     }

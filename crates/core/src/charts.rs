@@ -14,15 +14,24 @@ use crate::billing::{Pricer, readings};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 
-/// The size to draw at, in pixels (CSS scales the SVG).
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+/// The size to draw at, in pixels (CSS scales the SVG), and the language its numbers are
+/// written in ("sv": a decimal comma; anything else: a point).
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ChartSize {
     pub width: Option<u32>,
     pub height: Option<u32>,
+    #[serde(default)]
+    pub lang: Option<String>,
 }
 
 impl ChartSize {
-    fn get(self) -> (u32, u32) {
+    fn numbers(&self) -> Numbers {
+        Numbers {
+            comma: self.lang.as_deref() == Some("sv"),
+        }
+    }
+
+    fn get(&self) -> (u32, u32) {
         (
             self.width.unwrap_or(900).clamp(300, 4000),
             self.height.unwrap_or(360).clamp(200, 2000),
@@ -45,35 +54,102 @@ fn clock(start: DateTime<Utc>, minutes: f64, tz: &Tz, dated: bool) -> String {
         .to_string()
 }
 
-/// A panel with time (minutes from the start, labelled by `label`) across and 0..`y` up, its
-/// grid and axes drawn.
+/// Numbers as the chart's language writes them.
+#[derive(Debug, Clone, Copy)]
+struct Numbers {
+    comma: bool,
+}
+
+impl Numbers {
+    fn fmt(self, v: f64, digits: usize) -> String {
+        let s = format!("{v:.digits$}");
+        if self.comma { s.replace('.', ",") } else { s }
+    }
+}
+
+/// Invisible areas laid over a chart, each showing its values when the pointer rests on it (an
+/// SVG title): the figures behind a bar, a bucket or a point.
+#[derive(Default)]
+struct Hover(String);
+
+impl Hover {
+    /// An area between two corners (backend pixels) with `text`.
+    fn add(&mut self, a: (i32, i32), b: (i32, i32), text: &str) {
+        let (x, y) = (a.0.min(b.0), a.1.min(b.1));
+        let (w, h) = ((a.0 - b.0).abs().max(1), (a.1 - b.1).abs().max(1));
+        self.0.push_str(&format!(
+            r##"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="#000" fill-opacity="0"><title>{}</title></rect>"##,
+            escape_xml(text)
+        ));
+    }
+
+    /// One area per point of `points` (sorted by x), from halfway to its neighbours, the full
+    /// height of `chart`.
+    fn strips<DB: DrawingBackend>(
+        &mut self,
+        chart: &ChartContext<'_, DB, Xy>,
+        points: &[(f64, f64)],
+        text: impl Fn(usize, f64, f64) -> String,
+    ) {
+        let (xs, ys) = (chart.x_range(), chart.y_range());
+        for (i, &(x, y)) in points.iter().enumerate() {
+            let left = if i == 0 {
+                xs.start
+            } else {
+                (points[i - 1].0 + x) / 2.0
+            };
+            let right = points.get(i + 1).map_or(xs.end, |n| (n.0 + x) / 2.0);
+            let a = chart.backend_coord(&(left, ys.end));
+            let b = chart.backend_coord(&(right, ys.start));
+            self.add(a, b, &text(i, x, y));
+        }
+    }
+
+    /// The SVG with the areas on top.
+    fn over(self, mut svg: String) -> String {
+        if let Some(end) = svg.rfind("</svg>") {
+            svg.insert_str(end, &self.0);
+        }
+        svg
+    }
+}
+
+fn escape_xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A panel with `x` across (labelled by `label`) and 0..`y` up, its grid and left axis drawn
+/// (one scale per panel: two quantities get two panels, never two axes on one side).
 fn panel<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, plotters::coord::Shift>,
-    x: f64,
+    x: std::ops::Range<f64>,
     y: f64,
     desc: &str,
     label: &dyn Fn(&f64) -> String,
-) -> Result<
-    ChartContext<
-        'a,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
->
+    numbers: Numbers,
+) -> Result<ChartContext<'a, DB, Xy>>
 where
     DB::ErrorType: 'static,
 {
     let mut chart = ChartBuilder::on(area)
         .margin(12)
         .x_label_area_size(28)
-        .y_label_area_size(52)
-        .right_y_label_area_size(52)
-        .build_cartesian_2d(0f64..x, 0f64..y)
+        .y_label_area_size(56)
+        .build_cartesian_2d(x, 0f64..y)
         .map_err(drawing)?;
+    let digits = if y < 10.0 { 1 } else { 0 };
+    let y_label = move |v: &f64| numbers.fmt(*v, digits);
+    // About one number every 40 pixels up, so a short panel's numbers never touch.
+    let rows = (area.dim_in_pixel().1 / 40).clamp(2, 10) as usize;
     chart
         .configure_mesh()
         .x_labels(8)
+        .y_labels(rows)
         .x_label_formatter(label)
+        .y_label_formatter(&y_label)
         .y_desc(desc)
         .label_style(("sans-serif", 12))
         .axis_desc_style(("sans-serif", 13))
@@ -86,38 +162,78 @@ where
 type Xy =
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>;
 
-/// The series' legend in a corner.
-fn legend<'a, DB: DrawingBackend + 'a>(
-    chart: &mut ChartContext<'a, DB, Xy>,
-    position: SeriesLabelPosition,
+/// The legend beside the plot, off the data: a colour and a name per series, top down.
+fn legend_column<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    entries: &[(&str, RGBColor)],
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(208, 213, 218))
-        .draw()
-        .map_err(drawing)
+    for (i, (name, colour)) in entries.iter().enumerate() {
+        let y = 24 + 20 * i as i32;
+        area.draw(&Rectangle::new([(6, y - 6), (20, y + 6)], colour.filled()))
+            .map_err(drawing)?;
+        area.draw(&Text::new(*name, (26, y - 7), ("sans-serif", 13)))
+            .map_err(drawing)?;
+    }
+    Ok(())
 }
 
-/// The right-hand axis of a chart with two scales.
-fn right_axis<'a, DB: DrawingBackend + 'a>(
-    chart: &mut plotters::chart::DualCoordChartContext<'a, DB, Xy, Xy>,
+/// A panel of bars centred on whole numbers, one per value (none for nothing), each with its
+/// figures on hover.
+#[allow(clippy::too_many_arguments)]
+fn bar_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    values: &[f64],
+    colour: RGBColor,
     desc: &str,
+    label: &dyn Fn(&f64) -> String,
+    numbers: Numbers,
+    hover: &mut Hover,
+    text: impl Fn(usize, f64) -> String,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
+    let n = values.len().max(1) as f64;
+    let top = values.iter().copied().fold(0.0, f64::max).max(1.0) * 1.1;
+    let mut chart = panel(area, -0.5..n - 0.5, top, desc, label, numbers)?;
     chart
-        .configure_secondary_axes()
-        .y_desc(desc)
-        .label_style(("sans-serif", 12))
-        .axis_desc_style(("sans-serif", 13))
-        .draw()
-        .map_err(drawing)
+        .draw_series(
+            values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v > 0.0)
+                .map(|(i, v)| {
+                    Rectangle::new(
+                        [(i as f64 - 0.4, 0.0), (i as f64 + 0.4, *v)],
+                        colour.mix(0.8).filled(),
+                    )
+                }),
+        )
+        .map_err(drawing)?;
+    let centres: Vec<(f64, f64)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i as f64, *v))
+        .collect();
+    hover.strips(&chart, &centres, |i, _, v| text(i, v));
+    Ok(())
+}
+
+/// The bar at `x` on an axis whose bars sit on whole numbers; None between bars.
+fn bar(x: f64) -> Option<usize> {
+    ((x - x.round()).abs() < 1e-6 && x >= -0.5).then(|| x.round().max(0.0) as usize)
+}
+
+/// Local dates as labels: with the year when the period is long or crosses one.
+fn date_format(from: NaiveDate, to: NaiveDate) -> &'static str {
+    if from.year() != to.year() || (to - from).num_days() > 180 {
+        "%d/%m/%Y"
+    } else {
+        "%d/%m"
+    }
 }
 
 impl Engine {
@@ -160,48 +276,59 @@ impl Engine {
             ));
         }
         let tz = self.time_zone();
+        let numbers = size.numbers();
         let span_min = span_s as f64 / 60.0;
         let dated = span_s > 20 * 3600;
         let top = |v: &[(f64, f64)]| v.iter().map(|p| p.1).fold(0.0, f64::max).max(1.0) * 1.1;
         let (max_kw, max_kwh) = (top(&power), top(&energy));
+        let at = |m: f64| clock(t.start_ts, m, &tz, dated);
         let mut svg = String::new();
+        let mut hover = Hover::default();
         {
             let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
             root.fill(&WHITE).map_err(drawing)?;
-            let (upper, lower) = if soc.is_empty() {
-                (root.clone(), None)
+            // Power above energy (and the state of charge below when reported): one scale each.
+            let (upper, rest) =
+                root.split_vertically(if soc.is_empty() { h / 2 } else { h * 2 / 5 });
+            let (middle, lower) = if soc.is_empty() {
+                (rest, None)
             } else {
-                let (a, b) = root.split_vertically(h * 2 / 3);
+                let (a, b) = rest.split_vertically(h * 7 / 20);
                 (a, Some(b))
             };
-            let label = |m: &f64| clock(t.start_ts, *m, &tz, dated);
-            let mut chart = panel(&upper, span_min, max_kw, "kW", &label)?
-                .set_secondary_coord(0f64..span_min, 0f64..max_kwh);
-            right_axis(&mut chart, "kWh")?;
+            let label = |m: &f64| at(*m);
+            let mut chart = panel(&upper, 0.0..span_min, max_kw, "kW", &label, numbers)?;
             chart
                 .draw_series(
                     AreaSeries::new(power.iter().copied(), 0.0, POWER.mix(0.18))
                         .border_style(POWER.stroke_width(2)),
                 )
-                .map_err(drawing)?
-                .label("kW")
-                .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], POWER.filled()));
+                .map_err(drawing)?;
+            hover.strips(&chart, &power, |_, m, kw| {
+                format!("{} · {} kW", at(m), numbers.fmt(kw, 1))
+            });
+            let mut chart = panel(&middle, 0.0..span_min, max_kwh, "kWh", &label, numbers)?;
             chart
-                .draw_secondary_series(LineSeries::new(
+                .draw_series(LineSeries::new(
                     energy.iter().copied(),
                     ENERGY.stroke_width(2),
                 ))
-                .map_err(drawing)?
-                .label("kWh")
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 14, y)], ENERGY.stroke_width(2)));
-            legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+                .map_err(drawing)?;
+            hover.strips(&chart, &energy, |_, m, kwh| {
+                format!("{} · {} kWh", at(m), numbers.fmt(kwh, 2))
+            });
             if let Some(lower) = lower {
-                panel(&lower, span_min, 100.0, "SoC %", &label)?
+                let mut chart = panel(&lower, 0.0..span_min, 100.0, "SoC %", &label, numbers)?;
+                chart
                     .draw_series(LineSeries::new(soc.iter().copied(), SOC.stroke_width(2)))
                     .map_err(drawing)?;
+                hover.strips(&chart, &soc, |_, m, pct| {
+                    format!("{} · {} %", at(m), numbers.fmt(pct, 0))
+                });
             }
             root.present().map_err(drawing)?;
         }
+        let svg = hover.over(svg);
         Ok(svg)
     }
 }
@@ -454,21 +581,36 @@ impl Engine {
             .map_or(0.0, |s| s.iter().copied().fold(0.0, f64::max))
             .max(1.0)
             * 1.1;
-        let span_min = span as f64 / 60.0;
+        // Across in hours over a day or two, else in days: the ticks fall on whole hours or on
+        // local midnights.
+        let unit_min = if span > 2 * 86_400 { 1440.0 } else { 60.0 };
+        let width = span as f64 / 60.0 / unit_min;
         // A day bucket may begin before `from` (UTC days): its point sits at the chart's edge.
         let x = |i: usize| {
-            ((first + i as i64 * bucket - from.timestamp()) as f64 / 60.0).clamp(0.0, span_min)
+            ((first + i as i64 * bucket - from.timestamp()) as f64 / 60.0 / unit_min)
+                .clamp(0.0, width)
+        };
+        let numbers = size.numbers();
+        let format = if unit_min > 60.0 {
+            date_format(period.from, period.to)
+        } else {
+            "%H:%M"
+        };
+        let at = |u: f64| {
+            (from + Duration::milliseconds((u * unit_min * 60_000.0) as i64))
+                .with_timezone(&tz)
+                .format(format)
+                .to_string()
         };
         let mut svg = String::new();
+        let mut hover = Hover::default();
         {
             let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
             root.fill(&WHITE).map_err(drawing)?;
-            let dated = span > 2 * 86_400;
-            let label = |m: &f64| {
-                let at = (from + Duration::milliseconds((m * 60_000.0) as i64)).with_timezone(&tz);
-                at.format(if dated { "%d/%m" } else { "%H:%M" }).to_string()
-            };
-            let mut chart = panel(&root, span_min, top, "kW", &label)?;
+            let (plot, side) = root.split_horizontally(w.saturating_sub(150));
+            let label = |u: &f64| at(*u);
+            let mut chart = panel(&plot, 0.0..width, top, "kW", &label, numbers)?;
+            let mut entries = Vec::new();
             for (j, station) in stations.iter().enumerate().rev() {
                 let colour = PALETTE[j % PALETTE.len()];
                 let points: Vec<(f64, f64)> = (0..buckets).map(|i| (x(i), stacks[j][i])).collect();
@@ -477,17 +619,28 @@ impl Engine {
                         AreaSeries::new(points, 0.0, colour.mix(0.55))
                             .border_style(colour.stroke_width(1)),
                     )
-                    .map_err(drawing)?
-                    .label(station.as_str())
-                    .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled())
-                    });
+                    .map_err(drawing)?;
+                entries.push((station.as_str(), colour));
             }
-            if !stations.is_empty() {
-                legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-            }
+            legend_column(&side, &entries)?;
+            // Each bucket's total, then each station's share of it.
+            let totals: Vec<(f64, f64)> = (0..buckets)
+                .map(|i| (x(i), stacks.last().map_or(0.0, |s| s[i])))
+                .collect();
+            hover.strips(&chart, &totals, |i, u, kw| {
+                let mut text = format!("{} · {} kW", at(u), numbers.fmt(kw, 1));
+                for (j, station) in stations.iter().enumerate() {
+                    let below = if j == 0 { 0.0 } else { stacks[j - 1][i] };
+                    let own = stacks[j][i] - below;
+                    if own > 0.0 {
+                        text.push_str(&format!("\n{station}: {} kW", numbers.fmt(own, 1)));
+                    }
+                }
+                text
+            });
             root.present().map_err(drawing)?;
         }
+        let svg = hover.over(svg);
         Ok(svg)
     }
 
@@ -554,56 +707,63 @@ impl Engine {
             .iter()
             .map(|(d, (kwh, c))| (*d, *kwh, money(c)))
             .collect();
-        let n = rows.len().max(1) as f64;
-        let top_kwh = rows.iter().map(|r| r.1).fold(0.0, f64::max).max(1.0) * 1.1;
-        let top_money = rows.iter().map(|r| r.2).fold(0.0, f64::max).max(1.0) * 1.1;
+        let numbers = size.numbers();
+        let format = if monthly {
+            "%m/%Y"
+        } else {
+            date_format(period.from, period.to)
+        };
+        let day = |i: usize| rows.get(i).map(|r| r.0.format(format).to_string());
+        let name = currency
+            .as_ref()
+            .map_or("", |(c, _)| c.as_str())
+            .to_string();
         let mut svg = String::new();
+        let mut hover = Hover::default();
         {
             let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
             root.fill(&WHITE).map_err(drawing)?;
-            let label = |x: &f64| {
-                rows.get(*x as usize)
-                    .map(|r| {
-                        r.0.format(if monthly { "%m/%Y" } else { "%d/%m" })
-                            .to_string()
-                    })
-                    .unwrap_or_default()
+            // Energy above, what it cost below: one scale each.
+            let (upper, lower) = if currency.is_some() {
+                let (a, b) = root.split_vertically(h * 11 / 20);
+                (a, Some(b))
+            } else {
+                (root.clone(), None)
             };
-            let mut chart = panel(&root, n, top_kwh, "kWh", &label)?
-                .set_secondary_coord(0f64..n, 0f64..top_money);
-            let name = currency
-                .as_ref()
-                .map_or("", |(c, _)| c.as_str())
-                .to_string();
-            right_axis(&mut chart, name.as_str())?;
-            chart
-                .draw_series(
-                    rows.iter()
-                        .enumerate()
-                        .filter(|(_, r)| r.1 > 0.0)
-                        .map(|(i, r)| {
-                            Rectangle::new(
-                                [(i as f64 + 0.1, 0.0), (i as f64 + 0.9, r.1)],
-                                POWER.mix(0.8).filled(),
-                            )
-                        }),
-                )
-                .map_err(drawing)?
-                .label("kWh")
-                .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], POWER.filled()));
-            if currency.is_some() {
-                chart
-                    .draw_secondary_series(LineSeries::new(
-                        rows.iter().enumerate().map(|(i, r)| (i as f64 + 0.5, r.2)),
-                        SOC.stroke_width(2),
-                    ))
-                    .map_err(drawing)?
-                    .label(name.as_str())
-                    .legend(|(x, y)| PathElement::new([(x, y), (x + 14, y)], SOC.stroke_width(2)));
+            let label = |x: &f64| bar(*x).and_then(day).unwrap_or_default();
+            let kwh: Vec<f64> = rows.iter().map(|r| r.1).collect();
+            bar_panel(
+                &upper,
+                &kwh,
+                POWER,
+                "kWh",
+                &label,
+                numbers,
+                &mut hover,
+                |i, v| format!("{} · {} kWh", day(i).unwrap_or_default(), numbers.fmt(v, 1)),
+            )?;
+            if let Some(lower) = lower {
+                let money: Vec<f64> = rows.iter().map(|r| r.2).collect();
+                bar_panel(
+                    &lower,
+                    &money,
+                    SOC,
+                    &name,
+                    &label,
+                    numbers,
+                    &mut hover,
+                    |i, v| {
+                        format!(
+                            "{} · {} {name}",
+                            day(i).unwrap_or_default(),
+                            numbers.fmt(v, 2)
+                        )
+                    },
+                )?;
             }
-            legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
             root.present().map_err(drawing)?;
         }
+        let svg = hover.over(svg);
         Ok(svg)
     }
 
@@ -630,33 +790,32 @@ impl Engine {
                 per_day[i as usize] += wh as f64 / 1000.0;
             }
         }
-        let top = per_day.iter().copied().fold(0.0, f64::max).max(1.0) * 1.1;
+        let numbers = size.numbers();
+        let format = date_format(period.from, period.to);
+        let day = |i: usize| {
+            (period.from + Duration::days(i as i64))
+                .format(format)
+                .to_string()
+        };
         let mut svg = String::new();
+        let mut hover = Hover::default();
         {
             let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
             root.fill(&WHITE).map_err(drawing)?;
-            let label = |d: &f64| {
-                (period.from + Duration::days(*d as i64))
-                    .format("%d/%m")
-                    .to_string()
-            };
-            let mut chart = panel(&root, days as f64, top, "kWh", &label)?;
-            chart
-                .draw_series(
-                    per_day
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, kwh)| **kwh > 0.0)
-                        .map(|(i, kwh)| {
-                            Rectangle::new(
-                                [(i as f64 + 0.1, 0.0), (i as f64 + 0.9, *kwh)],
-                                POWER.mix(0.8).filled(),
-                            )
-                        }),
-                )
-                .map_err(drawing)?;
+            let label = |d: &f64| bar(*d).map(day).unwrap_or_default();
+            bar_panel(
+                &root,
+                &per_day,
+                POWER,
+                "kWh",
+                &label,
+                numbers,
+                &mut hover,
+                |i, v| format!("{} · {} kWh", day(i), numbers.fmt(v, 1)),
+            )?;
             root.present().map_err(drawing)?;
         }
+        let svg = hover.over(svg);
         Ok(svg)
     }
 }

@@ -67,6 +67,9 @@ pub enum ExportKind {
         width: Option<u32>,
         #[serde(default)]
         height: Option<u32>,
+        /// The language its numbers are written in ("sv": a decimal comma).
+        #[serde(default)]
+        lang: Option<String>,
     },
 }
 
@@ -247,10 +250,12 @@ impl Engine {
                 format,
                 width,
                 height,
+                lang,
             } => {
                 let size = ChartSize {
                     width: *width,
                     height: *height,
+                    lang: lang.clone(),
                 };
                 self.export_chart(chart, *format, size).await
             }

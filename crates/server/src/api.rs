@@ -190,6 +190,7 @@ struct ChartQuery {
     to: chrono::NaiveDate,
     width: Option<u32>,
     height: Option<u32>,
+    lang: Option<String>,
 }
 
 impl ChartQuery {
@@ -202,6 +203,7 @@ impl ChartQuery {
             ChartSize {
                 width: self.width,
                 height: self.height,
+                lang: self.lang.clone(),
             },
         )
     }

@@ -35,6 +35,7 @@ import type { LocalListResult } from './bindings/LocalListResult';
 import type { Health } from './bindings/Health';
 import type { CommandRecord } from './bindings/CommandRecord';
 import type { DaySummary } from './bindings/DaySummary';
+import { i18n } from './i18n.svelte';
 import type { Transfer } from './bindings/Transfer';
 import type { DiagnosticsRequest } from './bindings/DiagnosticsRequest';
 import type { FirmwareRequest } from './bindings/FirmwareRequest';
@@ -118,17 +119,17 @@ export class Api {
   assign = (scope: string, target: string, tariff_id: number | null) =>
     this.r<Assignment[]>('PUT', '/api/tariff-assignments', { scope, target, tariff_id });
   /** A session's power, energy and SoC chart as SVG (drawn by the engine). */
-  sessionChart = (id: number, width = 900, height = 360) =>
-    this.r<string>('GET', `/api/charts/sessions/${id}${query({ width, height })}`);
+  sessionChart = (id: number, width = 900, height = 480) =>
+    this.r<string>('GET', `/api/charts/sessions/${id}${query({ width, height, lang: i18n.lang })}`);
   /** The depot's load between two local dates (included), stacked per station, as SVG. */
   depotChart = (from: string, to: string, width = 1100, height = 380) =>
-    this.r<string>('GET', `/api/charts/depot${query({ from, to, width, height })}`);
+    this.r<string>('GET', `/api/charts/depot${query({ from, to, width, height, lang: i18n.lang })}`);
   /** The depot's energy and the cost of the sessions that ended, per day (or month), as SVG. */
-  totalsChart = (from: string, to: string, width = 1100, height = 320) =>
-    this.r<string>('GET', `/api/charts/totals${query({ from, to, width, height })}`);
+  totalsChart = (from: string, to: string, width = 1100, height = 420) =>
+    this.r<string>('GET', `/api/charts/totals${query({ from, to, width, height, lang: i18n.lang })}`);
   /** A station's energy per day between two local dates (included), as SVG. */
   stationChart = (id: string, from: string, to: string, width = 1100, height = 300) =>
-    this.r<string>('GET', `/api/charts/stations/${enc(id)}${query({ from, to, width, height })}`);
+    this.r<string>('GET', `/api/charts/stations/${enc(id)}${query({ from, to, width, height, lang: i18n.lang })}`);
   exports = () => this.r<ExportedFile[]>('GET', '/api/exports');
   /** Write an export; progress arrives as `export_progress` events with the request's job. */
   exportFile = (r: ExportRequest) => this.r<ExportResult>('POST', '/api/exports', r);

@@ -188,6 +188,21 @@ const en = {
   'reason.StoppedByEV': 'Stopped by the car',
   'reason.TimeLimitReached': 'Time limit reached',
   'reason.Timeout': 'Timed out',
+  'quirk.number_as_string': 'A number where text belongs',
+  'quirk.string_as_number': 'Text holding a number where a number belongs',
+  'quirk.float_as_integer': 'A decimal number where a whole number belongs',
+  'quirk.timestamp_without_zone': 'A time without a time zone (read as UTC)',
+  'quirk.timestamp_non_standard': 'A time written in an unusual way',
+  'quirk.overlong_string': 'Text longer than the specification allows (kept whole)',
+  'quirk.enum_spelling': 'A known value misspelt or in the wrong case',
+  'quirk.unknown_enum_value': 'A value the specification does not know (kept)',
+  'quirk.unknown_field': 'A field the specification does not define (ignored)',
+  'quirk.null_field': 'null where a field should be left out',
+  'quirk.no_subprotocol': 'No OCPP version offered at connection',
+  'quirk.offline_transaction_id': 'A session started offline (id 0 or below)',
+  'quirk.unknown_transaction': 'A stop for a session not known here (recorded)',
+  'quirk.kwh_labelled_as_wh': 'Energy in kWh labelled as Wh (stored ×1000)',
+  'quirk.malformed_frame': 'A message that could not be read',
   'measurand.Energy.Active.Import.Register': 'Energy',
   'measurand.Power.Active.Import': 'Power',
   'measurand.SoC': 'State of charge',
@@ -705,7 +720,7 @@ const sv: Record<Key, string> = {
   'confirm.inoperative': 'Ta {scope} på {station} ur drift? Den tar inga nya laddningar förrän den tas i drift igen.',
   'confirm.operative': 'Ta {scope} på {station} i drift? Den tar laddningar igen.',
   'confirm.firmware': 'Installera {file} på {station}? Laddaren hämtar filen, installerar den och startar om; den firmware den har nu kan inte läggas tillbaka härifrån.',
-  'confirm.wholeStation': 'hela laddstationen',
+  'confirm.wholeStation': 'hela laddaren',
   'station.reset': 'Starta om',
   'station.soft': 'Mjuk',
   'station.hard': 'Hård',
@@ -798,6 +813,21 @@ const sv: Record<Key, string> = {
   'reason.StoppedByEV': 'Stoppad av bilen',
   'reason.TimeLimitReached': 'Tidsgräns nådd',
   'reason.Timeout': 'Tidsgräns överskriden',
+  'quirk.number_as_string': 'Ett tal där text hör hemma',
+  'quirk.string_as_number': 'Text med ett tal där ett tal hör hemma',
+  'quirk.float_as_integer': 'Ett decimaltal där ett heltal hör hemma',
+  'quirk.timestamp_without_zone': 'En tid utan tidszon (läst som UTC)',
+  'quirk.timestamp_non_standard': 'En tid skriven på ovanligt sätt',
+  'quirk.overlong_string': 'Text längre än specifikationen tillåter (behålls hel)',
+  'quirk.enum_spelling': 'Ett känt värde felstavat eller med fel skiftläge',
+  'quirk.unknown_enum_value': 'Ett värde som specifikationen inte känner till (behålls)',
+  'quirk.unknown_field': 'Ett fält som specifikationen inte definierar (ignoreras)',
+  'quirk.null_field': 'null där ett fält borde utelämnas',
+  'quirk.no_subprotocol': 'Ingen OCPP-version erbjuden vid anslutning',
+  'quirk.offline_transaction_id': 'En session startad offline (id 0 eller lägre)',
+  'quirk.unknown_transaction': 'Ett stopp för en session som inte är känd här (registreras)',
+  'quirk.kwh_labelled_as_wh': 'Energi i kWh märkt som Wh (lagras ×1000)',
+  'quirk.malformed_frame': 'Ett meddelande som inte gick att läsa',
   'measurand.Energy.Active.Import.Register': 'Energi',
   'measurand.Power.Active.Import': 'Effekt',
   'measurand.SoC': 'Laddnivå',
@@ -894,13 +924,13 @@ const sv: Record<Key, string> = {
   'energy.week': '7 dagar',
   'energy.month': '30 dagar',
   'energy.year': 'Ett år',
-  'energy.depot': 'Depåns effekt per laddstation',
-  'energy.depotCaption': 'Medeleffekt (kW) per intervall, staplad per laddstation, från energin varje avslutad eller pågående session levererat.',
+  'energy.depot': 'Depåns effekt per laddare',
+  'energy.depotCaption': 'Medeleffekt (kW) per intervall, staplad per laddare, från energin varje avslutad eller pågående session levererat.',
   'energy.totals': 'Energi och kostnad per period',
   'energy.totalsCaption': 'Levererad energi (kWh, staplar) och vad de avslutade sessionerna kostade inklusive moms (linje), per dag, eller per månad över längre perioder.',
   'energy.station': 'Energi per dag',
   'energy.stationCaption': 'Levererad energi per dag (kWh).',
-  'nav.invoices': 'Fakturering',
+  'nav.invoices': 'Fakturaunderlag',
   'sessions.exportSamples': 'Exportera mätvärden (CSV)',
   'sessions.chart': 'Effekt och energi',
   'sessions.chartCaption': 'Effekt (kW, blå yta), levererad energi (kWh, grön linje) och, när laddaren rapporterar den, laddnivå (%).',
@@ -967,15 +997,15 @@ const sv: Record<Key, string> = {
   'tariffs.saved': 'Sparade {name} (version {version}).',
   'tariffs.confirmDelete': 'Ta bort tariffen {name}?',
   'tariffs.where': 'Var tarifferna gäller',
-  'tariffs.priorityHelp': 'En session får den första som passar när den startar: taggens grupp, sedan laddstationen, sist standard.',
+  'tariffs.priorityHelp': 'En session får den första som passar när den startar: taggens grupp, sedan laddaren, sist standard.',
   'tariffs.noAssignments': 'Ingen tariff gäller någonstans ännu.',
   'tariffs.scopeDefault': 'Standard (allt annat)',
-  'tariffs.scopeStation': 'Laddstation {station}',
+  'tariffs.scopeStation': 'Laddare {station}',
   'tariffs.scopeGroup': '{kind}: {name}',
   'tariffs.unassign': 'Ta bort',
   'tariffs.scope': 'Gäller för',
   'tariffs.group': 'Tagg-grupp',
-  'tariffs.station': 'Laddstation',
+  'tariffs.station': 'Laddare',
   'tariffs.default': 'Standard',
   'tariffs.tariff': 'Tariff',
   'tariffs.assign': 'Tillämpa',
@@ -1220,7 +1250,7 @@ const sv: Record<Key, string> = {
 };
 
 export type Lang = 'en' | 'sv';
-const dictionaries: Record<Lang, Record<Key, string>> = { en, sv };
+export const dictionaries: Record<Lang, Record<Key, string>> = { en, sv };
 const locales: Record<Lang, string> = { en: 'en-GB', sv: 'sv-SE' };
 
 function initial(): Lang {
@@ -1289,6 +1319,12 @@ export function stopReason(reason: string | null | undefined): string {
   return key in en ? t(key) : reason;
 }
 
+/** What a charger's quirk (a kind the engine records) means, in the current language. */
+export function quirkLabel(kind: string): string {
+  const key = `quirk.${kind}` as Key;
+  return key in en ? t(key) : kind;
+}
+
 /** A quantity's name (a measurand, with its phase) in the current language. */
 export function measurandLabel(measurand: string, phase: string | null = null): string {
   const key = `measurand.${measurand}` as Key;
@@ -1298,7 +1334,7 @@ export function measurandLabel(measurand: string, phase: string | null = null): 
 
 /** A span of time for people: "1 h 05 min", "12 min", "45 s". */
 export function span(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
+  const s = Math.max(0, Math.floor(seconds));
   if (s < 60) return t('duration.s', { s });
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
@@ -1346,13 +1382,9 @@ export function dateTime(iso: string | null | undefined): string {
   return new Intl.DateTimeFormat(locale(), { dateStyle: 'short', timeStyle: 'medium' }).format(new Date(iso));
 }
 
-/** h:mm:ss (or m:ss) between two instants. */
+/** The time between two instants for people: "1 h 05 min", "12 min", "45 s". */
 export function duration(fromIso: string, to: number = Date.now()): string {
-  const s = Math.max(0, Math.floor((to - new Date(fromIso).getTime()) / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = String(s % 60).padStart(2, '0');
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+  return span((to - new Date(fromIso).getTime()) / 1000);
 }
 
 /** "5 s ago" in the current language. */

@@ -2,4 +2,8 @@
 import type { ChartFormat } from "./ChartFormat";
 import type { FrameFilter } from "./FrameFilter";
 
-export type ExportKind = { "kind": "invoice", from: string, to: string, group: string | null, id_tag: string | null, } | { "kind": "meter_values", transaction_id: number, } | { "kind": "frames", station_id: string, filter: FrameFilter, } | { "kind": "chart", format: ChartFormat, width: number | null, height: number | null, } & ({ "chart": "session", transaction_id: number, } | { "chart": "depot", from: string, to: string, } | { "chart": "totals", from: string, to: string, } | { "chart": "station", station_id: string, from: string, to: string, });
+export type ExportKind = { "kind": "invoice", from: string, to: string, group: string | null, id_tag: string | null, } | { "kind": "meter_values", transaction_id: number, } | { "kind": "frames", station_id: string, filter: FrameFilter, } | { "kind": "chart", format: ChartFormat, width: number | null, height: number | null, 
+/**
+ * The language its numbers are written in ("sv": a decimal comma).
+ */
+lang: string | null, } & ({ "chart": "session", transaction_id: number, } | { "chart": "depot", from: string, to: string, } | { "chart": "totals", from: string, to: string, } | { "chart": "station", station_id: string, from: string, to: string, });
