@@ -142,7 +142,9 @@ const en = {
   'cost.total': 'Total',
   'cost.none': 'No tariff applied when this session started.',
   'sessions.reason': 'Reason',
-  'sessions.total': '{total} sessions',
+  'sessions.total': '{n} session|{n} sessions',
+  'settings.demoStations': 'the {n} demo station|the {n} demo stations',
+  'settings.demoTariffs': '{n} demo tariff|{n} demo tariffs',
   'sessions.empty': 'No sessions match.',
   'sessions.detail': 'Session {id}',
   'sessions.samples': 'Meter values',
@@ -289,7 +291,7 @@ const en = {
   'settings.language': 'Language',
   'settings.demo': 'Start the simulated demo depot with the app',
   'settings.removeDemo': 'Remove the demo data now',
-  'settings.demoRemoved': 'Demo removed: {n} stations with their history, and {t} demo tariffs.',
+  'settings.demoRemoved': 'Demo removed: {stations} with their history, and {tariffs}.',
   'settings.current': 'now: {value}',
   'nav.tariffs': 'Tariffs',
   'nav.energy': 'Energy',
@@ -613,7 +615,7 @@ const en = {
   'settings.timeZone': 'Depot time zone',
   'settings.timeZoneHelp': 'Time-of-use prices and invoices follow this zone.',
   'settings.timeZoneSystem': 'As this computer',
-  'settings.removeDemoConfirm': 'This removes the {n} demo stations with all their history, the demo tags and the “Demo depot” tariff. Your own stations, tags and tariffs stay.',
+  'settings.removeDemoConfirm': 'This removes {stations} with all their history, the demo tags and the “Demo depot” tariff. Your own stations, tags and tariffs stay.',
   'settings.removeDemoYes': 'Remove the demo',
   'settings.needDefault': 'No tariff applies by default now: sessions of stations and tags without a tariff of their own are not priced.',
   'settings.setDefault': 'Choose a default tariff',
@@ -767,7 +769,9 @@ const sv: Record<Key, string> = {
   'cost.total': 'Totalt',
   'cost.none': 'Ingen taxa gällde när laddningen startade.',
   'sessions.reason': 'Orsak',
-  'sessions.total': '{total} sessioner',
+  'sessions.total': '{n} session|{n} sessioner',
+  'settings.demoStations': 'den {n} demoladdaren|de {n} demoladdarna',
+  'settings.demoTariffs': '{n} demotaxa|{n} demotaxor',
   'sessions.empty': 'Inga sessioner matchar.',
   'sessions.detail': 'Session {id}',
   'sessions.samples': 'Mätvärden',
@@ -914,7 +918,7 @@ const sv: Record<Key, string> = {
   'settings.language': 'Språk',
   'settings.demo': 'Starta den simulerade demodepån med appen',
   'settings.removeDemo': 'Ta bort demodata nu',
-  'settings.demoRemoved': 'Demo borttagen: {n} laddare med deras historik, och {t} demotaxor.',
+  'settings.demoRemoved': 'Demo borttagen: {stations} med deras historik, och {tariffs}.',
   'settings.current': 'nu: {value}',
   'nav.tariffs': 'Tariffer',
   'nav.energy': 'Energi',
@@ -1238,7 +1242,7 @@ const sv: Record<Key, string> = {
   'settings.timeZone': 'Depåns tidszon',
   'settings.timeZoneHelp': 'Tidsberoende priser och fakturaunderlag följer denna zon.',
   'settings.timeZoneSystem': 'Som den här datorn',
-  'settings.removeDemoConfirm': 'Detta tar bort de {n} demoladdarna med all deras historik, demotaggarna och taxan ”Demo depot”. Dina egna laddare, taggar och taxor finns kvar.',
+  'settings.removeDemoConfirm': 'Detta tar bort {stations} med all deras historik, demotaggarna och taxan ”Demo depot”. Dina egna laddare, taggar och taxor finns kvar.',
   'settings.removeDemoYes': 'Ta bort demon',
   'settings.needDefault': 'Ingen taxa gäller som standard nu: sessioner på laddare och taggar utan egen taxa prissätts inte.',
   'settings.setDefault': 'Välj en standardtaxa',
@@ -1251,7 +1255,12 @@ const sv: Record<Key, string> = {
 
 export type Lang = 'en' | 'sv';
 export const dictionaries: Record<Lang, Record<Key, string>> = { en, sv };
-const locales: Record<Lang, string> = { en: 'en-GB', sv: 'sv-SE' };
+/**
+ * English follows the system's English (en-US, en-GB, …) so that dates read the same way as in the
+ * system's own date pickers; British English where the system is not in English.
+ */
+const systemEnglish = typeof navigator !== 'undefined' && navigator.language?.startsWith('en') ? navigator.language : 'en-GB';
+const locales: Record<Lang, string> = { en: systemEnglish, sv: 'sv-SE' };
 
 function initial(): Lang {
   try {

@@ -7,7 +7,8 @@ describe('money', () => {
     expect(money(6875, 'SEK').replace(/\s/g, ' ')).toBe('SEK 68.75');
     expect(money(5, 'EUR')).toBe('€0.05');
     expect(money(-100, 'EUR')).toBe('-€1.00');
-    expect(money(1500, 'JPY', 0)).toBe('JP¥1,500');
+    // A currency without decimals (its symbol as the system's English writes it).
+    expect(money(1500, 'JPY', 0)).toMatch(/^(JP)?¥1,500$/);
     // Beyond what a binary float can divide by 100 exactly, the digits stay the integer's own.
     expect(money(900719925474099, 'EUR')).toBe('€9,007,199,254,740.99');
     setLang('sv');
