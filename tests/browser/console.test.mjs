@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Depot, until } from './harness.mjs';
@@ -828,6 +829,42 @@ test('every view passes an axe-core WCAG 2.1 AA audit, in English and Swedish', 
     await page.emulateMedia({ colorScheme: 'light' });
   }
   assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(248, 249, 250)', 'light again with the system');
+});
+
+test('a page on another origin can neither change the console nor read it', async () => {
+  // Any page the manager opens: it tries a "simple" cross-site POST, a form posted as text/plain
+  // and a read of the API.
+  const evil = createServer((req, res) => {
+    res.setHeader('content-type', 'text/html');
+    res.end(`<!doctype html><title>another site</title>
+      <form id="f" method="POST" action="${depot.base}/api/id-tags/import" enctype="text/plain" target="sink">
+        <input name="id_tag&#10;EVIL-FORM-1&#10;x" value="y"></form>
+      <iframe name="sink" title="sink"></iframe>
+      <script>
+        window.results = {};
+        fetch('${depot.base}/api/id-tags/import', { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: 'id_tag\\nEVIL-FETCH-1\\n' })
+          .then(() => (results.post = 'sent'), () => (results.post = 'failed'));
+        fetch('${depot.base}/api/info').then((r) => r.json()).then(() => (results.read = 'read'), () => (results.read = 'blocked'));
+        document.getElementById('f').submit();
+      </script>`);
+  });
+  await new Promise((r) => evil.listen(0, '127.0.0.1', r));
+  const other = await browser.newPage();
+  try {
+    const refused = [];
+    other.on('response', (r) => r.url().startsWith(depot.base) && refused.push(r.status()));
+    await other.goto(`http://127.0.0.1:${evil.address().port}/`);
+    await until('the page tried', async () => (await other.evaluate(() => window.results.read)) !== undefined && refused.length >= 2);
+    assert.equal(await other.evaluate(() => window.results.read), 'blocked', 'the API is not readable from there');
+    assert.ok(refused.every((s) => s === 403), `every request refused: ${refused}`);
+    for (const tag of ['EVIL-FETCH-1', 'EVIL-FORM-1']) await assert.rejects(depot.api('GET', `/api/id-tags/${tag}`), /404/, tag);
+  } finally {
+    await other.close();
+    evil.close();
+  }
+  // The console's own page works as before.
+  await page.goto(`${depot.base}/#/tags`);
+  await page.getByTestId('tag-row').first().waitFor();
 });
 
 test('the console works from the keyboard alone', async () => {

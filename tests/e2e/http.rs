@@ -6,6 +6,7 @@ use chargeyard_core::Engine;
 use chargeyard_sim::ChargePoint;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_util::sync::CancellationToken;
 
 use crate::{config, eventually};
@@ -30,7 +31,7 @@ pub(crate) async fn start_with(cfg: chargeyard_core::EngineConfig) -> Api {
         .expect("engine");
     let stop = CancellationToken::new();
     let any = "127.0.0.1:0".parse().expect("addr");
-    let (bound, _) = chargeyard_server::serve(engine.clone(), any, any, None, stop.clone())
+    let (bound, _) = chargeyard_server::serve(engine.clone(), any, any, None, &[], stop.clone())
         .await
         .expect("serve");
     Api {
@@ -300,7 +301,7 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
         .expect("engine");
     let stop = CancellationToken::new();
     let any = "127.0.0.1:0".parse().expect("addr");
-    let (bound, _) = chargeyard_server::serve(engine.clone(), any, any, None, stop.clone())
+    let (bound, _) = chargeyard_server::serve(engine.clone(), any, any, None, &[], stop.clone())
         .await
         .expect("serve");
     let _g = stop.clone().drop_guard();
@@ -680,4 +681,108 @@ async fn unknown_parents_and_backwards_ranges_are_refused() {
             "{path}: {s} {v}"
         );
     }
+}
+
+/// Issue 25, part 1: a page on another site, or one reached through a name that is not ours (DNS
+/// rebinding), can neither change nor read anything; scripts without a browser still can.
+#[tokio::test]
+async fn no_other_web_page_can_drive_the_console() {
+    let api = start().await;
+    let port = api.base.rsplit(':').next().expect("port").to_string();
+    let post = |origin: Option<&str>, kind: &str, body: &str| {
+        let mut r = api
+            .http
+            .post(format!("{}/api/id-tags/import", api.base))
+            .header("content-type", kind)
+            .body(body.to_string());
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        r.send()
+    };
+    let answer = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    // The request of the report: a cross-site "simple" POST that used to add an Accepted tag.
+    let (s, v) = answer(
+        post(
+            Some("http://evil.example"),
+            "text/plain",
+            "id_tag\nEVIL-1\n",
+        )
+        .await
+        .expect("sent"),
+    )
+    .await;
+    assert_eq!((s, v["code"].as_str()), (403, Some("cross_origin")), "{v}");
+    // As CSV it is refused all the same: the page is not ours.
+    let (s, _) = answer(
+        post(Some("http://evil.example"), "text/csv", "id_tag\nEVIL-1\n")
+            .await
+            .expect("sent"),
+    )
+    .await;
+    assert_eq!(s, 403);
+    // A form's content type is refused even without an Origin (an old browser).
+    let (s, v) = answer(
+        post(None, "text/plain", "id_tag\nEVIL-1\n")
+            .await
+            .expect("sent"),
+    )
+    .await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid")), "{v}");
+    let (s, _) = api.req("GET", "/api/id-tags/EVIL-1", None).await;
+    assert_eq!(s, 404, "nothing was written");
+    // The console's own page (its origin in Origin) and scripts (no Origin) import as before.
+    let own = format!("http://127.0.0.1:{port}");
+    let (s, v) = answer(
+        post(Some(&own), "text/csv; charset=utf-8", "id_tag\nOWN-1\n")
+            .await
+            .expect("sent"),
+    )
+    .await;
+    assert_eq!((s, v["created"].as_i64()), (200, Some(1)), "{v}");
+    let (s, _) = api
+        .text("POST", "/api/id-tags/import", "id_tag\nSCRIPT-1\n")
+        .await;
+    assert_eq!(s, 200);
+
+    // DNS rebinding: the browser names the attacker's host; nothing is served to it.
+    let get = |host: String| {
+        api.http
+            .get(format!("{}/api/info", api.base))
+            .header("host", host)
+            .send()
+    };
+    let (s, v) = answer(get(format!("evil.example:{port}")).await.expect("sent")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("host_not_allowed")),
+        "{v}"
+    );
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let (s, _) = answer(get(host.clone()).await.expect("sent")).await;
+        assert_eq!(s, 200, "{host}");
+    }
+    // The live stream cannot be opened from another page either.
+    let mut ws = format!("{}/api/live", api.base.replace("http", "ws"))
+        .into_client_request()
+        .expect("request");
+    ws.headers_mut()
+        .insert("origin", "http://evil.example".parse().expect("header"));
+    let refused = tokio_tungstenite::connect_async(ws).await;
+    assert!(
+        matches!(&refused, Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 403),
+        "{refused:?}"
+    );
+    // No CORS: an answer never invites another origin to read it.
+    let r = api
+        .http
+        .get(format!("{}/api/info", api.base))
+        .header("origin", own)
+        .send()
+        .await
+        .expect("sent");
+    assert!(r.headers().get("access-control-allow-origin").is_none());
 }

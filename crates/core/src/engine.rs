@@ -163,7 +163,7 @@ pub struct EngineInfo {
 const SETTINGS_KEY: &str = "settings";
 
 /// This machine's non-loopback IP addresses, IPv4 first.
-fn lan_addresses() -> Vec<String> {
+pub fn lan_addresses() -> Vec<String> {
     let mut addrs: Vec<std::net::IpAddr> = if_addrs::get_if_addrs()
         .unwrap_or_default()
         .into_iter()

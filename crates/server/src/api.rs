@@ -68,6 +68,34 @@ fn rejection_text(e: &JsonRejection) -> String {
     format!("request body: {}", e.body_text())
 }
 
+/// A CSV body, sent as `text/csv`: the types a form on another site can send without asking
+/// first (`text/plain`, form encodings) are refused, so no such form can import tags.
+pub struct Csv(pub String);
+
+impl<S: Send + Sync> FromRequest<S> for Csv {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let csv = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                let v = v.trim();
+                v.eq_ignore_ascii_case("text/csv") || v.eq_ignore_ascii_case("application/csv")
+            });
+        if !csv {
+            return Err(ApiError(Error::Invalid(
+                "request body: send the CSV file as Content-Type text/csv".into(),
+            )));
+        }
+        String::from_request(req, state)
+            .await
+            .map(Csv)
+            .map_err(|e| ApiError(Error::Invalid(format!("request body: {}", e.body_text()))))
+    }
+}
+
 /// Query string whose parse errors come back as `invalid` API errors.
 pub struct Q<T>(pub T);
 
@@ -696,11 +724,11 @@ async fn create_id_tag(
     ))
 }
 
-async fn import_id_tags(State(e): State<Engine>, body: String) -> ApiResult<Value> {
+async fn import_id_tags(State(e): State<Engine>, Csv(body): Csv) -> ApiResult<Value> {
     Ok(Json(json!(e.import_id_tags(&body).await?)))
 }
 
-async fn preview_id_tags(State(e): State<Engine>, body: String) -> ApiResult<Value> {
+async fn preview_id_tags(State(e): State<Engine>, Csv(body): Csv) -> ApiResult<Value> {
     Ok(Json(json!(e.preview_id_tags(&body).await?)))
 }
 

@@ -3,14 +3,17 @@
 //!
 //! Layout:
 //! - [`api`] — HTTP routes over the engine's facade, error mapping, the live event stream
+//! - [`guard`] — host names and origins the console answers to: no other web page can drive it
 //! - [`serve`] — start the OCPP and HTTP listeners for one engine (used by `main.rs` and tests)
 //! - [`demo`] — the demo depot: simulated fleet and backfilled history
 
 pub mod api;
 pub mod demo;
+pub mod guard;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::Router;
 use chargeyard_core::Engine;
@@ -18,10 +21,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::services::{ServeDir, ServeFile};
 
-/// The whole HTTP surface: the API, plus the UI from `ui_dir` when it has been built.
-pub fn app(engine: Engine, ui_dir: Option<PathBuf>) -> Router {
+/// The whole HTTP surface: the API, plus the UI from `ui_dir` when it has been built, for the
+/// host names in `hosts` and pages of its own origin only.
+pub fn app(engine: Engine, ui_dir: Option<PathBuf>, hosts: guard::Hosts) -> Router {
     let api = api::router(engine);
-    match ui_dir.filter(|d| d.join("index.html").is_file()) {
+    let app = match ui_dir.filter(|d| d.join("index.html").is_file()) {
         Some(dir) => {
             let index = dir.join("index.html");
             api.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
@@ -32,7 +36,11 @@ pub fn app(engine: Engine, ui_dir: Option<PathBuf>) -> Router {
                  <p>The console UI has not been built; the JSON API is at <a href=\"/api/stations\">/api/stations</a>.</p>",
             )
         }),
-    }
+    };
+    app.layer(axum::middleware::from_fn_with_state(
+        Arc::new(hosts),
+        guard::check,
+    ))
 }
 
 /// Addresses a running server listens on.
@@ -42,12 +50,14 @@ pub struct Bound {
     pub http: SocketAddr,
 }
 
-/// Bind both listeners and serve until `shutdown`; returns once both are listening.
+/// Bind both listeners and serve until `shutdown`; returns once both are listening. The console
+/// answers to the names of the address it listens on and to `allow_hosts`.
 pub async fn serve(
     engine: Engine,
     ocpp: SocketAddr,
     http: SocketAddr,
     ui_dir: Option<PathBuf>,
+    allow_hosts: &[String],
     shutdown: CancellationToken,
 ) -> std::io::Result<(Bound, tokio::task::JoinHandle<()>)> {
     let ocpp_listener = TcpListener::bind(ocpp).await?;
@@ -61,7 +71,11 @@ pub async fn serve(
         ocpp_listener,
         shutdown.clone(),
     ));
-    let app = app(engine.clone(), ui_dir);
+    let app = app(
+        engine.clone(),
+        ui_dir,
+        guard::Hosts::new(bound.http, allow_hosts),
+    );
     let stop = shutdown.clone();
     let handle = tokio::spawn(async move {
         let http = axum::serve(http_listener, app)

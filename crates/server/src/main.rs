@@ -55,6 +55,10 @@ struct Args {
     /// The built UI to serve (default: ui/dist beside the working directory, if present).
     #[arg(long)]
     ui_dir: Option<PathBuf>,
+    /// Another host name the console answers to (e.g. the office PC's name in the depot's DNS);
+    /// loopback names and the addresses it listens on need none. May be given more than once.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    allow_hosts: Vec<String>,
 }
 
 #[tokio::main]
@@ -124,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
         ocpp_listen,
         http_listen,
         ui_dir,
+        &a.allow_hosts,
         shutdown.clone(),
     )
     .await
