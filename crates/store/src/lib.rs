@@ -53,6 +53,15 @@ pub use writer::{BoxFuture, Writer};
 /// The writer connection's page cache, as SQLite's `cache_size` takes it (negative: KiB).
 const WRITER_CACHE_KIB: i64 = -32 * 1024;
 
+/// The most the WAL file may keep once checkpointed: SQLite truncates it to this after a
+/// checkpoint that empties it (`journal_size_limit`).
+const WAL_KEEP_BYTES: i64 = 64 * 1024 * 1024;
+
+/// From this much WAL the writer checkpoints and truncates it itself, between commits: under
+/// sustained writes (or with a reader in the way) the WAL is never found fully copied back when a
+/// write begins, so it never starts over, and would grow for as long as the load lasts.
+const WAL_DRIVE_BYTES: i64 = 32 * 1024 * 1024;
+
 /// An open database: a read pool and the one writer.
 #[derive(Clone)]
 pub struct Store {
@@ -90,6 +99,14 @@ impl Store {
         sqlx::query("PRAGMA wal_autocheckpoint = 0")
             .execute(&mut conn)
             .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA journal_size_limit = {WAL_KEEP_BYTES}"
+        )))
+        .execute(&mut conn)
+        .await?;
+        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(&mut conn)
+            .await?;
         // Readers map the file instead of copying each page through a read call: long reports
         // (a year of invoices) touch far more pages than the page cache holds.
         let reader = SqlitePoolOptions::new()
@@ -97,7 +114,7 @@ impl Store {
             .connect_with(options.pragma("mmap_size", "1073741824"))
             .await?;
         let (writer, _task) = Writer::spawn(conn);
-        tokio::spawn(checkpoints(reader.clone(), writer.downgrade()));
+        tokio::spawn(checkpoints(reader.clone(), writer.weak(), page_size));
         Ok(Store {
             reader,
             writer,
@@ -110,17 +127,21 @@ impl Store {
     }
 }
 
-/// Copy the WAL back into the database file every second without blocking the writer (PASSIVE),
-/// so the WAL does not grow without bound. Ends with the writer.
-async fn checkpoints(pool: SqlitePool, writer: tokio::sync::mpsc::WeakSender<writer::Job>) {
+/// Copy the WAL back into the database file every second without blocking the writer (PASSIVE);
+/// when the WAL holds more than [`WAL_DRIVE_BYTES`], have the writer checkpoint and truncate it,
+/// so it stays bounded under sustained load. Ends with the writer.
+async fn checkpoints(pool: SqlitePool, writer: writer::WeakWriter, page_size: i64) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    while Writer::is_alive(&writer) {
+    loop {
         tick.tick().await;
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
+        let Some(w) = writer.upgrade() else { break };
+        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&pool)
             .await
         {
-            tracing::debug!("checkpoint: {e}");
+            Ok((_, log, _)) if log * page_size > WAL_DRIVE_BYTES => w.truncate_wal(),
+            Ok(_) => {}
+            Err(e) => tracing::debug!("checkpoint: {e}"),
         }
     }
 }
@@ -155,4 +176,73 @@ pub(crate) async fn explain(sql: &str) -> String {
         .map(|r| r.get::<String, _>("detail"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wal_bytes(db: &Path) -> u64 {
+        std::fs::metadata(db.with_extension("db-wal")).map_or(0, |m| m.len())
+    }
+
+    /// A reader holding an old snapshot keeps every checkpoint from finishing, so the WAL grows
+    /// past [`WAL_DRIVE_BYTES`]; once it lets go, the writer empties and truncates the WAL by
+    /// itself instead of keeping the file at its largest.
+    #[tokio::test]
+    async fn the_wal_is_truncated_once_it_has_grown() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("wal.db");
+        let store = Store::open(&db).await.expect("open");
+        store
+            .writer
+            .write(|c| {
+                Box::pin(async move {
+                    sqlx::query("CREATE TABLE filler (b BLOB)")
+                        .execute(c)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await
+            .expect("table");
+        let mut reading = store.reader.begin().await.expect("reader");
+        sqlx::query("SELECT count(*) FROM filler")
+            .execute(&mut *reading)
+            .await
+            .expect("snapshot");
+        for _ in 0..48 {
+            store
+                .writer
+                .write(|c| {
+                    Box::pin(async move {
+                        sqlx::query("INSERT INTO filler VALUES (randomblob(1048576))")
+                            .execute(c)
+                            .await?;
+                        Ok(())
+                    })
+                })
+                .await
+                .expect("write");
+        }
+        let grown = wal_bytes(&db);
+        assert!(
+            grown > 40 << 20,
+            "the WAL grew behind the reader: {grown} bytes"
+        );
+        reading.rollback().await.expect("let go");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while wal_bytes(&db) > 1 << 20 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(wal_bytes(&db) <= 1 << 20, "still {} bytes", wal_bytes(&db));
+        assert!(
+            store
+                .writer
+                .stats()
+                .wal_truncations
+                .load(std::sync::atomic::Ordering::Relaxed)
+                >= 1
+        );
+    }
 }

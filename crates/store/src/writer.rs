@@ -91,6 +91,9 @@ struct Shared {
     /// Wakes the writer when appends arrive and no job does.
     wake: Notify,
     stats: WriterStats,
+    /// Set when the WAL has outgrown what background checkpoints keep up with: the writer then
+    /// checkpoints it itself, between commits, and truncates it.
+    truncate_wal: std::sync::atomic::AtomicBool,
 }
 
 /// Handle to the writer task. Cheap to clone.
@@ -106,24 +109,18 @@ pub struct WriterStats {
     pub commits: AtomicU64,
     pub jobs: AtomicU64,
     pub appended_rows: AtomicU64,
+    /// Checkpoints the writer ran itself because the WAL grew (see `truncate_wal`).
+    pub wal_truncations: AtomicU64,
 }
 
 impl Writer {
-    /// A handle that does not keep the writer alive (for background helpers).
-    pub(crate) fn is_alive(weak: &mpsc::WeakSender<Job>) -> bool {
-        weak.upgrade().is_some()
-    }
-
-    pub(crate) fn downgrade(&self) -> mpsc::WeakSender<Job> {
-        self.tx.downgrade()
-    }
-
     pub(crate) fn spawn(conn: SqliteConnection) -> (Writer, std::thread::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel::<Job>(16 * 1024);
         let shared = Arc::new(Shared {
             appends: Mutex::new(Appends::default()),
             wake: Notify::new(),
             stats: WriterStats::default(),
+            truncate_wal: std::sync::atomic::AtomicBool::new(false),
         });
         // Its own thread: see the module docs.
         let task = run(conn, rx, shared.clone());
@@ -222,6 +219,35 @@ impl Writer {
     pub fn stats(&self) -> &WriterStats {
         &self.shared.stats
     }
+
+    /// Have the writer checkpoint the whole WAL and truncate it before its next commit.
+    pub(crate) fn truncate_wal(&self) {
+        self.shared.truncate_wal.store(true, Ordering::Relaxed);
+        self.shared.wake.notify_one();
+    }
+
+    /// A handle for background helpers that does not keep the writer alive.
+    pub(crate) fn weak(&self) -> WeakWriter {
+        WeakWriter {
+            tx: self.tx.downgrade(),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// A [`Writer`] that does not keep the writer task alive.
+pub(crate) struct WeakWriter {
+    tx: mpsc::WeakSender<Job>,
+    shared: Arc<Shared>,
+}
+
+impl WeakWriter {
+    pub(crate) fn upgrade(&self) -> Option<Writer> {
+        Some(Writer {
+            tx: self.tx.upgrade()?,
+            shared: self.shared.clone(),
+        })
+    }
 }
 
 async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Arc<Shared>) {
@@ -232,6 +258,10 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
     let mut last_fold = None;
     let mut unindexed: u64 = 1;
     loop {
+        if shared.truncate_wal.swap(false, Ordering::Relaxed) {
+            truncate_wal(&mut conn).await;
+            shared.stats.wal_truncations.fetch_add(1, Ordering::Relaxed);
+        }
         let next_fold = fold_at(last_fold, unindexed);
         if next_fold.is_some_and(|at| tokio::time::Instant::now() >= at) {
             if let Err(e) = fold_now(&mut conn).await {
@@ -293,6 +323,42 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
         tracing::warn!("indexing the logged rows failed: {e}");
     }
     let _ = conn.close().await;
+}
+
+/// How long [`truncate_wal`] waits for readers of older pages before giving up until next time:
+/// every write waits with it.
+const TRUNCATE_WAIT_MS: u32 = 100;
+
+/// Copy the whole WAL into the database and truncate it (between commits, so no write of ours is
+/// in the way). Readers still on older pages are waited for briefly; if they are still there, it
+/// is tried again at the next ask.
+async fn truncate_wal(conn: &mut SqliteConnection) {
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap_or(10_000);
+    let _ = conn
+        .execute(sqlx::AssertSqlSafe(format!(
+            "PRAGMA busy_timeout = {TRUNCATE_WAIT_MS}"
+        )))
+        .await;
+    match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(&mut *conn)
+        .await
+    {
+        Ok((0, ..)) => {}
+        Ok((_, log, done)) => {
+            tracing::debug!(
+                log,
+                done,
+                "WAL checkpoint held up by readers; tried again later"
+            )
+        }
+        Err(e) => tracing::warn!("WAL checkpoint: {e}"),
+    }
+    let _ = conn
+        .execute(sqlx::AssertSqlSafe(format!("PRAGMA busy_timeout = {busy}")))
+        .await;
 }
 
 /// Sleep until `at`, or for ever.
