@@ -1308,36 +1308,36 @@ export function evseLabel(x: { evse_id: number; connector_id: number | null }, p
   return `#${x.evse_id}`;
 }
 
+/** The words for `value` under `prefix` ("status", "reason", …) in the current language, or the
+ * value as it came when there are none (a vendor's own). */
+function wordsFor(prefix: string, value: string): string {
+  const key = `${prefix}.${value}` as Key;
+  return key in en ? t(key) : value;
+}
+
 /** Why a charger's connection was refused (a refusal code from the engine), in words. */
 export function refusalReason(code: string | null | undefined): string {
-  if (!code) return t('common.none');
-  const key = `refusal.${code}` as Key;
-  return key in en ? t(key) : code;
+  return code ? wordsFor('refusal', code) : t('common.none');
 }
 
 /** A status name in the current language (unknown statuses as they came). */
 export function statusLabel(status: string): string {
-  const key = `status.${status}` as Key;
-  return key in en ? t(key) : status;
+  return wordsFor('status', status);
 }
 
 /** Why a session stopped (an OCPP stop reason) in the current language; unknown ones as they came. */
 export function stopReason(reason: string | null | undefined): string {
-  if (!reason) return t('common.none');
-  const key = `reason.${reason}` as Key;
-  return key in en ? t(key) : reason;
+  return reason ? wordsFor('reason', reason) : t('common.none');
 }
 
 /** What a charger's quirk (a kind the engine records) means, in the current language. */
 export function quirkLabel(kind: string): string {
-  const key = `quirk.${kind}` as Key;
-  return key in en ? t(key) : kind;
+  return wordsFor('quirk', kind);
 }
 
 /** A quantity's name (a measurand, with its phase) in the current language. */
 export function measurandLabel(measurand: string, phase: string | null = null): string {
-  const key = `measurand.${measurand}` as Key;
-  const name = key in en ? t(key) : measurand;
+  const name = wordsFor('measurand', measurand);
   return phase ? `${name} ${phase}` : name;
 }
 
