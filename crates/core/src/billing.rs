@@ -388,6 +388,12 @@ impl Engine {
     }
 }
 
+/// The tariff version a session is priced with; None when it is not billed (started with a tag
+/// we refused: it only has its energy) or no tariff applied.
+fn billed_version(t: &Billable) -> Option<i64> {
+    t.tariff_version_id.filter(|_| t.billed)
+}
+
 /// A session's energy register readings up to `end`: meterStart (when known; else the first
 /// reading counts from the start), the samples, meterStop.
 pub(crate) async fn readings(
@@ -491,33 +497,30 @@ impl<'a> Pricer<'a> {
     /// How a billed session's cost is reached: its tariff version and what each set of prices
     /// (the base prices, each time-of-use window) charged, by the same engine as [`Self::price`].
     pub(crate) async fn explain(&mut self, t: &Billable) -> Result<Option<CostExplanation>> {
-        let Some(tariff) = self.tariff_of(t).await? else {
+        let Some(version) = billed_version(t) else {
             return Ok(None);
         };
         let reader = &self.engine.inner.store.reader;
-        let Some(record) = t.tariff_version_id.map(|v| tariffs::of_version(reader, v)) else {
+        let Some(record) = tariffs::of_version(reader, version).await? else {
             return Ok(None);
         };
-        let Some(record) = record.await? else {
-            return Ok(None);
-        };
+        let tariff = view(record)?;
         let end = self.end_of(t);
         let usage = self
             .usage(t, end, readings(self.engine, t, end).await?)
             .await?;
         Ok(Some(CostExplanation {
-            parts: chargeyard_billing::price_parts(&tariff, &usage, &self.tz).1,
-            tariff: view(record)?,
+            parts: chargeyard_billing::price_parts(&tariff.tariff, &usage, &self.tz).1,
+            tariff,
             time_zone: self.zone.clone(),
         }))
     }
 
-    /// The tariff version a session is priced with; None when it is not billed (started with a
-    /// tag we refused: it only has its energy) or no tariff applied.
+    /// The tariff version a session is priced with (see [`billed_version`]).
     async fn tariff_of(&mut self, t: &Billable) -> Result<Option<Tariff>> {
-        match t.tariff_version_id {
-            Some(version) if t.billed => Ok(self.tariff(version).await?.cloned()),
-            _ => Ok(None),
+        match billed_version(t) {
+            Some(version) => Ok(self.tariff(version).await?.cloned()),
+            None => Ok(None),
         }
     }
 
