@@ -238,8 +238,9 @@ test('sessions page, filter and session detail', async () => {
   let night = null;
   for (const x of closed) {
     const d = await depot.api('GET', `/api/transactions/${x.id}`);
-    const windows = (d.explanation?.parts ?? []).map((p) => p.window);
-    if (windows.includes(null) && windows.includes('Night') && d.cost.energy > 0) {
+    // Energy charged at both prices (a session can cross 22:00 idle, with no energy at night).
+    const windows = (d.explanation?.parts ?? []).filter((p) => p.energy > 0).map((p) => p.window);
+    if (windows.includes(null) && windows.includes('Night')) {
       night = d;
       break;
     }
