@@ -9,16 +9,13 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use chargeyard_core::{Engine, EngineConfig};
+use chargeyard_core::{Engine, EngineConfig, config};
 use tauri::ipc::Channel;
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, State, WindowEvent};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
-
-/// Where chargers connect when the settings name no address; override with CHARGEYARD_OCPP_LISTEN.
-const DEFAULT_OCPP_LISTEN: &str = "0.0.0.0:9000";
 
 struct Shell {
     engine: Engine,
@@ -147,25 +144,32 @@ fn start_engine(app: &tauri::App) -> anyhow::Result<Shell> {
             .await
             .with_context(|| format!("opening {}", db.display()))?;
         let settings = engine.settings();
-        let listen: SocketAddr = match std::env::var("CHARGEYARD_OCPP_LISTEN") {
-            Ok(v) => v.parse().context("CHARGEYARD_OCPP_LISTEN")?,
-            Err(_) => settings
-                .ocpp_listen
-                .as_deref()
-                .unwrap_or(DEFAULT_OCPP_LISTEN)
-                .parse()
-                .context("the saved OCPP listen address")?,
-        };
-        let listener = tokio::net::TcpListener::bind(listen)
+        let address =
+            |var: &str, saved: &Option<String>, default: &str| -> anyhow::Result<SocketAddr> {
+                match std::env::var(var) {
+                    Ok(v) => v.parse().with_context(|| var.to_string()),
+                    Err(_) => saved
+                        .as_deref()
+                        .unwrap_or(default)
+                        .parse()
+                        .context("a saved listen address"),
+                }
+            };
+        let listen = address(
+            "CHARGEYARD_OCPP_LISTEN",
+            &settings.ocpp_listen,
+            config::DEFAULT_OCPP_LISTEN,
+        )?;
+        let listen_tls = address(
+            "CHARGEYARD_OCPP_TLS_LISTEN",
+            &settings.ocpp_tls_listen,
+            config::DEFAULT_OCPP_TLS_LISTEN,
+        )?;
+        let shutdown = CancellationToken::new();
+        let chargers = chargeyard_core::server::listen(&engine, listen, listen_tls, &shutdown)
             .await
             .with_context(|| format!("binding {listen}"))?;
-        let ocpp = listener.local_addr()?;
-        let shutdown = CancellationToken::new();
-        tauri::async_runtime::spawn(chargeyard_core::server::run(
-            engine.clone(),
-            listener,
-            shutdown.clone(),
-        ));
+        let ocpp = chargers.ocpp;
         // CHARGEYARD_DEMO=N starts a simulated demo fleet (scripts/run sets it; 0 or unset: none).
         let demo: usize = std::env::var("CHARGEYARD_DEMO")
             .ok()

@@ -24,7 +24,7 @@ let page;
 before(async () => {
   await depot.start({ demo: 4 });
   await depot.api('POST', '/api/id-tags', { id_tag: 'E2E-TAG', status: 'Accepted', group_kind: 'driver', group_name: 'Test driver' });
-  for (const id of ['E2E-DRIVE', 'E2E-REMOTE', 'E2E-TECH', 'E2E-REFUSE', 'E2E-FORGET', 'E2E-V201']) await depot.api('POST', '/api/stations', { id, registration: 'accepted' });
+  for (const id of ['E2E-DRIVE', 'E2E-REMOTE', 'E2E-TECH', 'E2E-REFUSE', 'E2E-FORGET', 'E2E-V201', 'E2E-TLS']) await depot.api('POST', '/api/stations', { id, registration: 'accepted' });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -180,6 +180,45 @@ test('a charger accepted with a password keeps connecting; one without it is ref
   await until('listed among chargers that cannot get in', async () => (await page.locator('[data-testid=locked-out][data-station="E2E-LOCK2"]').count()) === 1);
   await page.goto(`${depot.base}/#/station/E2E-LOCK2/health`);
   await until('health says so', async () => /refused/.test(await page.getByTestId('findings').innerText()));
+});
+
+test('a charger switched to wss:// is then required to use it: the CA from Settings, profile 2 on the station page', async () => {
+  // Settings: the wss:// address to enter in the charger and the depot's CA certificate.
+  await page.goto(`${depot.base}/#/settings`);
+  await page.getByTestId('tls').waitFor();
+  await until('the wss:// address shown', async () => (await page.getByTestId('wss-url').first().innerText()).startsWith(`${depot.ocppTls}/ocpp/`));
+  const tls = await depot.api('GET', '/api/tls');
+  assert.equal(await page.getByTestId('tls-ca-sha256').innerText(), tls.ca.sha256);
+  assert.match(await page.getByTestId('tls-ca-pem').inputValue(), /^-----BEGIN CERTIFICATE-----/);
+  const href = await page.getByTestId('tls-ca-pem-download').getAttribute('href');
+  assert.equal(decodeURIComponent(href.slice(href.indexOf(',') + 1)), tls.ca_pem, 'the download is the CA certificate');
+  await page.screenshot({ path: join(shots, 'settings-tls.png'), fullPage: true });
+
+  // The charger, given the CA, connects over TLS; the station page says so.
+  depot.chargerOverTls('E2E-TLS', ['--connectors', '1', '--idle']);
+  await page.goto(`${depot.base}/#/station/E2E-TLS`);
+  await until('connected over TLS', async () => /over TLS/.test(await page.getByTestId('security-connection').innerText()));
+  // Profile 2 is the password over TLS: asked for first, in words.
+  await page.getByTestId('security-profile').selectOption('2');
+  await page.getByTestId('security-apply').click();
+  await until('a password asked for', async () => /set one first/.test(await page.getByTestId('notice').innerText()));
+  await page.getByTestId('password').fill('e2e-tls-key-01234567');
+  await page.getByTestId('password-save').click();
+  await until('the charger took the password', async () => /Required/.test(await page.getByTestId('password-state').innerText()));
+  // Profile 3 needs a client certificate this charger has not got: refused, nothing changed.
+  await page.getByTestId('security-profile').selectOption('3');
+  await page.getByTestId('security-apply').click();
+  await until('no certificate, said', async () => /no client certificate/.test(await page.getByTestId('notice').innerText()));
+  await page.getByTestId('security-profile').selectOption('2');
+  await page.getByTestId('security-apply').click();
+  await until('profile 2 in force', async () => /In force: 2: wss:\/\/ \(TLS\) with the password/.test(await page.getByTestId('security-in-force').innerText()));
+  assert.match(await page.getByTestId('notice').innerText(), /requires profile 2: wss:\/\//);
+  await page.screenshot({ path: join(shots, 'station-security.png'), fullPage: true });
+
+  // The same charger on plain ws://, even with its password, is refused, and the page says why.
+  depot.charger('E2E-TLS', ['--connectors', '1', '--idle', '--password', 'e2e-tls-key-01234567']);
+  await until('the plain connection refused and shown', async () => /its security profile requires wss:\/\//.test(await page.getByTestId('refused').innerText()));
+  assert.ok((await depot.api('GET', '/api/stations/E2E-TLS')).transport.tls, 'the TLS connection stays');
 });
 
 test('accepting a pending charger from the inbox lets it boot', async () => {

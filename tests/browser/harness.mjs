@@ -50,7 +50,7 @@ export class Depot {
   async start({ demo = 4, historyDays = 2 } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'chargeyard-browser-'));
     const server = spawn(bin('chargeyard-server'), [
-      '--data-dir', this.dir, '--ocpp-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0',
+      '--data-dir', this.dir, '--ocpp-listen', '127.0.0.1:0', '--ocpp-tls-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0',
       '--demo', String(demo), '--demo-speed', '60', '--demo-history-days', String(historyDays), '--ui-dir', join(root, 'ui/dist'),
     ], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.children.push(server);
@@ -60,10 +60,11 @@ export class Depot {
     server.on('exit', (code) => (exited = code));
     await until('the server to print its addresses', () => {
       if (exited !== null) throw new Error(`chargeyard-server exited (${exited}): ${out}`);
-      return /Chargers connect to/.test(out);
+      return /Chargers over TLS/.test(out);
     });
     this.base = out.match(/Console and API: (http:\/\/[^\s/]+)\//)[1];
     this.ocpp = out.match(/Chargers connect to: (ws:\/\/[^\s]+)\/ocpp\//)[1];
+    this.ocppTls = out.match(/Chargers over TLS: +(wss:\/\/[^\s]+)\/ocpp\//)[1];
     return this;
   }
 
@@ -81,6 +82,13 @@ export class Depot {
   /** A simulated charger (chargeyard-sim); `args` as its command line. */
   charger(id, args = []) {
     const child = simulator(`${this.ocpp}/ocpp`, id, args);
+    this.children.push(child);
+    return child;
+  }
+
+  /** A simulated charger over wss://, trusting the depot's CA. */
+  chargerOverTls(id, args = []) {
+    const child = simulator(`${this.ocppTls}/ocpp`, id, ['--ca', join(this.dir, 'tls', 'ca.pem'), ...args]);
     this.children.push(child);
     return child;
   }

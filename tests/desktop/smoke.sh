@@ -12,7 +12,7 @@ for b in "$APP" "$SIM"; do [ -x "$b" ] || { echo "missing $b: run cargo build --
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export APP SIM SHOT data port
-export CHARGEYARD_DATA_DIR="$data" CHARGEYARD_OCPP_LISTEN="127.0.0.1:$port" NO_AT_BRIDGE=1 RUST_LOG=warn
+export CHARGEYARD_DATA_DIR="$data" CHARGEYARD_OCPP_LISTEN="127.0.0.1:$port" CHARGEYARD_OCPP_TLS_LISTEN="127.0.0.1:0" NO_AT_BRIDGE=1 RUST_LOG=warn
 
 # D-Bus and WebKit chatter goes to a log that is shown only when something fails.
 # The window is looked for among the children of the root window only (with no window manager,

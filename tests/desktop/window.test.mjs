@@ -26,6 +26,7 @@ before(async () => {
   w = await Window.open(bin('chargeyard'), {
     CHARGEYARD_DATA_DIR: dir,
     CHARGEYARD_OCPP_LISTEN: `127.0.0.1:${port}`,
+    CHARGEYARD_OCPP_TLS_LISTEN: '127.0.0.1:0',
     CHARGEYARD_EXIT_ON_CLOSE: '1',
     NO_AT_BRIDGE: '1',
     RUST_LOG: 'warn',

@@ -14,9 +14,11 @@ use crate::{config, eventually};
 pub(crate) struct Api {
     pub(crate) base: String,
     pub(crate) ocpp: String,
+    /// The same over TLS.
+    pub(crate) ocpp_tls: String,
     pub(crate) engine: Engine,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
     _stop: tokio_util::sync::DropGuard,
 }
 
@@ -30,16 +32,17 @@ pub(crate) async fn start_with(cfg: chargeyard_core::EngineConfig) -> Api {
         .await
         .expect("engine");
     let stop = CancellationToken::new();
-    let any = "127.0.0.1:0".parse().expect("addr");
-    let (bound, _) = chargeyard_server::serve(engine.clone(), any, any, None, &[], stop.clone())
+    let at = chargeyard_server::Addresses::loopback();
+    let (bound, _) = chargeyard_server::serve(engine.clone(), at, None, &[], stop.clone())
         .await
         .expect("serve");
     Api {
         base: format!("http://{}", bound.http),
         ocpp: format!("ws://{}/ocpp", bound.ocpp),
+        ocpp_tls: format!("wss://{}/ocpp", bound.ocpp_tls.expect("wss:// listens")),
         engine,
         http: reqwest::Client::new(),
-        _dir: dir,
+        dir,
         _stop: stop.drop_guard(),
     }
 }
@@ -300,8 +303,8 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
         .await
         .expect("engine");
     let stop = CancellationToken::new();
-    let any = "127.0.0.1:0".parse().expect("addr");
-    let (bound, _) = chargeyard_server::serve(engine.clone(), any, any, None, &[], stop.clone())
+    let at = chargeyard_server::Addresses::loopback();
+    let (bound, _) = chargeyard_server::serve(engine.clone(), at, None, &[], stop.clone())
         .await
         .expect("serve");
     let _g = stop.clone().drop_guard();
@@ -359,9 +362,10 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
     let api = Api {
         base: format!("http://{}", bound.http),
         ocpp: String::new(),
+        ocpp_tls: String::new(),
         engine: engine.clone(),
         http: reqwest::Client::new(),
-        _dir: tempfile::tempdir().expect("dir"),
+        dir: tempfile::tempdir().expect("dir"),
         _stop: CancellationToken::new().drop_guard(),
     };
 

@@ -18,6 +18,7 @@ mod malformed;
 mod negotiation;
 mod passwords;
 mod sessions;
+mod tls;
 mod toolkit;
 mod v201;
 
@@ -37,6 +38,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Harness {
     pub engine: Engine,
     pub url: String,
+    /// The same over TLS (the server certificate is for 127.0.0.1, signed by the depot's CA).
+    pub tls_url: String,
     pub addr: std::net::SocketAddr,
     pub dir: tempfile::TempDir,
     stop: CancellationToken,
@@ -48,19 +51,17 @@ impl Harness {
         let engine = Engine::open(config, &dir.path().join("chargeyard.db"))
             .await
             .expect("engine opens");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
         let stop = CancellationToken::new();
-        tokio::spawn(chargeyard_core::server::run(
-            engine.clone(),
-            listener,
-            stop.clone(),
-        ));
+        let any = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let listening = chargeyard_core::server::listen(&engine, any, any, &stop)
+            .await
+            .expect("listen");
+        let addr = listening.ocpp;
+        let tls = listening.ocpp_tls.expect("wss:// listens");
         Harness {
             engine,
             url: format!("ws://{addr}/ocpp"),
+            tls_url: format!("wss://{tls}/ocpp"),
             addr,
             dir,
             stop,

@@ -90,6 +90,11 @@ impl Engine {
             .await?
             .ok_or_else(|| Error::StationNotFound(id.to_string()))?;
         let Some(password) = change.password else {
+            if station.security_profile == 2 {
+                return Err(Error::State(
+                    "profile 2 is TLS with the password: choose another security profile before clearing it".into(),
+                ));
+            }
             self.store_password(id, None).await?;
             return Ok(PasswordOutcome {
                 required: false,
@@ -198,10 +203,31 @@ pub fn parse_basic(header: &str) -> Option<(String, Vec<u8>)> {
     Some((user, raw[colon + 1..].to_vec()))
 }
 
-/// In-memory mirror of station ids → password hash (None: no password required).
+/// What a station must present at the handshake, mirrored in memory (see the module docs).
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// Its password hash; None: no password required.
+    pub hash: Option<String>,
+    /// Its security profile as set by the operator: 2 and 3 require TLS, 3 a client certificate.
+    pub profile: u8,
+    /// The names its client certificate may carry as its common name: its id and serial numbers.
+    pub certificate_names: Vec<String>,
+}
+
+/// How a connection reached us: what the handshake checks against the station's profile, and
+/// what the station view shows.
+#[derive(Debug, Clone, Default, Serialize, TS)]
+pub struct Transport {
+    /// Over TLS (`wss://`).
+    pub tls: bool,
+    /// The client certificate it presented, which chains to a CA we trust (TLS checked that).
+    pub client_certificate: Option<crate::tls::CertificateSummary>,
+}
+
+/// In-memory mirror of station ids → what each must present.
 #[derive(Default)]
 pub struct Credentials {
-    map: RwLock<HashMap<String, Option<String>>>,
+    map: RwLock<HashMap<String, Access>>,
 }
 
 /// What the handshake decides about credentials.
@@ -221,6 +247,12 @@ pub enum Refusal {
     WrongPassword,
     UnsupportedProtocol,
     Unavailable,
+    /// Profile 2 or 3 over plain `ws://`.
+    TlsRequired,
+    /// Profile 3 without a client certificate.
+    CertificateRequired,
+    /// Profile 3 with a certificate issued to another name.
+    CertificateMismatch,
 }
 
 impl Refusal {
@@ -231,6 +263,9 @@ impl Refusal {
             Refusal::WrongPassword => "wrong_password",
             Refusal::UnsupportedProtocol => "unsupported_protocol",
             Refusal::Unavailable => "unavailable",
+            Refusal::TlsRequired => "tls_required",
+            Refusal::CertificateRequired => "certificate_required",
+            Refusal::CertificateMismatch => "certificate_mismatch",
         }
     }
 
@@ -242,20 +277,24 @@ impl Refusal {
             Refusal::WrongPassword => "wrong password",
             Refusal::UnsupportedProtocol => "unsupported subprotocol",
             Refusal::Unavailable => "credentials unavailable",
+            Refusal::TlsRequired => "this station must connect over TLS (wss://)",
+            Refusal::CertificateRequired => "this station must present a client certificate",
+            Refusal::CertificateMismatch => "the client certificate is not issued to this station",
         }
     }
 }
 
 impl Credentials {
-    pub fn load(entries: Vec<(String, Option<String>)>) -> Self {
+    pub fn load(entries: Vec<(String, Access)>) -> Self {
         Credentials {
             map: RwLock::new(entries.into_iter().collect()),
         }
     }
 
-    pub fn set(&self, station: &str, hash: Option<String>) {
+    /// Change what a station must present.
+    pub fn update(&self, station: &str, change: impl FnOnce(&mut Access)) {
         if let Ok(mut m) = self.map.write() {
-            m.insert(station.to_string(), hash);
+            change(m.entry(station.to_string()).or_default());
         }
     }
 
@@ -265,12 +304,30 @@ impl Credentials {
         }
     }
 
-    pub fn check(&self, station: &str, authorization: Option<&str>) -> AuthDecision {
-        let hash = match self.map.read() {
-            Ok(m) => m.get(station).cloned().flatten(),
+    pub fn check(
+        &self,
+        station: &str,
+        authorization: Option<&str>,
+        transport: &Transport,
+    ) -> AuthDecision {
+        let access = match self.map.read() {
+            Ok(m) => m.get(station).cloned().unwrap_or_default(),
             Err(_) => return AuthDecision::Denied(Refusal::Unavailable),
         };
-        let Some(hash) = hash else {
+        if access.profile >= 2 && !transport.tls {
+            return AuthDecision::Denied(Refusal::TlsRequired);
+        }
+        if access.profile == 3 {
+            // Profile 3 is the certificate, not a password.
+            return match &transport.client_certificate {
+                None => AuthDecision::Denied(Refusal::CertificateRequired),
+                Some(c) if !access.certificate_names.contains(&c.subject) => {
+                    AuthDecision::Denied(Refusal::CertificateMismatch)
+                }
+                Some(_) => AuthDecision::Allowed,
+            };
+        }
+        let Some(hash) = access.hash else {
             return AuthDecision::Allowed;
         };
         let Some((user, password)) = authorization.and_then(parse_basic) else {

@@ -42,6 +42,9 @@ pub struct Settings {
     pub open_charging: bool,
     /// Where chargers connect (host:port), from the next start on; None: the default.
     pub ocpp_listen: Option<String>,
+    /// Where chargers connect over TLS (`wss://`), from the next start on; None: the default.
+    #[serde(default)]
+    pub ocpp_tls_listen: Option<String>,
     /// Where the headless server's console and API listen, from the next start on.
     pub http_listen: Option<String>,
     /// Start the simulated demo fleet with the app.
@@ -58,12 +61,17 @@ impl Settings {
             unknown_stations: c.unknown_stations,
             open_charging: c.open_charging,
             ocpp_listen: None,
+            ocpp_tls_listen: None,
             http_listen: None,
             demo: true,
             time_zone: None,
         }
     }
 }
+
+/// Where chargers connect, unless the operator chose otherwise: every network, ws:// and wss://.
+pub const DEFAULT_OCPP_LISTEN: &str = "0.0.0.0:9000";
+pub const DEFAULT_OCPP_TLS_LISTEN: &str = "0.0.0.0:9443";
 
 /// The time source of business logic, replaceable in tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_util::{Sink, Stream};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::http::HeaderMap;
 use yawc::frame::{Frame, OpCode};
@@ -47,15 +47,15 @@ pub(crate) fn agree(headers: &HeaderMap) -> Option<String> {
 }
 
 /// A charger's connection with permessage-deflate, as a stream and sink of tungstenite messages.
-pub(crate) struct Deflated(yawc::WebSocket<TcpStream>);
+pub(crate) struct Deflated<S>(yawc::WebSocket<S>);
 
-impl Deflated {
-    /// Take over `tcp` after a handshake that agreed `extensions`.
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Deflated<S> {
+    /// Take over `tcp` (or TLS over it) after a handshake that agreed `extensions`.
     pub(crate) fn new(
-        tcp: TcpStream,
+        tcp: S,
         extensions: &str,
         max_message_size: usize,
-    ) -> Result<Deflated, yawc::WebSocketError> {
+    ) -> Result<Deflated<S>, yawc::WebSocketError> {
         let options = yawc::Options::default()
             .with_balanced_compression()
             .with_utf8()
@@ -70,7 +70,7 @@ impl Deflated {
     }
 }
 
-impl Stream for Deflated {
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Stream for Deflated<S> {
     type Item = Result<Message, yawc::WebSocketError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -96,7 +96,7 @@ impl Stream for Deflated {
     }
 }
 
-impl Sink<Message> for Deflated {
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Sink<Message> for Deflated<S> {
     type Error = yawc::WebSocketError;
 
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {

@@ -41,6 +41,8 @@ pub(crate) struct LiveInfo {
     pub ping_rtt_us: AtomicI64,
     /// The protocol version negotiated for this connection.
     pub version: Version,
+    /// Over TLS or not, and the client certificate presented.
+    pub transport: crate::auth::Transport,
 }
 
 pub(crate) fn reg_to_u8(r: Registration) -> u8 {
@@ -112,6 +114,10 @@ pub(crate) struct Inner {
     pub shutdown: CancellationToken,
     /// Set by [`crate::server::run`] when it starts listening.
     pub ocpp_listen: Mutex<Option<std::net::SocketAddr>>,
+    /// Set by [`crate::server::run_tls`] when it starts listening.
+    pub tls_listen: Mutex<Option<std::net::SocketAddr>>,
+    /// Certificates and the TLS configuration for `wss://`.
+    pub tls: crate::tls::Tls,
     /// Stops the simulated demo fleet, if a front end started one.
     pub demo_fleet: Mutex<Option<CancellationToken>>,
     /// Where exports are written: `exports/` next to the database.
@@ -176,16 +182,42 @@ pub fn lan_addresses() -> Vec<String> {
     addrs.iter().map(|ip| ip.to_string()).collect()
 }
 
+/// This machine's host name, if it has one.
+pub fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|h| h.trim().to_lowercase())
+        .filter(|h| !h.is_empty())
+}
+
+/// The names and addresses chargers may reach this machine by: what the server certificate
+/// covers.
+pub(crate) fn tls_names() -> Vec<String> {
+    let mut names: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
+    if let Some(host) = host_name() {
+        names.push(format!("{host}.local"));
+        names.push(host);
+    }
+    names.extend(lan_addresses());
+    names.dedup();
+    names
+}
+
 /// The URLs at which chargers reach an OCPP listener on `listen`: every LAN address when it
 /// listens on all of them, else its own address (a loopback one only reaches this machine).
-fn charger_urls(listen: std::net::SocketAddr, lan: &[String]) -> Vec<String> {
+pub(crate) fn charger_urls(
+    scheme: &str,
+    listen: std::net::SocketAddr,
+    lan: &[String],
+) -> Vec<String> {
     let url = |ip: &str| {
         let host = if ip.contains(':') {
             format!("[{ip}]")
         } else {
             ip.to_string()
         };
-        format!("ws://{host}:{}/ocpp/", listen.port())
+        format!("{scheme}://{host}:{}/ocpp/", listen.port())
     };
     if listen.ip().is_unspecified() {
         lan.iter().map(|ip| url(ip)).collect()
@@ -205,7 +237,7 @@ impl Engine {
     /// is given a listener.
     pub async fn open(config: EngineConfig, db_path: &Path) -> Result<Engine> {
         let store = Store::open(db_path).await?;
-        let creds = stations::credentials(&store.reader).await?;
+        let access = crate::security::access(stations::access(&store.reader).await?);
         let protocols = stations::protocols(&store.reader)
             .await?
             .into_iter()
@@ -225,7 +257,7 @@ impl Engine {
                 settings: RwLock::new(settings),
                 config,
                 store,
-                credentials: Credentials::load(creds),
+                credentials: Credentials::load(access),
                 protocols: Mutex::new(protocols),
                 sessions: Mutex::new(HashMap::new()),
                 events,
@@ -233,6 +265,8 @@ impl Engine {
                 tasks: TaskTracker::new(),
                 shutdown: CancellationToken::new(),
                 ocpp_listen: Mutex::new(None),
+                tls_listen: Mutex::new(None),
+                tls: crate::tls::Tls::open(&data_dir.join("tls"), &tls_names(), Utc::now())?,
                 demo_fleet: Mutex::new(None),
                 exports_dir: data_dir.join("exports"),
                 transfers_dir: data_dir.join("transfers"),
@@ -244,6 +278,7 @@ impl Engine {
             }),
         };
         engine.spawn_frame_pruner();
+        engine.spawn_certificate_renewal();
         engine.inner.tasks.spawn(crate::billing::live_costs(
             engine.clone(),
             live_cost_asks,
@@ -333,6 +368,7 @@ impl Engine {
     pub async fn update_settings(&self, new: Settings) -> Result<Settings> {
         for (name, addr) in [
             ("ocpp_listen", &new.ocpp_listen),
+            ("ocpp_tls_listen", &new.ocpp_tls_listen),
             ("http_listen", &new.http_listen),
         ] {
             if let Some(a) = addr
@@ -378,7 +414,9 @@ impl Engine {
             database: self.inner.store.path().display().to_string(),
             unknown_stations: settings.unknown_stations,
             open_charging: settings.open_charging,
-            charger_urls: listen.map(|a| charger_urls(a, &lan)).unwrap_or_default(),
+            charger_urls: listen
+                .map(|a| charger_urls("ws", a, &lan))
+                .unwrap_or_default(),
             ocpp_loopback_only: listen.is_some_and(|a| a.ip().is_loopback()),
             lan_addresses: lan,
             heartbeat_interval_s: c.heartbeat_interval.as_secs(),

@@ -16,7 +16,9 @@
 //!   [`transactions`] — sessions over their life; `running` — running transactions in memory
 //! - `commands`  — sending commands, the command log
 //! - [`config`]  — settings and their defaults; injectable clock and message ids
-//! - [`auth`]    — station passwords
+//! - [`auth`]    — station passwords, and what each station must present at the handshake
+//! - [`security`] — stations' security profiles; [`tls`] — `wss://`: the depot's CA, the server
+//!   certificate and its renewal, client certificates
 //! - [`meter`]   — normalising sampled values of any version
 //! - [`events`]  — live events for front ends
 //! - [`billing`] — tariffs and pricing; [`export`] — invoice and meter-value CSV files;
@@ -40,10 +42,12 @@ pub mod export;
 pub mod meter;
 pub mod protocol;
 mod running;
+pub mod security;
 pub mod server;
 mod session;
 pub mod stations;
 pub mod tags;
+pub mod tls;
 pub mod toolkit;
 pub mod transactions;
 pub mod transfer;

@@ -1,5 +1,6 @@
-//! The OCPP-J WebSocket server: accept loop with a connection cap, a timed handshake that
-//! negotiates the subprotocol, reads the station id from the path and checks Basic auth, then one
+//! The OCPP-J WebSocket server: accept loops (plain `ws://`, and `wss://` over rustls) with a
+//! connection cap, a timed handshake that negotiates the subprotocol, reads the station id from
+//! the path and checks what the station must present (password, TLS, client certificate), then one
 //! session task per station.
 
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use chargeyard_ocpp::lenient::{Quirk, QuirkKind};
 use chargeyard_store::model::Registration;
 use chargeyard_store::{events, stations};
 use percent_encoding::percent_decode_str;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -20,18 +22,83 @@ use crate::deflate::Deflated;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::auth::{AuthDecision, Refusal};
+use crate::auth::{AuthDecision, Refusal, Transport};
 use crate::config::UnknownStations;
 use crate::engine::{Engine, LiveInfo, SUPPORTED_PROTOCOLS, SessionHandle, reg_to_u8};
 use crate::events::Event;
 use crate::session;
 
-/// Accept stations on `listener` until `shutdown` fires. Sessions end with [`Engine::shutdown`].
+/// Where chargers reach a running engine.
+#[derive(Debug)]
+pub struct Listening {
+    /// The `ws://` listener.
+    pub ocpp: SocketAddr,
+    /// The `wss://` listener; None when its address could not be bound (said in the console).
+    pub ocpp_tls: Option<SocketAddr>,
+    /// Ends when both accept loops have.
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Bind the `ws://` listener on `ocpp` (an error if it cannot be bound: chargers could not
+/// connect at all) and the `wss://` one on `ocpp_tls` (a warning and a note for the console if it
+/// cannot: plain chargers still can), and accept stations on both until `shutdown`.
+pub async fn listen(
+    engine: &Engine,
+    ocpp: SocketAddr,
+    ocpp_tls: SocketAddr,
+    shutdown: &CancellationToken,
+) -> std::io::Result<Listening> {
+    let plain = TcpListener::bind(ocpp).await?;
+    let ocpp = plain.local_addr()?;
+    let secure = match TcpListener::bind(ocpp_tls).await {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::warn!("wss:// is not available: cannot listen on {ocpp_tls}: {e}");
+            engine
+                .inner
+                .tls
+                .set_listen_error(Some(format!("cannot listen on {ocpp_tls}: {e}")));
+            None
+        }
+    };
+    let ocpp_tls = secure.as_ref().and_then(|l| l.local_addr().ok());
+    let plain = tokio::spawn(run(engine.clone(), plain, shutdown.clone()));
+    let secure = secure.map(|l| tokio::spawn(run_tls(engine.clone(), l, shutdown.clone())));
+    let task = tokio::spawn(async move {
+        let _ = plain.await;
+        if let Some(s) = secure {
+            let _ = s.await;
+        }
+    });
+    Ok(Listening {
+        ocpp,
+        ocpp_tls,
+        task,
+    })
+}
+
+/// Accept stations on `listener` (plain `ws://`) until `shutdown` fires. Sessions end with
+/// [`Engine::shutdown`].
 pub async fn run(engine: Engine, listener: TcpListener, shutdown: CancellationToken) {
+    accept(engine, listener, shutdown, false).await
+}
+
+/// Accept stations over TLS (`wss://`, security profiles 2 and 3) on `listener` until `shutdown`
+/// fires.
+pub async fn run_tls(engine: Engine, listener: TcpListener, shutdown: CancellationToken) {
+    accept(engine, listener, shutdown, true).await
+}
+
+async fn accept(engine: Engine, listener: TcpListener, shutdown: CancellationToken, tls: bool) {
     let limit = Arc::new(Semaphore::new(engine.config().max_connections));
     let engine_stop = engine.shutdown_token();
     let tasks = engine.inner.tasks.clone();
-    if let (Ok(addr), Ok(mut slot)) = (listener.local_addr(), engine.inner.ocpp_listen.lock()) {
+    let slot = if tls {
+        &engine.inner.tls_listen
+    } else {
+        &engine.inner.ocpp_listen
+    };
+    if let (Ok(addr), Ok(mut slot)) = (listener.local_addr(), slot.lock()) {
         *slot = Some(addr);
     }
     loop {
@@ -49,7 +116,15 @@ pub async fn run(engine: Engine, listener: TcpListener, shutdown: CancellationTo
                 };
                 let _ = stream.set_nodelay(true);
                 let span = tracing::info_span!("station", %addr, id = tracing::field::Empty);
-                tasks.spawn(connection(engine.clone(), stream, addr, permit).instrument(span));
+                let local_addr = stream.local_addr().ok();
+                let engine = engine.clone();
+                if tls {
+                    tasks.spawn(secure(engine, stream, addr, local_addr, permit).instrument(span));
+                } else {
+                    let plain = Transport::default();
+                    let conn = connection(engine, stream, addr, local_addr, permit, plain);
+                    tasks.spawn(conn.instrument(span));
+                }
             }
             Err(e) => {
                 // Out of file descriptors and the like: wait a little instead of spinning.
@@ -57,6 +132,43 @@ pub async fn run(engine: Engine, listener: TcpListener, shutdown: CancellationTo
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
         }
+    }
+}
+
+/// The TLS handshake, then the WebSocket one over it. A handshake refused at the TLS layer is
+/// noted for the console with the reason in an installer's words.
+async fn secure(
+    engine: Engine,
+    stream: TcpStream,
+    addr: SocketAddr,
+    local_addr: Option<SocketAddr>,
+    permit: OwnedSemaphorePermit,
+) {
+    let acceptor = engine.inner.tls.acceptor();
+    let timeout = engine.config().handshake_timeout;
+    match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => {
+            let client_certificate = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .and_then(|c| crate::tls::summary(c).ok());
+            let transport = Transport {
+                tls: true,
+                client_certificate,
+            };
+            connection(engine, tls, addr, local_addr, permit, transport).await
+        }
+        Ok(Err(e)) => {
+            let reason = crate::tls::refusal_reason(&e);
+            tracing::info!("TLS handshake refused or failed: {e}");
+            engine
+                .inner
+                .tls
+                .refused(&addr.to_string(), reason, engine.now());
+        }
+        Err(_) => tracing::info!("TLS handshake timed out"),
     }
 }
 
@@ -107,6 +219,7 @@ pub fn station_id_from_path(path: &str) -> Result<String, String> {
 #[allow(clippy::result_large_err)]
 fn negotiate(
     engine: &Engine,
+    transport: &Transport,
     req: &Request,
     mut resp: Response,
     out: &mut Handshake,
@@ -161,7 +274,8 @@ fn negotiate(
         .headers()
         .get("Authorization")
         .and_then(|v| v.to_str().ok());
-    if let AuthDecision::Denied(why) = engine.inner.credentials.check(&station_id, auth) {
+    if let AuthDecision::Denied(why) = engine.inner.credentials.check(&station_id, auth, transport)
+    {
         out.refused = Some(why);
         return Err(reject(StatusCode::UNAUTHORIZED, why.message()));
     }
@@ -183,15 +297,18 @@ fn negotiate(
 }
 
 #[allow(clippy::result_large_err)] // the handshake callback closure, as above
-async fn connection(
+async fn connection<S>(
     engine: Engine,
-    stream: TcpStream,
+    stream: S,
     addr: SocketAddr,
-    _permit: OwnedSemaphorePermit,
-) {
-    let cfg = engine.config().clone();
     // The address the station reached us on: file transfers offered to it use the same one.
-    let local_addr = stream.local_addr().ok();
+    local_addr: Option<SocketAddr>,
+    _permit: OwnedSemaphorePermit,
+    transport: Transport,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let cfg = engine.config().clone();
     // OCPP messages are small: the default 128 KiB read buffer per connection would dominate
     // memory with thousands of stations. Writes go out at once (no write buffering).
     let ws_config = WebSocketConfig::default()
@@ -200,7 +317,8 @@ async fn connection(
         .max_message_size(Some(cfg.max_message_size))
         .max_frame_size(Some(cfg.max_message_size));
     let mut hs = Handshake::default();
-    let callback = |req: &Request, resp: Response| negotiate(&engine, req, resp, &mut hs);
+    let callback =
+        |req: &Request, resp: Response| negotiate(&engine, &transport, req, resp, &mut hs);
     let accepted = tokio::time::timeout(
         cfg.handshake_timeout,
         tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(ws_config)),
@@ -235,6 +353,13 @@ async fn connection(
         hs.protocol.clone(),
         engine.now(),
     );
+    let tls = transport.tls;
+    let client_certificate = transport.client_certificate.as_ref().map(|c| {
+        format!(
+            "{} (serial {}, issued by {})",
+            c.subject, c.serial, c.issuer
+        )
+    });
     let station = engine
         .store()
         .writer
@@ -250,7 +375,10 @@ async fn connection(
                     now,
                 )
                 .await?;
-                let detail = serde_json::json!({ "remote_addr": remote, "protocol": protocol });
+                let detail = serde_json::json!({
+                    "remote_addr": remote, "protocol": protocol, "tls": tls,
+                    "client_certificate": client_certificate,
+                });
                 events::insert(c, &sid, "connected", &detail, now).await?;
                 Ok(station)
             })
@@ -280,6 +408,7 @@ async fn connection(
         ping_rtt_us: AtomicI64::new(-1),
         version: chargeyard_ocpp::Version::from_subprotocol(&hs.protocol)
             .unwrap_or(chargeyard_ocpp::Version::V16),
+        transport,
     });
     let (tx, rx) = mpsc::channel(cfg.max_queued_calls.max(1));
     let cancel = engine.shutdown_token().child_token();

@@ -27,6 +27,10 @@ pub struct StationView {
     pub connected_since: Option<DateTime<Utc>>,
     /// Last frame or pong from the station on the current connection.
     pub last_message_at: Option<DateTime<Utc>>,
+    /// How the current connection reached us (TLS, client certificate).
+    pub transport: Option<crate::auth::Transport>,
+    /// The security profile in force (0-3; see [`crate::security::effective_profile`]).
+    pub profile_in_force: u8,
     pub connectors: Vec<Connector>,
     pub open_transactions: Vec<Transaction>,
 }
@@ -120,6 +124,11 @@ impl Engine {
             last_message_at: live.as_ref().and_then(|l| {
                 DateTime::from_timestamp_millis(l.last_rx_ms.load(Ordering::Relaxed))
             }),
+            transport: live.as_ref().map(|l| l.transport.clone()),
+            profile_in_force: crate::security::effective_profile(
+                station.security_profile,
+                station.has_password,
+            ),
             station,
             connectors: Vec::new(),
             open_transactions: Vec::new(),
@@ -257,7 +266,11 @@ impl Engine {
             })
             .await
             .map_err(or_duplicate(Error::Conflict(format!("station {}", new.id))))?;
-        self.inner.credentials.set(&new.id, hash);
+        let id = new.id.clone();
+        self.inner.credentials.update(&new.id, |a| {
+            a.hash = hash;
+            a.certificate_names = vec![id];
+        });
         self.emit(Event::StationUpdated {
             station_id: new.id.clone(),
         });
@@ -336,7 +349,7 @@ impl Engine {
                 })
             })
             .await?;
-        self.inner.credentials.set(id, hash);
+        self.inner.credentials.update(id, |a| a.hash = hash);
         self.emit(Event::StationUpdated {
             station_id: id.to_string(),
         });

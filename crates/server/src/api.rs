@@ -129,6 +129,21 @@ pub fn router(engine: Engine) -> Router {
             "/api/stations/{id}/password",
             axum::routing::put(set_password),
         )
+        .route(
+            "/api/stations/{id}/security-profile",
+            axum::routing::put(set_security_profile),
+        )
+        .route(
+            "/api/stations/{id}/certificate",
+            post(sign_station_certificate),
+        )
+        .route("/api/tls", get(tls_info))
+        .route("/api/tls/ca.pem", get(tls_ca))
+        .route(
+            "/api/tls/certificate",
+            axum::routing::put(import_tls_certificate).delete(remove_tls_certificate),
+        )
+        .route("/api/tls/trusted", axum::routing::put(set_trusted_cas))
         .route("/api/stations/{id}/start", post(start_charging))
         .route("/api/stations/{id}/stop", post(stop_charging))
         .route("/api/stations/{id}/reset", post(reset))
@@ -522,6 +537,75 @@ async fn set_password(
     Ok(Json(json!(
         e.set_station_password(&id, b, &a.name()).await?
     )))
+}
+
+async fn set_security_profile(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Q(a): Q<Actor>,
+    Body(b): Body<chargeyard_core::security::SecurityProfileChange>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(
+        e.set_security_profile(&id, b, &a.name()).await?
+    )))
+}
+
+#[derive(Deserialize)]
+struct SigningRequest {
+    csr_pem: String,
+}
+
+/// A certificate for the station from its signing request (made on the charger), signed by the
+/// depot's CA: the chain to install in it, leaf first.
+async fn sign_station_certificate(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    Body(b): Body<SigningRequest>,
+) -> ApiResult<Value> {
+    e.station(&id).await?;
+    Ok(Json(
+        json!({ "chain_pem": e.sign_station_certificate(&b.csr_pem)? }),
+    ))
+}
+
+async fn tls_info(State(e): State<Engine>) -> ApiResult<Value> {
+    Ok(Json(json!(e.tls_info())))
+}
+
+/// The depot's CA certificate as a download, to install in chargers.
+async fn tls_ca(State(e): State<Engine>) -> Result<Response, ApiError> {
+    let pem = e.tls_ca_pem()?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/x-pem-file"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"chargeyard-ca.pem\"",
+            ),
+        ],
+        pem,
+    )
+        .into_response())
+}
+
+async fn import_tls_certificate(
+    State(e): State<Engine>,
+    Body(b): Body<chargeyard_core::tls::CertificateImport>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.import_tls_certificate(&b)?)))
+}
+
+async fn remove_tls_certificate(State(e): State<Engine>) -> ApiResult<Value> {
+    Ok(Json(json!(e.remove_tls_certificate()?)))
+}
+
+#[derive(Deserialize)]
+struct TrustedCas {
+    pem: String,
+}
+
+async fn set_trusted_cas(State(e): State<Engine>, Body(b): Body<TrustedCas>) -> ApiResult<Value> {
+    Ok(Json(json!(e.set_trusted_cas(&b.pem)?)))
 }
 
 /// [`StartRequest`], also read with `connector_id`, the EVSE's name before 2.0.1.

@@ -30,12 +30,9 @@ impl Hosts {
         let ip = listen.ip();
         if ip.is_unspecified() {
             names.extend(chargeyard_core::engine::lan_addresses());
-            if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
-                let host = host.trim().to_lowercase();
-                if !host.is_empty() {
-                    names.push(format!("{host}.local"));
-                    names.push(host);
-                }
+            if let Some(host) = chargeyard_core::engine::host_name() {
+                names.push(format!("{host}.local"));
+                names.push(host);
             }
         } else {
             names.push(ip.to_string());

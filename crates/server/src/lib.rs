@@ -43,34 +43,55 @@ pub fn app(engine: Engine, ui_dir: Option<PathBuf>, hosts: guard::Hosts) -> Rout
     ))
 }
 
+/// Addresses to listen on.
+#[derive(Debug, Clone, Copy)]
+pub struct Addresses {
+    /// Chargers over `ws://`.
+    pub ocpp: SocketAddr,
+    /// Chargers over `wss://`.
+    pub ocpp_tls: SocketAddr,
+    /// The console and API.
+    pub http: SocketAddr,
+}
+
+impl Addresses {
+    /// Every address on an unused port of loopback (tests).
+    pub fn loopback() -> Addresses {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Addresses {
+            ocpp: any,
+            ocpp_tls: any,
+            http: any,
+        }
+    }
+}
+
 /// Addresses a running server listens on.
 #[derive(Debug, Clone, Copy)]
 pub struct Bound {
     pub ocpp: SocketAddr,
+    /// None when its address could not be bound (the console says why).
+    pub ocpp_tls: Option<SocketAddr>,
     pub http: SocketAddr,
 }
 
-/// Bind both listeners and serve until `shutdown`; returns once both are listening. The console
+/// Bind the listeners and serve until `shutdown`; returns once they are listening. The console
 /// answers to the names of the address it listens on and to `allow_hosts`.
 pub async fn serve(
     engine: Engine,
-    ocpp: SocketAddr,
-    http: SocketAddr,
+    at: Addresses,
     ui_dir: Option<PathBuf>,
     allow_hosts: &[String],
     shutdown: CancellationToken,
 ) -> std::io::Result<(Bound, tokio::task::JoinHandle<()>)> {
-    let ocpp_listener = TcpListener::bind(ocpp).await?;
-    let http_listener = TcpListener::bind(http).await?;
+    let http_listener = TcpListener::bind(at.http).await?;
+    let chargers =
+        chargeyard_core::server::listen(&engine, at.ocpp, at.ocpp_tls, &shutdown).await?;
     let bound = Bound {
-        ocpp: ocpp_listener.local_addr()?,
+        ocpp: chargers.ocpp,
+        ocpp_tls: chargers.ocpp_tls,
         http: http_listener.local_addr()?,
     };
-    let ocpp_task = tokio::spawn(chargeyard_core::server::run(
-        engine.clone(),
-        ocpp_listener,
-        shutdown.clone(),
-    ));
     let app = app(
         engine.clone(),
         ui_dir,
@@ -83,7 +104,7 @@ pub async fn serve(
         if let Err(e) = http.await {
             tracing::error!("HTTP server failed: {e}");
         }
-        let _ = ocpp_task.await;
+        let _ = chargers.task.await;
         engine.shutdown().await;
     });
     Ok((bound, handle))

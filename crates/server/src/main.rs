@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use chargeyard_core::{Engine, EngineConfig, UnknownStations};
+use chargeyard_core::{Engine, EngineConfig, UnknownStations, config};
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
@@ -22,6 +22,11 @@ struct Args {
     /// [default: the console's setting, else 0.0.0.0:9000]
     #[arg(long)]
     ocpp_listen: Option<SocketAddr>,
+    /// Where chargers connect over TLS (wss://ADDR/ocpp/<stationId>, security profiles 2 and 3),
+    /// with a certificate of the depot's own CA (in the data dir's tls/ folder).
+    /// [default: the console's setting, else 0.0.0.0:9443]
+    #[arg(long)]
+    ocpp_tls_listen: Option<SocketAddr>,
     /// The HTTP API and console. Loopback only unless you choose otherwise.
     /// [default: the console's setting, else 127.0.0.1:8180]
     #[arg(long)]
@@ -111,7 +116,11 @@ async fn main() -> anyhow::Result<()> {
     };
     let ocpp_listen = match a.ocpp_listen {
         Some(addr) => addr,
-        None => setting(&settings.ocpp_listen, "0.0.0.0:9000")?,
+        None => setting(&settings.ocpp_listen, config::DEFAULT_OCPP_LISTEN)?,
+    };
+    let ocpp_tls_listen = match a.ocpp_tls_listen {
+        Some(addr) => addr,
+        None => setting(&settings.ocpp_tls_listen, config::DEFAULT_OCPP_TLS_LISTEN)?,
     };
     let http_listen = match a.http_listen {
         Some(addr) => addr,
@@ -123,16 +132,15 @@ async fn main() -> anyhow::Result<()> {
     }
     let ui_dir = a.ui_dir.or_else(|| Some(PathBuf::from("ui/dist")));
     let shutdown = CancellationToken::new();
-    let (bound, done) = chargeyard_server::serve(
-        engine.clone(),
-        ocpp_listen,
-        http_listen,
-        ui_dir,
-        &a.allow_hosts,
-        shutdown.clone(),
-    )
-    .await
-    .context("binding listeners")?;
+    let at = chargeyard_server::Addresses {
+        ocpp: ocpp_listen,
+        ocpp_tls: ocpp_tls_listen,
+        http: http_listen,
+    };
+    let (bound, done) =
+        chargeyard_server::serve(engine.clone(), at, ui_dir, &a.allow_hosts, shutdown.clone())
+            .await
+            .context("binding listeners")?;
     if demo > 0 {
         let n = demo.min(100);
         chargeyard_server::demo::start(
@@ -152,6 +160,13 @@ async fn main() -> anyhow::Result<()> {
         "  Chargers connect to: ws://{}/ocpp/<stationId>  (OCPP 1.6J and 2.0.1)",
         bound.ocpp
     );
+    match bound.ocpp_tls {
+        Some(tls) => println!(
+            "  Chargers over TLS:   wss://{tls}/ocpp/<stationId>  (give them the CA certificate {})",
+            data_dir.join("tls").join("ca.pem").display()
+        ),
+        None => println!("  Chargers over TLS:   not available (see the log)"),
+    }
     println!("  Database: {}", db.display());
     if demo > 0 {
         println!(

@@ -73,6 +73,49 @@ pub struct SimConfig {
     /// Reboot on Reset: close the connection and connect again (with the current password),
     /// boot and report, as a charger does. False: only answer it.
     pub reboot_on_reset: bool,
+    /// For `wss://` URLs: the CA to trust and the client certificate to present.
+    pub tls: Option<SimTls>,
+}
+
+/// What a charger connecting over `wss://` is given: the central system's CA certificate, and for
+/// security profile 3 a client certificate with its key (all PEM).
+#[derive(Debug, Clone, Default)]
+pub struct SimTls {
+    pub ca_pem: String,
+    pub client_cert_pem: Option<String>,
+    pub client_key_pem: Option<String>,
+}
+
+impl SimTls {
+    /// The rustls configuration of a charger that trusts `ca_pem` (and only it).
+    fn client_config(&self) -> Result<rustls::ClientConfig> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let bad = |what: &str, e: &dyn std::fmt::Display| SimError::Connect(format!("{what}: {e}"));
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(self.ca_pem.as_bytes()) {
+            let cert = cert.map_err(|e| bad("CA certificate", &format!("{e:?}")))?;
+            roots.add(cert).map_err(|e| bad("CA certificate", &e))?;
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| bad("TLS", &e))?
+            .with_root_certificates(roots);
+        match (&self.client_cert_pem, &self.client_key_pem) {
+            (Some(cert), Some(key)) => {
+                let chain = CertificateDer::pem_slice_iter(cert.as_bytes())
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|e| bad("client certificate", &format!("{e:?}")))?;
+                let key = PrivateKeyDer::from_pem_slice(key.as_bytes())
+                    .map_err(|e| bad("client key", &format!("{e:?}")))?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| bad("client certificate", &e))
+            }
+            _ => Ok(builder.with_no_client_auth()),
+        }
+    }
 }
 
 /// What some real chargers get wrong (OCPP-FIELD-NOTES), for exercising the engine's leniency.
@@ -148,6 +191,7 @@ impl SimConfig {
             quirks: SimQuirks::default(),
             takes_authorization_key: true,
             reboot_on_reset: false,
+            tls: None,
         }
     }
 
@@ -1345,9 +1389,16 @@ async fn open_socket(cfg: &SimConfig) -> Result<(Socket, Option<String>)> {
     let ws_config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(4096)
         .write_buffer_size(0);
-    let (ws, resp) = tokio_tungstenite::connect_async_with_config(req, Some(ws_config), true)
-        .await
-        .map_err(|e| SimError::Connect(e.to_string()))?;
+    let connector = match &cfg.tls {
+        Some(tls) => Some(tokio_tungstenite::Connector::Rustls(std::sync::Arc::new(
+            tls.client_config()?,
+        ))),
+        None => None,
+    };
+    let (ws, resp) =
+        tokio_tungstenite::connect_async_tls_with_config(req, Some(ws_config), true, connector)
+            .await
+            .map_err(|e| SimError::Connect(e.to_string()))?;
     let protocol = resp
         .headers()
         .get("Sec-WebSocket-Protocol")

@@ -39,6 +39,16 @@ struct Args {
     /// Basic-auth password, if the station is set up with one.
     #[arg(long)]
     password: Option<String>,
+    /// For a wss:// URL: the central system's CA certificate (PEM file), e.g. the data dir's
+    /// tls/ca.pem.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<std::path::PathBuf>,
+    /// A client certificate to present over wss:// (security profile 3), PEM file, with --client-key.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    client_cert: Option<std::path::PathBuf>,
+    /// The client certificate's private key, PEM file.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    client_key: Option<std::path::PathBuf>,
     /// RFID tag used to charge.
     #[arg(long, default_value = "SIMTAG01")]
     tag: String,
@@ -77,6 +87,16 @@ async fn main() -> anyhow::Result<()> {
     cfg.connectors = a.connectors;
     cfg.password = a.password.clone();
     cfg.reboot_on_reset = true;
+    if let Some(ca) = &a.ca {
+        let read = |p: &std::path::PathBuf| {
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))
+        };
+        cfg.tls = Some(chargeyard_sim::SimTls {
+            ca_pem: read(ca)?,
+            client_cert_pem: a.client_cert.as_ref().map(read).transpose()?,
+            client_key_pem: a.client_key.as_ref().map(read).transpose()?,
+        });
+    }
     let (cp, _unsolicited) = ChargePoint::connect(cfg).await.context("connecting")?;
     tokio::select! {
         r = run(&cp, &a) => r,

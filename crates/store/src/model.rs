@@ -37,6 +37,9 @@ pub struct Station {
     pub registration: Registration,
     /// True when the station must present Basic auth (security profile 1).
     pub has_password: bool,
+    /// The security profile the operator set (0-3); below 2 the effective one is 1 with a
+    /// password, else 0.
+    pub security_profile: i64,
     /// Version assumed when the charger offers no subprotocol.
     pub fallback_protocol: String,
     pub vendor: Option<String>,

@@ -13,6 +13,7 @@ fn map(r: &SqliteRow) -> Station {
         id: r.get("id"),
         registration: Registration::parse(r.get::<&str, _>("registration")),
         has_password: r.get::<Option<String>, _>("password_hash").is_some(),
+        security_profile: r.get("security_profile"),
         fallback_protocol: r.get("fallback_protocol"),
         vendor: r.get("vendor"),
         model: r.get("model"),
@@ -56,15 +57,48 @@ pub async fn list(ex: impl SqliteExecutor<'_>) -> Result<Vec<Station>> {
     Ok(rows.iter().map(map).collect())
 }
 
-/// Station ids and password hashes, for the in-memory auth check during the handshake.
-pub async fn credentials(ex: impl SqliteExecutor<'_>) -> Result<Vec<(String, Option<String>)>> {
-    let rows = sqlx::query("SELECT id, password_hash FROM stations")
-        .fetch_all(ex)
-        .await?;
+/// What a station must present at the handshake (see [`access`]).
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub id: String,
+    pub password_hash: Option<String>,
+    pub security_profile: i64,
+    pub serial_number: Option<String>,
+    pub charge_box_serial: Option<String>,
+}
+
+/// Every station's password hash, security profile and serial numbers, for the in-memory check
+/// during the handshake.
+pub async fn access(ex: impl SqliteExecutor<'_>) -> Result<Vec<Access>> {
+    let rows = sqlx::query(
+        "SELECT id, password_hash, security_profile, serial_number, charge_box_serial FROM stations",
+    )
+    .fetch_all(ex)
+    .await?;
     Ok(rows
         .iter()
-        .map(|r| (r.get("id"), r.get("password_hash")))
+        .map(|r| Access {
+            id: r.get("id"),
+            password_hash: r.get("password_hash"),
+            security_profile: r.get("security_profile"),
+            serial_number: r.get("serial_number"),
+            charge_box_serial: r.get("charge_box_serial"),
+        })
         .collect())
+}
+
+/// Set the security profile a station must connect with.
+pub async fn set_security_profile(
+    conn: &mut SqliteConnection,
+    id: &str,
+    profile: i64,
+) -> Result<()> {
+    let r = sqlx::query("UPDATE stations SET security_profile = ? WHERE id = ?")
+        .bind(profile)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    one_row(r)
 }
 
 /// Add a station the operator knows about. Fails with `Conflict` if it exists.

@@ -40,6 +40,7 @@ import type { Transfer } from './bindings/Transfer';
 import type { DiagnosticsRequest } from './bindings/DiagnosticsRequest';
 import type { FirmwareRequest } from './bindings/FirmwareRequest';
 import type { CommandAnswer } from './bindings/CommandAnswer';
+import type { TlsInfo } from './bindings/TlsInfo';
 import type { ResetRequest } from './bindings/ResetRequest';
 import type { UnlockRequest } from './bindings/UnlockRequest';
 import type { AvailabilityRequest } from './bindings/AvailabilityRequest';
@@ -89,6 +90,18 @@ export class Api {
   /** The OCPP versions a station may speak (null: every one). */
   setProtocols = (id: string, enabled: string[] | null) =>
     this.r<StationDetail>('PUT', `/api/stations/${enc(id)}/protocols`, { enabled });
+  /** Raise or lower the security profile a station must connect with (0-3). */
+  setSecurityProfile = (id: string, profile: number) =>
+    this.r<StationDetail>('PUT', `/api/stations/${enc(id)}/security-profile?actor=console`, { profile });
+  /** A certificate for the station from its signing request, signed by the depot's CA (chain, leaf first). */
+  signCertificate = (id: string, csr_pem: string) =>
+    this.r<{ chain_pem: string }>('POST', `/api/stations/${enc(id)}/certificate`, { csr_pem });
+  /** wss:// addresses, the depot's CA, the server certificate, trusted CAs, refused TLS connections. */
+  tls = () => this.r<TlsInfo>('GET', '/api/tls');
+  importCertificate = (certificate_pem: string, key_pem: string) =>
+    this.r<TlsInfo>('PUT', '/api/tls/certificate', { certificate_pem, key_pem });
+  removeCertificate = () => this.r<TlsInfo>('DELETE', '/api/tls/certificate');
+  setTrustedCas = (pem: string) => this.r<TlsInfo>('PUT', '/api/tls/trusted', { pem });
   stop = (id: string, transaction_id: number) =>
     this.r<CommandAnswer>('POST', `/api/stations/${enc(id)}/stop?actor=console`, { transaction_id });
   /** Close a session the charger has forgotten; `reason` goes into the station's log. */

@@ -20,7 +20,7 @@ export function station(id: string, status: string, extra: Partial<StationView> 
     serial_number: null, charge_box_serial: null, firmware_version: null, iccid: null, imsi: null, meter_type: null,
     meter_serial: null, protocol: 'ocpp1.6', offered_protocols: 'ocpp1.6', remote_addr: '127.0.0.1:5000', boot_attempts: 1,
     diagnostics_status: null, firmware_status: null, first_seen: null, last_seen: null, last_boot: null,
-    created_at: '2026-01-01T00:00:00.000Z', demo: false, enabled_protocols: null, refused_connections: 0, last_refused_at: null, last_refused_reason: null, connected: true, connected_since: null, last_message_at: null,
+    created_at: '2026-01-01T00:00:00.000Z', demo: false, enabled_protocols: null, refused_connections: 0, last_refused_at: null, last_refused_reason: null, security_profile: 0, connected: true, connected_since: null, last_message_at: null, transport: { tls: false, client_certificate: null }, profile_in_force: 0,
     connectors: [{ station_id: id, evse_id: 1, connector_id: null, status, state: status as ConnectorState, error_code: 'NoError', info: null, vendor_id: null, vendor_error_code: null, status_at: '2026-01-01T00:00:00.000Z' }],
     open_transactions: [],
     ...extra,

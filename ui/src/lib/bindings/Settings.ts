@@ -11,6 +11,10 @@ export type Settings = { unknown_stations: UnknownStations, open_charging: boole
  */
 ocpp_listen: string | null, 
 /**
+ * Where chargers connect over TLS (`wss://`), from the next start on; None: the default.
+ */
+ocpp_tls_listen: string | null, 
+/**
  * Where the headless server's console and API listen, from the next start on.
  */
 http_listen: string | null, 

@@ -2,6 +2,7 @@
 import type { Connector } from "./Connector";
 import type { Registration } from "./Registration";
 import type { Transaction } from "./Transaction";
+import type { Transport } from "./Transport";
 
 /**
  * A station as the dashboard shows it.
@@ -10,11 +11,24 @@ export type StationView = { connected: boolean, connected_since: string | null,
 /**
  * Last frame or pong from the station on the current connection.
  */
-last_message_at: string | null, connectors: Array<Connector>, open_transactions: Array<Transaction>, id: string, registration: Registration, 
+last_message_at: string | null, 
+/**
+ * How the current connection reached us (TLS, client certificate).
+ */
+transport: Transport | null, 
+/**
+ * The security profile in force (0-3; see [`crate::security::effective_profile`]).
+ */
+profile_in_force: number, connectors: Array<Connector>, open_transactions: Array<Transaction>, id: string, registration: Registration, 
 /**
  * True when the station must present Basic auth (security profile 1).
  */
 has_password: boolean, 
+/**
+ * The security profile the operator set (0-3); below 2 the effective one is 1 with a
+ * password, else 0.
+ */
+security_profile: number, 
 /**
  * Version assumed when the charger offers no subprotocol.
  */

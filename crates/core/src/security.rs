@@ -1,0 +1,235 @@
+//! Security as the operator manages it: each station's security profile, and the certificates
+//! chargers are shown and may present over `wss://` ([`crate::tls`]).
+//!
+//! A profile is raised only over a connection that already meets it, so the console never locks
+//! a charger out: the charger is switched to `wss://` (and given a client certificate) first, and
+//! then required to stay there.
+
+use std::time::Duration;
+
+use chargeyard_store::{events, stations};
+use chrono::Utc;
+use serde::Deserialize;
+use ts_rs::TS;
+
+use crate::auth::{Access, Transport};
+use crate::engine::{Engine, charger_urls, lan_addresses, tls_names};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::stations::StationDetail;
+use crate::tls::{CertificateImport, TlsInfo};
+
+/// How often the server certificate is looked at for renewal (and the machine's addresses for a
+/// change).
+const RENEWAL_CHECK: Duration = Duration::from_secs(6 * 3600);
+
+/// The security profile a station is to connect with.
+#[derive(Debug, Clone, Deserialize, TS)]
+pub struct SecurityProfileChange {
+    /// 0: plain `ws://`, no password; 1: plain `ws://` with its password; 2: `wss://` with its
+    /// password; 3: `wss://` with a client certificate issued to it.
+    pub profile: u8,
+}
+
+/// The in-memory mirror of what each station must present, from the stations table.
+pub(crate) fn access(rows: Vec<stations::Access>) -> Vec<(String, Access)> {
+    rows.into_iter()
+        .map(|r| {
+            let names = certificate_names(&r.id, [r.serial_number, r.charge_box_serial]);
+            let access = Access {
+                hash: r.password_hash,
+                profile: u8::try_from(r.security_profile).unwrap_or(0),
+                certificate_names: names,
+            };
+            (r.id, access)
+        })
+        .collect()
+}
+
+/// The common names a station's client certificate may carry: its id, or its serial numbers.
+fn certificate_names(id: &str, serials: [Option<String>; 2]) -> Vec<String> {
+    let mut names = vec![id.to_string()];
+    names.extend(serials.into_iter().flatten().filter(|s| !s.is_empty()));
+    names
+}
+
+/// The profile in force: what the operator set, and below 2 whether a password is required.
+pub fn effective_profile(set: i64, has_password: bool) -> u8 {
+    match set {
+        2 | 3 => set as u8,
+        _ => u8::from(has_password),
+    }
+}
+
+impl Engine {
+    pub(crate) fn spawn_certificate_renewal(&self) {
+        let engine = self.clone();
+        let cancel = self.inner.shutdown.clone();
+        self.inner.tasks.spawn(async move {
+            let mut tick = tokio::time::interval(RENEWAL_CHECK);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                match engine.inner.tls.renew_if_due(&tls_names(), Utc::now()) {
+                    Ok(true) => tracing::info!("the server certificate was renewed"),
+                    Ok(false) => {}
+                    Err(e) => tracing::error!("renewing the server certificate: {e}"),
+                }
+            }
+        });
+    }
+
+    /// The `wss://` addresses, certificates and recent TLS refusals.
+    pub fn tls_info(&self) -> TlsInfo {
+        let listen = self.inner.tls_listen.lock().ok().and_then(|a| *a);
+        let urls = listen
+            .map(|a| charger_urls("wss", a, &lan_addresses()))
+            .unwrap_or_default();
+        self.inner.tls.info(urls)
+    }
+
+    /// The depot's CA certificate (PEM), to install in chargers.
+    pub fn tls_ca_pem(&self) -> Result<String> {
+        self.inner.tls.ca_pem()
+    }
+
+    /// Serve the operator's own certificate and key to chargers from now on.
+    pub fn import_tls_certificate(&self, import: &CertificateImport) -> Result<TlsInfo> {
+        self.inner.tls.import(import, &tls_names(), Utc::now())?;
+        Ok(self.tls_info())
+    }
+
+    /// Go back to the certificate made by the depot's CA.
+    pub fn remove_tls_certificate(&self) -> Result<TlsInfo> {
+        self.inner.tls.remove_imported(&tls_names(), Utc::now())?;
+        Ok(self.tls_info())
+    }
+
+    /// Replace the further CAs whose client certificates stations may present.
+    pub fn set_trusted_cas(&self, pem: &str) -> Result<TlsInfo> {
+        self.inner.tls.set_trusted(pem, &tls_names(), Utc::now())?;
+        Ok(self.tls_info())
+    }
+
+    /// Sign a station's certificate signing request with the depot's CA (chain PEM, leaf first).
+    pub fn sign_station_certificate(&self, csr_pem: &str) -> Result<String> {
+        self.inner.tls.sign_csr(csr_pem, Utc::now())
+    }
+
+    /// How a connected station reached us.
+    pub(crate) fn transport(&self, id: &str) -> Option<Transport> {
+        self.lock_sessions()
+            .get(id)
+            .map(|h| h.info.transport.clone())
+    }
+
+    /// Set the security profile a station must connect with. Raising it to 2 or 3 needs the
+    /// station connected in a way that already meets it (see the module docs); lowering it is
+    /// always possible.
+    pub async fn set_security_profile(
+        &self,
+        id: &str,
+        change: SecurityProfileChange,
+        actor: &str,
+    ) -> Result<StationDetail> {
+        let station = stations::get(&self.inner.store.reader, id)
+            .await?
+            .ok_or_else(|| Error::StationNotFound(id.to_string()))?;
+        let profile = change.profile;
+        let now_profile = effective_profile(station.security_profile, station.has_password);
+        let names = certificate_names(
+            id,
+            [
+                station.serial_number.clone(),
+                station.charge_box_serial.clone(),
+            ],
+        );
+        match profile {
+            0 if station.has_password => {
+                return Err(Error::Invalid(
+                    "this station has a password (profile 1): clear the password to go to profile 0"
+                        .into(),
+                ));
+            }
+            1 | 2 if !station.has_password => {
+                return Err(Error::Invalid(format!(
+                    "profile {profile} is the station's password: set one first"
+                )));
+            }
+            0 | 1 => {}
+            2 | 3 if profile > now_profile => {
+                let Some(transport) = self.transport(id) else {
+                    return Err(Error::State(format!(
+                        "station {id} is not connected: connect it over wss:// first, so that requiring profile {profile} cannot lock it out"
+                    )));
+                };
+                if !transport.tls {
+                    return Err(Error::State(format!(
+                        "station {id} is connected over plain ws://: switch the charger to the wss:// address first (and install the depot's CA certificate in it), so that requiring profile {profile} cannot lock it out"
+                    )));
+                }
+                if profile == 3 {
+                    match &transport.client_certificate {
+                        None => {
+                            return Err(Error::State(format!(
+                                "station {id} presented no client certificate: install one in the charger first (signed by the depot's CA or a CA you trust)"
+                            )));
+                        }
+                        Some(c) if !names.contains(&c.subject) => {
+                            return Err(Error::State(format!(
+                                "the charger's client certificate is issued to {:?}, which is neither the station id nor its serial number",
+                                c.subject
+                            )));
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+            2 | 3 => {}
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "security profile: 0, 1, 2 or 3, not {profile}"
+                )));
+            }
+        }
+        let (sid, who, now) = (id.to_string(), actor.to_string(), self.now());
+        self.inner
+            .store
+            .writer
+            .write(move |c| {
+                Box::pin(async move {
+                    stations::set_security_profile(c, &sid, i64::from(profile)).await?;
+                    let detail = serde_json::json!({
+                        "from": now_profile, "to": profile, "by": who,
+                    });
+                    events::insert(c, &sid, "security_profile", &detail, now).await
+                })
+            })
+            .await?;
+        self.inner.credentials.update(id, |a| {
+            a.profile = profile;
+            a.certificate_names = names;
+        });
+        self.emit(Event::StationUpdated {
+            station_id: id.to_string(),
+        });
+        self.station(id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_profile_in_force_follows_the_password_below_two() {
+        assert_eq!(effective_profile(0, false), 0);
+        assert_eq!(effective_profile(0, true), 1);
+        assert_eq!(effective_profile(1, true), 1);
+        assert_eq!(effective_profile(2, true), 2);
+        assert_eq!(effective_profile(3, false), 3);
+    }
+}

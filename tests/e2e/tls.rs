@@ -1,0 +1,344 @@
+//! Chargers over TLS (OCPP security profiles 2 and 3) as an installer sets them up: the charger is
+//! given the depot's CA certificate (downloaded from the console) and, for profile 3, a client
+//! certificate signed from its own request; the operator then raises the station's profile, and
+//! every weaker way in is refused with its reason. Real TLS handshakes over loopback sockets.
+
+use chargeyard_sim::{ChargePoint, SimConfig, SimTls};
+use rcgen::{CertificateParams, DnType, Issuer, KeyPair};
+use serde_json::{Value, json};
+
+use crate::eventually;
+use crate::http::{Api, start};
+
+const KEY: &str = "depot-key-0123456789";
+
+async fn station(api: &Api, id: &str) -> Value {
+    let (s, v) = api.req("GET", &format!("/api/stations/{id}"), None).await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+/// The depot's CA certificate, as the console offers it for download.
+async fn ca(api: &Api) -> String {
+    let (status, disposition, pem) = api.download("/api/tls/ca.pem").await;
+    assert_eq!(status, 200);
+    assert!(disposition.contains("chargeyard-ca.pem"), "{disposition}");
+    String::from_utf8(pem).expect("PEM text")
+}
+
+/// A client certificate and key: from the charger's signing request, signed through the console.
+async fn signed_by_depot(api: &Api, station: &str, common_name: &str) -> (String, String) {
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::default();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "Depot AB");
+    let csr = params
+        .serialize_request(&key)
+        .expect("csr")
+        .pem()
+        .expect("pem");
+    let (s, v) = api
+        .req(
+            "POST",
+            &format!("/api/stations/{station}/certificate"),
+            Some(json!({ "csr_pem": csr })),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    (
+        v["chain_pem"].as_str().expect("chain").to_string(),
+        key.serialize_pem(),
+    )
+}
+
+/// A CA of someone else's, and a certificate it issued to `common_name`.
+fn foreign(common_name: &str) -> (String, String, String) {
+    let ca_key = KeyPair::generate().expect("key");
+    let mut ca = CertificateParams::default();
+    ca.distinguished_name
+        .push(DnType::CommonName, "Someone else's CA");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_cert = ca.self_signed(&ca_key).expect("ca");
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().expect("key");
+    let mut leaf = CertificateParams::default();
+    leaf.distinguished_name
+        .push(DnType::CommonName, common_name);
+    let cert = leaf.signed_by(&key, &issuer).expect("leaf");
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+}
+
+/// A certificate for `common_name` from the depot's own CA that expired yesterday (read from
+/// the data dir, as one issued long ago would be).
+fn expired_from_depot(api: &Api, common_name: &str) -> (String, String) {
+    let tls = api.dir.path().join("tls");
+    let read = |f: &str| std::fs::read_to_string(tls.join(f)).expect("CA file");
+    let ca_key = KeyPair::from_pem(&read("ca.key.pem")).expect("CA key");
+    let issuer = Issuer::from_ca_cert_pem(&read("ca.pem"), ca_key).expect("CA");
+    let key = KeyPair::generate().expect("key");
+    let mut leaf = CertificateParams::default();
+    leaf.distinguished_name
+        .push(DnType::CommonName, common_name);
+    let now = rcgen::date_time_ymd(2026, 1, 1);
+    leaf.not_before = now - std::time::Duration::from_secs(400 * 86400);
+    leaf.not_after = now - std::time::Duration::from_secs(86400);
+    let cert = leaf.signed_by(&key, &issuer).expect("leaf");
+    (cert.pem(), key.serialize_pem())
+}
+
+async fn set_profile(api: &Api, id: &str, profile: u8) -> (u16, Value) {
+    let path = format!("/api/stations/{id}/security-profile");
+    api.req("PUT", &path, Some(json!({ "profile": profile })))
+        .await
+}
+
+fn over_tls(api: &Api, id: &str, tls: SimTls) -> SimConfig {
+    let mut cfg = SimConfig::new(&api.ocpp_tls, id);
+    cfg.tls = Some(tls);
+    cfg
+}
+
+/// Connect with `cfg`: whether the central system let it in (or the error).
+async fn gets_in(cfg: SimConfig) -> Result<(), String> {
+    match ChargePoint::connect(cfg).await {
+        Ok((cp, _)) => {
+            cp.close();
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn last_refusal(api: &Api, id: &str, count: u64) -> Value {
+    eventually("the refusal counted", || async {
+        let v = station(api, id).await;
+        (v["refused_connections"] == json!(count)).then_some(v["last_refused_reason"].clone())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn profile_two_is_tls_with_the_password_and_plain_ws_is_then_refused() {
+    let api = start().await;
+    let ca = ca(&api).await;
+    let tls = SimTls {
+        ca_pem: ca.clone(),
+        ..SimTls::default()
+    };
+
+    // On plain ws:// with its password, the profile cannot be raised: it would lock it out.
+    let (cp, _) = ChargePoint::connect(SimConfig::new(&api.ocpp, "TLS2"))
+        .await
+        .expect("plain");
+    cp.boot_and_report().await.expect("boot");
+    let (s, v) = set_profile(&api, "TLS2", 2).await;
+    assert_eq!(s, 400, "no password yet: {v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("set one first")),
+        "{v}"
+    );
+    let (s, v) = api
+        .req(
+            "PUT",
+            "/api/stations/TLS2/password",
+            Some(json!({"password": KEY})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = set_profile(&api, "TLS2", 2).await;
+    assert_eq!(s, 409, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("plain ws://")),
+        "{v}"
+    );
+    cp.close();
+
+    // Switched to wss:// (with the CA installed): now it can be required.
+    let mut secure = over_tls(&api, "TLS2", tls.clone());
+    secure.password = Some(KEY.into());
+    let (cp, _) = ChargePoint::connect(secure.clone()).await.expect("wss");
+    cp.boot_and_report().await.expect("boot over TLS");
+    let v = station(&api, "TLS2").await;
+    assert_eq!(v["transport"]["tls"], json!(true), "{v}");
+    assert_eq!(v["profile_in_force"], json!(1));
+    let (s, v) = set_profile(&api, "TLS2", 2).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["profile_in_force"], json!(2));
+    let (s, v) = api
+        .req(
+            "PUT",
+            "/api/stations/TLS2/password",
+            Some(json!({"password": null})),
+        )
+        .await;
+    assert_eq!(s, 409, "the password is profile 2's: {v}");
+    cp.close();
+
+    let mut plain = SimConfig::new(&api.ocpp, "TLS2");
+    plain.password = Some(KEY.into());
+    assert!(gets_in(plain).await.is_err(), "plain ws:// refused");
+    assert_eq!(last_refusal(&api, "TLS2", 1).await, json!("tls_required"));
+    let mut no_password = over_tls(&api, "TLS2", tls.clone());
+    no_password.password = None;
+    assert!(
+        gets_in(no_password).await.is_err(),
+        "TLS without the password refused"
+    );
+    assert_eq!(last_refusal(&api, "TLS2", 2).await, json!("no_password"));
+    gets_in(secure)
+        .await
+        .expect("TLS with the password gets in");
+
+    // A charger that was not given the depot's CA does not trust the server, and the console
+    // says so.
+    let (other_ca, _, _) = foreign("x");
+    let untrusting = over_tls(
+        &api,
+        "TLS2",
+        SimTls {
+            ca_pem: other_ca,
+            ..SimTls::default()
+        },
+    );
+    assert!(gets_in(untrusting).await.is_err());
+    let refused = eventually("the TLS refusal shown", || async {
+        let (_, v) = api.req("GET", "/api/tls", None).await;
+        v["refused"].as_array().filter(|r| !r.is_empty()).cloned()
+    })
+    .await;
+    assert!(
+        refused[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("does not trust this server's certificate")),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn profile_three_takes_a_client_certificate_issued_to_the_station_by_a_trusted_ca() {
+    let api = start().await;
+    let ca = ca(&api).await;
+    // The installer adds the charger, then has its signing request signed. The simulator boots
+    // with the serial number SN-<id>: the certificate is issued to that.
+    let (s, v) = api
+        .req("POST", "/api/stations", Some(json!({"id": "TLS3"})))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let (chain, key) = signed_by_depot(&api, "TLS3", "SN-TLS3").await;
+    let with = |cert: &str, key: &str| {
+        over_tls(
+            &api,
+            "TLS3",
+            SimTls {
+                ca_pem: ca.clone(),
+                client_cert_pem: Some(cert.to_string()),
+                client_key_pem: Some(key.to_string()),
+            },
+        )
+    };
+    // An unknown station cannot have a certificate signed: 404.
+    let (s, _) = api
+        .req(
+            "POST",
+            "/api/stations/NOPE/certificate",
+            Some(json!({"csr_pem": "x"})),
+        )
+        .await;
+    assert_eq!(s, 404);
+
+    let (cp, _) = ChargePoint::connect(with(&chain, &key)).await.expect("wss");
+    cp.boot_and_report().await.expect("boot");
+    let v = station(&api, "TLS3").await;
+    let cert = &v["transport"]["client_certificate"];
+    assert_eq!(cert["subject"], json!("SN-TLS3"), "{v}");
+    assert_eq!(cert["organization"], json!("Depot AB"));
+    let (_, info) = api.req("GET", "/api/tls", None).await;
+    assert_eq!(cert["issuer"], info["ca"]["subject"]);
+    let (s, v) = set_profile(&api, "TLS3", 3).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["profile_in_force"], json!(3));
+    cp.close();
+
+    gets_in(with(&chain, &key))
+        .await
+        .expect("its certificate gets in");
+    let mut password_only = over_tls(
+        &api,
+        "TLS3",
+        SimTls {
+            ca_pem: ca.clone(),
+            ..SimTls::default()
+        },
+    );
+    password_only.password = Some(KEY.into());
+    assert!(
+        gets_in(password_only).await.is_err(),
+        "TLS without a certificate"
+    );
+    assert_eq!(
+        last_refusal(&api, "TLS3", 1).await,
+        json!("certificate_required")
+    );
+    assert!(
+        gets_in(SimConfig::new(&api.ocpp, "TLS3")).await.is_err(),
+        "plain ws://"
+    );
+    assert_eq!(last_refusal(&api, "TLS3", 2).await, json!("tls_required"));
+    let (other_chain, other_key) = signed_by_depot(&api, "TLS3", "SN-SOMEONE-ELSE").await;
+    assert!(
+        gets_in(with(&other_chain, &other_key)).await.is_err(),
+        "another station's certificate"
+    );
+    assert_eq!(
+        last_refusal(&api, "TLS3", 3).await,
+        json!("certificate_mismatch")
+    );
+
+    // Refused in the TLS handshake, before any station id is known: shown in the TLS view.
+    let tls_refusal = |n: usize, words: &'static str| {
+        let api = &api;
+        async move {
+            eventually(words, || async {
+                let (_, v) = api.req("GET", "/api/tls", None).await;
+                let refused = v["refused"].as_array()?.clone();
+                (refused.len() == n)
+                    .then(|| refused[0]["reason"].as_str().unwrap_or("").to_string())
+            })
+            .await
+        }
+    };
+    let (foreign_ca, foreign_cert, foreign_key) = foreign("SN-TLS3");
+    assert!(gets_in(with(&foreign_cert, &foreign_key)).await.is_err());
+    let reason = tls_refusal(1, "a foreign CA refused").await;
+    assert!(reason.contains("not signed by the depot's CA"), "{reason}");
+    let (old_cert, old_key) = expired_from_depot(&api, "SN-TLS3");
+    assert!(gets_in(with(&old_cert, &old_key)).await.is_err());
+    let reason = tls_refusal(2, "an expired certificate refused").await;
+    assert!(reason.contains("expired"), "{reason}");
+
+    // Once the operator trusts that CA, its certificate for this station gets in.
+    let (s, v) = api
+        .req("PUT", "/api/tls/trusted", Some(json!({"pem": foreign_ca})))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["trusted"][0]["subject"], json!("Someone else's CA"));
+    gets_in(with(&foreign_cert, &foreign_key))
+        .await
+        .expect("a trusted CA's certificate gets in");
+    let (s, v) = api
+        .req(
+            "PUT",
+            "/api/tls/trusted",
+            Some(json!({"pem": "not a certificate"})),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+}
