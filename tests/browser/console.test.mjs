@@ -3,19 +3,11 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { Depot, until } from './harness.mjs';
+import { Depot, accessibility, openBrowser, screenshots, until } from './harness.mjs';
 
-const require = createRequire(new URL('../../ui/package.json', import.meta.url));
-const { chromium } = require('playwright-core');
-
-// Screenshots go to CHARGEYARD_SCREENSHOTS (docs/screenshots to refresh the committed ones).
-const shots = process.env.CHARGEYARD_SCREENSHOTS || join(tmpdir(), 'chargeyard-screenshots');
-mkdirSync(shots, { recursive: true });
+const shots = screenshots();
 
 const depot = new Depot();
 let browser;
@@ -25,13 +17,7 @@ before(async () => {
   await depot.start({ demo: 4 });
   await depot.api('POST', '/api/id-tags', { id_tag: 'E2E-TAG', status: 'Accepted', group_kind: 'driver', group_name: 'Test driver' });
   for (const id of ['E2E-DRIVE', 'E2E-REMOTE', 'E2E-TECH', 'E2E-REFUSE', 'E2E-FORGET', 'E2E-V201', 'E2E-TLS']) await depot.api('POST', '/api/stations', { id, registration: 'accepted' });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 860 }, locale: 'en-GB' });
-  page.on('pageerror', (e) => console.error('page error:', e));
+  ({ browser, page } = await openBrowser());
 });
 
 after(async () => {
@@ -774,14 +760,7 @@ test('reset, unlock and availability ask first, naming what they do and to what;
   await until('connector 2 available again', async () => (await page.locator('[data-testid=connector][data-connector="2"]').innerText()).includes('Available'));
 });
 
-// WCAG 2 A and AA rules (contrast, names, labels, landmarks, ARIA) checked by axe-core in the page.
-async function audit(name) {
-  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
-  const result = await page.evaluate(() => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
-  const found = result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-  assert.deepEqual(found, [], `${name}: accessibility violations`);
-  return result.passes.length;
-}
+const audit = (name) => accessibility(page, name);
 
 test('an OCPP 2.0.1 charger on the same address charges, is priced and is diagnosed like any other', async () => {
   depot.charger('E2E-V201', ['--protocol', '2.0.1', '--connectors', '1', '--tag', 'E2E-TAG', '--meter-interval', '1', '--samples', '600']);

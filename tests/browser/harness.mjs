@@ -1,8 +1,10 @@
 // Starts the real headless server (with the demo fleet) and simulated chargers for browser and
 // window tests, and talks to its API. Loopback only; everything stops with stop().
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,13 +45,51 @@ export function simulator(url, id, args = []) {
   return spawn(bin('chargeyard-sim'), ['--url', url, '--id', id, ...args], { stdio: 'ignore' });
 }
 
+/** `require` from the UI's packages (playwright-core, axe-core). */
+export const uiRequire = createRequire(new URL('../../ui/package.json', import.meta.url));
+
+/** Headless Chromium (Debian's, driven by playwright-core) and a page of the console's size. */
+export async function openBrowser() {
+  const { chromium } = uiRequire('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 }, locale: 'en-GB' });
+  page.on('pageerror', (e) => console.error('page error:', e));
+  return { browser, page };
+}
+
+/** WCAG 2 A and AA rules (contrast, names, labels, landmarks, ARIA) checked by axe-core in the
+ * page: fails naming the violations, else the number of checks passed. */
+export async function accessibility(page, name) {
+  await page.addScriptTag({ path: uiRequire.resolve('axe-core/axe.min.js') });
+  const result = await page.evaluate(() => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
+  const found = result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(found, [], `${name}: accessibility violations`);
+  return result.passes.length;
+}
+
+/** Where screenshots go: CHARGEYARD_SCREENSHOTS (docs/screenshots to refresh the committed ones). */
+export function screenshots() {
+  const dir = process.env.CHARGEYARD_SCREENSHOTS || join(tmpdir(), 'chargeyard-screenshots');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 export class Depot {
   children = [];
 
-  /** The server on free loopback ports with a demo fleet of `demo` stations. */
-  async start({ demo = 4, historyDays = 2 } = {}) {
+  /** The server on free loopback ports with a demo fleet of `demo` stations; with `requireLogin`
+   * the console asks for a login, and `operators` ([name, role, password]) are made first, as
+   * `chargeyard-server operator add` makes them. */
+  async start({ demo = 4, historyDays = 2, requireLogin = false, operators = [] } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'chargeyard-browser-'));
-    const server = spawn(bin('chargeyard-server'), [
+    for (const [name, role, password] of operators) {
+      execFileSync(bin('chargeyard-server'), ['--data-dir', this.dir, 'operator', 'add', name, '--role', role], { input: `${password}\n`, stdio: ['pipe', 'ignore', 'inherit'] });
+    }
+    const server = spawn(bin('chargeyard-server'), [...(requireLogin ? ['--require-login'] : []), 
       '--data-dir', this.dir, '--ocpp-listen', '127.0.0.1:0', '--ocpp-tls-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0',
       '--demo', String(demo), '--demo-speed', '60', '--demo-history-days', String(historyDays), '--ui-dir', join(root, 'ui/dist'),
     ], { stdio: ['ignore', 'pipe', 'inherit'] });

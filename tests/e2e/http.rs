@@ -27,13 +27,21 @@ pub(crate) async fn start() -> Api {
 }
 
 pub(crate) async fn start_with(cfg: chargeyard_core::EngineConfig) -> Api {
+    start_console(cfg, Default::default()).await
+}
+
+/// The server with the console served as `console` says (e.g. asking for a login).
+pub(crate) async fn start_console(
+    cfg: chargeyard_core::EngineConfig,
+    console: chargeyard_server::ConsoleOptions,
+) -> Api {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = Engine::open(cfg, &dir.path().join("c.db"))
         .await
         .expect("engine");
     let stop = CancellationToken::new();
     let at = chargeyard_server::Addresses::loopback();
-    let (bound, _) = chargeyard_server::serve(engine.clone(), at, None, &[], stop.clone())
+    let (bound, _) = chargeyard_server::serve(engine.clone(), at, console, stop.clone())
         .await
         .expect("serve");
     Api {
@@ -85,6 +93,39 @@ impl Api {
             r.header("content-type", "text/csv").body(body)
         })
         .await
+    }
+
+    /// A request with a session cookie (`token`), as a browser signed in sends it: status, the
+    /// `Set-Cookie` answered, body.
+    pub(crate) async fn as_operator(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, String, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut r = self
+            .http
+            .request(method.parse().expect("method"), url)
+            .header("cookie", format!("chargeyard_session={token}"));
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let cookie = resp
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            cookie,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+        )
     }
 
     async fn send(
@@ -304,7 +345,7 @@ async fn the_demo_fleet_charges_and_is_removed_in_one_step() {
         .expect("engine");
     let stop = CancellationToken::new();
     let at = chargeyard_server::Addresses::loopback();
-    let (bound, _) = chargeyard_server::serve(engine.clone(), at, None, &[], stop.clone())
+    let (bound, _) = chargeyard_server::serve(engine.clone(), at, Default::default(), stop.clone())
         .await
         .expect("serve");
     let _g = stop.clone().drop_guard();

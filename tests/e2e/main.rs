@@ -14,6 +14,7 @@ mod exports;
 mod handlers;
 mod http;
 mod lifecycle;
+mod login;
 mod malformed;
 mod negotiation;
 mod passwords;

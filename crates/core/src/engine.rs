@@ -118,6 +118,8 @@ pub(crate) struct Inner {
     pub tls_listen: Mutex<Option<std::net::SocketAddr>>,
     /// Certificates and the TLS configuration for `wss://`.
     pub tls: crate::tls::Tls,
+    /// Failed console logins by name, for the backoff.
+    pub login_failures: crate::operators::Failures,
     /// Stops the simulated demo fleet, if a front end started one.
     pub demo_fleet: Mutex<Option<CancellationToken>>,
     /// Where exports are written: `exports/` next to the database.
@@ -266,6 +268,7 @@ impl Engine {
                 shutdown: CancellationToken::new(),
                 ocpp_listen: Mutex::new(None),
                 tls_listen: Mutex::new(None),
+                login_failures: Default::default(),
                 tls: crate::tls::Tls::open(&data_dir.join("tls"), &tls_names(), Utc::now())?,
                 demo_fleet: Mutex::new(None),
                 exports_dir: data_dir.join("exports"),

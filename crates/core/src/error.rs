@@ -45,6 +45,12 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Internal(String),
+    /// A login with a wrong name or password (which of the two is not said).
+    #[error("wrong name or password")]
+    LoginFailed,
+    /// Too many failed logins for this name: wait this many seconds.
+    #[error("too many failed logins: try again in {0} s")]
+    TooManyAttempts(u64),
 }
 
 impl Error {
@@ -63,6 +69,8 @@ impl Error {
             Error::Refused(_) => "invalid",
             Error::Busy(_) => "busy",
             Error::Store(_) | Error::Io(_) | Error::Internal(_) => "internal",
+            Error::LoginFailed => "login_failed",
+            Error::TooManyAttempts(_) => "too_many_attempts",
         }
     }
 

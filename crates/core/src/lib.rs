@@ -17,6 +17,7 @@
 //! - `commands`  — sending commands, the command log
 //! - [`config`]  — settings and their defaults; injectable clock and message ids
 //! - [`auth`]    — station passwords, and what each station must present at the handshake
+//! - [`operators`] — console accounts, roles, logins with backoff
 //! - [`security`] — stations' security profiles; [`tls`] — `wss://`: the depot's CA, the server
 //!   certificate and its renewal, client certificates
 //! - [`meter`]   — normalising sampled values of any version
@@ -40,6 +41,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod meter;
+pub mod operators;
 pub mod protocol;
 mod running;
 pub mod security;

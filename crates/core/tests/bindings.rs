@@ -105,6 +105,9 @@ fn ui_bindings_are_generated_from_rust_and_fresh() {
     chargeyard_core::security::SecurityProfileChange::export_all(&cfg).expect("export");
     chargeyard_core::tls::TlsInfo::export_all(&cfg).expect("export");
     chargeyard_core::tls::CertificateImport::export_all(&cfg).expect("export");
+    chargeyard_core::operators::NewOperator::export_all(&cfg).expect("export");
+    chargeyard_core::operators::OperatorChange::export_all(&cfg).expect("export");
+    chargeyard_core::store::operators::Operator::export_all(&cfg).expect("export");
     chargeyard_core::store::id_tags::TagGroup::export_all(&cfg).expect("export");
 
     let generated = read_dir(tmp.path());

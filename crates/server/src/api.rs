@@ -42,10 +42,16 @@ impl IntoResponse for ApiError {
             "conflict" | "station_offline" | "charger_refused" => StatusCode::CONFLICT,
             "timeout" => StatusCode::GATEWAY_TIMEOUT,
             "call_error" | "bad_response" => StatusCode::BAD_GATEWAY,
-            "busy" => StatusCode::TOO_MANY_REQUESTS,
+            "busy" | "too_many_attempts" => StatusCode::TOO_MANY_REQUESTS,
+            "login_failed" => StatusCode::UNAUTHORIZED,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        (status, Json(self.0.body())).into_response()
+        let mut resp = (status, Json(self.0.body())).into_response();
+        if let Error::TooManyAttempts(secs) = self.0 {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 
@@ -215,6 +221,7 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/settings", get(settings).put(update_settings))
         .route("/api/demo", axum::routing::delete(remove_demo))
         .route("/api/live", get(live))
+        .merge(crate::login::routes())
         .with_state(engine)
 }
 
@@ -502,7 +509,7 @@ async fn delete_station(
 async fn accept_station(
     State(e): State<Engine>,
     Path(id): Path<String>,
-    Q(a): Q<Actor>,
+    a: Actor,
     body: axum::body::Bytes,
 ) -> ApiResult<Value> {
     let password = if body.iter().all(u8::is_ascii_whitespace) {
@@ -531,7 +538,7 @@ async fn set_protocols(
 async fn set_password(
     State(e): State<Engine>,
     Path(id): Path<String>,
-    Q(a): Q<Actor>,
+    a: Actor,
     Body(b): Body<PasswordChange>,
 ) -> ApiResult<Value> {
     Ok(Json(json!(
@@ -542,7 +549,7 @@ async fn set_password(
 async fn set_security_profile(
     State(e): State<Engine>,
     Path(id): Path<String>,
-    Q(a): Q<Actor>,
+    a: Actor,
     Body(b): Body<chargeyard_core::security::SecurityProfileChange>,
 ) -> ApiResult<Value> {
     Ok(Json(json!(
@@ -619,7 +626,7 @@ struct StartBody {
 async fn start_charging(
     State(e): State<Engine>,
     Path(id): Path<String>,
-    Q(a): Q<Actor>,
+    a: Actor,
     Body(b): Body<StartBody>,
 ) -> ApiResult<Value> {
     let r = StartRequest {
@@ -632,7 +639,7 @@ async fn start_charging(
 async fn stop_charging(
     State(e): State<Engine>,
     Path(id): Path<String>,
-    Q(a): Q<Actor>,
+    a: Actor,
     Body(r): Body<StopRequest>,
 ) -> ApiResult<Value> {
     Ok(Json(json!(e.stop_charging(&id, r, &a.name()).await?)))
@@ -641,7 +648,7 @@ async fn stop_charging(
 async fn reset(
     State(e): State<Engine>,
     Path(id): Path<String>,
-    Q(a): Q<Actor>,
+    a: Actor,
     Body(r): Body<ResetRequest>,
 ) -> ApiResult<Value> {
     Ok(Json(json!(e.reset(&id, r, &a.name()).await?)))
@@ -650,7 +657,7 @@ async fn reset(
 async fn unlock(
     State(e): State<Engine>,
     Path(id): Path<String>,
-    Q(a): Q<Actor>,
+    a: Actor,
     Body(r): Body<UnlockRequest>,
 ) -> ApiResult<Value> {
     Ok(Json(json!(e.unlock(&id, r, &a.name()).await?)))
@@ -659,7 +666,7 @@ async fn unlock(
 async fn availability(
     State(e): State<Engine>,
     Path(id): Path<String>,
-    Q(a): Q<Actor>,
+    a: Actor,
     Body(r): Body<AvailabilityRequest>,
 ) -> ApiResult<Value> {
     Ok(Json(json!(e.change_availability(&id, r, &a.name()).await?)))
@@ -668,7 +675,7 @@ async fn availability(
 async fn trigger(
     State(e): State<Engine>,
     Path(id): Path<String>,
-    Q(a): Q<Actor>,
+    a: Actor,
     Body(r): Body<TriggerRequest>,
 ) -> ApiResult<Value> {
     Ok(Json(json!(e.trigger(&id, r, &a.name()).await?)))
@@ -677,7 +684,7 @@ async fn trigger(
 async fn clear_cache(
     State(e): State<Engine>,
     Path(id): Path<String>,
-    Q(a): Q<Actor>,
+    a: Actor,
 ) -> ApiResult<Value> {
     Ok(Json(json!(e.clear_cache(&id, &a.name()).await?)))
 }
@@ -685,7 +692,7 @@ async fn clear_cache(
 async fn close_transaction(
     State(e): State<Engine>,
     Path(id): Path<i64>,
-    Q(a): Q<Actor>,
+    a: Actor,
     Body(r): Body<CloseRequest>,
 ) -> ApiResult<Value> {
     Ok(Json(json!(e.close_transaction(id, r, &a.name()).await?)))
@@ -745,22 +752,36 @@ async fn quirks(State(e): State<Engine>, Path(id): Path<String>) -> ApiResult<Va
     Ok(Json(json!(e.quirks(&id).await?)))
 }
 
-/// Who asks (`?actor=`), for the command log and the station's log.
+/// Who asks, for the command log and the station's log: the operator signed in, else `?actor=`
+/// (the desktop window and scripts name themselves), else "api".
+struct Actor(String);
+
 #[derive(Deserialize)]
-struct Actor {
+struct ActorQuery {
     actor: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if let Some(crate::login::SignedIn(o)) = parts.extensions.get() {
+            return Ok(Actor(o.name.clone()));
+        }
+        let Q(q) = Q::<ActorQuery>::from_request_parts(parts, state).await?;
+        Ok(Actor(q.actor.unwrap_or_else(|| "api".into())))
+    }
 }
 
 impl Actor {
     fn name(&self) -> String {
-        self.actor.clone().unwrap_or_else(|| "api".into())
+        self.0.clone()
     }
 }
 
 async fn command(
     State(e): State<Engine>,
     Path((id, action)): Path<(String, String)>,
-    Q(a): Q<Actor>,
+    a: Actor,
     Body(payload): Body<Value>,
 ) -> ApiResult<Value> {
     let response = e.command_json(&id, &action, payload, &a.name()).await?;

@@ -4,12 +4,14 @@
 //! Layout:
 //! - [`api`] — HTTP routes over the engine's facade, error mapping, the live event stream
 //! - [`guard`] — host names and origins the console answers to: no other web page can drive it
+//! - [`login`] — operator logins where required, roles, and who made each change
 //! - [`serve`] — start the OCPP and HTTP listeners for one engine (used by `main.rs` and tests)
 //! - [`demo`] — the demo depot: simulated fleet and backfilled history
 
 pub mod api;
 pub mod demo;
 pub mod guard;
+pub mod login;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,10 +23,26 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::services::{ServeDir, ServeFile};
 
+/// How the console is served.
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleOptions {
+    /// The built UI (none: a page that says so).
+    pub ui_dir: Option<PathBuf>,
+    /// Further host names the console answers to.
+    pub allow_hosts: Vec<String>,
+    /// Ask for a login even on loopback (it is always asked for beyond loopback).
+    pub require_login: bool,
+}
+
 /// The whole HTTP surface: the API, plus the UI from `ui_dir` when it has been built, for the
-/// host names in `hosts` and pages of its own origin only.
-pub fn app(engine: Engine, ui_dir: Option<PathBuf>, hosts: guard::Hosts) -> Router {
-    let api = api::router(engine);
+/// host names in `hosts` and pages of its own origin only, with a login when `login` requires it.
+pub fn app(
+    engine: Engine,
+    ui_dir: Option<PathBuf>,
+    hosts: guard::Hosts,
+    login: login::Policy,
+) -> Router {
+    let api = api::router(engine.clone());
     let app = match ui_dir.filter(|d| d.join("index.html").is_file()) {
         Some(dir) => {
             let index = dir.join("index.html");
@@ -38,6 +56,10 @@ pub fn app(engine: Engine, ui_dir: Option<PathBuf>, hosts: guard::Hosts) -> Rout
         }),
     };
     app.layer(axum::middleware::from_fn_with_state(
+        (engine, login),
+        login::check,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
         Arc::new(hosts),
         guard::check,
     ))
@@ -76,12 +98,12 @@ pub struct Bound {
 }
 
 /// Bind the listeners and serve until `shutdown`; returns once they are listening. The console
-/// answers to the names of the address it listens on and to `allow_hosts`.
+/// answers to the names of the address it listens on and to `console.allow_hosts`, and asks for a
+/// login beyond loopback or when `console.require_login`.
 pub async fn serve(
     engine: Engine,
     at: Addresses,
-    ui_dir: Option<PathBuf>,
-    allow_hosts: &[String],
+    console: ConsoleOptions,
     shutdown: CancellationToken,
 ) -> std::io::Result<(Bound, tokio::task::JoinHandle<()>)> {
     let http_listener = TcpListener::bind(at.http).await?;
@@ -92,10 +114,14 @@ pub async fn serve(
         ocpp_tls: chargers.ocpp_tls,
         http: http_listener.local_addr()?,
     };
+    let login = login::Policy {
+        required: console.require_login || !bound.http.ip().is_loopback(),
+    };
     let app = app(
         engine.clone(),
-        ui_dir,
-        guard::Hosts::new(bound.http, allow_hosts),
+        console.ui_dir,
+        guard::Hosts::new(bound.http, &console.allow_hosts),
+        login,
     );
     let stop = shutdown.clone();
     let handle = tokio::spawn(async move {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use chargeyard_core::operators::{NewOperator, Role};
 use chargeyard_core::{Engine, EngineConfig, UnknownStations, config};
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
@@ -64,6 +65,72 @@ struct Args {
     /// loopback names and the addresses it listens on need none. May be given more than once.
     #[arg(long = "allow-host", value_name = "NAME")]
     allow_hosts: Vec<String>,
+    /// Ask for an operator login even with the console on loopback (a shared computer). Beyond
+    /// loopback it is always asked for.
+    #[arg(long)]
+    require_login: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Operator accounts for the console's login (the first one is made here, or in the desktop
+    /// window's Settings).
+    Operator {
+        #[command(subcommand)]
+        action: OperatorAction,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum OperatorAction {
+    /// Add an account. The password is read from the first line of standard input (or from
+    /// CHARGEYARD_OPERATOR_PASSWORD), so it is not left in the shell's history.
+    Add {
+        name: String,
+        /// manager, technician or read_only.
+        #[arg(long, default_value = "manager")]
+        role: Role,
+    },
+    /// List the accounts.
+    List,
+}
+
+/// Run an operator subcommand against the database and return.
+async fn operator(engine: &Engine, action: OperatorAction) -> anyhow::Result<()> {
+    match action {
+        OperatorAction::Add { name, role } => {
+            let password = match std::env::var("CHARGEYARD_OPERATOR_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    eprintln!("Password for {name} (one line):");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let o = engine
+                .create_operator(NewOperator {
+                    name,
+                    role,
+                    password,
+                })
+                .await?;
+            println!("Added {} ({}).", o.name, o.role);
+        }
+        OperatorAction::List => {
+            for o in engine.operators().await? {
+                println!(
+                    "{}\t{}\t{}",
+                    o.name,
+                    o.role,
+                    o.created_at.format("%Y-%m-%d")
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -98,6 +165,11 @@ async fn main() -> anyhow::Result<()> {
     let engine = Engine::open(config, &db)
         .await
         .with_context(|| format!("opening {}", db.display()))?;
+    if let Some(Command::Operator { action }) = a.command {
+        let done = operator(&engine, action).await;
+        engine.shutdown().await;
+        return done;
+    }
     // Flags given on the command line become the console's settings; the rest come from there.
     let mut settings = engine.settings();
     let saved = settings.clone();
@@ -131,16 +203,20 @@ async fn main() -> anyhow::Result<()> {
         println!("The demo is switched off in the console's settings; not starting it.");
     }
     let ui_dir = a.ui_dir.or_else(|| Some(PathBuf::from("ui/dist")));
+    let console = chargeyard_server::ConsoleOptions {
+        ui_dir,
+        allow_hosts: a.allow_hosts.clone(),
+        require_login: a.require_login,
+    };
     let shutdown = CancellationToken::new();
     let at = chargeyard_server::Addresses {
         ocpp: ocpp_listen,
         ocpp_tls: ocpp_tls_listen,
         http: http_listen,
     };
-    let (bound, done) =
-        chargeyard_server::serve(engine.clone(), at, ui_dir, &a.allow_hosts, shutdown.clone())
-            .await
-            .context("binding listeners")?;
+    let (bound, done) = chargeyard_server::serve(engine.clone(), at, console, shutdown.clone())
+        .await
+        .context("binding listeners")?;
     if demo > 0 {
         let n = demo.min(100);
         chargeyard_server::demo::start(
@@ -156,6 +232,15 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("Chargeyard is running.");
     println!("  Console and API: http://{}/", bound.http);
+    if a.require_login || !bound.http.ip().is_loopback() {
+        if engine.has_operators().await? {
+            println!("  The console asks for an operator login.");
+        } else {
+            println!(
+                "  The console asks for an operator login, and there is no account yet: add one with\n        chargeyard-server operator add NAME --role manager"
+            );
+        }
+    }
     println!(
         "  Chargers connect to: ws://{}/ocpp/<stationId>  (OCPP 1.6J and 2.0.1)",
         bound.ocpp

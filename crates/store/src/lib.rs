@@ -27,6 +27,7 @@ pub mod frames;
 pub mod id_tags;
 pub mod meter;
 pub mod model;
+pub mod operators;
 pub mod quirks;
 pub mod settings;
 pub mod stations;

@@ -41,6 +41,11 @@ import type { DiagnosticsRequest } from './bindings/DiagnosticsRequest';
 import type { FirmwareRequest } from './bindings/FirmwareRequest';
 import type { CommandAnswer } from './bindings/CommandAnswer';
 import type { TlsInfo } from './bindings/TlsInfo';
+import type { Operator } from './bindings/Operator';
+import type { Role } from './bindings/Role';
+
+/** Whether the console asks for a login, and who is signed in. */
+export type SessionInfo = { login_required: boolean; operator: Operator | null; has_operators: boolean };
 import type { ResetRequest } from './bindings/ResetRequest';
 import type { UnlockRequest } from './bindings/UnlockRequest';
 import type { AvailabilityRequest } from './bindings/AvailabilityRequest';
@@ -67,6 +72,14 @@ export class Api {
   }
 
   info = () => this.r<EngineInfo>('GET', '/api/info');
+  session = () => this.r<SessionInfo>('GET', '/api/session');
+  login = (name: string, password: string) => this.r<{ operator: Operator }>('POST', '/api/login', { name, password });
+  logout = () => this.r<null>('POST', '/api/logout', {});
+  operators = () => this.r<Operator[]>('GET', '/api/operators');
+  createOperator = (name: string, role: Role, password: string) => this.r<Operator>('POST', '/api/operators', { name, role, password });
+  updateOperator = (id: number, role: Role, password: string | null) =>
+    this.r<Operator>('PUT', `/api/operators/${id}`, { role, password });
+  deleteOperator = (id: number) => this.r<null>('DELETE', `/api/operators/${id}`);
   /** The sessions started since the depot's midnight, summed (on one station, or on all). */
   today = (station_id: string | null = null) => this.r<DaySummary>('GET', `/api/today${query({ station_id })}`);
   stations = () => this.r<StationView[]>('GET', '/api/stations');
