@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createHash, X509Certificate } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -49,12 +50,12 @@ export function simulator(url, id, args = []) {
 export const uiRequire = createRequire(new URL('../../ui/package.json', import.meta.url));
 
 /** Headless Chromium (Debian's, driven by playwright-core) and a page of the console's size. */
-export async function openBrowser() {
+export async function openBrowser(args = []) {
   const { chromium } = uiRequire('playwright-core');
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...args],
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 860 }, locale: 'en-GB' });
   page.on('pageerror', (e) => console.error('page error:', e));
@@ -84,12 +85,13 @@ export class Depot {
   /** The server on free loopback ports with a demo fleet of `demo` stations; with `requireLogin`
    * the console asks for a login, and `operators` ([name, role, password]) are made first, as
    * `chargeyard-server operator add` makes them. */
-  async start({ demo = 4, historyDays = 2, requireLogin = false, operators = [] } = {}) {
+  async start({ demo = 4, historyDays = 2, requireLogin = false, https = false, operators = [] } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'chargeyard-browser-'));
     for (const [name, role, password] of operators) {
       execFileSync(bin('chargeyard-server'), ['--data-dir', this.dir, 'operator', 'add', name, '--role', role], { input: `${password}\n`, stdio: ['pipe', 'ignore', 'inherit'] });
     }
-    const server = spawn(bin('chargeyard-server'), [...(requireLogin ? ['--require-login'] : []), 
+    const flags = [...(requireLogin ? ['--require-login'] : []), ...(https ? ['--https'] : [])];
+    const server = spawn(bin('chargeyard-server'), [...flags, 
       '--data-dir', this.dir, '--ocpp-listen', '127.0.0.1:0', '--ocpp-tls-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0',
       '--demo', String(demo), '--demo-speed', '60', '--demo-history-days', String(historyDays), '--ui-dir', join(root, 'ui/dist'),
     ], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -102,7 +104,7 @@ export class Depot {
       if (exited !== null) throw new Error(`chargeyard-server exited (${exited}): ${out}`);
       return /Chargers over TLS/.test(out);
     });
-    this.base = out.match(/Console and API: (http:\/\/[^\s/]+)\//)[1];
+    this.base = out.match(/Console and API: (https?:\/\/[^\s/]+)\//)[1];
     this.ocpp = out.match(/Chargers connect to: (ws:\/\/[^\s]+)\/ocpp\//)[1];
     this.ocppTls = out.match(/Chargers over TLS: +(wss:\/\/[^\s]+)\/ocpp\//)[1];
     return this;
@@ -131,6 +133,14 @@ export class Depot {
     const child = simulator(`${this.ocppTls}/ocpp`, id, ['--ca', join(this.dir, 'tls', 'ca.pem'), ...args]);
     this.children.push(child);
     return child;
+  }
+
+  /** The Chromium flag that trusts exactly this server's certificate key (as a browser given the
+   * depot's CA would trust the certificate). */
+  trustArgs() {
+    const cert = new X509Certificate(readFileSync(join(this.dir, 'tls', 'server.pem'), 'utf8'));
+    const spki = createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+    return [`--ignore-certificate-errors-spki-list=${spki}`];
   }
 
   stop() {

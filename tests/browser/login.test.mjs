@@ -1,5 +1,6 @@
-// The console's login in headless Chromium against the real server set to ask for one: nothing
-// shows before it, roles decide what an operator may change, and logging out ends it.
+// The console's login in headless Chromium against the real server set to ask for one, over
+// HTTPS: nothing shows before it, roles decide what an operator may change, and logging out ends
+// it; plain http:// on the same port is sent on to https://.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,8 +13,8 @@ let browser;
 let page;
 
 before(async () => {
-  await depot.start({ demo: 1, historyDays: 1, requireLogin: true, operators: [['Ann', 'manager', 'ann-secret-pw']] });
-  ({ browser, page } = await openBrowser());
+  await depot.start({ demo: 1, historyDays: 1, requireLogin: true, https: true, operators: [['Ann', 'manager', 'ann-secret-pw']] });
+  ({ browser, page } = await openBrowser(depot.trustArgs()));
 });
 
 after(async () => {
@@ -28,11 +29,15 @@ async function logIn(name, password) {
 }
 
 test('a manager logs in, adds a read-only operator who cannot start charging, and both log out', async () => {
+  assert.match(depot.base, /^https:\/\//);
+  const plain = await fetch(depot.base.replace('https://', 'http://') + '/#/settings', { redirect: 'manual' });
+  assert.equal(plain.status, 308, 'plain http:// is sent on');
+  assert.equal(plain.headers.get('location'), `${depot.base}/`);
   await page.goto(depot.base);
   await page.getByTestId('login-form').waitFor();
   assert.equal(await page.getByTestId('nav-dashboard').count(), 0, 'nothing of the depot before the login');
-  const r = await fetch(`${depot.base}/api/stations`);
-  assert.equal(r.status, 401, 'nor through the API');
+  const status = (path) => page.evaluate(async (p) => (await fetch(p)).status, path);
+  assert.equal(await status('/api/stations'), 401, 'nor through the API');
   await page.screenshot({ path: join(shots, 'login.png') });
   await accessibility(page, 'login');
 
@@ -44,6 +49,7 @@ test('a manager logs in, adds a read-only operator who cannot start charging, an
   const cookies = await page.context().cookies();
   const session = cookies.find((c) => c.name === 'chargeyard_session');
   assert.ok(session?.httpOnly, 'the session cookie is HttpOnly');
+  assert.ok(session.secure, 'and sent over HTTPS only');
   assert.equal(session.sameSite, 'Strict');
 
   await page.goto(`${depot.base}/#/settings`);
@@ -61,12 +67,12 @@ test('a manager logs in, adds a read-only operator who cannot start charging, an
 
   await logIn('Rita', 'rita-secret-pw');
   await until('Rita in', async () => /Rita · read-only/.test(await page.getByTestId('signed-in').innerText()));
-  const [station] = await (await page.request.get(`${depot.base}/api/stations`)).json();
+  const [station] = await page.evaluate(async () => (await fetch('/api/stations')).json());
   await page.goto(`${depot.base}/#/station/${encodeURIComponent(station.id)}`);
   await page.getByTestId('start-tag').fill('ANY-TAG');
   await page.getByTestId('remote-start').click();
   await until('refused for her role', async () => /read-only operator cannot change anything/.test(await page.getByTestId('notice').innerText()));
   await page.getByTestId('logout').click();
   await page.getByTestId('login-form').waitFor();
-  assert.equal((await page.request.get(`${depot.base}/api/stations`)).status(), 401, 'the session is over');
+  assert.equal(await status('/api/stations'), 401, 'the session is over');
 });

@@ -91,6 +91,11 @@ impl Engine {
         self.inner.tls.info(urls)
     }
 
+    /// For serving the console over HTTPS with the certificate chargers are shown.
+    pub fn console_tls(&self) -> tokio_rustls::TlsAcceptor {
+        self.inner.tls.console_acceptor()
+    }
+
     /// The depot's CA certificate (PEM), to install in chargers.
     pub fn tls_ca_pem(&self) -> Result<String> {
         self.inner.tls.ca_pem()

@@ -113,6 +113,8 @@ pub struct Tls {
 
 struct Loaded {
     config: Arc<rustls::ServerConfig>,
+    /// The same certificate for the console over HTTPS (no client certificates asked for).
+    console: Arc<rustls::ServerConfig>,
     ca: CertificateSummary,
     server: CertificateSummary,
     imported: bool,
@@ -159,9 +161,14 @@ impl Tls {
         self.loaded.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The acceptor for the next connection (the configuration in force now).
+    /// The acceptor for the next charger connection (the configuration in force now).
     pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
         tokio_rustls::TlsAcceptor::from(self.read().config.clone())
+    }
+
+    /// The acceptor for the next console connection over HTTPS.
+    pub fn console_acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        tokio_rustls::TlsAcceptor::from(self.read().console.clone())
     }
 
     /// What the console shows; `charger_urls` are the `wss://` addresses.
@@ -523,9 +530,17 @@ fn load(dir: &Path, names: &[String], now: DateTime<Utc>) -> Result<Loaded> {
     let ca = summary(&certificates(&ca_pem).map_err(|e| tls_error(CA_CERT, e))?[0])
         .map_err(|e| tls_error(CA_CERT, e))?;
     let (roots, trusted) = trusted_roots(dir)?;
+    let mut console = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error("configuration", e))?
+        .with_no_client_auth()
+        .with_single_cert(chain.clone(), key.clone_key())
+        .map_err(|e| tls_error("configuration", e))?;
+    console.alpn_protocols = vec![b"http/1.1".to_vec()];
     let config = server_config(chain, key, &roots).map_err(|e| tls_error("configuration", e))?;
     Ok(Loaded {
         config: Arc::new(config),
+        console: Arc::new(console),
         ca,
         server,
         imported: imported.is_some(),

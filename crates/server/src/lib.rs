@@ -5,12 +5,14 @@
 //! - [`api`] — HTTP routes over the engine's facade, error mapping, the live event stream
 //! - [`guard`] — host names and origins the console answers to: no other web page can drive it
 //! - [`login`] — operator logins where required, roles, and who made each change
+//! - [`https`] — the console over HTTPS beyond loopback
 //! - [`serve`] — start the OCPP and HTTP listeners for one engine (used by `main.rs` and tests)
 //! - [`demo`] — the demo depot: simulated fleet and backfilled history
 
 pub mod api;
 pub mod demo;
 pub mod guard;
+pub mod https;
 pub mod login;
 
 use std::net::SocketAddr;
@@ -32,6 +34,8 @@ pub struct ConsoleOptions {
     pub allow_hosts: Vec<String>,
     /// Ask for a login even on loopback (it is always asked for beyond loopback).
     pub require_login: bool,
+    /// Serve over HTTPS even on loopback (it always is beyond loopback).
+    pub https: bool,
 }
 
 /// The whole HTTP surface: the API, plus the UI from `ui_dir` when it has been built, for the
@@ -95,6 +99,8 @@ pub struct Bound {
     /// None when its address could not be bound (the console says why).
     pub ocpp_tls: Option<SocketAddr>,
     pub http: SocketAddr,
+    /// The console is served over HTTPS.
+    pub https: bool,
 }
 
 /// Bind the listeners and serve until `shutdown`; returns once they are listening. The console
@@ -109,13 +115,16 @@ pub async fn serve(
     let http_listener = TcpListener::bind(at.http).await?;
     let chargers =
         chargeyard_core::server::listen(&engine, at.ocpp, at.ocpp_tls, &shutdown).await?;
+    let http = http_listener.local_addr()?;
     let bound = Bound {
         ocpp: chargers.ocpp,
         ocpp_tls: chargers.ocpp_tls,
-        http: http_listener.local_addr()?,
+        http,
+        https: console.https || !http.ip().is_loopback(),
     };
     let login = login::Policy {
-        required: console.require_login || !bound.http.ip().is_loopback(),
+        required: console.require_login || !http.ip().is_loopback(),
+        secure: bound.https,
     };
     let app = app(
         engine.clone(),
@@ -124,11 +133,17 @@ pub async fn serve(
         login,
     );
     let stop = shutdown.clone();
+    let https = bound.https.then(|| engine.clone());
     let handle = tokio::spawn(async move {
-        let http = axum::serve(http_listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await });
-        if let Err(e) = http.await {
-            tracing::error!("HTTP server failed: {e}");
+        match https {
+            Some(engine) => https::serve(http_listener, app, engine, stop).await,
+            None => {
+                let http = axum::serve(http_listener, app)
+                    .with_graceful_shutdown(async move { stop.cancelled().await });
+                if let Err(e) = http.await {
+                    tracing::error!("HTTP server failed: {e}");
+                }
+            }
         }
         let _ = chargers.task.await;
         engine.shutdown().await;

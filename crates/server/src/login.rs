@@ -26,6 +26,8 @@ const COOKIE: &str = "chargeyard_session";
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
     pub required: bool,
+    /// The console is served over HTTPS: the cookie is marked Secure.
+    pub secure: bool,
 }
 
 /// The operator a request comes from (a valid session cookie).
@@ -147,29 +149,43 @@ async fn session(
     })))
 }
 
-fn cookie(value: &str, max_age: u64) -> HeaderValue {
+fn cookie(value: &str, max_age: u64, policy: Option<Extension<Policy>>) -> HeaderValue {
+    let secure = if policy.is_some_and(|p| p.secure) {
+        "; Secure"
+    } else {
+        ""
+    };
     HeaderValue::from_str(&format!(
-        "{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}"
+        "{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-async fn login(State(e): State<Engine>, Body(c): Body<Credentials>) -> Result<Response, ApiError> {
+async fn login(
+    State(e): State<Engine>,
+    policy: Option<Extension<Policy>>,
+    Body(c): Body<Credentials>,
+) -> Result<Response, ApiError> {
     let signed = e.login(c).await?;
     let mut resp = Json(json!({ "operator": signed.operator })).into_response();
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        cookie(&signed.token, signed.max_age.as_secs()),
+        cookie(&signed.token, signed.max_age.as_secs(), policy),
     );
     Ok(resp)
 }
 
-async fn logout(State(e): State<Engine>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn logout(
+    State(e): State<Engine>,
+    policy: Option<Extension<Policy>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     if let Some(t) = token(&headers) {
         e.logout(&t).await?;
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut().insert(header::SET_COOKIE, cookie("", 0));
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, cookie("", 0, policy));
     Ok(resp)
 }
 

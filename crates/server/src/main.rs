@@ -69,6 +69,10 @@ struct Args {
     /// loopback it is always asked for.
     #[arg(long)]
     require_login: bool,
+    /// Serve the console over HTTPS even on loopback (with the certificate chargers are shown).
+    /// Beyond loopback it always is.
+    #[arg(long)]
+    https: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -207,6 +211,7 @@ async fn main() -> anyhow::Result<()> {
         ui_dir,
         allow_hosts: a.allow_hosts.clone(),
         require_login: a.require_login,
+        https: a.https,
     };
     let shutdown = CancellationToken::new();
     let at = chargeyard_server::Addresses {
@@ -231,7 +236,14 @@ async fn main() -> anyhow::Result<()> {
         .context("starting the demo fleet")?;
     }
     println!("Chargeyard is running.");
-    println!("  Console and API: http://{}/", bound.http);
+    let scheme = if bound.https { "https" } else { "http" };
+    println!("  Console and API: {scheme}://{}/", bound.http);
+    if bound.https {
+        println!(
+            "  (its certificate is signed by the depot's CA, {}: install that in the browser to trust it)",
+            data_dir.join("tls").join("ca.pem").display()
+        );
+    }
     if a.require_login || !bound.http.ip().is_loopback() {
         if engine.has_operators().await? {
             println!("  The console asks for an operator login.");
@@ -255,7 +267,7 @@ async fn main() -> anyhow::Result<()> {
     println!("  Database: {}", db.display());
     if demo > 0 {
         println!(
-            "  Demo: {} simulated stations (DEMO-*) and {} days of their history (filled in over a few\n        seconds), marked as demo data. Remove them with\n        curl -X DELETE http://{}/api/demo   or run without --demo.",
+            "  Demo: {} simulated stations (DEMO-*) and {} days of their history (filled in over a few\n        seconds), marked as demo data. Remove them with\n        curl -X DELETE {scheme}://{}/api/demo   or run without --demo.",
             demo.min(100),
             a.demo_history_days,
             bound.http
