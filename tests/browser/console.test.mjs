@@ -16,7 +16,7 @@ let page;
 before(async () => {
   await depot.start({ demo: 4 });
   await depot.api('POST', '/api/id-tags', { id_tag: 'E2E-TAG', status: 'Accepted', group_kind: 'driver', group_name: 'Test driver' });
-  for (const id of ['E2E-DRIVE', 'E2E-REMOTE', 'E2E-TECH', 'E2E-REFUSE', 'E2E-FORGET', 'E2E-V201', 'E2E-TLS']) await depot.api('POST', '/api/stations', { id, registration: 'accepted' });
+  for (const id of ['E2E-DRIVE', 'E2E-REMOTE', 'E2E-TECH', 'E2E-REFUSE', 'E2E-FORGET', 'E2E-V201', 'E2E-TLS', 'E2E-CERT']) await depot.api('POST', '/api/stations', { id, registration: 'accepted' });
   ({ browser, page } = await openBrowser());
 });
 
@@ -205,6 +205,21 @@ test('a charger switched to wss:// is then required to use it: the CA from Setti
   depot.charger('E2E-TLS', ['--connectors', '1', '--idle', '--password', 'e2e-tls-key-01234567']);
   await until('the plain connection refused and shown', async () => /its security profile requires wss:\/\//.test(await page.getByTestId('refused').innerText()));
   assert.ok((await depot.api('GET', '/api/stations/E2E-TLS')).transport.tls, 'the TLS connection stays');
+});
+
+test('a 2.0.1 charger is asked for a new certificate from its page, comes back with it, and is held to profile 3', async () => {
+  depot.chargerOverTls('E2E-CERT', ['--protocol', '2.0.1', '--connectors', '1', '--idle']);
+  await page.goto(`${depot.base}/#/station/E2E-CERT`);
+  await until('connected over TLS without a certificate', async () => /over TLS.*no client certificate/.test(await page.getByTestId('security-connection').innerText()));
+  await page.getByTestId('security-renew').click();
+  await until('the charger said yes', async () => /Ask the charger for a new certificate: the charger accepted/.test(await page.getByTestId('notice').innerText()));
+  await until('the certificate signed and sent', async () => (await depot.api('GET', '/api/stations/E2E-CERT')).events.some((e) => e.kind === 'certificate_signed'));
+  // After a restart it presents the certificate, which the page shows; profile 3 can then be required.
+  await depot.api('POST', '/api/stations/E2E-CERT/reset', { hard: false });
+  await until('the client certificate shown', async () => (await page.getByTestId('client-certificate-subject').count()) === 1 && (await page.getByTestId('client-certificate-subject').innerText()) === 'SN-E2E-CERT');
+  await page.getByTestId('security-profile').selectOption('3');
+  await page.getByTestId('security-apply').click();
+  await until('profile 3 in force', async () => /In force: 3: wss:\/\/ with a client certificate/.test(await page.getByTestId('security-in-force').innerText()));
 });
 
 test('accepting a pending charger from the inbox lets it boot', async () => {

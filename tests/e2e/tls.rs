@@ -26,8 +26,9 @@ async fn ca(api: &Api) -> String {
     String::from_utf8(pem).expect("PEM text")
 }
 
-/// A client certificate and key: from the charger's signing request, signed through the console.
-async fn signed_by_depot(api: &Api, station: &str, common_name: &str) -> (String, String) {
+/// Ask the console to sign a request for `common_name` made on the charger: the answer, and the
+/// request's key.
+async fn sign(api: &Api, station: &str, common_name: &str) -> (u16, Value, KeyPair) {
     let key = KeyPair::generate().expect("key");
     let mut params = CertificateParams::default();
     params
@@ -41,13 +42,16 @@ async fn signed_by_depot(api: &Api, station: &str, common_name: &str) -> (String
         .expect("csr")
         .pem()
         .expect("pem");
+    let path = format!("/api/stations/{station}/certificate");
     let (s, v) = api
-        .req(
-            "POST",
-            &format!("/api/stations/{station}/certificate"),
-            Some(json!({ "csr_pem": csr })),
-        )
+        .req("POST", &path, Some(json!({ "csr_pem": csr })))
         .await;
+    (s, v, key)
+}
+
+/// A client certificate and key: from the charger's signing request, signed through the console.
+async fn signed_by_depot(api: &Api, station: &str, common_name: &str) -> (String, String) {
+    let (s, v, key) = sign(api, station, common_name).await;
     assert_eq!(s, 200, "{v}");
     (
         v["chain_pem"].as_str().expect("chain").to_string(),
@@ -72,9 +76,9 @@ fn foreign(common_name: &str) -> (String, String, String) {
     (ca_cert.pem(), cert.pem(), key.serialize_pem())
 }
 
-/// A certificate for `common_name` from the depot's own CA that expired yesterday (read from
-/// the data dir, as one issued long ago would be).
-fn expired_from_depot(api: &Api, common_name: &str) -> (String, String) {
+/// A certificate for `common_name` from the depot's own CA (read from the data dir, as one issued
+/// earlier or for another station would be); `expired`: it expired yesterday.
+fn from_depot_ca(api: &Api, common_name: &str, expired: bool) -> (String, String) {
     let tls = api.dir.path().join("tls");
     let read = |f: &str| std::fs::read_to_string(tls.join(f)).expect("CA file");
     let ca_key = KeyPair::from_pem(&read("ca.key.pem")).expect("CA key");
@@ -83,9 +87,12 @@ fn expired_from_depot(api: &Api, common_name: &str) -> (String, String) {
     let mut leaf = CertificateParams::default();
     leaf.distinguished_name
         .push(DnType::CommonName, common_name);
-    let now = rcgen::date_time_ymd(2026, 1, 1);
-    leaf.not_before = now - std::time::Duration::from_secs(400 * 86400);
-    leaf.not_after = now - std::time::Duration::from_secs(86400);
+    if expired {
+        let day = std::time::Duration::from_secs(86400);
+        let now = rcgen::date_time_ymd(2026, 1, 1);
+        leaf.not_before = now - day * 400;
+        leaf.not_after = now - day;
+    }
     let cert = leaf.signed_by(&key, &issuer).expect("leaf");
     (cert.pem(), key.serialize_pem())
 }
@@ -168,7 +175,18 @@ async fn profile_two_is_tls_with_the_password_and_plain_ws_is_then_refused() {
     cp.boot_and_report().await.expect("boot over TLS");
     let v = station(&api, "TLS2").await;
     assert_eq!(v["transport"]["tls"], json!(true), "{v}");
+    // A 1.6 charger cannot be asked for a certificate without the security extension: said.
     assert_eq!(v["profile_in_force"], json!(1));
+    let (s, answer) = api
+        .req(
+            "POST",
+            "/api/stations/TLS2/trigger",
+            Some(json!({"message": "SignCertificate"})),
+        )
+        .await;
+    assert_eq!(s, 400, "{answer}");
+    let said = answer["message"].as_str().unwrap_or_default();
+    assert!(said.contains("security extension"), "{answer}");
     let (s, v) = set_profile(&api, "TLS2", 2).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["profile_in_force"], json!(2));
@@ -226,13 +244,13 @@ async fn profile_two_is_tls_with_the_password_and_plain_ws_is_then_refused() {
 async fn profile_three_takes_a_client_certificate_issued_to_the_station_by_a_trusted_ca() {
     let api = start().await;
     let ca = ca(&api).await;
-    // The installer adds the charger, then has its signing request signed. The simulator boots
-    // with the serial number SN-<id>: the certificate is issued to that.
+    // The installer adds the charger, then has a signing request for its station id signed (its
+    // serial number is known once it has connected).
     let (s, v) = api
         .req("POST", "/api/stations", Some(json!({"id": "TLS3"})))
         .await;
     assert_eq!(s, 201, "{v}");
-    let (chain, key) = signed_by_depot(&api, "TLS3", "SN-TLS3").await;
+    let (chain, key) = signed_by_depot(&api, "TLS3", "TLS3").await;
     let with = |cert: &str, key: &str| {
         over_tls(
             &api,
@@ -258,7 +276,7 @@ async fn profile_three_takes_a_client_certificate_issued_to_the_station_by_a_tru
     cp.boot_and_report().await.expect("boot");
     let v = station(&api, "TLS3").await;
     let cert = &v["transport"]["client_certificate"];
-    assert_eq!(cert["subject"], json!("SN-TLS3"), "{v}");
+    assert_eq!(cert["subject"], json!("TLS3"), "{v}");
     assert_eq!(cert["organization"], json!("Depot AB"));
     let (_, info) = api.req("GET", "/api/tls", None).await;
     assert_eq!(cert["issuer"], info["ca"]["subject"]);
@@ -292,7 +310,17 @@ async fn profile_three_takes_a_client_certificate_issued_to_the_station_by_a_tru
         "plain ws://"
     );
     assert_eq!(last_refusal(&api, "TLS3", 2).await, json!("tls_required"));
-    let (other_chain, other_key) = signed_by_depot(&api, "TLS3", "SN-SOMEONE-ELSE").await;
+    // The console signs only requests for the station's own names...
+    let (s, v, _) = sign(&api, "TLS3", "SN-SOMEONE-ELSE").await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("issued to its id or serial number")),
+        "{v}"
+    );
+    // ... and one the CA issued to another name does not get in.
+    let (other_chain, other_key) = from_depot_ca(&api, "SN-SOMEONE-ELSE", false);
     assert!(
         gets_in(with(&other_chain, &other_key)).await.is_err(),
         "another station's certificate"
@@ -319,7 +347,7 @@ async fn profile_three_takes_a_client_certificate_issued_to_the_station_by_a_tru
     assert!(gets_in(with(&foreign_cert, &foreign_key)).await.is_err());
     let reason = tls_refusal(1, "a foreign CA refused").await;
     assert!(reason.contains("not signed by the depot's CA"), "{reason}");
-    let (old_cert, old_key) = expired_from_depot(&api, "SN-TLS3");
+    let (old_cert, old_key) = from_depot_ca(&api, "SN-TLS3", true);
     assert!(gets_in(with(&old_cert, &old_key)).await.is_err());
     let reason = tls_refusal(2, "an expired certificate refused").await;
     assert!(reason.contains("expired"), "{reason}");
@@ -341,4 +369,58 @@ async fn profile_three_takes_a_client_certificate_issued_to_the_station_by_a_tru
         )
         .await;
     assert_eq!(s, 400, "{v}");
+}
+
+/// A 2.0.1 charger on profile 2 is asked to renew its certificate; it sends a signing request,
+/// gets the certificate (CertificateSigned), connects with it, and the station is raised to
+/// profile 3: no certificate ever handled by hand.
+#[tokio::test]
+async fn a_two_oh_one_charger_gets_its_certificate_over_ocpp_and_moves_to_profile_three() {
+    let api = start().await;
+    let mut cfg = over_tls(
+        &api,
+        "CS201",
+        SimTls {
+            ca_pem: ca(&api).await,
+            ..SimTls::default()
+        },
+    );
+    cfg.subprotocols = vec!["ocpp2.0.1".into()];
+    cfg.password = Some(KEY.into());
+    let (cp, _) = ChargePoint::connect(cfg).await.expect("wss");
+    cp.boot_and_report().await.expect("boot");
+    let (s, v) = api
+        .req(
+            "POST",
+            "/api/stations/CS201/trigger",
+            Some(json!({"message": "SignCertificate"})),
+        )
+        .await;
+    assert_eq!((s, v["status"].clone()), (200, json!("Accepted")), "{v}");
+    let (chain, _) = eventually("the certificate installed", || async { cp.certificate() }).await;
+    assert!(chain.contains("BEGIN CERTIFICATE"));
+    let logged = eventually("the certificate logged", || async {
+        let v = station(&api, "CS201").await;
+        v["events"]
+            .as_array()?
+            .iter()
+            .find(|e| e["kind"] == json!("certificate_signed"))
+            .cloned()
+    })
+    .await;
+    assert_eq!(logged["detail"]["subject"], json!("SN-CS201"), "{logged}");
+
+    // With it, the charger comes back presenting it, and may be held to profile 3.
+    cp.go_offline();
+    cp.reconnect()
+        .await
+        .expect("reconnects with its certificate");
+    let v = eventually("connected with the certificate", || async {
+        let v = station(&api, "CS201").await;
+        (v["transport"]["client_certificate"]["subject"] == json!("SN-CS201")).then_some(v)
+    })
+    .await;
+    assert_eq!(v["protocol"], json!("ocpp2.0.1"));
+    let (s, v) = set_profile(&api, "CS201", 3).await;
+    assert_eq!((s, v["profile_in_force"].clone()), (200, json!(3)), "{v}");
 }

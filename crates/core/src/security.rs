@@ -119,9 +119,49 @@ impl Engine {
         Ok(self.tls_info())
     }
 
-    /// Sign a station's certificate signing request with the depot's CA (chain PEM, leaf first).
-    pub fn sign_station_certificate(&self, csr_pem: &str) -> Result<String> {
-        self.inner.tls.sign_csr(csr_pem, Utc::now())
+    /// Sign a station's certificate signing request with the depot's CA (chain PEM, leaf first):
+    /// one issued to its id or serial number, which it can then connect with (profile 3).
+    pub async fn sign_station_certificate(&self, id: &str, csr_pem: &str) -> Result<String> {
+        let station = stations::get(&self.inner.store.reader, id)
+            .await?
+            .ok_or_else(|| Error::StationNotFound(id.to_string()))?;
+        let booted = station.serial_number.is_some() || station.charge_box_serial.is_some();
+        let names = certificate_names(id, [station.serial_number, station.charge_box_serial]);
+        self.inner
+            .tls
+            .sign_csr(csr_pem, &names, Utc::now())
+            .map_err(|e| match e {
+                Error::Invalid(m) if !booted => Error::Invalid(format!(
+                    "{m}; its serial number is known once it has connected"
+                )),
+                e => e,
+            })
+    }
+
+    /// Send a station the certificate signed for it (2.x CertificateSigned), once the request it
+    /// came from has been answered; the outcome goes into its log.
+    pub(crate) fn send_certificate(&self, id: &str, chain: String, kind: &'static str) {
+        let (engine, id) = (self.clone(), id.to_string());
+        let subject = crate::tls::first_certificate(&chain).map(|c| c.subject);
+        self.inner.tasks.spawn(async move {
+            let payload = serde_json::json!({ "certificateChain": chain, "certificateType": kind });
+            let answer = engine
+                .command_json(&id, "CertificateSigned", payload, "chargeyard")
+                .await;
+            let (event, detail) = match answer {
+                Ok(v) => (
+                    "certificate_signed",
+                    serde_json::json!({ "subject": subject, "answer": v }),
+                ),
+                Err(e) => (
+                    "certificate_refused",
+                    serde_json::json!({ "subject": subject, "reason": e.to_string() }),
+                ),
+            };
+            if let Err(e) = engine.station_event(&id, event, detail).await {
+                tracing::warn!("recording the certificate sent: {e}");
+            }
+        });
     }
 
     /// How a connected station reached us.

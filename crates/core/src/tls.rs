@@ -288,8 +288,9 @@ impl Tls {
 
     /// Sign a station's certificate signing request (PEM) with the depot's CA: the chain to send
     /// back, leaf first, PEM. Valid from a minute ago (never "not yet valid" on a charger whose
-    /// clock is a little behind) for [`LEAF_DAYS`].
-    pub fn sign_csr(&self, csr_pem: &str, now: DateTime<Utc>) -> Result<String> {
+    /// clock is a little behind) for [`LEAF_DAYS`]. Its common name must be one of `names` (the
+    /// station's id and serial numbers), else it could not be used.
+    pub fn sign_csr(&self, csr_pem: &str, names: &[String], now: DateTime<Utc>) -> Result<String> {
         let mut csr = CertificateSigningRequestParams::from_pem(csr_pem)
             .map_err(|e| Error::Invalid(format!("certificate signing request: {e}")))?;
         csr.params.not_before = offset(now - Duration::minutes(1));
@@ -302,8 +303,22 @@ impl Tls {
         let cert = csr
             .signed_by(&issuer)
             .map_err(|e| tls_error("signing", e))?;
+        let subject = summary(cert.der())
+            .map_err(|e| tls_error("signing", e))?
+            .subject;
+        if !names.contains(&subject) {
+            return Err(Error::Invalid(format!(
+                "the request is for {subject:?}: a station's certificate is issued to its id or serial number ({})",
+                names.join(", ")
+            )));
+        }
         Ok(format!("{}{}", cert.pem(), ca_pem))
     }
+}
+
+/// The first certificate of a PEM chain, as the console shows it.
+pub fn first_certificate(pem: &str) -> Option<CertificateSummary> {
+    certificates(pem).ok().and_then(|c| summary(&c[0]).ok())
 }
 
 /// Why a TLS handshake failed, in an installer's words.
@@ -708,7 +723,8 @@ mod tests {
             .expect("csr")
             .pem()
             .expect("pem");
-        let chain = tls.sign_csr(&csr, now).expect("sign");
+        let names = vec!["CP-7".to_string(), "SN-0042".to_string()];
+        let chain = tls.sign_csr(&csr, &names, now).expect("sign");
         let certs = certificates(&chain).expect("chain");
         assert_eq!(certs.len(), 2, "leaf, then the CA");
         let leaf = summary(&certs[0]).expect("leaf");
@@ -716,7 +732,11 @@ mod tests {
         assert_eq!(leaf.organization.as_deref(), Some("Depot AB"));
         assert_eq!(leaf.issuer, tls.info(vec![]).ca.subject);
         assert!(leaf.not_before < now, "valid already");
-        let e = tls.sign_csr("nonsense", now).expect_err("bad csr");
+        let e = tls.sign_csr("nonsense", &names, now).expect_err("bad csr");
         assert!(e.to_string().contains("signing request"), "{e}");
+        let e = tls
+            .sign_csr(&csr, &["CP-8".to_string()], now)
+            .expect_err("another station's name");
+        assert!(e.to_string().contains("\"SN-0042\""), "{e}");
     }
 }

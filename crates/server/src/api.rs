@@ -569,10 +569,8 @@ async fn sign_station_certificate(
     Path(id): Path<String>,
     Body(b): Body<SigningRequest>,
 ) -> ApiResult<Value> {
-    e.station(&id).await?;
-    Ok(Json(
-        json!({ "chain_pem": e.sign_station_certificate(&b.csr_pem)? }),
-    ))
+    let chain_pem = e.sign_station_certificate(&id, &b.csr_pem).await?;
+    Ok(Json(json!({ "chain_pem": chain_pem })))
 }
 
 async fn tls_info(State(e): State<Engine>) -> ApiResult<Value> {

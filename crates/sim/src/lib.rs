@@ -258,6 +258,11 @@ struct State {
     running: HashMap<i64, v201::Running>,
     profiles_v201: Vec<(i64, Value)>,
     costs: Vec<(String, f64)>,
+    /// 2.0.1: the key of the signing request sent (SignCertificate), until its certificate comes.
+    pending_key: Option<String>,
+    /// The client certificate (chain PEM) and key installed by CertificateSigned: presented over
+    /// wss:// from the next connection on.
+    certificate: Option<(String, String)>,
 }
 
 type Waiter = oneshot::Sender<std::result::Result<Value, SimError>>;
@@ -449,10 +454,15 @@ impl ChargePoint {
     /// messages until its queue is empty. A replayed StartTransaction's real id replaces the local
     /// one in everything after it. Returns how many were replayed.
     pub async fn reconnect(&self) -> Result<usize> {
-        let cfg = SimConfig {
+        let mut cfg = SimConfig {
             password: self.password(),
             ..self.inner.cfg.clone()
         };
+        // A certificate the central system installed is presented from now on.
+        if let (Some(tls), Some((cert, key))) = (&mut cfg.tls, self.certificate()) {
+            tls.client_cert_pem = Some(cert);
+            tls.client_key_pem = Some(key);
+        }
         let (ws, _) = open_socket(&cfg).await?;
         self.attach(ws);
         let mut boot = if self.speaks_v201() {
@@ -514,6 +524,11 @@ impl ChargePoint {
     /// The password it connects with now (its AuthorizationKey).
     pub fn password(&self) -> Option<String> {
         lock(&self.inner.state).password.clone()
+    }
+
+    /// The client certificate (chain PEM) and key the central system installed, if any.
+    pub fn certificate(&self) -> Option<(String, String)> {
+        lock(&self.inner.state).certificate.clone()
     }
 
     pub fn station_id(&self) -> &str {

@@ -504,6 +504,31 @@ impl ChargePoint {
         }
     }
 
+    /// Make a new key and ask the CSMS to sign a certificate for it (SignCertificate), issued to
+    /// this charger's serial number, as a charger renewing its client certificate does. The key
+    /// waits for the CertificateSigned that follows. Returns the CSMS's answer.
+    pub async fn request_certificate(&self) -> Result<Value> {
+        let key = rcgen::KeyPair::generate().map_err(|e| SimError::BadAnswer(e.to_string()))?;
+        let mut params = rcgen::CertificateParams::default();
+        let serial = format!("SN-{}", self.inner.cfg.station_id);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, serial);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "Chargeyard simulator");
+        let csr = params
+            .serialize_request(&key)
+            .and_then(|r| r.pem())
+            .map_err(|e| SimError::BadAnswer(e.to_string()))?;
+        lock(&self.inner.state).pending_key = Some(key.serialize_pem());
+        self.send_call(
+            "SignCertificate",
+            json!({ "csr": csr, "certificateType": "ChargingStationCertificate" }),
+        )
+        .await
+    }
+
     /// Answer a 2.0.1 command like a charger, and start whatever follows from it.
     pub(crate) fn answer_v201(
         &self,
@@ -791,6 +816,15 @@ impl ChargePoint {
                         Some(MessageTrigger::FirmwareStatusNotification)
                     }
                     "LogStatusNotification" => Some(MessageTrigger::DiagnosticsStatusNotification),
+                    "SignChargingStationCertificate" => {
+                        let cp = self.clone();
+                        spawn(Box::pin(async move {
+                            if let Err(e) = cp.request_certificate().await {
+                                tracing::warn!("asking for a certificate failed: {e}");
+                            }
+                        }));
+                        return Ok(status(true, ""));
+                    }
                     _ => None,
                 };
                 match what {
@@ -805,6 +839,19 @@ impl ChargePoint {
                         status(true, "")
                     }
                     None => json!({"status": "NotImplemented"}),
+                }
+            }
+            CsmsCall::CertificateSigned(_) => {
+                let chain = p["certificateChain"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                match st.pending_key.take() {
+                    Some(key) if chain.contains("BEGIN CERTIFICATE") => {
+                        st.certificate = Some((chain, key));
+                        status(true, "")
+                    }
+                    _ => status(false, "Rejected"),
                 }
             }
             CsmsCall::UnlockConnector(_) => {

@@ -158,6 +158,10 @@ pub enum TriggerMessage {
     FirmwareStatusNotification,
     /// 1.6 DiagnosticsStatusNotification, 2.x LogStatusNotification.
     LogStatusNotification,
+    /// Renew the station's client certificate: it makes a new key and sends a signing request
+    /// (2.x SignChargingStationCertificate; 1.6 has it only in the security extension's
+    /// ExtendedTriggerMessage).
+    SignCertificate,
 }
 
 /// A command in terms of no one version: what an operator means, built as each version says it.

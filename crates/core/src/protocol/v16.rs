@@ -307,24 +307,32 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
                 },
             }),
         ),
-        Intent::Trigger { message, evse_id } => call(
-            Action::TriggerMessage,
-            to_json(&v16::TriggerMessageRequest {
-                requested_message: match message {
-                    TriggerMessage::BootNotification => v16::MessageTrigger::BootNotification,
-                    TriggerMessage::Heartbeat => v16::MessageTrigger::Heartbeat,
-                    TriggerMessage::StatusNotification => v16::MessageTrigger::StatusNotification,
-                    TriggerMessage::MeterValues => v16::MessageTrigger::MeterValues,
-                    TriggerMessage::FirmwareStatusNotification => {
-                        v16::MessageTrigger::FirmwareStatusNotification
-                    }
-                    TriggerMessage::LogStatusNotification => {
-                        v16::MessageTrigger::DiagnosticsStatusNotification
-                    }
-                },
-                connector_id: *evse_id,
-            }),
-        ),
+        Intent::Trigger { message, evse_id } => {
+            let requested_message = match message {
+                TriggerMessage::BootNotification => v16::MessageTrigger::BootNotification,
+                TriggerMessage::Heartbeat => v16::MessageTrigger::Heartbeat,
+                TriggerMessage::StatusNotification => v16::MessageTrigger::StatusNotification,
+                TriggerMessage::MeterValues => v16::MessageTrigger::MeterValues,
+                TriggerMessage::FirmwareStatusNotification => {
+                    v16::MessageTrigger::FirmwareStatusNotification
+                }
+                TriggerMessage::LogStatusNotification => {
+                    v16::MessageTrigger::DiagnosticsStatusNotification
+                }
+                TriggerMessage::SignCertificate => {
+                    return Err(Error::Invalid(
+                        "an OCPP 1.6 charger is asked for a new certificate through the security extension (ExtendedTriggerMessage), which Chargeyard does not speak yet: renew it on the charger".into(),
+                    ));
+                }
+            };
+            call(
+                Action::TriggerMessage,
+                to_json(&v16::TriggerMessageRequest {
+                    requested_message,
+                    connector_id: *evse_id,
+                }),
+            )
+        }
         Intent::SetPassword { password } => {
             const KEY: &str = "AuthorizationKey";
             Outgoing {

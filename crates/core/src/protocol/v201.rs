@@ -286,19 +286,40 @@ pub(crate) async fn handle(
             noted(engine, sid, "publish_firmware", &r).await
         }
         StationCall::ReportChargingProfiles(r) => noted(engine, sid, "charging_profiles", &r).await,
-        // Certificates come with TLS (security profiles 2 and 3): refused until then, in words
-        // the station understands.
+        // A new client certificate for the station (security profile 3), signed by the depot's
+        // CA and sent back with CertificateSigned once this is answered.
         StationCall::SignCertificate(r) => {
-            engine
-                .station_event(
-                    sid,
-                    "sign_certificate",
-                    json!({ "type": r.certificate_type }),
-                )
-                .await?;
-            Ok(to_json(&v201::SignCertificateResponse::new(
-                v201::GenericStatusEnum::Rejected,
-            )))
+            let v2g = r.certificate_type.as_ref().map(|t| t.as_str()) == Some("V2GCertificate");
+            let signed = if v2g {
+                Err(Error::Invalid(
+                    "V2G certificates come from the V2G PKI (Plug & Charge), not the depot's CA"
+                        .into(),
+                ))
+            } else {
+                engine.sign_station_certificate(sid, r.csr.as_str()).await
+            };
+            Ok(to_json(&match signed {
+                Ok(chain) => {
+                    engine.send_certificate(sid, chain, "ChargingStationCertificate");
+                    v201::SignCertificateResponse::new(v201::GenericStatusEnum::Accepted)
+                }
+                Err(e) => {
+                    let why = e.to_string();
+                    engine
+                        .station_event(sid, "certificate_refused", json!({ "reason": why }))
+                        .await?;
+                    let mut answer =
+                        v201::SignCertificateResponse::new(v201::GenericStatusEnum::Rejected);
+                    let mut info = v201::StatusInfo::new(
+                        CiString::new(if v2g { "NotSupported" } else { "InvalidCSR" })
+                            .map_err(|e| Error::Internal(e.to_string()))?,
+                    );
+                    info.additional_info =
+                        CiString::new(why.chars().take(512).collect::<String>()).ok();
+                    answer.status_info = Some(info);
+                    answer
+                }
+            }))
         }
         StationCall::Get15118EVCertificate(_) => {
             Ok(to_json(&v201::Get15118EVCertificateResponse::new(
@@ -672,6 +693,10 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
                 TriggerMessage::LogStatusNotification => {
                     (v201::MessageTriggerEnum::LogStatusNotification, false)
                 }
+                TriggerMessage::SignCertificate => (
+                    v201::MessageTriggerEnum::SignChargingStationCertificate,
+                    false,
+                ),
             };
             let mut r = v201::TriggerMessageRequest::new(what);
             // A StatusNotification is of one connector: the first on the EVSE unless said.

@@ -3,4 +3,4 @@
 /**
  * A message a station can be asked to send.
  */
-export type TriggerMessage = "BootNotification" | "Heartbeat" | "StatusNotification" | "MeterValues" | "FirmwareStatusNotification" | "LogStatusNotification";
+export type TriggerMessage = "BootNotification" | "Heartbeat" | "StatusNotification" | "MeterValues" | "FirmwareStatusNotification" | "LogStatusNotification" | "SignCertificate";
