@@ -220,6 +220,12 @@ test('a 2.0.1 charger is asked for a new certificate from its page, comes back w
   await page.getByTestId('security-profile').selectOption('3');
   await page.getByTestId('security-apply').click();
   await until('profile 3 in force', async () => /In force: 3: wss:\/\/ with a client certificate/.test(await page.getByTestId('security-in-force').innerText()));
+  // The technician finds both in the station's security log.
+  await page.goto(`${depot.base}/#/station/E2E-CERT/health`);
+  await until('the security log', async () => {
+    const log = await page.getByTestId('security-log').innerText();
+    return /Certificate for SN-E2E-CERT signed by the depot's CA and sent/.test(log) && /Security profile 0 → 3, by console/.test(log);
+  });
 });
 
 test('accepting a pending charger from the inbox lets it boot', async () => {

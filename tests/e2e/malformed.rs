@@ -19,7 +19,7 @@ async fn each_malformed_frame_gets_its_error_code_and_the_connection_stays_open(
         (r#"[2,"a1","FooBar",{}]"#, "a1", "NotImplemented"),
         (r#"[2,"a2","Reset",{"type":"Hard"}]"#, "a2", "NotSupported"),
         (
-            r#"[2,"a3","SignCertificate",{"csr":"x"}]"#,
+            r#"[2,"a3","InstallCertificate",{"certificateType":"CentralSystemRootCertificate","certificate":"x"}]"#,
             "a3",
             "NotSupported",
         ),

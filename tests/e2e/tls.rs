@@ -175,18 +175,7 @@ async fn profile_two_is_tls_with_the_password_and_plain_ws_is_then_refused() {
     cp.boot_and_report().await.expect("boot over TLS");
     let v = station(&api, "TLS2").await;
     assert_eq!(v["transport"]["tls"], json!(true), "{v}");
-    // A 1.6 charger cannot be asked for a certificate without the security extension: said.
     assert_eq!(v["profile_in_force"], json!(1));
-    let (s, answer) = api
-        .req(
-            "POST",
-            "/api/stations/TLS2/trigger",
-            Some(json!({"message": "SignCertificate"})),
-        )
-        .await;
-    assert_eq!(s, 400, "{answer}");
-    let said = answer["message"].as_str().unwrap_or_default();
-    assert!(said.contains("security extension"), "{answer}");
     let (s, v) = set_profile(&api, "TLS2", 2).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["profile_in_force"], json!(2));
@@ -371,36 +360,36 @@ async fn profile_three_takes_a_client_certificate_issued_to_the_station_by_a_tru
     assert_eq!(s, 400, "{v}");
 }
 
-/// A 2.0.1 charger on profile 2 is asked to renew its certificate; it sends a signing request,
-/// gets the certificate (CertificateSigned), connects with it, and the station is raised to
-/// profile 3: no certificate ever handled by hand.
-#[tokio::test]
-async fn a_two_oh_one_charger_gets_its_certificate_over_ocpp_and_moves_to_profile_three() {
-    let api = start().await;
+/// A charger on wss:// is asked to renew its certificate (2.0.1 TriggerMessage, 1.6 the security
+/// extension's ExtendedTriggerMessage); it sends a signing request, gets the certificate
+/// (CertificateSigned), connects with it, and the station is raised to profile 3: no certificate
+/// ever handled by hand. Returns the charger.
+async fn renews_its_certificate_over_ocpp(api: &Api, id: &str, protocol: &str) -> ChargePoint {
     let mut cfg = over_tls(
-        &api,
-        "CS201",
+        api,
+        id,
         SimTls {
-            ca_pem: ca(&api).await,
+            ca_pem: ca(api).await,
             ..SimTls::default()
         },
     );
-    cfg.subprotocols = vec!["ocpp2.0.1".into()];
+    cfg.subprotocols = vec![protocol.into()];
     cfg.password = Some(KEY.into());
     let (cp, _) = ChargePoint::connect(cfg).await.expect("wss");
     cp.boot_and_report().await.expect("boot");
     let (s, v) = api
         .req(
             "POST",
-            "/api/stations/CS201/trigger",
+            &format!("/api/stations/{id}/trigger"),
             Some(json!({"message": "SignCertificate"})),
         )
         .await;
     assert_eq!((s, v["status"].clone()), (200, json!("Accepted")), "{v}");
     let (chain, _) = eventually("the certificate installed", || async { cp.certificate() }).await;
     assert!(chain.contains("BEGIN CERTIFICATE"));
+    let subject = format!("SN-{id}");
     let logged = eventually("the certificate logged", || async {
-        let v = station(&api, "CS201").await;
+        let v = station(api, id).await;
         v["events"]
             .as_array()?
             .iter()
@@ -408,7 +397,7 @@ async fn a_two_oh_one_charger_gets_its_certificate_over_ocpp_and_moves_to_profil
             .cloned()
     })
     .await;
-    assert_eq!(logged["detail"]["subject"], json!("SN-CS201"), "{logged}");
+    assert_eq!(logged["detail"]["subject"], json!(subject), "{logged}");
 
     // With it, the charger comes back presenting it, and may be held to profile 3.
     cp.go_offline();
@@ -416,11 +405,54 @@ async fn a_two_oh_one_charger_gets_its_certificate_over_ocpp_and_moves_to_profil
         .await
         .expect("reconnects with its certificate");
     let v = eventually("connected with the certificate", || async {
-        let v = station(&api, "CS201").await;
-        (v["transport"]["client_certificate"]["subject"] == json!("SN-CS201")).then_some(v)
+        let v = station(api, id).await;
+        (v["transport"]["client_certificate"]["subject"] == json!(subject)).then_some(v)
     })
     .await;
-    assert_eq!(v["protocol"], json!("ocpp2.0.1"));
-    let (s, v) = set_profile(&api, "CS201", 3).await;
+    assert_eq!(v["protocol"], json!(protocol));
+    let (s, v) = set_profile(api, id, 3).await;
     assert_eq!((s, v["profile_in_force"].clone()), (200, json!(3)), "{v}");
+    cp
+}
+
+#[tokio::test]
+async fn a_two_oh_one_charger_gets_its_certificate_over_ocpp_and_moves_to_profile_three() {
+    let api = start().await;
+    renews_its_certificate_over_ocpp(&api, "CS201", "ocpp2.0.1").await;
+}
+
+/// The 1.6 security extension: the same renewal, and the security events a charger reports kept
+/// as its security log, with the certificate and the profile change, in Health.
+#[tokio::test]
+async fn a_one_six_charger_with_the_security_extension_renews_its_certificate_and_reports_events() {
+    let api = start().await;
+    let cp = renews_its_certificate_over_ocpp(&api, "CP16", "ocpp1.6").await;
+    cp.call(chargeyard_ocpp::v16::SecurityEventNotificationRequest {
+        kind: chargeyard_ocpp::lenient::CiString::new("TamperDetectionActivated").expect("fits"),
+        timestamp: chargeyard_ocpp::lenient::Timestamp::now(),
+        tech_info: chargeyard_ocpp::lenient::CiString::new("cabinet door opened").ok(),
+    })
+    .await
+    .expect("answered");
+    let (s, health) = api.req("GET", "/api/stations/CP16/health", None).await;
+    assert_eq!(s, 200);
+    let kinds: Vec<&str> = health["security"]
+        .as_array()
+        .expect("a security log")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["security_event", "security_profile", "certificate_signed"],
+        "newest first: {health}"
+    );
+    assert_eq!(
+        health["security"][0]["detail"]["type"],
+        json!("TamperDetectionActivated")
+    );
+    assert_eq!(
+        health["security"][0]["detail"]["techInfo"],
+        json!("cabinet door opened")
+    );
 }

@@ -138,13 +138,43 @@ impl Engine {
             })
     }
 
-    /// Send a station the certificate signed for it (2.x CertificateSigned), once the request it
-    /// came from has been answered; the outcome goes into its log.
-    pub(crate) fn send_certificate(&self, id: &str, chain: String, kind: &'static str) {
+    /// A station's request for a certificate (SignCertificate, any version): signed and sent back
+    /// after the answer (see [`Engine::send_certificate`]), or refused with the reason, which goes
+    /// into its log and is returned for the answer.
+    pub(crate) async fn certificate_request(
+        &self,
+        id: &str,
+        csr_pem: &str,
+        kind: Option<&'static str>,
+    ) -> Result<std::result::Result<(), String>> {
+        match self.sign_station_certificate(id, csr_pem).await {
+            Ok(chain) => {
+                self.send_certificate(id, chain, kind);
+                Ok(Ok(()))
+            }
+            Err(e) => self.certificate_refused(id, e.to_string()).await.map(Err),
+        }
+    }
+
+    /// Note in a station's log that it was given no certificate, and why; the reason back.
+    pub(crate) async fn certificate_refused(&self, id: &str, reason: String) -> Result<String> {
+        let detail = serde_json::json!({ "reason": reason });
+        self.station_event(id, "certificate_refused", detail)
+            .await?;
+        Ok(reason)
+    }
+
+    /// Send a station the certificate signed for it (CertificateSigned; `kind` is 2.x's
+    /// certificateType, which 1.6 has not), once the request it came from has been answered; the
+    /// outcome goes into its log.
+    fn send_certificate(&self, id: &str, chain: String, kind: Option<&'static str>) {
         let (engine, id) = (self.clone(), id.to_string());
         let subject = crate::tls::first_certificate(&chain).map(|c| c.subject);
         self.inner.tasks.spawn(async move {
-            let payload = serde_json::json!({ "certificateChain": chain, "certificateType": kind });
+            let mut payload = serde_json::json!({ "certificateChain": chain });
+            if let Some(kind) = kind {
+                payload["certificateType"] = kind.into();
+            }
             let answer = engine
                 .command_json(&id, "CertificateSigned", payload, "chargeyard")
                 .await;

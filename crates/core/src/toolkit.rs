@@ -214,6 +214,9 @@ pub struct Health {
     pub last_refused_reason: Option<String>,
     /// Recent connects and disconnects (with the reason), newest first.
     pub connections: Vec<StationEvent>,
+    /// The station's security log, newest first: security events it reported, certificates signed
+    /// for it or refused, and changes of its security profile.
+    pub security: Vec<StationEvent>,
     /// Station clock minus ours, s: the median over its recent timed statuses.
     pub clock_skew_s: Option<f64>,
     pub quirks: Vec<QuirkRecord>,
@@ -223,6 +226,14 @@ pub struct Health {
     pub failed_commands: Vec<CommandRecord>,
     pub findings: Vec<Finding>,
 }
+
+/// What the station's security log holds (event kinds).
+const SECURITY_LOG: &[&str] = &[
+    "security_event",
+    "certificate_signed",
+    "certificate_refused",
+    "security_profile",
+];
 
 /// How far back an answer is looked for: the longest a CALL can wait for one.
 fn pairing_window(engine: &Engine) -> Duration {
@@ -710,6 +721,7 @@ impl Engine {
 
         let connections: Vec<StationEvent> =
             events::list_kinds(reader, station_id, &["connected", "disconnected"], 20).await?;
+        let security = events::list_kinds(reader, station_id, SECURITY_LOG, 30).await?;
         let since = now - Duration::hours(24);
         let connects = connections
             .iter()
@@ -803,6 +815,7 @@ impl Engine {
             last_refused_at: station.last_refused_at,
             last_refused_reason: station.last_refused_reason,
             connections,
+            security,
             clock_skew_s,
             quirks,
             errors,

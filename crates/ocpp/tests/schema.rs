@@ -407,6 +407,54 @@ fn every_message_of_every_profile_is_schema_valid_both_ways() {
         },
         UpdateFirmwareResponse {}
     );
+    // The security extension.
+    c!(
+        SecurityEventNotificationRequest {
+            kind: s("TamperDetectionActivated"),
+            timestamp: ts("2024-01-01T00:00:00Z"),
+            tech_info: Some(s("lid opened")),
+        },
+        SecurityEventNotificationResponse {}
+    );
+    c!(
+        SignCertificateRequest {
+            csr: s("-----BEGIN CERTIFICATE REQUEST-----"),
+        },
+        SignCertificateResponse {
+            status: GenericStatus::Accepted
+        }
+    );
+    c!(
+        LogStatusNotificationRequest {
+            status: UploadLogStatus::Uploading,
+            request_id: Some(3),
+        },
+        LogStatusNotificationResponse {}
+    );
+    c!(
+        SignedFirmwareStatusNotificationRequest {
+            status: SignedFirmwareStatus::SignatureVerified,
+            request_id: None,
+        },
+        SignedFirmwareStatusNotificationResponse {}
+    );
+    c!(
+        CertificateSignedRequest {
+            certificate_chain: s("-----BEGIN CERTIFICATE-----"),
+        },
+        CertificateSignedResponse {
+            status: GenericStatus::Rejected
+        }
+    );
+    c!(
+        ExtendedTriggerMessageRequest {
+            requested_message: ExtendedMessageTrigger::SignChargePointCertificate,
+            connector_id: None,
+        },
+        ExtendedTriggerMessageResponse {
+            status: TriggerMessageStatus::Accepted
+        }
+    );
     covered.sort();
     assert_eq!(covered, Action::ALL.to_vec(), "every 1.6 action is covered");
 }
@@ -555,8 +603,8 @@ fn what_cannot_be_understood_gets_the_16_error_code() {
         ("FooBar", json!({}), ErrorCode::NotImplemented),
         ("Reset", json!({"type": "Hard"}), ErrorCode::NotSupported),
         (
-            "SignCertificate",
-            json!({"csr": "x"}),
+            "InstallCertificate",
+            json!({"certificateType": "CentralSystemRootCertificate", "certificate": "x"}),
             ErrorCode::NotSupported,
         ),
         (
@@ -663,8 +711,8 @@ fn every_command_has_a_schema_valid_template_that_decodes_strictly() {
         call.value.check().expect("template passes the send checks");
     }
     assert_eq!(
-        commands, 19,
-        "every 1.6 command (incl. DataTransfer) has a template"
+        commands, 21,
+        "every 1.6 command (incl. DataTransfer and the security extension's two) has a template"
     );
 }
 

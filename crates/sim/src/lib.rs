@@ -265,6 +265,20 @@ struct State {
     certificate: Option<(String, String)>,
 }
 
+impl State {
+    /// Install a certificate chain sent for the key of the request made; false when none was
+    /// asked for or it is not a certificate.
+    fn install_certificate(&mut self, chain: &str) -> bool {
+        match self.pending_key.take() {
+            Some(key) if chain.contains("BEGIN CERTIFICATE") => {
+                self.certificate = Some((chain.to_string(), key));
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
 type Waiter = oneshot::Sender<std::result::Result<Value, SimError>>;
 
 struct Inner {
@@ -1056,7 +1070,57 @@ impl ChargePoint {
                 );
                 json(&UpdateFirmwareResponse {})
             }
+            // The security extension: a new certificate asked for, and installed when it comes.
+            CentralSystemCall::ExtendedTriggerMessage(r) => {
+                let status = if r.requested_message
+                    == chargeyard_ocpp::v16::ExtendedMessageTrigger::SignChargePointCertificate
+                {
+                    let cp = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = cp.request_certificate().await {
+                            tracing::warn!("asking for a certificate failed: {e}");
+                        }
+                    });
+                    TriggerMessageStatus::Accepted
+                } else {
+                    TriggerMessageStatus::NotImplemented
+                };
+                json(&chargeyard_ocpp::v16::ExtendedTriggerMessageResponse { status })
+            }
+            CentralSystemCall::CertificateSigned(r) => {
+                let status = if st.install_certificate(r.certificate_chain.as_str()) {
+                    chargeyard_ocpp::v16::GenericStatus::Accepted
+                } else {
+                    chargeyard_ocpp::v16::GenericStatus::Rejected
+                };
+                json(&chargeyard_ocpp::v16::CertificateSignedResponse { status })
+            }
         }
+    }
+
+    /// Make a new key and ask the central system to sign a certificate for it (SignCertificate),
+    /// issued to this charger's serial number, as a charger renewing its client certificate does.
+    /// The key waits for the CertificateSigned that follows. Returns the central system's answer.
+    pub async fn request_certificate(&self) -> Result<Value> {
+        let key = rcgen::KeyPair::generate().map_err(|e| SimError::BadAnswer(e.to_string()))?;
+        let mut params = rcgen::CertificateParams::default();
+        let serial = format!("SN-{}", self.inner.cfg.station_id);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, serial);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "Chargeyard simulator");
+        let csr = params
+            .serialize_request(&key)
+            .and_then(|r| r.pem())
+            .map_err(|e| SimError::BadAnswer(e.to_string()))?;
+        lock(&self.inner.state).pending_key = Some(key.serialize_pem());
+        let mut payload = serde_json::json!({ "csr": csr });
+        if self.speaks_v201() {
+            payload["certificateType"] = "ChargingStationCertificate".into();
+        }
+        self.send_call("SignCertificate", payload).await
     }
 
     /// Upload a diagnostics log to `location`, reporting progress like a charger.

@@ -504,31 +504,6 @@ impl ChargePoint {
         }
     }
 
-    /// Make a new key and ask the CSMS to sign a certificate for it (SignCertificate), issued to
-    /// this charger's serial number, as a charger renewing its client certificate does. The key
-    /// waits for the CertificateSigned that follows. Returns the CSMS's answer.
-    pub async fn request_certificate(&self) -> Result<Value> {
-        let key = rcgen::KeyPair::generate().map_err(|e| SimError::BadAnswer(e.to_string()))?;
-        let mut params = rcgen::CertificateParams::default();
-        let serial = format!("SN-{}", self.inner.cfg.station_id);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, serial);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::OrganizationName, "Chargeyard simulator");
-        let csr = params
-            .serialize_request(&key)
-            .and_then(|r| r.pem())
-            .map_err(|e| SimError::BadAnswer(e.to_string()))?;
-        lock(&self.inner.state).pending_key = Some(key.serialize_pem());
-        self.send_call(
-            "SignCertificate",
-            json!({ "csr": csr, "certificateType": "ChargingStationCertificate" }),
-        )
-        .await
-    }
-
     /// Answer a 2.0.1 command like a charger, and start whatever follows from it.
     pub(crate) fn answer_v201(
         &self,
@@ -842,17 +817,8 @@ impl ChargePoint {
                 }
             }
             CsmsCall::CertificateSigned(_) => {
-                let chain = p["certificateChain"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                match st.pending_key.take() {
-                    Some(key) if chain.contains("BEGIN CERTIFICATE") => {
-                        st.certificate = Some((chain, key));
-                        status(true, "")
-                    }
-                    _ => status(false, "Rejected"),
-                }
+                let chain = p["certificateChain"].as_str().unwrap_or_default();
+                status(st.install_certificate(chain), "Rejected")
             }
             CsmsCall::UnlockConnector(_) => {
                 let evse = p["evseId"].as_i64().unwrap_or_default();

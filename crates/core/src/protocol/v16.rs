@@ -198,22 +198,48 @@ pub(crate) async fn handle(
             }))
         }
         ChargePointCall::DiagnosticsStatusNotification(r) => {
-            engine
-                .station_status(
-                    station_id,
-                    "diagnostics_status",
-                    r.status.as_str().to_string(),
-                )
-                .await?;
-            Ok(json!({}))
+            noted_status(engine, station_id, "diagnostics_status", r.status.as_str()).await
         }
         ChargePointCall::FirmwareStatusNotification(r) => {
+            noted_status(engine, station_id, "firmware_status", r.status.as_str()).await
+        }
+        // The security extension: the same as 2.0.1's messages of these names.
+        ChargePointCall::SecurityEventNotification(r) => {
             engine
-                .station_status(station_id, "firmware_status", r.status.as_str().to_string())
+                .station_event(station_id, "security_event", to_json(&r))
                 .await?;
             Ok(json!({}))
         }
+        ChargePointCall::SignCertificate(r) => {
+            let signed = engine
+                .certificate_request(station_id, r.csr.as_str(), None)
+                .await?;
+            let status = match signed {
+                Ok(()) => v16::GenericStatus::Accepted,
+                Err(_) => v16::GenericStatus::Rejected,
+            };
+            Ok(to_json(&v16::SignCertificateResponse { status }))
+        }
+        ChargePointCall::LogStatusNotification(r) => {
+            noted_status(engine, station_id, "diagnostics_status", r.status.as_str()).await
+        }
+        ChargePointCall::SignedFirmwareStatusNotification(r) => {
+            noted_status(engine, station_id, "firmware_status", r.status.as_str()).await
+        }
     }
+}
+
+/// A status the station reports about a transfer (diagnostics, firmware): kept, answered `{}`.
+async fn noted_status(
+    engine: &Engine,
+    station_id: &str,
+    key: &'static str,
+    status: &str,
+) -> Result<Value> {
+    engine
+        .station_status(station_id, key, status.to_string())
+        .await?;
+    Ok(json!({}))
 }
 
 /// Check a 1.6 command given as JSON strictly, as it would be sent.
@@ -319,9 +345,15 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
                 TriggerMessage::LogStatusNotification => {
                     v16::MessageTrigger::DiagnosticsStatusNotification
                 }
+                // The security extension's trigger, which chargers without it answer NotSupported.
                 TriggerMessage::SignCertificate => {
-                    return Err(Error::Invalid(
-                        "an OCPP 1.6 charger is asked for a new certificate through the security extension (ExtendedTriggerMessage), which Chargeyard does not speak yet: renew it on the charger".into(),
+                    return Ok(call(
+                        Action::ExtendedTriggerMessage,
+                        to_json(&v16::ExtendedTriggerMessageRequest {
+                            requested_message:
+                                v16::ExtendedMessageTrigger::SignChargePointCertificate,
+                            connector_id: None,
+                        }),
                     ));
                 }
             };

@@ -291,23 +291,18 @@ pub(crate) async fn handle(
         StationCall::SignCertificate(r) => {
             let v2g = r.certificate_type.as_ref().map(|t| t.as_str()) == Some("V2GCertificate");
             let signed = if v2g {
-                Err(Error::Invalid(
-                    "V2G certificates come from the V2G PKI (Plug & Charge), not the depot's CA"
-                        .into(),
-                ))
+                let why =
+                    "V2G certificates come from the V2G PKI (Plug & Charge), not the depot's CA";
+                Err(engine.certificate_refused(sid, why.into()).await?)
             } else {
-                engine.sign_station_certificate(sid, r.csr.as_str()).await
+                let kind = Some("ChargingStationCertificate");
+                engine
+                    .certificate_request(sid, r.csr.as_str(), kind)
+                    .await?
             };
             Ok(to_json(&match signed {
-                Ok(chain) => {
-                    engine.send_certificate(sid, chain, "ChargingStationCertificate");
-                    v201::SignCertificateResponse::new(v201::GenericStatusEnum::Accepted)
-                }
-                Err(e) => {
-                    let why = e.to_string();
-                    engine
-                        .station_event(sid, "certificate_refused", json!({ "reason": why }))
-                        .await?;
+                Ok(()) => v201::SignCertificateResponse::new(v201::GenericStatusEnum::Accepted),
+                Err(why) => {
                     let mut answer =
                         v201::SignCertificateResponse::new(v201::GenericStatusEnum::Rejected);
                     let mut info = v201::StatusInfo::new(

@@ -1,5 +1,6 @@
 //! Every OCPP 1.6 message of the six feature profiles (Core, FirmwareManagement,
-//! LocalAuthListManagement, Reservation, SmartCharging, RemoteTrigger), request and response.
+//! LocalAuthListManagement, Reservation, SmartCharging, RemoteTrigger), request and response, and
+//! those of the security whitepaper's extension that Chargeyard speaks (at the end).
 
 use serde::{Deserialize, Serialize};
 
@@ -399,3 +400,75 @@ pub struct UpdateFirmwareRequest {
 }
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct UpdateFirmwareResponse {}
+
+// ---- The security extension (OCPP 1.6 security whitepaper, edition 2) --------------------------
+
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityEventNotificationRequest {
+    /// The event, as the whitepaper's list names it (FirmwareUpdated, TamperDetectionActivated, …)
+    /// or the vendor's own.
+    #[serde(rename = "type")]
+    pub kind: CiString<50>,
+    pub timestamp: Timestamp,
+    pub tech_info: Option<CiString<255>>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SecurityEventNotificationResponse {}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignCertificateRequest {
+    /// A PEM certificate signing request for the charge point's client certificate.
+    pub csr: CiString<5500>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignCertificateResponse {
+    pub status: GenericStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateSignedRequest {
+    /// PEM, the charge point's certificate first, then the CAs that signed it.
+    pub certificate_chain: CiString<10000>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertificateSignedResponse {
+    pub status: GenericStatus,
+}
+
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtendedTriggerMessageRequest {
+    pub requested_message: ExtendedMessageTrigger,
+    #[serde(default, deserialize_with = "opt_int")]
+    pub connector_id: Option<i64>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExtendedTriggerMessageResponse {
+    pub status: TriggerMessageStatus,
+}
+
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogStatusNotificationRequest {
+    pub status: UploadLogStatus,
+    #[serde(default, deserialize_with = "opt_int")]
+    pub request_id: Option<i64>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct LogStatusNotificationResponse {}
+
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedFirmwareStatusNotificationRequest {
+    pub status: SignedFirmwareStatus,
+    #[serde(default, deserialize_with = "opt_int")]
+    pub request_id: Option<i64>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SignedFirmwareStatusNotificationResponse {}

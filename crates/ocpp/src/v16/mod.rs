@@ -87,20 +87,21 @@ actions! {
     TriggerMessage: ToStation => TriggerMessageRequest, TriggerMessageResponse;
     UnlockConnector: ToStation => UnlockConnectorRequest, UnlockConnectorResponse;
     UpdateFirmware: ToStation => UpdateFirmwareRequest, UpdateFirmwareResponse;
+    // The security extension.
+    SecurityEventNotification: FromStation => SecurityEventNotificationRequest, SecurityEventNotificationResponse;
+    SignCertificate: FromStation => SignCertificateRequest, SignCertificateResponse;
+    LogStatusNotification: FromStation => LogStatusNotificationRequest, LogStatusNotificationResponse;
+    SignedFirmwareStatusNotification: FromStation => SignedFirmwareStatusNotificationRequest, SignedFirmwareStatusNotificationResponse;
+    CertificateSigned: ToStation => CertificateSignedRequest, CertificateSignedResponse;
+    ExtendedTriggerMessage: ToStation => ExtendedTriggerMessageRequest, ExtendedTriggerMessageResponse;
 }
 
-/// Actions of the 1.6 security whitepaper: recognised, not (yet) supported.
+/// Actions of the 1.6 security whitepaper not spoken (yet): recognised, answered NotSupported.
 pub const SECURITY_EXTENSION_ACTIONS: &[&str] = &[
-    "CertificateSigned",
     "DeleteCertificate",
-    "ExtendedTriggerMessage",
     "GetInstalledCertificateIds",
     "GetLog",
     "InstallCertificate",
-    "LogStatusNotification",
-    "SecurityEventNotification",
-    "SignCertificate",
-    "SignedFirmwareStatusNotification",
     "SignedUpdateFirmware",
 ];
 
@@ -133,6 +134,10 @@ crate::call_enum!(
         StartTransaction(StartTransactionRequest),
         StatusNotification(StatusNotificationRequest),
         StopTransaction(StopTransactionRequest),
+        SecurityEventNotification(SecurityEventNotificationRequest),
+        SignCertificate(SignCertificateRequest),
+        LogStatusNotification(LogStatusNotificationRequest),
+        SignedFirmwareStatusNotification(SignedFirmwareStatusNotificationRequest),
     }
 );
 
@@ -158,6 +163,8 @@ crate::call_enum!(
         TriggerMessage(TriggerMessageRequest),
         UnlockConnector(UnlockConnectorRequest),
         UpdateFirmware(UpdateFirmwareRequest),
+        CertificateSigned(CertificateSignedRequest),
+        ExtendedTriggerMessage(ExtendedTriggerMessageRequest),
     }
 );
 

@@ -48,6 +48,11 @@ pub fn template(action: Action) -> Option<Value> {
             json!({"requestedMessage": "StatusNotification", "connectorId": 1})
         }
         Action::UnlockConnector => json!({"connectorId": 1}),
+        // The security extension.
+        Action::ExtendedTriggerMessage => json!({"requestedMessage": "SignChargePointCertificate"}),
+        Action::CertificateSigned => json!({
+            "certificateChain": "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n"
+        }),
         Action::UpdateFirmware => json!({
             "location": "http://192.0.2.1/firmware.bin", "retrieveDate": "2030-01-01T00:00:00Z"
         }),

@@ -168,6 +168,29 @@ ocpp_enum!(strict MessageTrigger {
     FirmwareStatusNotification = "FirmwareStatusNotification", Heartbeat = "Heartbeat",
     MeterValues = "MeterValues", StatusNotification = "StatusNotification",
 });
+// ---- The security extension (OCPP 1.6 security whitepaper) ----
+
+ocpp_enum!(lenient GenericStatus { Accepted = "Accepted", Rejected = "Rejected" });
+ocpp_enum!(strict ExtendedMessageTrigger {
+    BootNotification = "BootNotification", LogStatusNotification = "LogStatusNotification",
+    FirmwareStatusNotification = "FirmwareStatusNotification", Heartbeat = "Heartbeat",
+    MeterValues = "MeterValues", SignChargePointCertificate = "SignChargePointCertificate",
+    StatusNotification = "StatusNotification",
+});
+ocpp_enum!(lenient UploadLogStatus {
+    BadMessage = "BadMessage", Idle = "Idle", NotSupportedOperation = "NotSupportedOperation",
+    PermissionDenied = "PermissionDenied", Uploaded = "Uploaded", UploadFailure = "UploadFailure",
+    Uploading = "Uploading",
+});
+ocpp_enum!(lenient SignedFirmwareStatus {
+    Downloaded = "Downloaded", DownloadFailed = "DownloadFailed", Downloading = "Downloading",
+    DownloadScheduled = "DownloadScheduled", DownloadPaused = "DownloadPaused", Idle = "Idle",
+    InstallationFailed = "InstallationFailed", Installing = "Installing", Installed = "Installed",
+    InstallRebooting = "InstallRebooting", InstallScheduled = "InstallScheduled",
+    InstallVerificationFailed = "InstallVerificationFailed", InvalidSignature = "InvalidSignature",
+    SignatureVerified = "SignatureVerified",
+});
+
 ocpp_enum!(lenient TriggerMessageStatus {
     Accepted = "Accepted", Rejected = "Rejected", NotImplemented = "NotImplemented",
 });

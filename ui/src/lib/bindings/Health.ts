@@ -27,6 +27,11 @@ refused_connections: number, last_refused_at: string | null, last_refused_reason
  */
 connections: Array<StationEvent>, 
 /**
+ * The station's security log, newest first: security events it reported, certificates signed
+ * for it or refused, and changes of its security profile.
+ */
+security: Array<StationEvent>, 
+/**
  * Station clock minus ours, s: the median over its recent timed statuses.
  */
 clock_skew_s: number | null, quirks: Array<QuirkRecord>, 
