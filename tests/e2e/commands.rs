@@ -352,6 +352,36 @@ async fn every_command_round_trips_against_the_simulator_and_is_logged() {
     )
     .await
     .expect("firmware");
+    // The security extension: a trigger it does not answer for that message, and a certificate
+    // it never asked for.
+    assert_eq!(
+        e.call(
+            "CP1",
+            ExtendedTriggerMessageRequest {
+                requested_message: ExtendedMessageTrigger::Heartbeat,
+                connector_id: None,
+            },
+            who,
+        )
+        .await
+        .expect("extended trigger")
+        .status,
+        TriggerMessageStatus::NotImplemented
+    );
+    assert_eq!(
+        e.call(
+            "CP1",
+            CertificateSignedRequest {
+                certificate_chain: ci("-----BEGIN CERTIFICATE-----"),
+            },
+            who,
+        )
+        .await
+        .expect("certificate")
+        .status,
+        GenericStatus::Rejected,
+        "no request of its own was waiting for it"
+    );
     // Nothing listens at those locations: the station reports the transfers failed.
     eventually("failed transfers reported", || async {
         let st = e.station("CP1").await.ok()?;

@@ -219,7 +219,11 @@ async fn the_composer_offers_valid_templates_and_refuses_invalid_payloads_before
     let (s, templates) = api.req("GET", "/api/ocpp/commands", None).await;
     assert_eq!(s, 200);
     let templates = templates.as_array().expect("list").clone();
-    assert_eq!(templates.len(), 19, "every 1.6 command");
+    assert_eq!(
+        templates.len(),
+        21,
+        "every 1.6 command, the security extension's two included"
+    );
     for t in &templates {
         let action = t["action"].as_str().expect("action");
         let (s, v) = api
