@@ -145,11 +145,10 @@ impl Engine {
         &self,
         id: &str,
         csr_pem: &str,
-        kind: Option<&'static str>,
     ) -> Result<std::result::Result<(), String>> {
         match self.sign_station_certificate(id, csr_pem).await {
             Ok(chain) => {
-                self.send_certificate(id, chain, kind);
+                self.send_certificate(id, chain);
                 Ok(Ok(()))
             }
             Err(e) => self.certificate_refused(id, e.to_string()).await.map(Err),
@@ -164,24 +163,24 @@ impl Engine {
         Ok(reason)
     }
 
-    /// Send a station the certificate signed for it (CertificateSigned; `kind` is 2.x's
-    /// certificateType, which 1.6 has not), once the request it came from has been answered; the
-    /// outcome goes into its log.
-    fn send_certificate(&self, id: &str, chain: String, kind: Option<&'static str>) {
+    /// Send a station the certificate signed for it (CertificateSigned), once the request it came
+    /// from has been answered; the outcome goes into its log.
+    fn send_certificate(&self, id: &str, chain: String) {
         let (engine, id) = (self.clone(), id.to_string());
         let subject = crate::tls::first_certificate(&chain).map(|c| c.subject);
         self.inner.tasks.spawn(async move {
-            let mut payload = serde_json::json!({ "certificateChain": chain });
-            if let Some(kind) = kind {
-                payload["certificateType"] = kind.into();
-            }
-            let answer = engine
-                .command_json(&id, "CertificateSigned", payload, "chargeyard")
-                .await;
-            let (event, detail) = match answer {
-                Ok(v) => (
+            let intent = crate::protocol::Intent::CertificateSigned { chain };
+            let (event, detail) = match engine.intent(&id, intent, "chargeyard").await {
+                Ok(answer) if answer.status == "Accepted" => (
                     "certificate_signed",
-                    serde_json::json!({ "subject": subject, "answer": v }),
+                    serde_json::json!({ "subject": subject }),
+                ),
+                Ok(answer) => (
+                    "certificate_refused",
+                    serde_json::json!({
+                        "subject": subject,
+                        "reason": format!("the charger answered {}", answer.status),
+                    }),
                 ),
                 Err(e) => (
                     "certificate_refused",

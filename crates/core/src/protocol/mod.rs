@@ -199,6 +199,10 @@ pub(crate) enum Intent {
     SetPassword {
         password: String,
     },
+    /// The client certificate signed for it (PEM chain, leaf first): CertificateSigned.
+    CertificateSigned {
+        chain: String,
+    },
     ClearCache,
     /// 2.x: the cost of a running transaction so far, for the charger's display.
     CostUpdated {

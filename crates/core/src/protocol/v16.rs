@@ -212,7 +212,7 @@ pub(crate) async fn handle(
         }
         ChargePointCall::SignCertificate(r) => {
             let signed = engine
-                .certificate_request(station_id, r.csr.as_str(), None)
+                .certificate_request(station_id, r.csr.as_str())
                 .await?;
             let status = match signed {
                 Ok(()) => v16::GenericStatus::Accepted,
@@ -377,6 +377,12 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
             }
         }
         Intent::ClearCache => call(Action::ClearCache, to_json(&v16::ClearCacheRequest {})),
+        Intent::CertificateSigned { chain } => call(
+            Action::CertificateSigned,
+            to_json(&v16::CertificateSignedRequest {
+                certificate_chain: ci(chain)?,
+            }),
+        ),
         Intent::CostUpdated { .. } => {
             return Err(Error::Invalid(
                 "OCPP 1.6 has no CostUpdated; a 1.6 charger is not told costs".into(),

@@ -295,10 +295,7 @@ pub(crate) async fn handle(
                     "V2G certificates come from the V2G PKI (Plug & Charge), not the depot's CA";
                 Err(engine.certificate_refused(sid, why.into()).await?)
             } else {
-                let kind = Some("ChargingStationCertificate");
-                engine
-                    .certificate_request(sid, r.csr.as_str(), kind)
-                    .await?
+                engine.certificate_request(sid, r.csr.as_str()).await?
             };
             Ok(to_json(&match signed {
                 Ok(()) => v201::SignCertificateResponse::new(v201::GenericStatusEnum::Accepted),
@@ -720,6 +717,11 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
             Action::ClearCache,
             to_json(&v201::ClearCacheRequest::default()),
         ),
+        Intent::CertificateSigned { chain } => {
+            let mut r = v201::CertificateSignedRequest::new(ci(chain)?);
+            r.certificate_type = Some(v201::CertificateSigningUseEnum::ChargingStationCertificate);
+            call(Action::CertificateSigned, to_json(&r))
+        }
         Intent::CostUpdated {
             charger_tx_id,
             total,
