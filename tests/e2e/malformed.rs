@@ -1,7 +1,9 @@
 //! Bad frames get the right 1.6 CALLERROR (when an id can be recovered) and never cost the
 //! connection.
 
-use futures_util::SinkExt;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -153,4 +155,39 @@ async fn calls_the_text_path_leaves_alone_are_answered_as_before() {
         (faulted(1) && !faulted(2)).then_some(())
     })
     .await;
+}
+
+/// A message over the size limit (1 MiB) ends the connection with close code 1009, and the
+/// station's log says why it went; the station connects again as before.
+#[tokio::test]
+async fn an_oversized_message_closes_with_1009_and_the_reason_is_logged() {
+    let h = Harness::open().await;
+    let mut ws = raw_booted(&h.url, "HUGE").await;
+    let data = "x".repeat((1 << 20) + 1);
+    let frame = format!(r#"[2,"big","DataTransfer",{{"vendorId":"V","data":"{data}"}}]"#);
+    ws.send(Message::text(frame)).await.expect("send");
+    let code = loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("closed within 10 s");
+        match msg {
+            Some(Ok(Message::Close(Some(c)))) => break u16::from(c.code),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(code, 1009);
+    let reason = eventually("the disconnect logged with its reason", || async {
+        let st = h.engine.station("HUGE").await.ok()?;
+        st.events
+            .iter()
+            .find(|e| e.kind == "disconnected")
+            .map(|e| e.detail["reason"].clone())
+    })
+    .await;
+    assert_eq!(
+        reason,
+        json!("a message over the size limit (closed with 1009)")
+    );
+    raw_booted(&h.url, "HUGE").await;
 }

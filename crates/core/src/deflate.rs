@@ -109,7 +109,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Sink<Message> for Deflated<S> {
             Message::Binary(b) => Frame::binary(b),
             Message::Ping(p) => Frame::ping(p),
             Message::Pong(p) => Frame::pong(p),
-            Message::Close(_) => Frame::close(yawc::close::CloseCode::Normal, ""),
+            Message::Close(Some(c)) => Frame::close(u16::from(c.code).into(), c.reason.as_bytes()),
+            Message::Close(None) => Frame::close(yawc::close::CloseCode::Normal, ""),
             Message::Frame(_) => return Ok(()),
         };
         Pin::new(&mut self.0).start_send(frame)

@@ -14,6 +14,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_util::sync::CancellationToken;
 
 use crate::commands::{CallFailure, OutboundCall};
@@ -90,6 +92,24 @@ async fn send(
     sink.send(Message::text(text)).await.is_ok()
 }
 
+/// A read error of a station's connection, whichever WebSocket library carries it.
+pub(crate) trait ReadError: std::fmt::Display {
+    /// The station sent a message over the size limit.
+    fn too_big(&self) -> bool;
+}
+
+impl ReadError for tokio_tungstenite::tungstenite::Error {
+    fn too_big(&self) -> bool {
+        matches!(self, tokio_tungstenite::tungstenite::Error::Capacity(_))
+    }
+}
+
+impl ReadError for yawc::WebSocketError {
+    fn too_big(&self) -> bool {
+        matches!(self, yawc::WebSocketError::FrameTooLarge)
+    }
+}
+
 pub(crate) async fn run<W, E>(
     engine: Engine,
     ws: W,
@@ -100,7 +120,7 @@ pub(crate) async fn run<W, E>(
     cancel: CancellationToken,
 ) where
     W: futures_util::Stream<Item = Result<Message, E>> + futures_util::Sink<Message> + Unpin + Send,
-    E: std::fmt::Display,
+    E: ReadError,
 {
     let cfg = engine.config().clone();
     let (mut sink, mut stream) = ws.split();
@@ -143,6 +163,17 @@ pub(crate) async fn run<W, E>(
             msg = stream.next() => {
                 let msg = match msg {
                     Some(Ok(m)) => m,
+                    // A message over the size limit ends the connection with 1009, as RFC 6455
+                    // has it, and the reason stays in the station's log.
+                    Some(Err(e)) if e.too_big() => {
+                        tracing::warn!("a message over {} bytes: closing with 1009", cfg.max_message_size);
+                        let close = CloseFrame {
+                            code: CloseCode::Size,
+                            reason: format!("message over {} bytes", cfg.max_message_size).into(),
+                        };
+                        let _ = sink.send(Message::Close(Some(close))).await;
+                        break 'session "a message over the size limit (closed with 1009)";
+                    }
                     Some(Err(e)) => {
                         tracing::info!("read error: {e}");
                         break 'session "connection error";
