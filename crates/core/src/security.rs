@@ -97,7 +97,7 @@ impl Engine {
     }
 
     /// The depot's CA certificate (PEM), to install in chargers.
-    pub fn tls_ca_pem(&self) -> Result<String> {
+    pub fn tls_ca_pem(&self) -> String {
         self.inner.tls.ca_pem()
     }
 

@@ -116,6 +116,7 @@ struct Loaded {
     /// The same certificate for the console over HTTPS (no client certificates asked for).
     console: Arc<rustls::ServerConfig>,
     ca: CertificateSummary,
+    ca_pem: String,
     server: CertificateSummary,
     imported: bool,
     trusted: Vec<CertificateSummary>,
@@ -177,7 +178,7 @@ impl Tls {
         TlsInfo {
             charger_urls,
             ca: l.ca.clone(),
-            ca_pem: read(&self.dir, CA_CERT).unwrap_or_default(),
+            ca_pem: l.ca_pem.clone(),
             ca_file: self.dir.join(CA_CERT).display().to_string(),
             server: l.server.clone(),
             imported: l.imported,
@@ -199,8 +200,8 @@ impl Tls {
     }
 
     /// The depot's CA certificate, PEM, to install in chargers.
-    pub fn ca_pem(&self) -> Result<String> {
-        std::fs::read_to_string(self.dir.join(CA_CERT)).map_err(|e| tls_error(CA_CERT, e))
+    pub fn ca_pem(&self) -> String {
+        self.read().ca_pem.clone()
     }
 
     /// Note a connection refused during the TLS handshake.
@@ -241,7 +242,7 @@ impl Tls {
                 leaf.not_before.format("%Y-%m-%d %H:%M UTC")
             )));
         }
-        server_config(chain, key, &trusted_roots(&self.dir)?.0).map_err(|e| {
+        server_config(chain, key, None).map_err(|e| {
             Error::Invalid(format!("the key does not go with this certificate ({e})"))
         })?;
         write(&self.dir, IMPORTED_CERT, &import.certificate_pem)?;
@@ -431,8 +432,11 @@ fn host_label() -> String {
 }
 
 /// Make a server certificate for `names` signed by the depot's CA: chain PEM (leaf, CA), key PEM.
-fn make_server_certificate(dir: &Path, names: &[String]) -> Result<(String, String)> {
-    let (issuer, ca_pem) = load_ca(dir)?;
+fn make_server_certificate(
+    issuer: &Issuer<'static, KeyPair>,
+    ca_pem: &str,
+    names: &[String],
+) -> Result<(String, String)> {
     let now = Utc::now();
     let sans = names
         .iter()
@@ -460,7 +464,7 @@ fn make_server_certificate(dir: &Path, names: &[String]) -> Result<(String, Stri
     params.use_authority_key_identifier_extension = true;
     let key = KeyPair::generate().map_err(|e| tls_error("server key", e))?;
     let cert = params
-        .signed_by(&key, &issuer)
+        .signed_by(&key, issuer)
         .map_err(|e| tls_error("server certificate", e))?;
     Ok((format!("{}{}", cert.pem(), ca_pem), key.serialize_pem()))
 }
@@ -482,10 +486,9 @@ fn server_due(dir: &Path, names: &[String], now: DateTime<Utc>) -> bool {
 }
 
 /// The CA certificates that client certificates may chain to: the depot's and the trusted ones.
-fn trusted_roots(dir: &Path) -> Result<(RootCertStore, Vec<CertificateSummary>)> {
+fn trusted_roots(dir: &Path, ca_pem: &str) -> Result<(RootCertStore, Vec<CertificateSummary>)> {
     let mut roots = RootCertStore::empty();
-    let ca =
-        certificates(&read(dir, CA_CERT).unwrap_or_default()).map_err(|e| tls_error(CA_CERT, e))?;
+    let ca = certificates(ca_pem).map_err(|e| tls_error(CA_CERT, e))?;
     roots
         .add(ca[0].clone())
         .map_err(|e| tls_error(CA_CERT, e))?;
@@ -499,18 +502,25 @@ fn trusted_roots(dir: &Path) -> Result<(RootCertStore, Vec<CertificateSummary>)>
     Ok((roots, trusted))
 }
 
+/// The TLS configuration for `chain` and `key`; with `client_roots`, a client certificate is
+/// asked for (chargers) and must chain to one of them, else none is asked for (the console).
 fn server_config(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
-    roots: &RootCertStore,
+    client_roots: Option<&RootCertStore>,
 ) -> std::result::Result<rustls::ServerConfig, String> {
     // A client certificate is asked for but not required: profile 2 stations have none, and
     // whether a station must present one is decided at the WebSocket handshake, where its id is
     // known.
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots.clone()), provider())
-        .allow_unauthenticated()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let verifier = match client_roots {
+        Some(roots) => {
+            WebPkiClientVerifier::builder_with_provider(Arc::new(roots.clone()), provider())
+                .allow_unauthenticated()
+                .build()
+                .map_err(|e| e.to_string())?
+        }
+        None => WebPkiClientVerifier::no_client_auth(),
+    };
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
@@ -522,13 +532,13 @@ fn server_config(
 }
 
 fn load(dir: &Path, names: &[String], now: DateTime<Utc>) -> Result<Loaded> {
-    let (_, ca_pem) = load_ca(dir)?;
+    let (issuer, ca_pem) = load_ca(dir)?;
     let imported = read(dir, IMPORTED_CERT).zip(read(dir, IMPORTED_KEY));
     let (chain_pem, key_pem) = match imported.clone() {
         Some(pair) => pair,
         None => {
             if server_due(dir, names, now) {
-                let (chain, key) = make_server_certificate(dir, names)?;
+                let (chain, key) = make_server_certificate(&issuer, &ca_pem, names)?;
                 write_secret(dir, SERVER_KEY, &key)?;
                 write(dir, SERVER_CERT, &chain)?;
                 tracing::info!("made a new server certificate for {}", names.join(", "));
@@ -544,19 +554,16 @@ fn load(dir: &Path, names: &[String], now: DateTime<Utc>) -> Result<Loaded> {
     let server = summary(&chain[0]).map_err(|e| tls_error(SERVER_CERT, e))?;
     let ca = summary(&certificates(&ca_pem).map_err(|e| tls_error(CA_CERT, e))?[0])
         .map_err(|e| tls_error(CA_CERT, e))?;
-    let (roots, trusted) = trusted_roots(dir)?;
-    let mut console = rustls::ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| tls_error("configuration", e))?
-        .with_no_client_auth()
-        .with_single_cert(chain.clone(), key.clone_key())
+    let (roots, trusted) = trusted_roots(dir, &ca_pem)?;
+    let console = server_config(chain.clone(), key.clone_key(), None)
         .map_err(|e| tls_error("configuration", e))?;
-    console.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let config = server_config(chain, key, &roots).map_err(|e| tls_error("configuration", e))?;
+    let config =
+        server_config(chain, key, Some(&roots)).map_err(|e| tls_error("configuration", e))?;
     Ok(Loaded {
         config: Arc::new(config),
         console: Arc::new(console),
         ca,
+        ca_pem,
         server,
         imported: imported.is_some(),
         trusted,

@@ -187,6 +187,20 @@ mod tests {
         std::fs::metadata(db.with_extension("db-wal")).map_or(0, |m| m.len())
     }
 
+    /// One statement through the writer.
+    async fn write(store: &Store, sql: &'static str) {
+        store
+            .writer
+            .write(move |c| {
+                Box::pin(async move {
+                    sqlx::query(sql).execute(c).await?;
+                    Ok(())
+                })
+            })
+            .await
+            .expect(sql);
+    }
+
     /// A reader holding an old snapshot keeps every checkpoint from finishing, so the WAL grows
     /// past [`WAL_DRIVE_BYTES`]; once it lets go, the writer empties and truncates the WAL by
     /// itself instead of keeping the file at its largest.
@@ -195,36 +209,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("wal.db");
         let store = Store::open(&db).await.expect("open");
-        store
-            .writer
-            .write(|c| {
-                Box::pin(async move {
-                    sqlx::query("CREATE TABLE filler (b BLOB)")
-                        .execute(c)
-                        .await?;
-                    Ok(())
-                })
-            })
-            .await
-            .expect("table");
+        write(&store, "CREATE TABLE filler (b BLOB)").await;
         let mut reading = store.reader.begin().await.expect("reader");
         sqlx::query("SELECT count(*) FROM filler")
             .execute(&mut *reading)
             .await
             .expect("snapshot");
         for _ in 0..48 {
-            store
-                .writer
-                .write(|c| {
-                    Box::pin(async move {
-                        sqlx::query("INSERT INTO filler VALUES (randomblob(1048576))")
-                            .execute(c)
-                            .await?;
-                        Ok(())
-                    })
-                })
-                .await
-                .expect("write");
+            write(&store, "INSERT INTO filler VALUES (randomblob(1048576))").await;
         }
         let grown = wal_bytes(&db);
         assert!(
