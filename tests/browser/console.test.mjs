@@ -245,6 +245,22 @@ test('accepting a pending charger from the inbox lets it boot', async () => {
   await until('NEW-CHARGER booted and Available', async () => (await tile('NEW-CHARGER', 2).getAttribute('data-status')) === 'Available');
 });
 
+test('a full inbox turns further unknown chargers away and says so', async () => {
+  const small = await new Depot().start({ demo: 0, args: ['--max-waiting-stations', '1'] });
+  try {
+    small.charger('FIRST-NEW', ['--idle']);
+    await page.goto(`${small.base}/#/inbox`);
+    await page.locator('[data-testid=pending][data-station="FIRST-NEW"]').waitFor({ timeout: 15_000 });
+    small.charger('SECOND-NEW', ['--idle']);
+    await page.getByTestId('inbox-full').waitFor({ timeout: 15_000 });
+    assert.match(await page.getByTestId('inbox-full').innerText(), /unknown chargers? (was|were) turned away: the inbox is full \(1 waiting/);
+    assert.match(await page.getByTestId('turned-away').innerText(), /SECOND-NEW: the inbox is full/);
+    assert.equal(await page.getByTestId('pending').count(), 1, 'the second charger is not in the inbox');
+  } finally {
+    small.stop();
+  }
+});
+
 test('sessions page, filter and session detail', async () => {
   await page.goto(`${depot.base}/#/sessions`);
   await until('backfilled sessions listed', async () => (await page.getByTestId('session-row').count()) === 50);

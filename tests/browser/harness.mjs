@@ -84,13 +84,13 @@ export class Depot {
 
   /** The server on free loopback ports with a demo fleet of `demo` stations; with `requireLogin`
    * the console asks for a login, and `operators` ([name, role, password]) are made first, as
-   * `chargeyard-server operator add` makes them. */
-  async start({ demo = 4, historyDays = 2, requireLogin = false, https = false, operators = [] } = {}) {
+   * `chargeyard-server operator add` makes them; `args`: further server flags. */
+  async start({ demo = 4, historyDays = 2, requireLogin = false, https = false, operators = [], args = [] } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'chargeyard-browser-'));
     for (const [name, role, password] of operators) {
       execFileSync(bin('chargeyard-server'), ['--data-dir', this.dir, 'operator', 'add', name, '--role', role], { input: `${password}\n`, stdio: ['pipe', 'ignore', 'inherit'] });
     }
-    const flags = [...(requireLogin ? ['--require-login'] : []), ...(https ? ['--https'] : [])];
+    const flags = [...(requireLogin ? ['--require-login'] : []), ...(https ? ['--https'] : []), ...args];
     const server = spawn(bin('chargeyard-server'), [...flags, 
       '--data-dir', this.dir, '--ocpp-listen', '127.0.0.1:0', '--ocpp-tls-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0',
       '--demo', String(demo), '--demo-speed', '60', '--demo-history-days', String(historyDays), '--ui-dir', join(root, 'ui/dist'),

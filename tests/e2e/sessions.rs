@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use chargeyard_core::EngineConfig;
 use chargeyard_core::Event;
+use chargeyard_core::config::UnknownStations;
+use chargeyard_core::gate::TurnAway;
 use chargeyard_ocpp::lenient::CiString;
 use chargeyard_ocpp::v16::*;
 use chargeyard_sim::ChargePoint;
@@ -80,6 +82,97 @@ async fn connections_beyond_the_cap_are_refused() {
     let _b = h.booted("B").await;
     let third = ChargePoint::connect(h.sim_config("C")).await;
     assert!(third.is_err(), "a third connection is refused at the cap");
+}
+
+#[tokio::test]
+async fn one_address_may_hold_only_so_many_connections() {
+    let h = Harness::start(EngineConfig {
+        max_connections_per_address: 2,
+        ..config()
+    })
+    .await;
+    let a = raw(&h.url, "A").await;
+    let _b = raw(&h.url, "B").await;
+    let third = tokio_tungstenite::connect_async(format!("{}/C", h.url)).await;
+    assert!(
+        third.is_err(),
+        "a third connection from 127.0.0.1 is refused"
+    );
+    let away = h.engine.info().turned_away;
+    assert_eq!(away.too_many_from_address, 1);
+    assert_eq!(away.recent[0].reason, TurnAway::TooManyFromAddress);
+    assert!(away.recent[0].remote_addr.starts_with("127.0.0.1:"));
+    // A connection that closes gives its place back.
+    drop(a);
+    eventually("a place is free again", || async {
+        tokio_tungstenite::connect_async(format!("{}/C", h.url))
+            .await
+            .ok()
+    })
+    .await;
+}
+
+/// A flood of made-up station ids: the inbox takes so many, the rest are turned away with 1013
+/// and leave nothing in the database; known stations still connect, and a place freed by the
+/// operator is taken by the next newcomer.
+#[tokio::test]
+async fn a_flood_of_unknown_stations_does_not_grow_the_inbox() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+    let h = Harness::start(EngineConfig {
+        max_waiting_stations: 3,
+        ..config()
+    })
+    .await;
+    let _known = h.booted("KNOWN").await;
+    let mut settings = h.engine.settings();
+    settings.unknown_stations = UnknownStations::Pending;
+    h.engine.update_settings(settings).await.expect("settings");
+    let mut open = Vec::new();
+    for i in 0..3 {
+        open.push(raw(&h.url, &format!("NEW-{i}")).await);
+    }
+    eventually("three wait in the inbox", || async {
+        let n = h.engine.stations().await.ok()?.len();
+        (n == 4).then_some(())
+    })
+    .await;
+    for i in 3..20 {
+        let mut ws = raw(&h.url, &format!("NEW-{i}")).await;
+        let Some(Ok(Message::Close(Some(close)))) = ws.next().await else {
+            panic!("NEW-{i} is closed with a reason");
+        };
+        assert_eq!(close.code, CloseCode::Again);
+        assert!(close.reason.contains("waiting for approval"), "{close:?}");
+    }
+    let ids: Vec<String> = h
+        .engine
+        .stations()
+        .await
+        .expect("stations")
+        .into_iter()
+        .map(|s| s.station.id)
+        .collect();
+    assert_eq!(ids.len(), 4, "no row for those turned away: {ids:?}");
+    assert_eq!(h.engine.info().turned_away.inbox_full, 17);
+    assert_eq!(
+        h.engine.info().turned_away.recent[0].station_id.as_deref(),
+        Some("NEW-19")
+    );
+    // Known stations are not affected, and a station the operator deals with frees a place.
+    let again = h.booted("KNOWN").await;
+    assert!(!again.is_closed());
+    h.engine
+        .accept_station("NEW-0", Default::default(), "test")
+        .await
+        .expect("accept");
+    let _late = raw(&h.url, "LATE").await;
+    eventually("the newcomer waits in the inbox", || async {
+        let list = h.engine.stations().await.ok()?;
+        list.iter().any(|s| s.station.id == "LATE").then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

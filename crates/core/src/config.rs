@@ -96,6 +96,12 @@ pub struct EngineConfig {
     /// heartbeat intervals by default: some chargers answer pings slowly.
     pub pong_timeout: Duration,
     pub max_connections: usize,
+    /// Connections one remote address may have open at once (0: no limit). Stations behind one
+    /// router share it.
+    pub max_connections_per_address: usize,
+    /// Stations never seen before are taken into the inbox (pending or rejected) only while fewer
+    /// than this many wait there; beyond it they are turned away, without a row in the database.
+    pub max_waiting_stations: usize,
     pub max_message_size: usize,
     /// Commands waiting behind the outstanding one, per station.
     pub max_queued_calls: usize,
@@ -123,6 +129,11 @@ impl std::fmt::Debug for EngineConfig {
             .field("ping_interval", &self.ping_interval)
             .field("pong_timeout", &self.pong_timeout)
             .field("max_connections", &self.max_connections)
+            .field(
+                "max_connections_per_address",
+                &self.max_connections_per_address,
+            )
+            .field("max_waiting_stations", &self.max_waiting_stations)
             .finish_non_exhaustive()
     }
 }
@@ -142,6 +153,8 @@ impl Default for EngineConfig {
             ping_interval: Duration::from_secs(60),
             pong_timeout: heartbeat * 3,
             max_connections: 20_000,
+            max_connections_per_address: 100,
+            max_waiting_stations: 200,
             max_message_size: 1 << 20,
             max_queued_calls: 64,
             frame_retention: Duration::from_secs(14 * 24 * 3600),

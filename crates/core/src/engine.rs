@@ -120,6 +120,8 @@ pub(crate) struct Inner {
     pub tls: crate::tls::Tls,
     /// Failed console logins by name, for the backoff.
     pub login_failures: crate::operators::Failures,
+    /// Connections open per address, and those turned away.
+    pub gate: std::sync::Arc<crate::gate::Gate>,
     /// Stops the simulated demo fleet, if a front end started one.
     pub demo_fleet: Mutex<Option<CancellationToken>>,
     /// Where exports are written: `exports/` next to the database.
@@ -165,6 +167,13 @@ pub struct EngineInfo {
     pub ocpp_loopback_only: bool,
     /// The depot's time zone, in which time-of-use prices and invoices are reckoned.
     pub time_zone: String,
+    /// Connections turned away: too many from one address, too many in all, or unknown stations
+    /// while the inbox is full.
+    pub turned_away: crate::gate::TurnedAway,
+    /// How many stations the inbox takes (see [`EngineConfig::max_waiting_stations`]).
+    pub max_waiting_stations: usize,
+    /// How many connections one address may have open at once (0: no limit).
+    pub max_connections_per_address: usize,
 }
 
 /// Key of [`Settings`] in the settings table.
@@ -254,6 +263,7 @@ impl Engine {
         let settings = saved
             .and_then(|s| serde_json::from_str::<Settings>(&s).ok())
             .unwrap_or_else(|| Settings::from_config(&config));
+        let gate = crate::gate::Gate::new(config.max_connections_per_address);
         let engine = Engine {
             inner: Arc::new(Inner {
                 settings: RwLock::new(settings),
@@ -269,6 +279,7 @@ impl Engine {
                 ocpp_listen: Mutex::new(None),
                 tls_listen: Mutex::new(None),
                 login_failures: Default::default(),
+                gate,
                 tls: crate::tls::Tls::open(&data_dir.join("tls"), &tls_names(), Utc::now())?,
                 demo_fleet: Mutex::new(None),
                 exports_dir: data_dir.join("exports"),
@@ -427,6 +438,9 @@ impl Engine {
             supported_protocols: SUPPORTED_PROTOCOLS.to_vec(),
             ocpp_listen: listen.map(|a| a.to_string()),
             time_zone: self.time_zone().name().to_string(),
+            turned_away: self.inner.gate.summary(),
+            max_waiting_stations: c.max_waiting_stations,
+            max_connections_per_address: c.max_connections_per_address,
         }
     }
 

@@ -65,6 +65,10 @@ pub enum Event {
     TransferUpdated {
         transfer: Transfer,
     },
+    /// Connections were turned away (announced at most every 2 s; the engine info has them all).
+    TurnedAway {
+        entry: crate::gate::TurnedAwayEntry,
+    },
     /// How far an export has come: `done` of `total` rows.
     ExportProgress {
         job: String,

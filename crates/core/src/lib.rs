@@ -40,6 +40,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod export;
+pub mod gate;
 pub mod meter;
 pub mod operators;
 pub mod protocol;

@@ -16,7 +16,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
 use crate::deflate::Deflated;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +27,7 @@ use crate::auth::{AuthDecision, Refusal, Transport};
 use crate::config::UnknownStations;
 use crate::engine::{Engine, LiveInfo, SUPPORTED_PROTOCOLS, SessionHandle, reg_to_u8};
 use crate::events::Event;
+use crate::gate::{AddressPermit, TurnAway, TurnedAwayEntry};
 use crate::session;
 
 /// Where chargers reach a running engine.
@@ -109,10 +111,21 @@ async fn accept(engine: Engine, listener: TcpListener, shutdown: CancellationTok
         };
         match accepted {
             Ok((stream, addr)) => {
-                let Ok(permit) = limit.clone().try_acquire_owned() else {
+                let Ok(total) = limit.clone().try_acquire_owned() else {
                     tracing::warn!(%addr, "connection cap reached; refusing");
                     drop(stream);
+                    turn_away(&engine, addr, None, TurnAway::TooManyConnections);
                     continue;
+                };
+                let Some(address) = engine.inner.gate.admit(addr.ip()) else {
+                    tracing::warn!(%addr, "too many connections from this address; refusing");
+                    drop(stream);
+                    turn_away(&engine, addr, None, TurnAway::TooManyFromAddress);
+                    continue;
+                };
+                let permit = Permit {
+                    _total: total,
+                    _address: address,
                 };
                 let _ = stream.set_nodelay(true);
                 let span = tracing::info_span!("station", %addr, id = tracing::field::Empty);
@@ -135,6 +148,26 @@ async fn accept(engine: Engine, listener: TcpListener, shutdown: CancellationTok
     }
 }
 
+/// What a connection holds while it is open: its place under the overall cap and under its
+/// address's.
+struct Permit {
+    _total: OwnedSemaphorePermit,
+    _address: AddressPermit,
+}
+
+/// Note a connection turned away, and tell the screens (at most every few seconds).
+fn turn_away(engine: &Engine, addr: SocketAddr, station_id: Option<String>, reason: TurnAway) {
+    let entry = TurnedAwayEntry {
+        at: engine.now(),
+        remote_addr: addr.to_string(),
+        station_id,
+        reason,
+    };
+    if engine.inner.gate.turned_away(entry.clone()) {
+        engine.emit(Event::TurnedAway { entry });
+    }
+}
+
 /// The TLS handshake, then the WebSocket one over it. A handshake refused at the TLS layer is
 /// noted for the console with the reason in an installer's words.
 async fn secure(
@@ -142,7 +175,7 @@ async fn secure(
     stream: TcpStream,
     addr: SocketAddr,
     local_addr: Option<SocketAddr>,
-    permit: OwnedSemaphorePermit,
+    permit: Permit,
 ) {
     let acceptor = engine.inner.tls.acceptor();
     let timeout = engine.config().handshake_timeout;
@@ -303,7 +336,7 @@ async fn connection<S>(
     addr: SocketAddr,
     // The address the station reached us on: file transfers offered to it use the same one.
     local_addr: Option<SocketAddr>,
-    _permit: OwnedSemaphorePermit,
+    _permit: Permit,
     transport: Transport,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -346,6 +379,7 @@ async fn connection<S>(
         UnknownStations::Pending => Registration::Pending,
         UnknownStations::Reject => Registration::Rejected,
     };
+    let max_waiting = cfg.max_waiting_stations;
     let (sid, remote, offered, protocol, now) = (
         station_id.clone(),
         addr.to_string(),
@@ -365,27 +399,46 @@ async fn connection<S>(
         .writer
         .write(move |c| {
             Box::pin(async move {
-                let station = stations::record_connect(
+                let Some(station) = stations::record_connect(
                     c,
                     &sid,
                     registration,
+                    max_waiting,
                     &remote,
                     &offered,
                     &protocol,
                     now,
                 )
-                .await?;
+                .await?
+                else {
+                    return Ok(None);
+                };
                 let detail = serde_json::json!({
                     "remote_addr": remote, "protocol": protocol, "tls": tls,
                     "client_certificate": client_certificate,
                 });
                 events::insert(c, &sid, "connected", &detail, now).await?;
-                Ok(station)
+                Ok(Some(station))
             })
         })
         .await;
     let station = match station {
-        Ok(s) => s,
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            tracing::warn!("an unknown station while the inbox is full: turned away");
+            let close = CloseFrame {
+                code: CloseCode::Again,
+                reason: format!(
+                    "{} chargers are already waiting for approval; try again later",
+                    cfg.max_waiting_stations
+                )
+                .into(),
+            };
+            let mut ws = ws;
+            let _ = ws.close(Some(close)).await;
+            turn_away(&engine, addr, Some(station_id), TurnAway::InboxFull);
+            return;
+        }
         Err(e) => {
             tracing::error!("could not record the connection: {e}");
             return;

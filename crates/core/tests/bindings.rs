@@ -54,6 +54,7 @@ fn ui_bindings_are_generated_from_rust_and_fresh() {
     StationView::export_all(&cfg).expect("export");
     TransactionDetail::export_all(&cfg).expect("export");
     EngineInfo::export_all(&cfg).expect("export");
+    chargeyard_core::gate::TurnedAway::export_all(&cfg).expect("export");
     Event::export_all(&cfg).expect("export");
     ErrorBody::export_all(&cfg).expect("export");
     NewStation::export_all(&cfg).expect("export");

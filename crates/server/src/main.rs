@@ -45,6 +45,14 @@ struct Args {
     /// Seconds a station has to answer a command.
     #[arg(long, default_value_t = 30)]
     call_timeout: u64,
+    /// Connections one address may have open at once (0: no limit). Chargers behind one router
+    /// share an address; raise it for a load test from one machine.
+    #[arg(long, default_value_t = EngineConfig::default().max_connections_per_address)]
+    max_connections_per_address: usize,
+    /// Stations never seen before that may wait in the inbox (pending or rejected); beyond it,
+    /// new ones are turned away (closed with 1013, nothing written) until some are dealt with.
+    #[arg(long, default_value_t = EngineConfig::default().max_waiting_stations)]
+    max_waiting_stations: usize,
     /// Raw frames (the message log) older than this many days are deleted.
     #[arg(long, default_value_t = 14)]
     frame_retention_days: u64,
@@ -164,6 +172,8 @@ async fn main() -> anyhow::Result<()> {
         pong_timeout: heartbeat * 3,
         call_timeout: Duration::from_secs(a.call_timeout.max(1)),
         frame_retention: Duration::from_secs(a.frame_retention_days.max(1) * 24 * 3600),
+        max_connections_per_address: a.max_connections_per_address,
+        max_waiting_stations: a.max_waiting_stations,
         ..EngineConfig::default()
     };
     let engine = Engine::open(config, &db)

@@ -124,26 +124,36 @@ pub async fn create(
 
 /// Record a connection; creates the station with `registration` if it is new. A version the
 /// station chose from an offer is what it speaks when it next offers none. Returns the row.
+/// Note a station's connection; a station never seen before is added with `registration`, unless
+/// it would wait in the inbox (not accepted) while `max_waiting` stations already do there: then
+/// nothing is written and None is returned.
+#[allow(clippy::too_many_arguments)]
 pub async fn record_connect(
     conn: &mut SqliteConnection,
     id: &str,
     registration: Registration,
+    max_waiting: usize,
     remote_addr: &str,
     offered: &str,
     protocol: &str,
     now: DateTime<Utc>,
-) -> Result<Station> {
+) -> Result<Option<Station>> {
     let now = fmt(now);
     sqlx::query(
-        "INSERT INTO stations (id, registration, created_at, first_seen) VALUES (?, ?, ?, ?)
+        "INSERT INTO stations (id, registration, created_at, first_seen) SELECT ?1, ?2, ?3, ?3
+         WHERE ?2 = 'accepted'
+            OR (SELECT COUNT(*) FROM stations WHERE registration <> 'accepted') < ?4
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(id)
     .bind(registration.as_str())
     .bind(&now)
-    .bind(&now)
+    .bind(i64::try_from(max_waiting).unwrap_or(i64::MAX))
     .execute(&mut *conn)
     .await?;
+    if get(&mut *conn, id).await?.is_none() {
+        return Ok(None);
+    }
     sqlx::query(
         "UPDATE stations SET remote_addr = ?1, offered_protocols = ?2, protocol = ?3,
          fallback_protocol = CASE WHEN ?2 = '' THEN fallback_protocol ELSE ?3 END,
@@ -156,7 +166,7 @@ pub async fn record_connect(
     .bind(id)
     .execute(&mut *conn)
     .await?;
-    get(&mut *conn, id).await?.ok_or(Error::NotFound)
+    get(&mut *conn, id).await
 }
 
 pub async fn record_boot(

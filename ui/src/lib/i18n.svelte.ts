@@ -695,6 +695,15 @@ const en = {
   'inbox.byHand': 'Already entered on the charger',
   'inbox.passwordHelp': '16 to 40 characters. It is given to the charger before it is required.',
   'inbox.refusedTitle': 'Chargers that cannot get in',
+  'turned.title': 'Connections turned away',
+  'turned.inboxFull': '{n} unknown charger was turned away: the inbox is full ({max} waiting, the most it takes). Accept or reject those waiting to make room; turned-away chargers try again by themselves.|{n} unknown chargers were turned away: the inbox is full ({max} waiting, the most it takes). Accept or reject those waiting to make room; turned-away chargers try again by themselves.',
+  'turned.fromAddress': '{n} connection refused: one address may hold {max} at once.|{n} connections refused: one address may hold {max} at once.',
+  'turned.tooMany': '{n} connection refused: the central system held as many connections as it takes.|{n} connections refused: the central system held as many connections as it takes.',
+  'turned.recent': 'Latest',
+  'turned.item': '{at} · {addr} · {id}: {reason}',
+  'turnAway.too_many_from_address': 'too many connections from this address',
+  'turnAway.too_many_connections': 'too many connections in all',
+  'turnAway.inbox_full': 'the inbox is full',
   'inbox.refusedItem': '{id}: {n} connection refused at {at} ({reason}).|{id}: {n} connections refused, the last at {at} ({reason}).',
   'connect.loopbackOnly': 'The charger port listens on {addr}, which only this computer can reach. To connect chargers on the network, set the charger address to 0.0.0.0:{port} in Settings and restart Chargeyard.',
   'settings.timeZone': 'Depot time zone',
@@ -1407,6 +1416,15 @@ const sv: Record<Key, string> = {
   'inbox.byHand': 'Redan inmatat i laddaren',
   'inbox.passwordHelp': '16 till 40 tecken. Det ges till laddaren innan det krävs.',
   'inbox.refusedTitle': 'Laddare som inte kommer in',
+  'turned.title': 'Avvisade anslutningar',
+  'turned.inboxFull': '{n} okänd laddare avvisades: inkorgen är full ({max} väntar, så många den tar). Godkänn eller avvisa de som väntar för att göra plats; avvisade laddare försöker igen själva.|{n} okända laddare avvisades: inkorgen är full ({max} väntar, så många den tar). Godkänn eller avvisa de som väntar för att göra plats; avvisade laddare försöker igen själva.',
+  'turned.fromAddress': '{n} anslutning nekad: en adress får ha {max} samtidigt.|{n} anslutningar nekade: en adress får ha {max} samtidigt.',
+  'turned.tooMany': '{n} anslutning nekad: centralsystemet hade så många anslutningar som det tar.|{n} anslutningar nekade: centralsystemet hade så många anslutningar som det tar.',
+  'turned.recent': 'Senaste',
+  'turned.item': '{at} · {addr} · {id}: {reason}',
+  'turnAway.too_many_from_address': 'för många anslutningar från adressen',
+  'turnAway.too_many_connections': 'för många anslutningar totalt',
+  'turnAway.inbox_full': 'inkorgen är full',
   'inbox.refusedItem': '{id}: {n} anslutning nekad {at} ({reason}).|{id}: {n} anslutningar nekade, den senaste {at} ({reason}).',
   'connect.loopbackOnly': 'Laddarporten lyssnar på {addr}, som bara den här datorn når. För att ansluta laddare i nätverket, sätt laddaradressen till 0.0.0.0:{port} i Inställningar och starta om Chargeyard.',
   'settings.timeZone': 'Depåns tidszon',
@@ -1486,6 +1504,11 @@ function wordsFor(prefix: string, value: string): string {
 }
 
 /** Why a charger's connection was refused (a refusal code from the engine), in words. */
+/** Why a connection was turned away, in the current language. */
+export function turnAwayReason(code: string): string {
+  return wordsFor('turnAway', code);
+}
+
 export function refusalReason(code: string | null | undefined): string {
   return code ? wordsFor('refusal', code) : t('common.none');
 }

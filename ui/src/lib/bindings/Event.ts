@@ -5,6 +5,7 @@ import type { Cost } from "./Cost";
 import type { Frame } from "./Frame";
 import type { Transaction } from "./Transaction";
 import type { Transfer } from "./Transfer";
+import type { TurnedAwayEntry } from "./TurnedAwayEntry";
 
 export type Event = { "type": "station_connected", station_id: string, protocol: string, remote_addr: string, at: string, } | { "type": "station_disconnected", station_id: string, reason: string, at: string, } | { "type": "station_updated", station_id: string, } | { "type": "status_changed", connector: Connector, } | { "type": "meter_values", station_id: string, 
 /**
@@ -18,4 +19,4 @@ energy_wh: number | null,
 /**
  * Active import power, W.
  */
-power_w: number | null, soc_percent: number | null, } | { "type": "transaction_started", transaction: Transaction, } | { "type": "transaction_stopped", transaction: Transaction, } | { "type": "transaction_cost", station_id: string, transaction_id: number, cost: Cost, } | { "type": "frame", frame: Frame, } | { "type": "command_finished", command: CommandRecord, } | { "type": "quirk", station_id: string, kind: string, detail: string, } | { "type": "transfer_updated", transfer: Transfer, } | { "type": "export_progress", job: string, done: number, total: number, };
+power_w: number | null, soc_percent: number | null, } | { "type": "transaction_started", transaction: Transaction, } | { "type": "transaction_stopped", transaction: Transaction, } | { "type": "transaction_cost", station_id: string, transaction_id: number, cost: Cost, } | { "type": "frame", frame: Frame, } | { "type": "command_finished", command: CommandRecord, } | { "type": "quirk", station_id: string, kind: string, detail: string, } | { "type": "transfer_updated", transfer: Transfer, } | { "type": "turned_away", entry: TurnedAwayEntry, } | { "type": "export_progress", job: string, done: number, total: number, };
