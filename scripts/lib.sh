@@ -80,6 +80,13 @@ DESKTOP_PACKAGES=(build-essential pkg-config libssl-dev libwebkit2gtk-4.1-dev li
   librsvg2-dev libxdo-dev xvfb xauth dbus dbus-x11 x11-utils imagemagick webkit2gtk-driver)
 
 # tauri-driver: the WebDriver front for the real window (2.x is the line that matches Tauri 2).
+# cargo-fuzz, for the fuzz targets under fuzz/ (libFuzzer on the stable toolchain: --sanitizer none).
+ensure_cargo_fuzz() {
+  cargo install --list | grep -q '^cargo-fuzz v0\.13\.2' && return
+  say "installing cargo-fuzz 0.13.2 from crates.io"
+  cargo install cargo-fuzz --version 0.13.2 --locked --quiet
+}
+
 ensure_tauri_driver() {
   cargo install --list | grep -q '^tauri-driver v2\.1\.0' && return
   say "installing tauri-driver 2.1.0 from crates.io"

@@ -361,7 +361,11 @@ pub fn price_parts<Tz: TimeZone>(tariff: &Tariff, usage: &Usage, tz: &Tz) -> (Co
     for (window, r) in &groups {
         sum.add(r);
         let upto = sum.rounded(d);
-        let v: Vec<i64> = upto.iter().zip(shown).map(|(u, s)| u - s).collect();
+        let v: Vec<i64> = upto
+            .iter()
+            .zip(shown)
+            .map(|(u, s)| u.saturating_sub(s))
+            .collect();
         let window = window.map(|i| spans[i].1);
         parts.push(CostPart {
             window: window.map(|w| w.name.clone()),
@@ -391,7 +395,11 @@ pub fn price_parts<Tz: TimeZone>(tariff: &Tariff, usage: &Usage, tz: &Tz) -> (Co
         .prices_with(window_at(&spans, start, tz).map(|i| spans[i].1))
         .session_fee
         .to_minor(d);
-    let sum = energy + charging_time + plugged_time + idle + session_fee;
+    // Saturating: a register jump no meter can make (a charger's bad reading) must give an
+    // absurd amount to look into, not a wrapped one.
+    let sum = [charging_time, plugged_time, idle, session_fee]
+        .into_iter()
+        .fold(energy, i64::saturating_add);
     let lo = tariff.min_per_session.map(|p| p.to_minor(d));
     let hi = tariff.max_per_session.map(|p| p.to_minor(d));
     let net = sum.max(lo.unwrap_or(i64::MIN)).min(hi.unwrap_or(i64::MAX));
@@ -412,10 +420,10 @@ pub fn price_parts<Tz: TimeZone>(tariff: &Tariff, usage: &Usage, tz: &Tz) -> (Co
         plugged_time,
         idle,
         session_fee,
-        adjustment: net - sum,
+        adjustment: net.saturating_sub(sum),
         net,
         vat,
-        total: net + vat,
+        total: net.saturating_add(vat),
     };
     (cost, parts)
 }

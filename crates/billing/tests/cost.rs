@@ -243,6 +243,32 @@ fn minimum_and_maximum_show_as_an_adjustment() {
     adds_up(&c);
 }
 
+/// Found by the `tariff` fuzz target: a register jump no meter can make (a charger's bad reading)
+/// overflowed the sum of the components and wrapped, so the session's maximum gave a negative
+/// price. It saturates instead: the cap holds and the amount stays absurdly large, not negative.
+#[test]
+fn an_impossible_register_jump_saturates_instead_of_wrapping() {
+    let t = tariff(
+        json!({"currency": "BHD", "vat_percent": "25", "max_per_session": "500",
+        "prices": {"per_kwh": "2.5", "idle_per_minute": "0.5", "session_fee": "5"}}),
+    );
+    let start = sthlm("2026-05-04 10:00");
+    let end = start + Duration::hours(2);
+    let u = Usage {
+        start,
+        end,
+        readings: vec![
+            (start, -4_000_000_000_000_000_000),
+            (end, 4_000_000_000_000_000_000),
+        ],
+        charging: vec![(start, end)],
+    };
+    let c = price(&t, &u, &Stockholm);
+    assert_eq!(c.energy, i64::MAX, "{c:?}");
+    assert_eq!(c.net, 500_000, "the session's maximum, in fils: {c:?}");
+    assert_eq!(c.total, 625_000);
+}
+
 #[test]
 fn energy_comes_from_readings_and_charging_from_the_register_when_statuses_are_missing() {
     let t = tariff(json!({"currency": "SEK", "vat_percent": "0",

@@ -116,15 +116,18 @@ const TOKEN_TYPES: &[&str] = &[
 ];
 
 /// A CSV line of tags: its fields, or what is wrong with it.
-struct CsvTag {
-    line: u64,
-    id_tag: Option<String>,
-    read: std::result::Result<TagFields, String>,
+#[derive(Debug)]
+pub struct CsvTag {
+    /// Counted from 1, the header being line 1.
+    pub line: u64,
+    pub id_tag: Option<String>,
+    pub read: std::result::Result<TagFields, String>,
 }
 
 /// Read tag lines from CSV, each with its line number and its own problem; a header that cannot
-/// be used fails the whole file.
-fn parse_tag_csv(text: &str) -> Result<Vec<CsvTag>> {
+/// be used fails the whole file. Nothing is looked up: [`Engine::preview_id_tags`] adds what
+/// importing would do.
+pub fn parse_tag_csv(text: &str) -> Result<Vec<CsvTag>> {
     let text = text.trim_start_matches('\u{feff}');
     let first = text.lines().next().unwrap_or_default();
     let delimiter = if first.matches(';').count() > first.matches(',').count() {
