@@ -16,7 +16,7 @@ let page;
 before(async () => {
   await depot.start({ demo: 4 });
   await depot.api('POST', '/api/id-tags', { id_tag: 'E2E-TAG', status: 'Accepted', group_kind: 'driver', group_name: 'Test driver' });
-  for (const id of ['E2E-DRIVE', 'E2E-REMOTE', 'E2E-TECH', 'E2E-REFUSE', 'E2E-FORGET', 'E2E-V201', 'E2E-TLS', 'E2E-CERT']) await depot.api('POST', '/api/stations', { id, registration: 'accepted' });
+  for (const id of ['E2E-DRIVE', 'E2E-REMOTE', 'E2E-TECH', 'E2E-REFUSE', 'E2E-FORGET', 'E2E-V201', 'E2E-TLS', 'E2E-CERT', 'E2E-UPGRADE']) await depot.api('POST', '/api/stations', { id, registration: 'accepted' });
   ({ browser, page } = await openBrowser());
 });
 
@@ -205,6 +205,20 @@ test('a charger switched to wss:// is then required to use it: the CA from Setti
   depot.charger('E2E-TLS', ['--connectors', '1', '--idle', '--password', 'e2e-tls-key-01234567']);
   await until('the plain connection refused and shown', async () => /its security profile requires wss:\/\//.test(await page.getByTestId('refused').innerText()));
   assert.ok((await depot.api('GET', '/api/stations/E2E-TLS')).transport.tls, 'the TLS connection stays');
+});
+
+test('a charger on plain ws:// is moved to wss:// from its page, over OCPP, and held to profile 2 once back', async () => {
+  depot.charger('E2E-UPGRADE', ['--connectors', '1', '--idle']);
+  await page.goto(`${depot.base}/#/station/E2E-UPGRADE`);
+  await until('connected on plain ws://', async () => /plain/.test(await page.getByTestId('security-connection').innerText()));
+  await page.getByTestId('password').fill('e2e-upgrade-key-0123');
+  await page.getByTestId('password-save').click();
+  await until('the charger took the password', async () => /Required/.test(await page.getByTestId('password-state').innerText()));
+  await page.getByTestId('security-upgrade-to').selectOption('2');
+  await page.getByTestId('security-upgrade').click();
+  await until('the charger took the steps', async () => /The charger took 2: wss:\/\/ \(TLS\) with the password \(InstallCertificate: Accepted · ChangeConfiguration SecurityProfile: Accepted\); it reconnects to wss:\/\/127\.0\.0\.1:\d+\/ocpp\//.test(await page.getByTestId('notice').innerText()));
+  await until('back over TLS, profile 2 in force', async () => /In force: 2: wss:\/\//.test(await page.getByTestId('security-in-force').innerText())
+    && /over TLS/.test(await page.getByTestId('security-connection').innerText()));
 });
 
 test('a 2.0.1 charger is asked for a new certificate from its page, comes back with it, and is held to profile 3', async () => {

@@ -382,6 +382,21 @@ async fn every_command_round_trips_against_the_simulator_and_is_logged() {
         GenericStatus::Rejected,
         "no request of its own was waiting for it"
     );
+    assert_eq!(
+        e.call(
+            "CP1",
+            InstallCertificateRequest {
+                certificate_type: CertificateUse::CentralSystemRootCertificate,
+                certificate: ci("not PEM"),
+            },
+            who,
+        )
+        .await
+        .expect("install certificate")
+        .status,
+        InstallCertificateStatus::Rejected,
+        "what is not a certificate is not installed"
+    );
     // Nothing listens at those locations: the station reports the transfers failed.
     eventually("failed transfers reported", || async {
         let st = e.station("CP1").await.ok()?;

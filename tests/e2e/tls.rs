@@ -120,6 +120,21 @@ async fn gets_in(cfg: SimConfig) -> Result<(), String> {
     }
 }
 
+/// A station's Health, and the kinds of its security log, newest first.
+async fn security_log(api: &Api, id: &str) -> (Value, Vec<String>) {
+    let (s, health) = api
+        .req("GET", &format!("/api/stations/{id}/health"), None)
+        .await;
+    assert_eq!(s, 200, "{health}");
+    let kinds = health["security"]
+        .as_array()
+        .expect("a security log")
+        .iter()
+        .filter_map(|e| e["kind"].as_str().map(str::to_string))
+        .collect();
+    (health, kinds)
+}
+
 async fn last_refusal(api: &Api, id: &str, count: u64) -> Value {
     eventually("the refusal counted", || async {
         let v = station(api, id).await;
@@ -434,14 +449,7 @@ async fn a_one_six_charger_with_the_security_extension_renews_its_certificate_an
     })
     .await
     .expect("answered");
-    let (s, health) = api.req("GET", "/api/stations/CP16/health", None).await;
-    assert_eq!(s, 200);
-    let kinds: Vec<&str> = health["security"]
-        .as_array()
-        .expect("a security log")
-        .iter()
-        .filter_map(|e| e["kind"].as_str())
-        .collect();
+    let (health, kinds) = security_log(&api, "CP16").await;
     assert_eq!(
         kinds,
         ["security_event", "security_profile", "certificate_signed"],
@@ -455,4 +463,145 @@ async fn a_one_six_charger_with_the_security_extension_renews_its_certificate_an
         health["security"][0]["detail"]["techInfo"],
         json!("cabinet door opened")
     );
+}
+
+/// A charger on plain `ws://` with its password is moved to profile 2 from the console, over OCPP:
+/// it is given the depot's CA and its new profile (1.6: SecurityProfile; 2.0.1: a network profile
+/// for `wss://`, put first, and a reset), comes back over `wss://` on the same port, and is then
+/// held to profile 2: plain `ws://` is refused from then on.
+async fn moves_to_profile_two_over_ocpp(protocol: &str) {
+    let api = start().await;
+    let id = format!("UP-{}", protocol.replace('.', ""));
+    let mut cfg = SimConfig::new(&api.ocpp, &id);
+    cfg.subprotocols = vec![protocol.into()];
+    cfg.reboot_on_reset = true;
+    let (cp, _) = ChargePoint::connect(cfg.clone()).await.expect("plain");
+    cp.boot_and_report().await.expect("boot");
+    let upgrade = format!("/api/stations/{id}/security-profile/upgrade");
+    let (s, v) = api.req("POST", &upgrade, Some(json!({"profile": 2}))).await;
+    assert_eq!(s, 400, "no password yet: {v}");
+    let (s, v) = api
+        .req(
+            "PUT",
+            &format!("/api/stations/{id}/password"),
+            Some(json!({"password": KEY})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = api.req("POST", &upgrade, Some(json!({"profile": 3}))).await;
+    assert_eq!(s, 409, "profile 3 needs a certificate first: {v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("renew its certificate first")),
+        "{v}"
+    );
+
+    let (s, v) = api.req("POST", &upgrade, Some(json!({"profile": 2}))).await;
+    assert_eq!(s, 200, "{v}");
+    let port = api
+        .ocpp
+        .split(':')
+        .nth(2)
+        .and_then(|p| p.split('/').next())
+        .expect("port");
+    assert_eq!(
+        v["url"],
+        json!(format!("wss://127.0.0.1:{port}/ocpp/")),
+        "the same port, wss://"
+    );
+    let steps: Vec<&str> = v["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(steps[0], "InstallCertificate: Accepted", "{v}");
+    let v = eventually("back over wss:// and held to profile 2", || async {
+        let v = station(&api, &id).await;
+        (v["transport"]["tls"] == json!(true) && v["profile_in_force"] == json!(2)).then_some(v)
+    })
+    .await;
+    assert_eq!(v["protocol"], json!(protocol));
+    cfg.password = Some(KEY.into());
+    let refused = gets_in(cfg).await;
+    assert!(refused.is_err(), "plain ws:// is refused at profile 2");
+    let (health, kinds) = security_log(&api, &id).await;
+    assert_eq!(
+        kinds[..2],
+        ["security_profile", "security_profile_upgrade"],
+        "{health}"
+    );
+    assert!(
+        health["security"][0]["detail"]["by"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("upgrade over OCPP")),
+        "{health}"
+    );
+}
+
+#[tokio::test]
+async fn a_one_six_charger_is_moved_to_profile_two_over_ocpp() {
+    moves_to_profile_two_over_ocpp("ocpp1.6").await;
+}
+
+#[tokio::test]
+async fn a_two_oh_one_charger_is_moved_to_profile_two_over_ocpp() {
+    moves_to_profile_two_over_ocpp("ocpp2.0.1").await;
+}
+
+/// A charger that takes the new profile but comes back over plain `ws://` is not locked out: it
+/// keeps its old profile and the security log says why.
+#[tokio::test]
+async fn a_charger_that_comes_back_on_plain_ws_keeps_its_profile() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let api = start().await;
+    let url = api.ocpp.trim_end_matches('/').to_string();
+    let mut ws = crate::raw_booted(&url, "STAYS").await;
+    let (s, v) = api
+        .req(
+            "PUT",
+            "/api/stations/STAYS/password",
+            Some(json!({"password": KEY, "on_charger": false})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    // The charger: Accepted to every command (InstallCertificate, ChangeConfiguration).
+    let answering = tokio::spawn(async move {
+        while let Some(Ok(Message::Text(t))) = ws.next().await {
+            let f: Value = serde_json::from_str(&t).expect("json");
+            if f[0] == json!(2) {
+                let reply = json!([3, f[1], {"status": "Accepted"}]).to_string();
+                ws.send(Message::text(reply)).await.expect("send");
+            }
+        }
+    });
+    let (s, v) = api
+        .req(
+            "POST",
+            "/api/stations/STAYS/security-profile/upgrade",
+            Some(json!({"profile": 2})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    answering.abort();
+    // Back on plain ws:// with its password.
+    let mut cfg = SimConfig::new(&api.ocpp, "STAYS");
+    cfg.password = Some(KEY.into());
+    let (cp, _) = ChargePoint::connect(cfg).await.expect("still gets in");
+    cp.boot_and_report().await.expect("boot");
+    let log = eventually("the failed upgrade logged", || async {
+        let (_, h) = api.req("GET", "/api/stations/STAYS/health", None).await;
+        let first = h["security"].as_array()?.first()?.clone();
+        (first["kind"] == json!("security_profile_upgrade_failed")).then_some(first)
+    })
+    .await;
+    assert!(
+        log["detail"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("plain ws://")),
+        "{log}"
+    );
+    assert_eq!(station(&api, "STAYS").await["profile_in_force"], json!(1));
 }

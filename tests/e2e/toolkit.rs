@@ -221,8 +221,8 @@ async fn the_composer_offers_valid_templates_and_refuses_invalid_payloads_before
     let templates = templates.as_array().expect("list").clone();
     assert_eq!(
         templates.len(),
-        21,
-        "every 1.6 command, the security extension's two included"
+        22,
+        "every 1.6 command, the security extension's three included"
     );
     for t in &templates {
         let action = t["action"].as_str().expect("action");

@@ -120,6 +120,9 @@ pub(crate) struct Inner {
     pub tls: crate::tls::Tls,
     /// Failed console logins by name, for the backoff.
     pub login_failures: crate::operators::Failures,
+    /// Stations told to upgrade their security profile over OCPP, until they connect again:
+    /// the profile and who asked (see [`Engine::upgrade_security_profile`]).
+    pub upgrades: Mutex<HashMap<String, (u8, String)>>,
     /// Connections open per address, and those turned away.
     pub gate: std::sync::Arc<crate::gate::Gate>,
     /// Stops the simulated demo fleet, if a front end started one.
@@ -280,6 +283,7 @@ impl Engine {
                 tls_listen: Mutex::new(None),
                 login_failures: Default::default(),
                 gate,
+                upgrades: Mutex::new(HashMap::new()),
                 tls: crate::tls::Tls::open(&data_dir.join("tls"), &tls_names(), Utc::now())?,
                 demo_fleet: Mutex::new(None),
                 exports_dir: data_dir.join("exports"),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chargeyard_store::{events, stations};
 use chrono::Utc;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::auth::{Access, Transport};
@@ -291,6 +291,214 @@ impl Engine {
             station_id: id.to_string(),
         });
         self.station(id).await
+    }
+}
+
+/// What an upgrade over OCPP did: the charger took every step, and is expected back over `wss://`
+/// at `url`; its profile is raised when it comes back meeting it (see the module docs).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct ProfileUpgrade {
+    pub profile: u8,
+    pub url: String,
+    /// Each command sent and the charger's answer, in order ("InstallCertificate: Accepted").
+    pub steps: Vec<String>,
+}
+
+/// The charger's answer to one step: on `ok`, the next step; otherwise nothing more is sent and
+/// the operator is told what to do by hand.
+fn step_ok(steps: &mut Vec<String>, what: &str, status: &str, ok: &[&str]) -> Result<()> {
+    steps.push(format!("{what}: {status}"));
+    if ok.contains(&status) {
+        Ok(())
+    } else {
+        Err(Error::State(format!(
+            "the charger answered {status} to {what}; nothing more was sent, and it still connects as before ({})",
+            steps.join(", ")
+        )))
+    }
+}
+
+impl Engine {
+    /// Move a connected station to security profile 2 or 3 over OCPP: the depot's CA goes into
+    /// the charger (InstallCertificate), then the profile (1.6: the SecurityProfile key, after
+    /// which the charger reconnects over `wss://`; 2.x: a network profile for the `wss://`
+    /// address it reached us on, put first, and a reset). The profile is required only once the
+    /// charger is back meeting it; one that comes back otherwise keeps its old profile, and its
+    /// security log says why.
+    pub async fn upgrade_security_profile(
+        &self,
+        id: &str,
+        change: SecurityProfileChange,
+        actor: &str,
+    ) -> Result<ProfileUpgrade> {
+        use crate::protocol::Intent;
+        let station = stations::get(&self.inner.store.reader, id)
+            .await?
+            .ok_or_else(|| Error::StationNotFound(id.to_string()))?;
+        let profile = change.profile;
+        let now_profile = effective_profile(station.security_profile, station.has_password);
+        if !(2..=3).contains(&profile) {
+            return Err(Error::Invalid(format!(
+                "an upgrade over OCPP is to profile 2 or 3 (wss://), not {profile}"
+            )));
+        }
+        if profile <= now_profile {
+            return Err(Error::Invalid(format!(
+                "station {id} is already held to profile {now_profile}"
+            )));
+        }
+        if profile == 2 && !station.has_password {
+            return Err(Error::Invalid(
+                "profile 2 is wss:// with the station's password: set one first".into(),
+            ));
+        }
+        if profile == 3 {
+            let signed =
+                events::list_kinds(&self.inner.store.reader, id, &["certificate_signed"], 1)
+                    .await?;
+            if signed.is_empty() {
+                return Err(Error::State(format!(
+                    "station {id} has no client certificate from the depot's CA yet: renew its certificate first (Security), then upgrade to profile 3"
+                )));
+            }
+        }
+        let (local, version) = self
+            .lock_sessions()
+            .get(id)
+            .map(|h| (h.info.local_addr, h.info.version))
+            .ok_or_else(|| Error::StationOffline(id.to_string()))?;
+        let local = local.ok_or_else(|| {
+            Error::State("the address the charger reached us on is not known".into())
+        })?;
+        // The port it uses now also takes TLS (see crate::server), so only the scheme changes.
+        let url = format!("wss://{local}/ocpp/");
+        let mut steps = Vec::new();
+        let ca = self.inner.tls.info(Vec::new()).ca_pem;
+        let answer = self
+            .intent(id, Intent::InstallRootCertificate { pem: ca }, actor)
+            .await?;
+        step_ok(
+            &mut steps,
+            "InstallCertificate",
+            &answer.status,
+            &["Accepted"],
+        )?;
+        let two = version != chargeyard_ocpp::Version::V16;
+        // 2.x: a slot not in use, put first in the priority list ahead of the ones there.
+        let (slot, priority) = if two {
+            let read = Intent::ReadVariable {
+                component: "OCPPCommCtrlr".into(),
+                variable: "NetworkConfigurationPriority".into(),
+            };
+            let answer = self.intent(id, read, actor).await?;
+            let now = answer
+                .answer
+                .pointer("/getVariableResult/0/attributeValue")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let used: Vec<i64> = now
+                .split(',')
+                .filter_map(|s| s.trim().parse().ok())
+                .collect();
+            let slot = used.iter().max().map_or(1, |m| m + 1);
+            let priority = std::iter::once(slot.to_string())
+                .chain(used.iter().map(i64::to_string))
+                .collect::<Vec<_>>()
+                .join(",");
+            (slot, Some(priority))
+        } else {
+            (0, None)
+        };
+        let set = Intent::NetworkProfile {
+            profile,
+            slot,
+            url: url.clone(),
+        };
+        // Expected back from now on: a 1.6 charger reconnects as soon as it has answered.
+        let expect = |on: bool| {
+            if let Ok(mut u) = self.inner.upgrades.lock() {
+                if on {
+                    u.insert(id.to_string(), (profile, actor.to_string()));
+                } else {
+                    u.remove(id);
+                }
+            }
+        };
+        expect(true);
+        let what = if two {
+            "SetNetworkProfile"
+        } else {
+            "ChangeConfiguration SecurityProfile"
+        };
+        let taken = self.intent(id, set, actor).await.and_then(|answer| {
+            step_ok(
+                &mut steps,
+                what,
+                &answer.status,
+                &["Accepted", "RebootRequired"],
+            )?;
+            Ok(answer)
+        });
+        let answer = taken.inspect_err(|_| expect(false))?;
+        let mut restart = answer.status == "RebootRequired";
+        if let Some(priority) = priority {
+            let set = Intent::SetConfiguration {
+                key: "OCPPCommCtrlr/NetworkConfigurationPriority".into(),
+                variable: None,
+                value: priority,
+            };
+            let taken = self.intent(id, set, actor).await.and_then(|answer| {
+                let ok = ["Accepted", "RebootRequired"];
+                step_ok(
+                    &mut steps,
+                    "SetVariables NetworkConfigurationPriority",
+                    &answer.status,
+                    &ok,
+                )
+            });
+            taken.inspect_err(|_| expect(false))?;
+            restart = true;
+        }
+        let detail = serde_json::json!({ "to": profile, "url": url, "by": actor, "steps": steps });
+        self.station_event(id, "security_profile_upgrade", detail)
+            .await?;
+        if restart {
+            let answer = self
+                .intent(id, Intent::Reset { hard: false }, actor)
+                .await?;
+            steps.push(format!("Reset: {}", answer.status));
+        }
+        Ok(ProfileUpgrade {
+            profile,
+            url,
+            steps,
+        })
+    }
+
+    /// A station that was told to upgrade its profile has connected again: raise its profile if
+    /// the connection meets it, else note why not. Either way it is no longer expected.
+    pub(crate) async fn finish_upgrade(&self, id: &str) {
+        let pending = self
+            .inner
+            .upgrades
+            .lock()
+            .ok()
+            .and_then(|mut u| u.remove(id));
+        let Some((profile, actor)) = pending else {
+            return;
+        };
+        let change = SecurityProfileChange { profile };
+        let by = format!("upgrade over OCPP by {actor}");
+        if let Err(e) = self.set_security_profile(id, change, &by).await {
+            let detail = serde_json::json!({ "to": profile, "reason": e.to_string() });
+            if let Err(e) = self
+                .station_event(id, "security_profile_upgrade_failed", detail)
+                .await
+            {
+                tracing::warn!("recording a failed upgrade: {e}");
+            }
+        }
     }
 }
 

@@ -134,8 +134,7 @@ async fn accept(engine: Engine, listener: TcpListener, shutdown: CancellationTok
                 if tls {
                     tasks.spawn(secure(engine, stream, addr, local_addr, permit).instrument(span));
                 } else {
-                    let plain = Transport::default();
-                    let conn = connection(engine, stream, addr, local_addr, permit, plain);
+                    let conn = plain_or_tls(engine, stream, addr, local_addr, permit);
                     tasks.spawn(conn.instrument(span));
                 }
             }
@@ -165,6 +164,31 @@ fn turn_away(engine: &Engine, addr: SocketAddr, station_id: Option<String>, reas
     };
     if engine.inner.gate.turned_away(entry.clone()) {
         engine.emit(Event::TurnedAway { entry });
+    }
+}
+
+/// On the `ws://` port: a connection that opens with a TLS handshake record gets `wss://`, so a
+/// charger moved to a higher security profile needs only its URL's scheme changed.
+async fn plain_or_tls(
+    engine: Engine,
+    stream: TcpStream,
+    addr: SocketAddr,
+    local_addr: Option<SocketAddr>,
+    permit: Permit,
+) {
+    const TLS_HANDSHAKE: u8 = 0x16;
+    let mut first = [0u8; 1];
+    let timeout = engine.config().handshake_timeout;
+    match tokio::time::timeout(timeout, stream.peek(&mut first)).await {
+        Ok(Ok(1)) if first[0] == TLS_HANDSHAKE => {
+            secure(engine, stream, addr, local_addr, permit).await
+        }
+        Ok(Ok(1)) => {
+            let plain = Transport::default();
+            connection(engine, stream, addr, local_addr, permit, plain).await
+        }
+        Ok(_) => {}
+        Err(_) => tracing::info!("handshake timed out"),
     }
 }
 
@@ -486,6 +510,20 @@ async fn connection<S>(
         remote_addr: addr.to_string(),
         at: engine.now(),
     });
+    // A station told to upgrade its security profile is back: raised if this connection meets it.
+    if engine
+        .inner
+        .upgrades
+        .lock()
+        .is_ok_and(|u| u.contains_key(&station_id))
+    {
+        let (engine, id) = (engine.clone(), station_id.clone());
+        engine
+            .inner
+            .tasks
+            .clone()
+            .spawn(async move { engine.finish_upgrade(&id).await });
+    }
     match hs.deflate {
         // Compressed from here on: the same session over a connection that inflates and deflates.
         Some(agreed) => match Deflated::new(ws.into_inner(), &agreed, cfg.max_message_size) {

@@ -233,6 +233,8 @@ const SECURITY_LOG: &[&str] = &[
     "certificate_signed",
     "certificate_refused",
     "security_profile",
+    "security_profile_upgrade",
+    "security_profile_upgrade_failed",
 ];
 
 /// How far back an answer is looked for: the longest a CALL can wait for one.

@@ -104,6 +104,7 @@ fn ui_bindings_are_generated_from_rust_and_fresh() {
     chargeyard_core::DemoRemoval::export_all(&cfg).expect("export");
     chargeyard_core::ProtocolsRequest::export_all(&cfg).expect("export");
     chargeyard_core::security::SecurityProfileChange::export_all(&cfg).expect("export");
+    chargeyard_core::security::ProfileUpgrade::export_all(&cfg).expect("export");
     chargeyard_core::tls::TlsInfo::export_all(&cfg).expect("export");
     chargeyard_core::tls::CertificateImport::export_all(&cfg).expect("export");
     chargeyard_core::operators::NewOperator::export_all(&cfg).expect("export");

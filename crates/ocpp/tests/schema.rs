@@ -455,6 +455,15 @@ fn every_message_of_every_profile_is_schema_valid_both_ways() {
             status: TriggerMessageStatus::Accepted
         }
     );
+    c!(
+        InstallCertificateRequest {
+            certificate_type: CertificateUse::CentralSystemRootCertificate,
+            certificate: s("-----BEGIN CERTIFICATE-----"),
+        },
+        InstallCertificateResponse {
+            status: InstallCertificateStatus::Accepted
+        }
+    );
     covered.sort();
     assert_eq!(covered, Action::ALL.to_vec(), "every 1.6 action is covered");
 }
@@ -711,8 +720,8 @@ fn every_command_has_a_schema_valid_template_that_decodes_strictly() {
         call.value.check().expect("template passes the send checks");
     }
     assert_eq!(
-        commands, 21,
-        "every 1.6 command (incl. DataTransfer and the security extension's two) has a template"
+        commands, 22,
+        "every 1.6 command (incl. DataTransfer and the security extension's three) has a template"
     );
 }
 

@@ -140,6 +140,10 @@ pub fn router(engine: Engine) -> Router {
             axum::routing::put(set_security_profile),
         )
         .route(
+            "/api/stations/{id}/security-profile/upgrade",
+            post(upgrade_security_profile),
+        )
+        .route(
             "/api/stations/{id}/certificate",
             post(sign_station_certificate),
         )
@@ -554,6 +558,17 @@ async fn set_security_profile(
 ) -> ApiResult<Value> {
     Ok(Json(json!(
         e.set_security_profile(&id, b, &a.name()).await?
+    )))
+}
+
+async fn upgrade_security_profile(
+    State(e): State<Engine>,
+    Path(id): Path<String>,
+    a: Actor,
+    Body(b): Body<chargeyard_core::security::SecurityProfileChange>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(
+        e.upgrade_security_profile(&id, b, &a.name()).await?
     )))
 }
 

@@ -263,9 +263,33 @@ struct State {
     /// The client certificate (chain PEM) and key installed by CertificateSigned: presented over
     /// wss:// from the next connection on.
     certificate: Option<(String, String)>,
+    /// The central system's root certificate (InstallCertificate), trusted over wss://.
+    root_ca: Option<String>,
+    /// 1.6: the SecurityProfile key the central system set (2 and 3: wss:// from the next
+    /// connection on, to the same URL).
+    security_profile: Option<u8>,
+    /// 2.0.1: network profiles by configuration slot (SetNetworkProfile): the CSMS URL; the one
+    /// first in NetworkConfigurationPriority is used from the next connection on.
+    network_profiles: BTreeMap<i64, String>,
 }
 
 impl State {
+    /// Where to connect from now on, if the central system moved this charger to `wss://`: the
+    /// URL and the CA to trust there.
+    fn secure_endpoint(&self, url: &str) -> Option<(String, String)> {
+        let ca = self.root_ca.clone()?;
+        if let Some(p) = self.security_profile {
+            return (p >= 2).then(|| (url.replacen("ws://", "wss://", 1), ca));
+        }
+        let priority = self.variables.get(&(
+            "OCPPCommCtrlr".to_string(),
+            "NetworkConfigurationPriority".to_string(),
+        ))?;
+        let first: i64 = priority.0.split(',').next()?.trim().parse().ok()?;
+        let url = self.network_profiles.get(&first)?;
+        Some((url.clone(), ca))
+    }
+
     /// Install a certificate chain sent for the key of the request made; false when none was
     /// asked for or it is not a certificate.
     fn install_certificate(&mut self, chain: &str) -> bool {
@@ -472,6 +496,15 @@ impl ChargePoint {
             password: self.password(),
             ..self.inner.cfg.clone()
         };
+        // Moved to wss:// by the central system: its URL and CA from now on.
+        let moved = lock(&self.inner.state).secure_endpoint(&cfg.url);
+        if let Some((url, ca_pem)) = moved {
+            cfg.url = url;
+            cfg.tls = Some(SimTls {
+                ca_pem,
+                ..SimTls::default()
+            });
+        }
         // A certificate the central system installed is presented from now on.
         if let (Some(tls), Some((cert, key))) = (&mut cfg.tls, self.certificate()) {
             tls.client_cert_pem = Some(cert);
@@ -857,6 +890,30 @@ impl ChargePoint {
                     ConfigurationStatus::Rejected
                 };
                 json(&ChangeConfigurationResponse { status })
+            }
+            // Security profile 2 or 3 needs the central system's CA first; the charger then
+            // reconnects with it (the 1.6 security whitepaper).
+            CentralSystemCall::ChangeConfiguration(r) if r.key.as_str() == "SecurityProfile" => {
+                let status = match r.value.as_str().parse::<u8>() {
+                    Ok(p @ 0..=3) if p < 2 || st.root_ca.is_some() => {
+                        st.security_profile = Some(p);
+                        let cp = self.clone();
+                        tokio::spawn(async move { cp.reboot().await });
+                        ConfigurationStatus::Accepted
+                    }
+                    _ => ConfigurationStatus::Rejected,
+                };
+                json(&ChangeConfigurationResponse { status })
+            }
+            CentralSystemCall::InstallCertificate(r) => {
+                let pem = r.certificate.to_string();
+                let status = if pem.contains("BEGIN CERTIFICATE") {
+                    st.root_ca = Some(pem);
+                    chargeyard_ocpp::v16::InstallCertificateStatus::Accepted
+                } else {
+                    chargeyard_ocpp::v16::InstallCertificateStatus::Rejected
+                };
+                json(&chargeyard_ocpp::v16::InstallCertificateResponse { status })
             }
             CentralSystemCall::ChangeConfiguration(r) => {
                 let status = match st.config.get_mut(r.key.as_str()) {

@@ -69,6 +69,12 @@ pub(crate) fn device_model(evses: u32) -> DeviceModel {
         "3",
         ReadWrite,
     );
+    put(
+        "OCPPCommCtrlr",
+        "NetworkConfigurationPriority",
+        "0",
+        ReadWrite,
+    );
     put("SampledDataCtrlr", "TxUpdatedInterval", "60", ReadWrite);
     put(
         "SampledDataCtrlr",
@@ -815,6 +821,28 @@ impl ChargePoint {
                     }
                     None => json!({"status": "NotImplemented"}),
                 }
+            }
+            CsmsCall::InstallCertificate(_) => {
+                let pem = p["certificate"].as_str().unwrap_or_default();
+                let ok = p["certificateType"] == "CSMSRootCertificate"
+                    && pem.contains("BEGIN CERTIFICATE");
+                if ok {
+                    st.root_ca = Some(pem.to_string());
+                }
+                status(ok, "Rejected")
+            }
+            // Stored; used once first in NetworkConfigurationPriority, from the next connection.
+            CsmsCall::SetNetworkProfile(_) => {
+                let slot = p["configurationSlot"].as_i64().unwrap_or_default();
+                let url = p["connectionData"]["ocppCsmsUrl"]
+                    .as_str()
+                    .unwrap_or_default();
+                let tls = url.starts_with("wss://");
+                let ok = slot > 0 && (!tls || st.root_ca.is_some());
+                if ok {
+                    st.network_profiles.insert(slot, url.to_string());
+                }
+                status(ok, "Rejected")
             }
             CsmsCall::CertificateSigned(_) => {
                 let chain = p["certificateChain"].as_str().unwrap_or_default();

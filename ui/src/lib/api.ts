@@ -2,6 +2,7 @@
 
 import type { Transport } from './transport';
 import type { EngineInfo } from './bindings/EngineInfo';
+import type { ProfileUpgrade } from './bindings/ProfileUpgrade';
 import type { StationView } from './bindings/StationView';
 import type { StationDetail } from './bindings/StationDetail';
 import type { Transaction } from './bindings/Transaction';
@@ -106,6 +107,9 @@ export class Api {
   /** Raise or lower the security profile a station must connect with (0-3). */
   setSecurityProfile = (id: string, profile: number) =>
     this.r<StationDetail>('PUT', `/api/stations/${enc(id)}/security-profile?actor=console`, { profile });
+  /** Move a connected station to profile 2 or 3 over OCPP (its CA, then the profile); required once it is back. */
+  upgradeSecurityProfile = (id: string, profile: number) =>
+    this.r<ProfileUpgrade>('POST', `/api/stations/${enc(id)}/security-profile/upgrade?actor=console`, { profile });
   /** A certificate for the station from its signing request, signed by the depot's CA (chain, leaf first). */
   signCertificate = (id: string, csr_pem: string) =>
     this.r<{ chain_pem: string }>('POST', `/api/stations/${enc(id)}/certificate`, { csr_pem });

@@ -204,6 +204,25 @@ pub(crate) enum Intent {
         chain: String,
     },
     ClearCache,
+    /// Trust `pem` as the central system's root certificate, for `wss://` (1.6 security
+    /// extension: CentralSystemRootCertificate; 2.x: CSMSRootCertificate).
+    InstallRootCertificate {
+        pem: String,
+    },
+    /// Connect with security `profile` from now on: 1.6 the SecurityProfile key (the charger
+    /// reconnects by itself, to its URL with `wss://`); 2.x a network profile for `url` stored in
+    /// `slot` (it takes effect once it is first in NetworkConfigurationPriority and the charger
+    /// restarts).
+    NetworkProfile {
+        profile: u8,
+        slot: i64,
+        url: String,
+    },
+    /// 2.x: the value of one variable (GetVariables); 1.6: of one key (GetConfiguration).
+    ReadVariable {
+        component: String,
+        variable: String,
+    },
     /// 2.x: the cost of a running transaction so far, for the charger's display.
     CostUpdated {
         charger_tx_id: String,

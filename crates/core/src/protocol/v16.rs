@@ -377,6 +377,26 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
             }
         }
         Intent::ClearCache => call(Action::ClearCache, to_json(&v16::ClearCacheRequest {})),
+        Intent::InstallRootCertificate { pem } => call(
+            Action::InstallCertificate,
+            to_json(&v16::InstallCertificateRequest {
+                certificate_type: v16::CertificateUse::CentralSystemRootCertificate,
+                certificate: ci(pem)?,
+            }),
+        ),
+        Intent::NetworkProfile { profile, .. } => call(
+            Action::ChangeConfiguration,
+            to_json(&v16::ChangeConfigurationRequest {
+                key: ci("SecurityProfile")?,
+                value: ci(&profile.to_string())?,
+            }),
+        ),
+        Intent::ReadVariable { variable, .. } => call(
+            Action::GetConfiguration,
+            to_json(&v16::GetConfigurationRequest {
+                key: Some(vec![ci(variable)?]),
+            }),
+        ),
         Intent::CertificateSigned { chain } => call(
             Action::CertificateSigned,
             to_json(&v16::CertificateSignedRequest {

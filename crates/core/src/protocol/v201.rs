@@ -717,6 +717,39 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
             Action::ClearCache,
             to_json(&v201::ClearCacheRequest::default()),
         ),
+        Intent::InstallRootCertificate { pem } => call(
+            Action::InstallCertificate,
+            to_json(&v201::InstallCertificateRequest::new(
+                ci(pem)?,
+                v201::InstallCertificateUseEnum::CSMSRootCertificate,
+            )),
+        ),
+        Intent::NetworkProfile { profile, slot, url } => {
+            let data = v201::NetworkConnectionProfile::new(
+                30,
+                ci(url)?,
+                v201::OCPPInterfaceEnum::Wired0,
+                v201::OCPPTransportEnum::JSON,
+                v201::OCPPVersionEnum::OCPP20,
+                i64::from(*profile),
+            );
+            call(
+                Action::SetNetworkProfile,
+                to_json(&v201::SetNetworkProfileRequest::new(*slot, data)),
+            )
+        }
+        Intent::ReadVariable {
+            component,
+            variable,
+        } => call(
+            Action::GetVariables,
+            to_json(&v201::GetVariablesRequest::new(vec![
+                v201::GetVariableData::new(
+                    v201::Component::new(ci(component)?),
+                    v201::Variable::new(ci(variable)?),
+                ),
+            ])),
+        ),
         Intent::CertificateSigned { chain } => {
             let mut r = v201::CertificateSignedRequest::new(ci(chain)?);
             r.certificate_type = Some(v201::CertificateSigningUseEnum::ChargingStationCertificate);

@@ -438,6 +438,18 @@ pub struct CertificateSignedResponse {
     pub status: GenericStatus,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallCertificateRequest {
+    pub certificate_type: CertificateUse,
+    /// PEM.
+    pub certificate: CiString<5500>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstallCertificateResponse {
+    pub status: InstallCertificateStatus,
+}
+
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

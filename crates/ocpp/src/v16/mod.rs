@@ -94,6 +94,7 @@ actions! {
     SignedFirmwareStatusNotification: FromStation => SignedFirmwareStatusNotificationRequest, SignedFirmwareStatusNotificationResponse;
     CertificateSigned: ToStation => CertificateSignedRequest, CertificateSignedResponse;
     ExtendedTriggerMessage: ToStation => ExtendedTriggerMessageRequest, ExtendedTriggerMessageResponse;
+    InstallCertificate: ToStation => InstallCertificateRequest, InstallCertificateResponse;
 }
 
 /// Actions of the 1.6 security whitepaper not spoken (yet): recognised, answered NotSupported.
@@ -101,7 +102,6 @@ pub const SECURITY_EXTENSION_ACTIONS: &[&str] = &[
     "DeleteCertificate",
     "GetInstalledCertificateIds",
     "GetLog",
-    "InstallCertificate",
     "SignedUpdateFirmware",
 ];
 
@@ -165,6 +165,7 @@ crate::call_enum!(
         UpdateFirmware(UpdateFirmwareRequest),
         CertificateSigned(CertificateSignedRequest),
         ExtendedTriggerMessage(ExtendedTriggerMessageRequest),
+        InstallCertificate(InstallCertificateRequest),
     }
 );
 

@@ -53,6 +53,10 @@ pub fn template(action: Action) -> Option<Value> {
         Action::CertificateSigned => json!({
             "certificateChain": "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n"
         }),
+        Action::InstallCertificate => json!({
+            "certificateType": "CentralSystemRootCertificate",
+            "certificate": "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n"
+        }),
         Action::UpdateFirmware => json!({
             "location": "http://192.0.2.1/firmware.bin", "retrieveDate": "2030-01-01T00:00:00Z"
         }),

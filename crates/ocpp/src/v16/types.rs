@@ -171,6 +171,13 @@ ocpp_enum!(strict MessageTrigger {
 // ---- The security extension (OCPP 1.6 security whitepaper) ----
 
 ocpp_enum!(lenient GenericStatus { Accepted = "Accepted", Rejected = "Rejected" });
+ocpp_enum!(strict CertificateUse {
+    CentralSystemRootCertificate = "CentralSystemRootCertificate",
+    ManufacturerRootCertificate = "ManufacturerRootCertificate",
+});
+ocpp_enum!(lenient InstallCertificateStatus {
+    Accepted = "Accepted", Failed = "Failed", Rejected = "Rejected",
+});
 ocpp_enum!(strict ExtendedMessageTrigger {
     BootNotification = "BootNotification", LogStatusNotification = "LogStatusNotification",
     FirmwareStatusNotification = "FirmwareStatusNotification", Heartbeat = "Heartbeat",
