@@ -720,6 +720,12 @@ test('technician: diagnostics are uploaded to the laptop and listed; health says
   await page.getByTestId('diagnostics-request').click();
   await until('the FTP upload listed', async () => (await page.locator('[data-testid=transfer][data-kind=diagnostics][data-state=transferred]').count()) === 2);
   assert.match(await page.getByTestId('transfer').first().innerText(), /over FTP/);
+  // Its security log (GetLog), over HTTP again.
+  await page.getByTestId('diagnostics-protocol').selectOption('http');
+  await page.getByTestId('diagnostics-log').selectOption('security');
+  await page.getByTestId('diagnostics-request').click();
+  await until('the security log listed', async () => (await page.locator('[data-testid=transfer][data-kind=diagnostics][data-state=transferred]').count()) === 3);
+  assert.match(await page.getByTestId('transfer').first().innerText(), /security-E2E-TECH\.log/);
   await page.goto(`${depot.base}/#/station/E2E-TECH/health`);
   await page.getByTestId('findings').waitFor();
   assert.match(await page.getByTestId('health-heartbeat').innerText(), /expected/);
@@ -757,6 +763,13 @@ test('technician: commands answered in place, and a firmware file chosen in the 
   await page.goto(`${depot.base}/#/station/E2E-TECH/files`);
   const image = Buffer.alloc(300_000, 7);
   await page.getByTestId('firmware-file').setInputFiles({ name: 'fw-3.1.bin', mimeType: 'application/octet-stream', buffer: image });
+  // Half a signature is refused, in words, before anything is offered.
+  await page.locator('details.signed summary').click();
+  await page.getByTestId('firmware-signature').fill('c2lnbmF0dXJl');
+  await page.getByTestId('firmware-send').click();
+  await page.getByTestId('firmware-confirm-yes').click();
+  await until('half a signature refused', async () => /needs both the signing certificate and the signature/.test(await page.getByTestId('notice').innerText()));
+  await page.getByTestId('firmware-signature').fill('');
   await page.getByTestId('firmware-send').click();
   // Installing firmware is asked about first, naming the file and the station.
   assert.match(await page.getByTestId('firmware-confirm').innerText(), /fw-3\.1\.bin on E2E-TECH/);

@@ -221,8 +221,8 @@ async fn the_composer_offers_valid_templates_and_refuses_invalid_payloads_before
     let templates = templates.as_array().expect("list").clone();
     assert_eq!(
         templates.len(),
-        22,
-        "every 1.6 command, the security extension's three included"
+        24,
+        "every 1.6 command, the security extension's five included"
     );
     for t in &templates {
         let action = t["action"].as_str().expect("action");
@@ -453,9 +453,11 @@ async fn endpoint_stopped(url: &str) -> bool {
     tokio::net::TcpStream::connect(authority).await.is_err()
 }
 
-/// Ask CP1 for its diagnostics with `body`; wait until the upload is listed as transferred and
-/// check the file as downloaded. Returns the URL offered and the finished job.
+/// Ask CP1 for its diagnostics (or the log `body` names) with `body`; wait until the upload is
+/// listed as transferred and check the file as downloaded. Returns the URL offered and the
+/// finished job.
 async fn diagnostics_arrive(api: &Api, body: Value, url_start: &str) -> (String, Value) {
+    let log = body["log"].as_str().unwrap_or("diagnostics").to_string();
     let (s, job) = api
         .req("POST", "/api/stations/CP1/diagnostics", Some(body))
         .await;
@@ -477,7 +479,7 @@ async fn diagnostics_arrive(api: &Api, body: Value, url_start: &str) -> (String,
     assert!(
         done["file_name"]
             .as_str()
-            .is_some_and(|n| n.ends_with("diagnostics-CP1.log")),
+            .is_some_and(|n| n.ends_with(&format!("{log}-CP1.log"))),
         "{done}"
     );
     let (s, _, bytes) = api
@@ -511,6 +513,73 @@ async fn a_diagnostics_upload_really_arrives_and_is_listed() {
         .req("POST", "/api/stations/NOPE/diagnostics", Some(json!({})))
         .await;
     assert_eq!(s, 409, "an offline station gets no endpoint");
+}
+
+/// A 1.6 charger with the security extension uploads its security log (GetLog SecurityLog) and
+/// reports it with LogStatusNotification; the frames are valid 1.6 security-extension messages.
+#[tokio::test]
+async fn a_security_log_is_fetched_with_get_log() {
+    let api = start().await;
+    let cp = station(&api, "CP1", 1).await;
+    diagnostics_arrive(&api, json!({"log": "security"}), "http://").await;
+    let sent: Vec<String> = cp.received().iter().map(|r| r.action.clone()).collect();
+    assert_eq!(sent, ["GetLog"]);
+    assert_eq!(cp.received()[0].payload["logType"], "SecurityLog");
+    eventually("the station reports Uploaded", || async {
+        let (_, st) = api.req("GET", "/api/stations/CP1", None).await;
+        (st["diagnostics_status"] == "Uploaded").then_some(())
+    })
+    .await;
+    assert!(crate::assert_frames_schema_valid(&api.engine, "CP1").await > 3);
+}
+
+/// Firmware given with its signing certificate and signature goes to a 1.6 charger as
+/// SignedUpdateFirmware; it reports each step (signature verified) with
+/// SignedFirmwareStatusNotification. Half a signature is refused before anything is sent.
+#[tokio::test]
+async fn signed_firmware_goes_out_as_signed_update_firmware() {
+    let api = start().await;
+    let cp = station(&api, "CP1", 1).await;
+    let firmware = |extra: Value| {
+        let mut body = json!({"file_name": "fw.bin", "content_base64": "AAECAwQ="});
+        body.as_object_mut()
+            .expect("object")
+            .extend(extra.as_object().expect("object").clone());
+        body
+    };
+    let (s, v) = api
+        .req(
+            "POST",
+            "/api/stations/CP1/firmware",
+            Some(firmware(json!({"signature": "c2ln"}))),
+        )
+        .await;
+    assert_eq!((s, v["code"].as_str()), (400, Some("invalid")), "{v}");
+    assert!(cp.received().is_empty(), "nothing was sent");
+    let certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    let (s, job) = api
+        .req(
+            "POST",
+            "/api/stations/CP1/firmware",
+            Some(firmware(
+                json!({"signing_certificate": certificate, "signature": "c2lnbmF0dXJl"}),
+            )),
+        )
+        .await;
+    assert_eq!(s, 200, "{job}");
+    assert_eq!(cp.received()[0].action, "SignedUpdateFirmware");
+    assert_eq!(cp.firmware_signatures(), ["c2lnbmF0dXJl"]);
+    eventually("the station reports Installed", || async {
+        let (_, st) = api.req("GET", "/api/stations/CP1", None).await;
+        (st["firmware_status"] == "Installed").then_some(())
+    })
+    .await;
+    let downloaded = eventually("the download", || async {
+        cp.firmware_downloads().first().cloned()
+    })
+    .await;
+    assert_eq!(downloaded.1, [0u8, 1, 2, 3, 4]);
+    assert!(crate::assert_frames_schema_valid(&api.engine, "CP1").await > 5);
 }
 
 #[tokio::test]

@@ -464,6 +464,40 @@ fn every_message_of_every_profile_is_schema_valid_both_ways() {
             status: InstallCertificateStatus::Accepted
         }
     );
+    c!(
+        GetLogRequest {
+            log: LogParameters {
+                remote_location: s("ftp://192.0.2.1/logs"),
+                oldest_timestamp: Some(ts("2024-01-01T00:00:00Z")),
+                latest_timestamp: None,
+            },
+            log_type: LogType::SecurityLog,
+            request_id: 4,
+            retries: Some(2),
+            retry_interval: None,
+        },
+        GetLogResponse {
+            status: LogStatus::Accepted,
+            filename: Some(s("security.log")),
+        }
+    );
+    c!(
+        SignedUpdateFirmwareRequest {
+            retries: None,
+            retry_interval: Some(30),
+            request_id: 5,
+            firmware: SignedFirmware {
+                location: s("http://192.0.2.1:8180/firmware/abc.bin"),
+                retrieve_date_time: ts("2024-01-01T00:00:00Z"),
+                install_date_time: None,
+                signing_certificate: s("-----BEGIN CERTIFICATE-----"),
+                signature: s("c2lnbmF0dXJl"),
+            },
+        },
+        SignedUpdateFirmwareResponse {
+            status: SignedUpdateFirmwareStatus::InvalidCertificate
+        }
+    );
     covered.sort();
     assert_eq!(covered, Action::ALL.to_vec(), "every 1.6 action is covered");
 }
@@ -720,8 +754,8 @@ fn every_command_has_a_schema_valid_template_that_decodes_strictly() {
         call.value.check().expect("template passes the send checks");
     }
     assert_eq!(
-        commands, 22,
-        "every 1.6 command (incl. DataTransfer and the security extension's three) has a template"
+        commands, 24,
+        "every 1.6 command (incl. DataTransfer and the security extension's five) has a template"
     );
 }
 

@@ -271,6 +271,8 @@ struct State {
     /// 2.0.1: network profiles by configuration slot (SetNetworkProfile): the CSMS URL; the one
     /// first in NetworkConfigurationPriority is used from the next connection on.
     network_profiles: BTreeMap<i64, String>,
+    /// The signatures of signed firmware it was sent (SignedUpdateFirmware), for tests.
+    firmware_signatures: Vec<String>,
 }
 
 impl State {
@@ -1122,10 +1124,37 @@ impl ChargePoint {
             }),
             CentralSystemCall::UpdateFirmware(r) => {
                 let cp = self.clone();
-                tokio::spawn(
-                    async move { cp.download_firmware(&r.location, r.retrieve_date).await },
-                );
+                tokio::spawn(async move {
+                    cp.download_firmware(&r.location, r.retrieve_date, None)
+                        .await
+                });
                 json(&UpdateFirmwareResponse {})
+            }
+            // The security extension: signed firmware (the signature kept for tests) and logs.
+            CentralSystemCall::SignedUpdateFirmware(r) => {
+                let f = r.firmware;
+                st.firmware_signatures.push(f.signature.to_string());
+                let cp = self.clone();
+                let (location, at, id) =
+                    (f.location.to_string(), f.retrieve_date_time, r.request_id);
+                tokio::spawn(async move { cp.download_firmware(&location, at, Some(id)).await });
+                json(&chargeyard_ocpp::v16::SignedUpdateFirmwareResponse {
+                    status: chargeyard_ocpp::v16::SignedUpdateFirmwareStatus::Accepted,
+                })
+            }
+            CentralSystemCall::GetLog(r) => {
+                let kind = match r.log_type {
+                    chargeyard_ocpp::v16::LogType::SecurityLog => "security",
+                    _ => "diagnostics",
+                };
+                let name = format!("{kind}-{}.log", self.inner.cfg.station_id);
+                let (cp, file, id) = (self.clone(), name.clone(), r.request_id);
+                let location = r.log.remote_location.to_string();
+                tokio::spawn(async move { cp.upload_log(&location, &file, id).await });
+                json(&chargeyard_ocpp::v16::GetLogResponse {
+                    status: chargeyard_ocpp::v16::LogStatus::Accepted,
+                    filename: Some(ci(&name)),
+                })
             }
             // The security extension: a new certificate asked for, and installed when it comes.
             CentralSystemCall::ExtendedTriggerMessage(r) => {
@@ -1226,31 +1255,47 @@ impl ChargePoint {
         Ok(())
     }
 
-    /// Download firmware from `location` once `retrieve_date` has come, then "install" it.
-    async fn download_firmware(&self, location: &str, retrieve_date: Timestamp) {
+    /// Download firmware from `location` once `retrieve_date` has come, then "install" it. Signed
+    /// firmware (the 1.6 security extension's SignedUpdateFirmware, with its request id) is
+    /// reported with SignedFirmwareStatusNotification, its signature verified before installing.
+    async fn download_firmware(
+        &self,
+        location: &str,
+        retrieve_date: Timestamp,
+        signed: Option<i64>,
+    ) {
         let wait = (retrieve_date.0 - chrono::Utc::now())
             .to_std()
             .unwrap_or_default();
         tokio::time::sleep(wait.min(Duration::from_secs(3600))).await;
-        let report = async |status| {
-            let _ = self
-                .call(FirmwareStatusNotificationRequest { status })
-                .await;
+        let report = async |status: &str| {
+            let _ = match signed {
+                Some(id) => {
+                    let p = serde_json::json!({ "status": status, "requestId": id });
+                    self.send_call("SignedFirmwareStatusNotification", p).await
+                }
+                None => {
+                    let p = serde_json::json!({ "status": status });
+                    self.send_call(FirmwareStatusNotificationRequest::ACTION, p)
+                        .await
+                }
+            };
         };
-        report(FirmwareStatus::Downloading).await;
+        report("Downloading").await;
         match self.fetch_firmware(location).await {
             Ok(()) => {
-                for s in [
-                    FirmwareStatus::Downloaded,
-                    FirmwareStatus::Installing,
-                    FirmwareStatus::Installed,
-                ] {
+                let verified = signed.map(|_| "SignatureVerified");
+                for s in ["Downloaded"]
+                    .into_iter()
+                    .chain(verified)
+                    .chain(["Installing", "Installed"])
+                {
                     report(s).await;
                 }
             }
             Err(e) => {
                 tracing::warn!("firmware download failed: {e}");
-                report(FirmwareStatus::DownloadFailed).await;
+                report("DownloadFailed").await;
             }
         }
     }
@@ -1278,6 +1323,11 @@ impl ChargePoint {
             }
         }
         let _ = self.report_connectors().await;
+    }
+
+    /// The signatures of the signed firmware sent to it (1.6 SignedUpdateFirmware).
+    pub fn firmware_signatures(&self) -> Vec<String> {
+        lock(&self.inner.state).firmware_signatures.clone()
     }
 
     /// Firmware files downloaded so far: (URL, content).

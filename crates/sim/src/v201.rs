@@ -916,8 +916,9 @@ impl ChargePoint {
         }
     }
 
-    /// Upload a log as GetLog asks, reporting progress with LogStatusNotification.
-    async fn upload_log(&self, url: &str, file: &str, request_id: i64) {
+    /// Upload a log as GetLog asks (2.0.1, and the 1.6 security extension), reporting progress
+    /// with LogStatusNotification.
+    pub(crate) async fn upload_log(&self, url: &str, file: &str, request_id: i64) {
         let report = async |status: &str| {
             let _ = self
                 .call_raw(

@@ -247,8 +247,10 @@ pub(crate) enum Intent {
         /// Each tag with what it is answered with; None: remove it from the list.
         entries: Vec<(String, Option<crate::tags::TokenInfo>)>,
     },
-    /// Upload diagnostics (1.6) or a log (2.x) to `url`.
+    /// Upload diagnostics (1.6 GetDiagnostics, 2.x GetLog) or, with `security`, the security log
+    /// (GetLog SecurityLog) to `url`.
     UploadLog {
+        security: bool,
         url: String,
         from: Option<chrono::DateTime<chrono::Utc>>,
         to: Option<chrono::DateTime<chrono::Utc>>,
@@ -256,8 +258,10 @@ pub(crate) enum Intent {
         retry_interval: Option<i64>,
         request_id: i64,
     },
-    /// Download and install the firmware at `url` from `retrieve_at`.
+    /// Download and install the firmware at `url` from `retrieve_at`; `signed`: its signing
+    /// certificate (PEM) and signature (base64), for 1.6 SignedUpdateFirmware.
     UpdateFirmware {
+        signed: Option<(String, String)>,
         url: String,
         retrieve_at: chrono::DateTime<chrono::Utc>,
         retries: Option<i64>,

@@ -453,6 +453,28 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
             )
         }
         Intent::UploadLog {
+            security: true,
+            url,
+            from,
+            to,
+            retries,
+            retry_interval,
+            request_id,
+        } => call(
+            Action::GetLog,
+            to_json(&v16::GetLogRequest {
+                log: v16::LogParameters {
+                    remote_location: ci(url)?,
+                    oldest_timestamp: from.map(Timestamp),
+                    latest_timestamp: to.map(Timestamp),
+                },
+                log_type: v16::LogType::SecurityLog,
+                request_id: *request_id,
+                retries: *retries,
+                retry_interval: *retry_interval,
+            }),
+        ),
+        Intent::UploadLog {
             url,
             from,
             to,
@@ -467,6 +489,28 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
                 retry_interval: *retry_interval,
                 start_time: from.map(Timestamp),
                 stop_time: to.map(Timestamp),
+            }),
+        ),
+        Intent::UpdateFirmware {
+            signed: Some((certificate, signature)),
+            url,
+            retrieve_at,
+            retries,
+            retry_interval,
+            request_id,
+        } => call(
+            Action::SignedUpdateFirmware,
+            to_json(&v16::SignedUpdateFirmwareRequest {
+                retries: *retries,
+                retry_interval: *retry_interval,
+                request_id: *request_id,
+                firmware: v16::SignedFirmware {
+                    location: ci(url)?,
+                    retrieve_date_time: Timestamp(*retrieve_at),
+                    install_date_time: None,
+                    signing_certificate: ci(certificate)?,
+                    signature: ci(signature)?,
+                },
             }),
         ),
         Intent::UpdateFirmware {

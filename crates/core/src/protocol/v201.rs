@@ -826,6 +826,7 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
             call(Action::SendLocalList, to_json(&r))
         }
         Intent::UploadLog {
+            security,
             url,
             from,
             to,
@@ -836,22 +837,30 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
             let mut log = v201::LogParameters::new(ci(url)?);
             log.oldest_timestamp = from.map(Timestamp);
             log.latest_timestamp = to.map(Timestamp);
-            let mut r = v201::GetLogRequest::new(log, v201::LogEnum::DiagnosticsLog, *request_id);
+            let kind = if *security {
+                v201::LogEnum::SecurityLog
+            } else {
+                v201::LogEnum::DiagnosticsLog
+            };
+            let mut r = v201::GetLogRequest::new(log, kind, *request_id);
             r.retries = *retries;
             r.retry_interval = *retry_interval;
             call(Action::GetLog, to_json(&r))
         }
         Intent::UpdateFirmware {
+            signed,
             url,
             retrieve_at,
             retries,
             retry_interval,
             request_id,
         } => {
-            let mut r = v201::UpdateFirmwareRequest::new(
-                v201::Firmware::new(ci(url)?, Timestamp(*retrieve_at)),
-                *request_id,
-            );
+            let mut firmware = v201::Firmware::new(ci(url)?, Timestamp(*retrieve_at));
+            if let Some((certificate, signature)) = signed {
+                firmware.signing_certificate = Some(ci(certificate)?);
+                firmware.signature = Some(ci(signature)?);
+            }
+            let mut r = v201::UpdateFirmwareRequest::new(firmware, *request_id);
             r.retries = *retries;
             r.retry_interval = *retry_interval;
             call(Action::UpdateFirmware, to_json(&r))

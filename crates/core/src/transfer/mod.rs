@@ -64,12 +64,25 @@ pub enum UploadProtocol {
     Ftp,
 }
 
-/// GetDiagnostics, with the upload going to this laptop.
+/// Which log a station uploads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum LogKind {
+    /// Its diagnostics (1.6 GetDiagnostics; 2.x GetLog DiagnosticsLog).
+    #[default]
+    Diagnostics,
+    /// Its security log (GetLog SecurityLog: 2.x, and 1.6 chargers with the security extension).
+    Security,
+}
+
+/// GetDiagnostics or GetLog, with the upload going to this laptop.
 #[derive(Debug, Clone, Default, Deserialize, TS)]
 pub struct DiagnosticsRequest {
     /// HTTP unless the charger only uploads over FTP.
     #[serde(default)]
     pub protocol: UploadProtocol,
+    #[serde(default)]
+    pub log: LogKind,
     /// Oldest log entry wanted.
     pub start_time: Option<DateTime<Utc>>,
     /// Newest log entry wanted.
@@ -93,6 +106,13 @@ pub struct FirmwareRequest {
     pub retries: Option<i64>,
     #[ts(type = "number | null")]
     pub retry_interval: Option<i64>,
+    /// Signed firmware: the signing certificate (PEM) and the file's signature (base64), as the
+    /// charger maker ships them. Given, a 1.6 charger gets SignedUpdateFirmware (the security
+    /// extension) and a 2.x one both in its UpdateFirmware.
+    #[serde(default)]
+    pub signing_certificate: Option<String>,
+    #[serde(default)]
+    pub signature: Option<String>,
 }
 
 /// The largest diagnostics upload accepted.
@@ -215,6 +235,7 @@ impl Engine {
             UploadProtocol::Ftp => self.open_ftp_upload(station_id, dir).await?,
         };
         let request = Intent::UploadLog {
+            security: r.log == LogKind::Security,
             url: job.url.clone(),
             from: r.start_time,
             to: r.stop_time,
@@ -250,6 +271,29 @@ impl Engine {
 
     /// Offer a firmware file to the station and send UpdateFirmware with its URL.
     pub async fn update_firmware(&self, station_id: &str, r: FirmwareRequest) -> Result<Transfer> {
+        let signed = match (r.signing_certificate.as_deref(), r.signature.as_deref()) {
+            (None | Some(""), None | Some("")) => None,
+            (Some(c), Some(s)) if !c.trim().is_empty() && !s.trim().is_empty() => {
+                if !c.contains("-----BEGIN CERTIFICATE-----") {
+                    return Err(Error::Invalid(
+                        "the signing certificate is not PEM (-----BEGIN CERTIFICATE-----)".into(),
+                    ));
+                }
+                let sig = s.trim();
+                if base64::engine::general_purpose::STANDARD
+                    .decode(sig)
+                    .is_err()
+                {
+                    return Err(Error::Invalid("the signature is not base64".into()));
+                }
+                Some((c.trim().to_string(), sig.to_string()))
+            }
+            _ => {
+                return Err(Error::Invalid(
+                    "signed firmware needs both the signing certificate and the signature".into(),
+                ));
+            }
+        };
         let name = file_name(r.file_name.trim());
         if name.chars().all(|c| c == '-' || c == '.') {
             return Err(Error::Invalid("the firmware file needs a name".into()));
@@ -274,6 +318,7 @@ impl Engine {
             .open_endpoint(station_id, Kind::Firmware, path, Some(file))
             .await?;
         let request = Intent::UpdateFirmware {
+            signed,
             url: job.url.clone(),
             retrieve_at: r.retrieve_date.unwrap_or_else(|| self.now()),
             retries: r.retries,

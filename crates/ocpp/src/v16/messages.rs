@@ -438,6 +438,65 @@ pub struct CertificateSignedResponse {
     pub status: GenericStatus,
 }
 
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogParameters {
+    /// Where the charger uploads the log (FTP or HTTP URL).
+    pub remote_location: CiString<512>,
+    pub oldest_timestamp: Option<Timestamp>,
+    pub latest_timestamp: Option<Timestamp>,
+}
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetLogRequest {
+    pub log: LogParameters,
+    pub log_type: LogType,
+    #[serde(deserialize_with = "int")]
+    pub request_id: i64,
+    #[serde(default, deserialize_with = "opt_int")]
+    pub retries: Option<i64>,
+    #[serde(default, deserialize_with = "opt_int")]
+    pub retry_interval: Option<i64>,
+}
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetLogResponse {
+    pub status: LogStatus,
+    pub filename: Option<CiString<255>>,
+}
+
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedFirmware {
+    pub location: CiString<512>,
+    pub retrieve_date_time: Timestamp,
+    pub install_date_time: Option<Timestamp>,
+    /// PEM: the certificate whose key signed the firmware (the charger checks it chains to its
+    /// manufacturer root).
+    pub signing_certificate: CiString<5500>,
+    /// Base64: the firmware file's signature.
+    pub signature: CiString<800>,
+}
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedUpdateFirmwareRequest {
+    #[serde(default, deserialize_with = "opt_int")]
+    pub retries: Option<i64>,
+    #[serde(default, deserialize_with = "opt_int")]
+    pub retry_interval: Option<i64>,
+    #[serde(deserialize_with = "int")]
+    pub request_id: i64,
+    pub firmware: SignedFirmware,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignedUpdateFirmwareResponse {
+    pub status: SignedUpdateFirmwareStatus,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstallCertificateRequest {

@@ -95,15 +95,13 @@ actions! {
     CertificateSigned: ToStation => CertificateSignedRequest, CertificateSignedResponse;
     ExtendedTriggerMessage: ToStation => ExtendedTriggerMessageRequest, ExtendedTriggerMessageResponse;
     InstallCertificate: ToStation => InstallCertificateRequest, InstallCertificateResponse;
+    GetLog: ToStation => GetLogRequest, GetLogResponse;
+    SignedUpdateFirmware: ToStation => SignedUpdateFirmwareRequest, SignedUpdateFirmwareResponse;
 }
 
 /// Actions of the 1.6 security whitepaper not spoken (yet): recognised, answered NotSupported.
-pub const SECURITY_EXTENSION_ACTIONS: &[&str] = &[
-    "DeleteCertificate",
-    "GetInstalledCertificateIds",
-    "GetLog",
-    "SignedUpdateFirmware",
-];
+pub const SECURITY_EXTENSION_ACTIONS: &[&str] =
+    &["DeleteCertificate", "GetInstalledCertificateIds"];
 
 /// Which CALLERROR an action name gets when the receiver cannot handle it in this direction:
 /// `NotImplemented` for names we do not know, `NotSupported` for ones we know but do not take.
@@ -166,6 +164,8 @@ crate::call_enum!(
         CertificateSigned(CertificateSignedRequest),
         ExtendedTriggerMessage(ExtendedTriggerMessageRequest),
         InstallCertificate(InstallCertificateRequest),
+        GetLog(GetLogRequest),
+        SignedUpdateFirmware(SignedUpdateFirmwareRequest),
     }
 );
 

@@ -57,6 +57,19 @@ pub fn template(action: Action) -> Option<Value> {
             "certificateType": "CentralSystemRootCertificate",
             "certificate": "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n"
         }),
+        Action::GetLog => json!({
+            "logType": "SecurityLog", "requestId": 1,
+            "log": {"remoteLocation": "http://192.0.2.1/upload"}
+        }),
+        Action::SignedUpdateFirmware => json!({
+            "requestId": 1,
+            "firmware": {
+                "location": "http://192.0.2.1/firmware.bin",
+                "retrieveDateTime": "2030-01-01T00:00:00Z",
+                "signingCertificate": "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n",
+                "signature": "c2lnbmF0dXJl"
+            }
+        }),
         Action::UpdateFirmware => json!({
             "location": "http://192.0.2.1/firmware.bin", "retrieveDate": "2030-01-01T00:00:00Z"
         }),

@@ -178,6 +178,14 @@ ocpp_enum!(strict CertificateUse {
 ocpp_enum!(lenient InstallCertificateStatus {
     Accepted = "Accepted", Failed = "Failed", Rejected = "Rejected",
 });
+ocpp_enum!(strict LogType { DiagnosticsLog = "DiagnosticsLog", SecurityLog = "SecurityLog" });
+ocpp_enum!(lenient LogStatus {
+    Accepted = "Accepted", Rejected = "Rejected", AcceptedCanceled = "AcceptedCanceled",
+});
+ocpp_enum!(lenient SignedUpdateFirmwareStatus {
+    Accepted = "Accepted", Rejected = "Rejected", AcceptedCanceled = "AcceptedCanceled",
+    InvalidCertificate = "InvalidCertificate", RevokedCertificate = "RevokedCertificate",
+});
 ocpp_enum!(strict ExtendedMessageTrigger {
     BootNotification = "BootNotification", LogStatusNotification = "LogStatusNotification",
     FirmwareStatusNotification = "FirmwareStatusNotification", Heartbeat = "Heartbeat",

@@ -11,4 +11,10 @@ content_base64: string,
 /**
  * When the station should fetch it (now when absent).
  */
-retrieve_date: string | null, retries: number | null, retry_interval: number | null, };
+retrieve_date: string | null, retries: number | null, retry_interval: number | null, 
+/**
+ * Signed firmware: the signing certificate (PEM) and the file's signature (base64), as the
+ * charger maker ships them. Given, a 1.6 charger gets SignedUpdateFirmware (the security
+ * extension) and a 2.x one both in its UpdateFirmware.
+ */
+signing_certificate: string | null, signature: string | null, };
