@@ -605,3 +605,73 @@ async fn a_charger_that_comes_back_on_plain_ws_keeps_its_profile() {
     );
     assert_eq!(station(&api, "STAYS").await["profile_in_force"], json!(1));
 }
+
+/// A station the operator rejects or removes loses its certificates: the connection presenting
+/// one is closed, and the certificate is refused from then on (as `certificate_revoked`, shown on
+/// the station), even once the station is accepted again; a newly signed one gets in.
+#[tokio::test]
+async fn a_rejected_or_removed_stations_certificate_stops_working() {
+    let api = start().await;
+    let ca = ca(&api).await;
+    let with = |id: &str, (cert, key): &(String, String)| {
+        over_tls(
+            &api,
+            id,
+            SimTls {
+                ca_pem: ca.clone(),
+                client_cert_pem: Some(cert.clone()),
+                client_key_pem: Some(key.clone()),
+            },
+        )
+    };
+    for id in ["REJ", "GONE"] {
+        let (s, v) = api
+            .req("POST", "/api/stations", Some(json!({"id": id})))
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let old = signed_by_depot(&api, "REJ", "REJ").await;
+    let (cp, _) = ChargePoint::connect(with("REJ", &old)).await.expect("wss");
+    cp.boot_and_report().await.expect("boot");
+
+    let (s, v) = api.req("POST", "/api/stations/REJ/reject", None).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(
+        cp.closed(std::time::Duration::from_secs(5)).await,
+        "the connection with the revoked certificate is closed"
+    );
+    let refused = gets_in(with("REJ", &old)).await;
+    assert!(refused.is_err(), "the revoked certificate is refused");
+    assert_eq!(
+        last_refusal(&api, "REJ", 1).await,
+        json!("certificate_revoked")
+    );
+    let (s, v) = api
+        .req("POST", "/api/stations/REJ/accept", Some(json!({})))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert!(
+        gets_in(with("REJ", &old)).await.is_err(),
+        "accepting again does not bring it back"
+    );
+    let new = signed_by_depot(&api, "REJ", "REJ").await;
+    gets_in(with("REJ", &new))
+        .await
+        .expect("a new certificate gets in");
+    let (_, kinds) = security_log(&api, "REJ").await;
+    assert!(
+        kinds.iter().any(|k| k == "certificate_revoked"),
+        "{kinds:?}"
+    );
+
+    // Removed: the same id connecting again with the old certificate (unknown stations are
+    // accepted here) is refused.
+    let gone = signed_by_depot(&api, "GONE", "GONE").await;
+    let (s, _) = api.req("DELETE", "/api/stations/GONE", None).await;
+    assert_eq!(s, 204);
+    let refused = gets_in(with("GONE", &gone)).await;
+    assert!(
+        refused.is_err(),
+        "a removed station's certificate is refused"
+    );
+}

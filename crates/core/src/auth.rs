@@ -228,6 +228,8 @@ pub struct Transport {
 #[derive(Default)]
 pub struct Credentials {
     map: RwLock<HashMap<String, Access>>,
+    /// Serials of client certificates revoked (their station was rejected or removed).
+    revoked: RwLock<std::collections::HashSet<String>>,
 }
 
 /// What the handshake decides about credentials.
@@ -253,6 +255,8 @@ pub enum Refusal {
     CertificateRequired,
     /// Profile 3 with a certificate issued to another name.
     CertificateMismatch,
+    /// A certificate revoked when its station was rejected or removed.
+    CertificateRevoked,
 }
 
 impl Refusal {
@@ -266,6 +270,7 @@ impl Refusal {
             Refusal::TlsRequired => "tls_required",
             Refusal::CertificateRequired => "certificate_required",
             Refusal::CertificateMismatch => "certificate_mismatch",
+            Refusal::CertificateRevoked => "certificate_revoked",
         }
     }
 
@@ -280,14 +285,23 @@ impl Refusal {
             Refusal::TlsRequired => "this station must connect over TLS (wss://)",
             Refusal::CertificateRequired => "this station must present a client certificate",
             Refusal::CertificateMismatch => "the client certificate is not issued to this station",
+            Refusal::CertificateRevoked => "the client certificate was revoked",
         }
     }
 }
 
 impl Credentials {
-    pub fn load(entries: Vec<(String, Access)>) -> Self {
+    pub fn load(entries: Vec<(String, Access)>, revoked: Vec<String>) -> Self {
         Credentials {
             map: RwLock::new(entries.into_iter().collect()),
+            revoked: RwLock::new(revoked.into_iter().collect()),
+        }
+    }
+
+    /// Refuse these certificates from now on.
+    pub fn revoke(&self, serials: Vec<String>) {
+        if let Ok(mut r) = self.revoked.write() {
+            r.extend(serials);
         }
     }
 
@@ -314,6 +328,15 @@ impl Credentials {
             Ok(m) => m.get(station).cloned().unwrap_or_default(),
             Err(_) => return AuthDecision::Denied(Refusal::Unavailable),
         };
+        if let Some(c) = &transport.client_certificate {
+            match self.revoked.read() {
+                Ok(r) if r.contains(&c.serial) => {
+                    return AuthDecision::Denied(Refusal::CertificateRevoked);
+                }
+                Ok(_) => {}
+                Err(_) => return AuthDecision::Denied(Refusal::Unavailable),
+            }
+        }
         if access.profile >= 2 && !transport.tls {
             return AuthDecision::Denied(Refusal::TlsRequired);
         }

@@ -252,6 +252,7 @@ impl Engine {
     pub async fn open(config: EngineConfig, db_path: &Path) -> Result<Engine> {
         let store = Store::open(db_path).await?;
         let access = crate::security::access(stations::access(&store.reader).await?);
+        let revoked = chargeyard_store::certificates::revoked(&store.reader).await?;
         let protocols = stations::protocols(&store.reader)
             .await?
             .into_iter()
@@ -272,7 +273,7 @@ impl Engine {
                 settings: RwLock::new(settings),
                 config,
                 store,
-                credentials: Credentials::load(access),
+                credentials: Credentials::load(access, revoked),
                 protocols: Mutex::new(protocols),
                 sessions: Mutex::new(HashMap::new()),
                 events,

@@ -127,7 +127,8 @@ impl Engine {
             .ok_or_else(|| Error::StationNotFound(id.to_string()))?;
         let booted = station.serial_number.is_some() || station.charge_box_serial.is_some();
         let names = certificate_names(id, [station.serial_number, station.charge_box_serial]);
-        self.inner
+        let chain = self
+            .inner
             .tls
             .sign_csr(csr_pem, &names, Utc::now())
             .map_err(|e| match e {
@@ -135,7 +136,58 @@ impl Engine {
                     "{m}; its serial number is known once it has connected"
                 )),
                 e => e,
+            })?;
+        // Kept, so that it can be revoked with the station.
+        let leaf = crate::tls::first_certificate(&chain)
+            .ok_or_else(|| Error::Internal("the certificate just signed cannot be read".into()))?;
+        let (sid, now) = (id.to_string(), self.now());
+        self.inner
+            .store
+            .writer
+            .write(move |c| {
+                Box::pin(async move {
+                    chargeyard_store::certificates::issued(
+                        c,
+                        &leaf.serial,
+                        &sid,
+                        &leaf.subject,
+                        leaf.not_after,
+                        now,
+                    )
+                    .await
+                })
             })
+            .await?;
+        Ok(chain)
+    }
+
+    /// Revoke the client certificates the depot's CA issued to a station (it was rejected or
+    /// removed): they are refused from now on, and a connection presenting one is closed.
+    pub(crate) async fn revoke_certificates(&self, id: &str, why: &'static str) -> Result<()> {
+        let (sid, now) = (id.to_string(), self.now());
+        let serials = self
+            .inner
+            .store
+            .writer
+            .write(move |c| {
+                Box::pin(async move {
+                    chargeyard_store::certificates::revoke_station(c, &sid, why, now).await
+                })
+            })
+            .await?;
+        if serials.is_empty() {
+            return Ok(());
+        }
+        let presented = self
+            .transport(id)
+            .and_then(|t| t.client_certificate)
+            .is_some_and(|c| serials.contains(&c.serial));
+        let detail = serde_json::json!({ "serials": serials, "reason": why });
+        self.inner.credentials.revoke(serials);
+        if presented && let Some(h) = self.lock_sessions().get(id) {
+            h.cancel.cancel();
+        }
+        self.station_event(id, "certificate_revoked", detail).await
     }
 
     /// A station's request for a certificate (SignCertificate, any version): signed and sent back

@@ -307,8 +307,12 @@ impl Engine {
         self.station(id).await
     }
 
+    /// Reject a station: its BootNotification is answered Rejected, and the client certificates
+    /// the depot's CA issued to it stop working.
     pub async fn reject_station(&self, id: &str) -> Result<StationDetail> {
         self.set_registration(id, Registration::Rejected).await?;
+        self.revoke_certificates(id, "the station was rejected")
+            .await?;
         self.station(id).await
     }
 
@@ -429,6 +433,11 @@ impl Engine {
 
     /// Forget a station (its transaction and frame history stay). A connected one is dropped.
     pub async fn delete_station(&self, id: &str) -> Result<()> {
+        if stations::get(&self.inner.store.reader, id).await?.is_none() {
+            return Err(Error::StationNotFound(id.to_string()));
+        }
+        self.revoke_certificates(id, "the station was removed")
+            .await?;
         let sid = id.to_string();
         self.inner
             .store

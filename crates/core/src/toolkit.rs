@@ -232,6 +232,7 @@ const SECURITY_LOG: &[&str] = &[
     "security_event",
     "certificate_signed",
     "certificate_refused",
+    "certificate_revoked",
     "security_profile",
     "security_profile_upgrade",
     "security_profile_upgrade_failed",

@@ -17,6 +17,7 @@
 //! - `migrations/`    — embedded with `sqlx::migrate!`, run at open; never edit a shipped one
 
 mod append;
+pub mod certificates;
 pub mod commands;
 pub mod config_snapshots;
 pub mod connectors;
