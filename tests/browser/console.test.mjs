@@ -199,6 +199,8 @@ test('a charger switched to wss:// is then required to use it: the CA from Setti
   await page.getByTestId('security-apply').click();
   await until('profile 2 in force', async () => /In force: 2: wss:\/\/ \(TLS\) with the password/.test(await page.getByTestId('security-in-force').innerText()));
   assert.match(await page.getByTestId('notice').innerText(), /requires profile 2: wss:\/\//);
+  // Moving it up over OCPP offers what is above the profile in force: 3.
+  assert.equal(await page.getByTestId('security-upgrade-to').inputValue(), '3');
   await page.screenshot({ path: join(shots, 'station-security.png'), fullPage: true });
 
   // The same charger on plain ws://, even with its password, is refused, and the page says why.
