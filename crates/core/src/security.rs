@@ -425,7 +425,7 @@ impl Engine {
         // The port it uses now also takes TLS (see crate::server), so only the scheme changes.
         let url = format!("wss://{local}/ocpp/");
         let mut steps = Vec::new();
-        let ca = self.inner.tls.info(Vec::new()).ca_pem;
+        let ca = self.tls_ca_pem();
         let answer = self
             .intent(id, Intent::InstallRootCertificate { pem: ca }, actor)
             .await?;
