@@ -5,7 +5,8 @@
 //! (charger-initiated messages), `malformed` (bad frames), `commands` (every command round trip),
 //! `sessions` (reconnects, pings, caps), `http` (the JSON API and live stream), `durability`
 //! (SIGKILL of the real server binary), `toolkit` (the technician's inspector, configuration,
-//! files and health), `v201` (an OCPP 2.0.1 charger served end to end).
+//! files and health), `v201` (an OCPP 2.0.1 charger served end to end), `load` (load management
+//! against simulated cars).
 
 mod billing;
 mod commands;
@@ -14,6 +15,7 @@ mod exports;
 mod handlers;
 mod http;
 mod lifecycle;
+mod load;
 mod login;
 mod malformed;
 mod negotiation;

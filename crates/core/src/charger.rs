@@ -147,6 +147,9 @@ impl Engine {
         self.closed(&closed).await;
         live.registration
             .store(reg_to_u8(station.registration), Ordering::Relaxed);
+        if station.registration == Registration::Accepted {
+            self.load_wake();
+        }
         self.emit(Event::StationUpdated {
             station_id: station_id.to_string(),
         });
@@ -217,6 +220,7 @@ impl Engine {
         self.closed(&closed).await;
         // A replayed older status goes to the history only; screens show the current one.
         if current {
+            self.load_wake();
             if self.has_listeners() {
                 self.live_cost(crate::billing::Running::Connector(
                     station_id.to_string(),
@@ -300,6 +304,7 @@ impl Engine {
         if is_new {
             self.no_events_stored(id);
             self.hold_brief(id, brief);
+            self.load_wake();
         }
         self.closed(&closed).await;
         if is_new
@@ -375,6 +380,7 @@ impl Engine {
             power_w: meter::latest(&samples, "Power.Active.Import"),
             soc_percent: meter::latest(&samples, "SoC"),
         });
+        self.note_draw(station_id, evse_id, &samples);
         self.inner.store.writer.append_samples(samples).await?;
         let shown = event.is_some();
         if let Some(event) = event {
@@ -474,6 +480,7 @@ impl Engine {
         match outcome {
             StopOutcome::Stopped => {
                 self.forget_cost_updates(id);
+                self.load_wake();
                 if self.has_listeners()
                     && let Some(t) = transactions::get(&self.inner.store.reader, id).await?
                 {

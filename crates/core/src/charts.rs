@@ -46,6 +46,8 @@ fn drawing<E: std::fmt::Debug>(e: E) -> Error {
 const POWER: RGBColor = RGBColor(27, 110, 243);
 const ENERGY: RGBColor = RGBColor(15, 122, 74);
 const SOC: RGBColor = RGBColor(176, 84, 0);
+/// The limit load management keeps the depot to.
+const LIMIT: RGBColor = RGBColor(200, 30, 30);
 
 /// Minutes since `start` as local "HH:MM" (with the date when the session spans days).
 fn clock(start: DateTime<Utc>, minutes: f64, tz: &Tz, dated: bool) -> String {
@@ -576,9 +578,22 @@ impl Engine {
                 *v += under;
             }
         }
+        // With load management on, the limit charging may use, as it stood in each bucket.
+        let site = self.site();
+        let limit: Option<Vec<f64>> = site.enabled.then(|| {
+            (0..buckets)
+                .map(|i| {
+                    let at = DateTime::<Utc>::from_timestamp(first + i as i64 * bucket, 0)
+                        .unwrap_or(from)
+                        .with_timezone(&tz);
+                    site.main_limit(&at) * 3.0 * site.voltage_v / 1000.0
+                })
+                .collect()
+        });
         let top = stacks
             .last()
             .map_or(0.0, |s| s.iter().copied().fold(0.0, f64::max))
+            .max(limit.iter().flatten().copied().fold(0.0, f64::max))
             .max(1.0)
             * 1.1;
         // Across in hours over a day or two, else in days: the ticks fall on whole hours or on
@@ -622,6 +637,13 @@ impl Engine {
                     .map_err(drawing)?;
                 entries.push((station.as_str(), colour));
             }
+            if let Some(limit) = &limit {
+                let points: Vec<(f64, f64)> = (0..buckets).map(|i| (x(i), limit[i])).collect();
+                chart
+                    .draw_series(LineSeries::new(points, LIMIT.stroke_width(2)))
+                    .map_err(drawing)?;
+                entries.insert(0, ("Limit", LIMIT));
+            }
             legend_column(&side, &entries)?;
             // Each bucket's total, then each station's share of it.
             let totals: Vec<(f64, f64)> = (0..buckets)
@@ -629,6 +651,9 @@ impl Engine {
                 .collect();
             hover.strips(&chart, &totals, |i, u, kw| {
                 let mut text = format!("{} · {} kW", at(u), numbers.fmt(kw, 1));
+                if let Some(limit) = &limit {
+                    text.push_str(&format!("\nLimit: {} kW", numbers.fmt(limit[i], 1)));
+                }
                 for (j, station) in stations.iter().enumerate() {
                     let below = if j == 0 { 0.0 } else { stacks[j - 1][i] };
                     let own = stacks[j][i] - below;

@@ -141,6 +141,8 @@ pub(crate) struct Inner {
     pub live_costs: mpsc::UnboundedSender<crate::billing::Running>,
     /// When each running 2.x session's cost was last asked to be sent to its charger (CostUpdated).
     pub cost_updates: Mutex<HashMap<i64, std::time::Instant>>,
+    /// Load management: the site, what each charger draws and holds, the last round.
+    pub load: crate::load::State,
 }
 
 /// The engine. Cheap to clone; all clones share one state.
@@ -294,6 +296,7 @@ impl Engine {
                 reports: Mutex::new(HashMap::new()),
                 live_costs,
                 cost_updates: Mutex::new(HashMap::new()),
+                load: Default::default(),
             }),
         };
         engine.spawn_frame_pruner();
@@ -304,6 +307,8 @@ impl Engine {
             engine.inner.shutdown.clone(),
         ));
         engine.expire_stale_transfers().await?;
+        engine.load_site().await?;
+        engine.spawn_load_manager();
         Ok(engine)
     }
 

@@ -26,6 +26,10 @@ pub enum Event {
     StatusChanged {
         connector: Connector,
     },
+    /// Load management shared the site's limit anew.
+    SiteLoad {
+        load: Box<crate::load::SiteLoad>,
+    },
     MeterValues {
         station_id: String,
         /// The EVSE (1.6: the connector).

@@ -27,6 +27,8 @@
 //! - [`toolkit`] — the technician's message inspector, composer templates, configuration,
 //!   snapshots and diffs, local list, health summary
 //! - [`transfer`] — diagnostics uploads and firmware downloads over per-job HTTP endpoints
+//! - [`load`]    — load management: the site's limit shared among the chargers, a failsafe on
+//!   each
 //! - [`error`]   — facade errors with stable codes
 
 pub mod auth;
@@ -41,6 +43,7 @@ pub mod error;
 pub mod events;
 pub mod export;
 pub mod gate;
+pub mod load;
 pub mod meter;
 pub mod operators;
 pub mod protocol;

@@ -259,6 +259,7 @@ pub(crate) async fn run<W, E>(
             sessions.remove(&*station_id);
         }
     }
+    engine.load_wake();
     engine.emit(Event::StationDisconnected {
         station_id: station_id.to_string(),
         reason: reason.to_string(),

@@ -168,6 +168,9 @@ async fn close_refused(
 impl Engine {
     /// Sessions closed by the central system: forget their starts, price them, announce them.
     pub(crate) async fn closed(&self, ids: &[i64]) {
+        if !ids.is_empty() {
+            self.load_wake();
+        }
         for &id in ids {
             self.forget_start(id);
             self.price_stopped(id);

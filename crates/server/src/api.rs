@@ -223,6 +223,9 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/exports", get(exports).post(export))
         .route("/api/exports/{name}", get(export_file))
         .route("/api/settings", get(settings).put(update_settings))
+        .route("/api/site", get(site).put(update_site))
+        .route("/api/site/load", get(site_load))
+        .route("/api/site/decisions", get(load_decisions))
         .route("/api/demo", axum::routing::delete(remove_demo))
         .route("/api/live", get(live))
         .merge(crate::login::routes())
@@ -859,6 +862,40 @@ async fn update_settings(
     Body(s): Body<chargeyard_core::Settings>,
 ) -> ApiResult<Value> {
     Ok(Json(json!(e.update_settings(s).await?)))
+}
+
+async fn site(State(e): State<Engine>) -> Json<Value> {
+    Json(json!(e.site()))
+}
+
+async fn update_site(
+    State(e): State<Engine>,
+    Body(s): Body<chargeyard_core::load::Site>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.set_site(s).await?)))
+}
+
+async fn site_load(State(e): State<Engine>) -> Json<Value> {
+    Json(json!(e.site_load()))
+}
+
+/// Which decisions: a station's, a session's, or the site's; the latest `limit` (100).
+#[derive(Deserialize)]
+struct DecisionFilter {
+    station_id: Option<String>,
+    transaction_id: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn load_decisions(State(e): State<Engine>, Q(f): Q<DecisionFilter>) -> ApiResult<Value> {
+    let list = e
+        .load_decisions(
+            f.station_id.as_deref(),
+            f.transaction_id,
+            f.limit.unwrap_or(100),
+        )
+        .await?;
+    Ok(Json(json!(list)))
 }
 
 async fn update_id_tag(

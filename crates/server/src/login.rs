@@ -43,13 +43,14 @@ fn changes(method: &Method, path: &str) -> bool {
     !(reading || checking || path == "/api/logout")
 }
 
-/// What only a manager may change: accounts, money, tags, settings, certificates.
+/// What only a manager may change: accounts, money, tags, settings, the site, certificates.
 const MANAGERS_ONLY: &[&str] = &[
     "/api/operators",
     "/api/tariffs",
     "/api/id-tags",
     "/api/tag-groups",
     "/api/settings",
+    "/api/site",
     "/api/demo",
     "/api/tls",
 ];

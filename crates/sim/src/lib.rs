@@ -8,14 +8,17 @@
 //! recorded for tests. Tests can make it ignore or refuse an action with [`Behaviour`].
 //!
 //! Layout: this file (connection, state, 1.6 command answers); [`v201`] the same charger in
-//! OCPP 2.0.1; [`load`] the load generator;
+//! OCPP 2.0.1; [`load`] the load generator; [`smart`] charging profiles as a charger applies
+//! them; [`ev`] cars that charge under those limits;
 //! [`http`] and [`ftp`] the file transfers of GetDiagnostics and UpdateFirmware;
 //! `main.rs` is the `chargeyard-sim` CLI, `bin/chargeyard-load.rs` the load generator's.
 
+pub mod ev;
 pub mod fleet;
 pub mod ftp;
 pub mod http;
 pub mod load;
+pub mod smart;
 pub mod v201;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -969,22 +972,41 @@ impl ChargePoint {
                 }
             }
             CentralSystemCall::GetCompositeSchedule(r) => {
-                let profile = st
-                    .profiles
-                    .iter()
-                    .filter(|p| p.connector_id == r.connector_id || p.connector_id == 0)
-                    .max_by_key(|p| p.cs_charging_profiles.stack_level);
-                match profile {
-                    Some(p) => {
-                        let mut schedule = p.cs_charging_profiles.charging_schedule.clone();
-                        schedule.duration = Some(r.duration);
-                        json(&GetCompositeScheduleResponse {
-                            status: GetCompositeScheduleStatus::Accepted,
-                            connector_id: Some(r.connector_id),
-                            schedule_start: Some(Timestamp::now()),
-                            charging_schedule: Some(schedule),
-                        })
-                    }
+                let profiles: Vec<smart::Profile> =
+                    st.profiles.iter().map(smart::Profile::from_v16).collect();
+                let tx = st
+                    .transactions
+                    .get(&r.connector_id)
+                    .map(|t| t.0.to_string());
+                let now = chrono::Utc::now();
+                let c = smart::composite(
+                    &profiles,
+                    r.connector_id,
+                    tx.as_deref().map(|t| (t, now)),
+                    now,
+                );
+                let limit = if r.connector_id == 0 {
+                    c.station
+                } else {
+                    c.lowest()
+                };
+                match limit {
+                    Some(limit) => json(&GetCompositeScheduleResponse {
+                        status: GetCompositeScheduleStatus::Accepted,
+                        connector_id: Some(r.connector_id),
+                        schedule_start: Some(Timestamp::now()),
+                        charging_schedule: Some(ChargingSchedule {
+                            duration: Some(r.duration),
+                            start_schedule: Some(Timestamp::now()),
+                            charging_rate_unit: ChargingRateUnitType::A,
+                            charging_schedule_period: vec![ChargingSchedulePeriod {
+                                start_period: 0,
+                                limit: (limit * 10.0).floor() / 10.0,
+                                number_phases: None,
+                            }],
+                            min_charging_rate: None,
+                        }),
+                    }),
                     None => json(&GetCompositeScheduleResponse {
                         status: GetCompositeScheduleStatus::Rejected,
                         connector_id: None,
@@ -1437,39 +1459,102 @@ impl ChargePoint {
     }
 
     async fn deliver(&self, connector: i64, wh: i64, power_w: f64, soc: Option<f64>) -> Result<()> {
-        let (tx, register) = {
+        self.report(connector, wh, power_w, None, soc).await
+    }
+
+    /// Deliver `wh` more energy drawing `currents` (A on L1, L2, L3) and report it with the
+    /// current on each phase, as a charger under load management does.
+    pub async fn draw(
+        &self,
+        connector: i64,
+        wh: i64,
+        currents: [f64; 3],
+        soc: Option<f64>,
+    ) -> Result<()> {
+        let power_w = currents.iter().sum::<f64>() * smart::VOLTAGE;
+        self.report(connector, wh, power_w, Some(currents), soc)
+            .await
+    }
+
+    async fn report(
+        &self,
+        connector: i64,
+        wh: i64,
+        power_w: f64,
+        currents: Option<[f64; 3]>,
+        soc: Option<f64>,
+    ) -> Result<()> {
+        let (tx, register_wh) = {
             let mut st = lock(&self.inner.state);
             st.meter_wh += wh;
             (st.transactions.get(&connector).map(|t| t.0), st.meter_wh)
         };
-        self.meter_values(connector, tx, register, power_w, soc)
-            .await
-    }
-
-    async fn meter_values(
-        &self,
-        connector: i64,
-        tx: Option<i64>,
-        register_wh: i64,
-        power_w: f64,
-        soc: Option<f64>,
-    ) -> Result<()> {
         if self.speaks_v201() {
             return self
-                .meter_values_v201(connector, register_wh, power_w, soc)
+                .meter_values_v201(connector, register_wh, power_w, currents, soc)
                 .await;
         }
-        let at = Timestamp::now();
-        self.call(meter_values_request(
+        let mut r =
+            meter_values_request(connector, tx, register_wh, power_w, soc, Timestamp::now());
+        if let Some(currents) = currents {
+            for (a, phase) in currents.iter().zip([Phase::L1, Phase::L2, Phase::L3]) {
+                r.meter_value[0].sampled_value.push(SampledValue {
+                    value: format!("{a:.1}"),
+                    context: Some(ReadingContext::SamplePeriodic),
+                    format: None,
+                    measurand: Some(Measurand::CurrentImport),
+                    phase: Some(phase),
+                    location: Some(Location::Outlet),
+                    unit: Some(UnitOfMeasure::A),
+                });
+            }
+        }
+        self.call(r).await.map(|_| ())
+    }
+
+    /// How many sessions run on the charger now.
+    pub fn running_sessions(&self) -> usize {
+        let st = lock(&self.inner.state);
+        st.transactions.len().max(st.running.len())
+    }
+
+    /// The charging profiles installed, as the charger reads them.
+    pub fn profiles(&self) -> Vec<smart::Profile> {
+        let st = lock(&self.inner.state);
+        st.profiles
+            .iter()
+            .map(smart::Profile::from_v16)
+            .chain(
+                st.profiles_v201
+                    .iter()
+                    .map(|(evse, p)| smart::Profile::from_v201(*evse, p)),
+            )
+            .collect()
+    }
+
+    /// The charger's id of the session running on a connector (EVSE), as its profiles name it.
+    fn charger_tx_id(&self, connector: i64) -> Option<String> {
+        let st = lock(&self.inner.state);
+        st.running
+            .get(&connector)
+            .map(|r| r.id.clone())
+            .or_else(|| st.transactions.get(&connector).map(|t| t.0.to_string()))
+    }
+
+    /// The limits in force on a connector now; `began`: when its session started.
+    pub fn charging_limit(
+        &self,
+        connector: i64,
+        began: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> smart::Composite {
+        let now = chrono::Utc::now();
+        let tx = self.charger_tx_id(connector);
+        smart::composite(
+            &self.profiles(),
             connector,
-            tx,
-            register_wh,
-            power_w,
-            soc,
-            at,
-        ))
-        .await
-        .map(|_| ())
+            tx.as_deref().map(|t| (t, began.unwrap_or(now))),
+            now,
+        )
     }
 
     /// Stop the connector's transaction: StopTransaction, Finishing, Available.
@@ -1492,7 +1577,14 @@ impl ChargePoint {
         }
         let (t, register) = {
             let mut st = lock(&self.inner.state);
-            (st.transactions.remove(&connector), st.meter_wh)
+            let t = st.transactions.remove(&connector);
+            // A session's own profile ends with it.
+            st.profiles.retain(|p| {
+                !(p.connector_id == connector
+                    && p.cs_charging_profiles.charging_profile_purpose
+                        == ChargingProfilePurposeType::TxProfile)
+            });
+            (t, st.meter_wh)
         };
         let Some((tx, _)) = t else {
             return Ok(None);
@@ -1526,11 +1618,7 @@ impl ChargePoint {
             }
             MessageTrigger::MeterValues => {
                 let c = connector.unwrap_or(1);
-                let (tx, reg) = {
-                    let st = lock(&self.inner.state);
-                    (st.transactions.get(&c).map(|t| t.0), st.meter_wh)
-                };
-                self.meter_values(c, tx, reg, 0.0, None).await
+                self.report(c, 0, 0.0, None, None).await
             }
             MessageTrigger::DiagnosticsStatusNotification => self
                 .call(DiagnosticsStatusNotificationRequest {

@@ -428,15 +428,28 @@ impl ChargePoint {
         evse: i64,
         register_wh: i64,
         power_w: f64,
+        currents: Option<[f64; 3]>,
         soc: Option<f64>,
     ) -> Result<()> {
+        let mut sample = meter_value("Sample.Periodic", register_wh, Some(power_w), soc);
+        if let Some(currents) = currents
+            && let Some(list) = sample[0]["sampledValue"].as_array_mut()
+        {
+            for (a, phase) in currents.iter().zip(["L1-N", "L2-N", "L3-N"]) {
+                list.push(json!({
+                    "value": (a * 10.0).round() / 10.0,
+                    "context": "Sample.Periodic",
+                    "measurand": "Current.Import",
+                    "phase": phase,
+                    "location": "Outlet",
+                    "unitOfMeasure": {"unit": "A"},
+                }));
+            }
+        }
         let running = lock(&self.inner.state).running.contains_key(&evse);
         if running {
             self.tx_event(evse, "Updated", "MeterValuePeriodic", "Charging", |m| {
-                m.insert(
-                    "meterValue".into(),
-                    meter_value("Sample.Periodic", register_wh, Some(power_w), soc),
-                );
+                m.insert("meterValue".into(), sample);
             })
             .await
             .map(|_| ())
@@ -445,7 +458,7 @@ impl ChargePoint {
                 "MeterValues",
                 json!({
                     "evseId": evse,
-                    "meterValue": meter_value("Sample.Periodic", register_wh, Some(power_w), soc),
+                    "meterValue": sample,
                 }),
             )
             .await
@@ -477,7 +490,13 @@ impl ChargePoint {
                 );
             })
             .await;
-        lock(&self.inner.state).running.remove(&evse);
+        {
+            let mut st = lock(&self.inner.state);
+            st.running.remove(&evse);
+            // A session's own profile ends with it.
+            st.profiles_v201
+                .retain(|(e, p)| !(*e == evse && p["chargingProfilePurpose"] == "TxProfile"));
+        }
         sent?;
         self.status_v201(evse, ChargePointStatus::Finishing).await?;
         Ok(Some(handle))
@@ -503,7 +522,7 @@ impl ChargePoint {
             MessageTrigger::MeterValues => {
                 let e = evse.unwrap_or(1);
                 let register = lock(&self.inner.state).meter_wh;
-                self.meter_values_v201(e, register, 0.0, None).await
+                self.meter_values_v201(e, register, 0.0, None, None).await
             }
             // The rest are the same messages in 2.0.1.
             other => self.triggered(other, evse).await,
@@ -620,25 +639,29 @@ impl ChargePoint {
             }
             CsmsCall::GetCompositeSchedule(_) => {
                 let evse = p["evseId"].as_i64().unwrap_or_default();
-                let prof = st
+                let profiles: Vec<crate::smart::Profile> = st
                     .profiles_v201
                     .iter()
-                    .filter(|(e, _)| *e == evse || *e == 0)
-                    .max_by_key(|(_, prof)| prof["stackLevel"].as_i64());
-                match prof {
-                    Some((_, prof)) => {
-                        let sched = &prof["chargingSchedule"][0];
-                        json!({
-                            "status": "Accepted",
-                            "schedule": {
-                                "evseId": evse,
-                                "duration": p["duration"],
-                                "scheduleStart": now(),
-                                "chargingRateUnit": sched["chargingRateUnit"],
-                                "chargingSchedulePeriod": sched["chargingSchedulePeriod"],
-                            }
-                        })
-                    }
+                    .map(|(e, prof)| crate::smart::Profile::from_v201(*e, prof))
+                    .collect();
+                let tx = st.running.get(&evse).map(|r| r.id.clone());
+                let at = chrono::Utc::now();
+                let c =
+                    crate::smart::composite(&profiles, evse, tx.as_deref().map(|t| (t, at)), at);
+                let limit = if evse == 0 { c.station } else { c.lowest() };
+                match limit {
+                    Some(limit) => json!({
+                        "status": "Accepted",
+                        "schedule": {
+                            "evseId": evse,
+                            "duration": p["duration"],
+                            "scheduleStart": now(),
+                            "chargingRateUnit": "A",
+                            "chargingSchedulePeriod": [
+                                {"startPeriod": 0, "limit": (limit * 10.0).floor() / 10.0}
+                            ],
+                        }
+                    }),
                     None => json!({"status": "Rejected"}),
                 }
             }

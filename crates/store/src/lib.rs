@@ -10,7 +10,8 @@
 //! - [`model`]        — row types (plain data, no sqlx derives)
 //! - [`demo`]         — seeding and removing the demo fleet's rows
 //! - [`stations`], [`connectors`], [`id_tags`], [`transactions`], [`meter`], [`frames`],
-//!   [`commands`], [`quirks`], [`events`], [`settings`], [`config_snapshots`], [`transfers`]
+//!   [`commands`], [`quirks`], [`events`], [`settings`], [`config_snapshots`], [`transfers`],
+//!   [`load`] (load management's decisions)
 //!   — queries, one module per table
 //! - [`time`]         — the stored time format
 //! - [`text`]         — shared text for the rows the writer appends
@@ -26,6 +27,7 @@ pub mod error;
 pub mod events;
 pub mod frames;
 pub mod id_tags;
+pub mod load;
 pub mod meter;
 pub mod model;
 pub mod operators;

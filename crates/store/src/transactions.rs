@@ -447,6 +447,16 @@ pub async fn running_on(
     Ok(rows.iter().map(map).collect())
 }
 
+/// Every running session, oldest first.
+pub async fn running(ex: impl SqliteExecutor<'_>) -> Result<Vec<Transaction>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE t.stop_ts IS NULL ORDER BY t.start_ts, t.id"
+    )))
+    .fetch_all(ex)
+    .await?;
+    Ok(rows.iter().map(map).collect())
+}
+
 /// The running sessions of one station, oldest first.
 pub async fn running_at(ex: impl SqliteExecutor<'_>, station_id: &str) -> Result<Vec<Transaction>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

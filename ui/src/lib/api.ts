@@ -54,6 +54,9 @@ import type { TriggerRequest } from './bindings/TriggerRequest';
 import type { PasswordOutcome } from './bindings/PasswordOutcome';
 import type { DemoRemoval } from './bindings/DemoRemoval';
 import type { TagGroup } from './bindings/TagGroup';
+import type { Site } from './bindings/Site';
+import type { SiteLoad } from './bindings/SiteLoad';
+import type { Decision } from './bindings/Decision';
 
 /** Query string from the set fields of a filter. */
 export function query(f: Record<string, string | number | boolean | null | undefined>): string {
@@ -199,4 +202,11 @@ export class Api {
   settings = () => this.r<Settings>('GET', '/api/settings');
   saveSettings = (s: Settings) => this.r<Settings>('PUT', '/api/settings', s);
   removeDemo = () => this.r<DemoRemoval>('DELETE', '/api/demo');
+  site = () => this.r<Site>('GET', '/api/site');
+  saveSite = (s: Site) => this.r<Site>('PUT', '/api/site', s);
+  /** The site's load as the last round left it (null while load management is off). */
+  siteLoad = () => this.r<SiteLoad | null>('GET', '/api/site/load');
+  /** The limits decided, newest first: for a station, a session, or the whole site. */
+  loadDecisions = (f: { station_id?: string; transaction_id?: number; limit?: number } = {}) =>
+    this.r<Decision[]>('GET', `/api/site/decisions${query(f)}`);
 }

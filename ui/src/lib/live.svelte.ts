@@ -6,11 +6,14 @@ import type { Api } from './api';
 import type { EngineInfo } from './bindings/EngineInfo';
 import type { Event } from './bindings/Event';
 import type { StationView } from './bindings/StationView';
+import type { SiteLoad } from './bindings/SiteLoad';
 import { EngineError } from './transport';
 
 export class Live {
   stations = $state<StationView[]>([]);
   info = $state<EngineInfo | null>(null);
+  /** The site's load after the last round of load management (null while it is off). */
+  site = $state<SiteLoad | null>(null);
   loaded = $state(false);
   error = $state<string | null>(null);
   /** Ticks every second, for "time since" and durations. */
@@ -75,6 +78,10 @@ export class Live {
       if (!s) return false;
       s.open_transactions = s.open_transactions.filter((x) => x.id !== e.transaction.id);
       if (e.type === 'transaction_started' && e.transaction.stop_ts === null) s.open_transactions.push(e.transaction);
+      return true;
+    }
+    if (e.type === 'site_load') {
+      this.site = e.load;
       return true;
     }
     // Raw frames and command results change nothing on these screens.

@@ -223,6 +223,26 @@ pub(crate) enum Intent {
         component: String,
         variable: String,
     },
+    /// A charging profile of ours (load management): `amps` per phase from `from` on (0
+    /// pauses charging), for the station as a whole, as its default for new sessions, or for
+    /// one running transaction; `then`: after so many seconds, another figure (the failsafe a
+    /// station falls back to unless it is renewed).
+    ChargingLimit {
+        purpose: LimitPurpose,
+        amps: f64,
+        from: chrono::DateTime<chrono::Utc>,
+        then: Option<(i64, f64)>,
+    },
+    /// Remove one of our charging profiles.
+    ClearChargingLimit {
+        purpose: LimitPurpose,
+    },
+    /// The limit a station will keep to on an EVSE (0: the station as a whole) over the next
+    /// `duration_s`, everything it has been sent taken together.
+    CompositeSchedule {
+        evse_id: i64,
+        duration_s: i64,
+    },
     /// 2.x: the cost of a running transaction so far, for the charger's display.
     CostUpdated {
         charger_tx_id: String,
@@ -268,6 +288,66 @@ pub(crate) enum Intent {
         retry_interval: Option<i64>,
         request_id: i64,
     },
+}
+
+/// Which of our charging profiles (each has its own id, so ours replace ours and nothing else).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum LimitPurpose {
+    /// Station-wide, no end: what holds while Chargeyard is not there (1.6
+    /// ChargePointMaxProfile, 2.x ChargingStationMaxProfile).
+    StationMax,
+    /// Every new session's limit until it gets its own.
+    TxDefault,
+    /// One running transaction's share.
+    Tx { evse_id: i64, charger_tx_id: String },
+}
+
+impl LimitPurpose {
+    /// The chargingProfileId of ours for this purpose.
+    pub(crate) fn profile_id(&self) -> i64 {
+        match self {
+            LimitPurpose::StationMax => 7301,
+            LimitPurpose::TxDefault => 7302,
+            LimitPurpose::Tx { evse_id, .. } => 7310 + evse_id,
+        }
+    }
+
+    /// The EVSE (1.6: connector) it is set on; 0: the station.
+    pub(crate) fn evse_id(&self) -> i64 {
+        match self {
+            LimitPurpose::Tx { evse_id, .. } => *evse_id,
+            _ => 0,
+        }
+    }
+
+    /// Our stack level: above a charger's own defaults (0).
+    pub(crate) const STACK_LEVEL: i64 = 1;
+}
+
+/// A current as OCPP takes it: whole tenths of an ampere, rounded down.
+pub(crate) fn tenths(amps: f64) -> f64 {
+    (amps.max(0.0) * 10.0 + 1e-6).floor() / 10.0
+}
+
+/// The first limit of a composite schedule a station answered, in A per phase (a schedule in W
+/// is turned into A at `voltage` over its phases).
+pub(crate) fn composite_limit(answer: &Value, voltage: f64) -> Option<f64> {
+    let schedule = answer
+        .get("schedule")
+        .or_else(|| answer.get("chargingSchedule"))?;
+    let period = schedule.get("chargingSchedulePeriod")?.get(0)?;
+    let limit = period.get("limit")?.as_f64()?;
+    match schedule.get("chargingRateUnit").and_then(Value::as_str) {
+        Some("W") => {
+            let phases = period
+                .get("numberPhases")
+                .and_then(Value::as_f64)
+                .unwrap_or(3.0)
+                .max(1.0);
+            Some(limit / (voltage * phases))
+        }
+        _ => Some(limit),
+    }
 }
 
 /// An intent as one version's CALL.

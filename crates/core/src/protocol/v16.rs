@@ -15,7 +15,7 @@ use chargeyard_store::transactions::StopRecord;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{Checked, Intent, Outgoing, TriggerMessage};
+use super::{Checked, Intent, LimitPurpose, Outgoing, TriggerMessage, tenths};
 use crate::charger::{StatusReport, TxStart};
 use crate::engine::{Engine, LiveInfo};
 use crate::error::{Error, Result};
@@ -395,6 +395,85 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
             Action::GetConfiguration,
             to_json(&v16::GetConfigurationRequest {
                 key: Some(vec![ci(variable)?]),
+            }),
+        ),
+        Intent::ChargingLimit {
+            purpose,
+            amps,
+            from,
+            then,
+        } => {
+            let (purpose_type, kind, transaction_id, start) = match purpose {
+                LimitPurpose::StationMax => (
+                    v16::ChargingProfilePurposeType::ChargePointMaxProfile,
+                    v16::ChargingProfileKindType::Absolute,
+                    None,
+                    Some(Timestamp(*from)),
+                ),
+                LimitPurpose::TxDefault => (
+                    v16::ChargingProfilePurposeType::TxDefaultProfile,
+                    v16::ChargingProfileKindType::Absolute,
+                    None,
+                    Some(Timestamp(*from)),
+                ),
+                LimitPurpose::Tx { charger_tx_id, .. } => (
+                    v16::ChargingProfilePurposeType::TxProfile,
+                    v16::ChargingProfileKindType::Relative,
+                    Some(charger_tx_id.parse().map_err(|_| {
+                        Error::Invalid(format!("{charger_tx_id:?} is not a 1.6 transaction id"))
+                    })?),
+                    None,
+                ),
+            };
+            call(
+                Action::SetChargingProfile,
+                to_json(&v16::SetChargingProfileRequest {
+                    connector_id: purpose.evse_id(),
+                    cs_charging_profiles: v16::ChargingProfile {
+                        charging_profile_id: purpose.profile_id(),
+                        transaction_id,
+                        stack_level: LimitPurpose::STACK_LEVEL,
+                        charging_profile_purpose: purpose_type,
+                        charging_profile_kind: kind,
+                        recurrency_kind: None,
+                        valid_from: None,
+                        valid_to: None,
+                        charging_schedule: v16::ChargingSchedule {
+                            duration: None,
+                            start_schedule: start,
+                            charging_rate_unit: v16::ChargingRateUnitType::A,
+                            charging_schedule_period: std::iter::once((0, *amps))
+                                .chain(*then)
+                                .map(|(start, a)| v16::ChargingSchedulePeriod {
+                                    start_period: start,
+                                    limit: tenths(a),
+                                    number_phases: None,
+                                })
+                                .collect(),
+                            min_charging_rate: None,
+                        },
+                    },
+                }),
+            )
+        }
+        Intent::ClearChargingLimit { purpose } => call(
+            Action::ClearChargingProfile,
+            to_json(&v16::ClearChargingProfileRequest {
+                id: Some(purpose.profile_id()),
+                connector_id: None,
+                charging_profile_purpose: None,
+                stack_level: None,
+            }),
+        ),
+        Intent::CompositeSchedule {
+            evse_id,
+            duration_s,
+        } => call(
+            Action::GetCompositeSchedule,
+            to_json(&v16::GetCompositeScheduleRequest {
+                connector_id: *evse_id,
+                duration: *duration_s,
+                charging_rate_unit: Some(v16::ChargingRateUnitType::A),
             }),
         ),
         Intent::CertificateSigned { chain } => call(

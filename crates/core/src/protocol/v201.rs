@@ -20,7 +20,7 @@ use chargeyard_store::transactions::{self, Progress, StopOutcome, StopRecord};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{Checked, Intent, Outgoing, TriggerMessage};
+use super::{Checked, Intent, LimitPurpose, Outgoing, TriggerMessage, tenths};
 use crate::charger::{StatusReport, TxStart};
 use crate::engine::{Engine, LiveInfo};
 use crate::error::{Error, Result};
@@ -750,6 +750,68 @@ pub(crate) fn request(intent: &Intent) -> Result<Outgoing> {
                 ),
             ])),
         ),
+        Intent::ChargingLimit {
+            purpose,
+            amps,
+            from,
+            then,
+        } => {
+            let periods = std::iter::once((0, *amps))
+                .chain(*then)
+                .map(|(start, a)| v201::ChargingSchedulePeriod::new(tenths(a), start))
+                .collect();
+            let mut schedule =
+                v201::ChargingSchedule::new(v201::ChargingRateUnitEnum::A, periods, 1);
+            let (purpose_enum, kind) = match purpose {
+                LimitPurpose::StationMax => (
+                    v201::ChargingProfilePurposeEnum::ChargingStationMaxProfile,
+                    v201::ChargingProfileKindEnum::Absolute,
+                ),
+                LimitPurpose::TxDefault => (
+                    v201::ChargingProfilePurposeEnum::TxDefaultProfile,
+                    v201::ChargingProfileKindEnum::Absolute,
+                ),
+                LimitPurpose::Tx { .. } => (
+                    v201::ChargingProfilePurposeEnum::TxProfile,
+                    v201::ChargingProfileKindEnum::Relative,
+                ),
+            };
+            if kind == v201::ChargingProfileKindEnum::Absolute {
+                schedule.start_schedule = Some(Timestamp(*from));
+            }
+            let mut profile = v201::ChargingProfile::new(
+                kind,
+                purpose_enum,
+                vec![schedule],
+                purpose.profile_id(),
+                LimitPurpose::STACK_LEVEL,
+            );
+            if let LimitPurpose::Tx { charger_tx_id, .. } = purpose {
+                profile.transaction_id = Some(ci(charger_tx_id)?);
+            }
+            call(
+                Action::SetChargingProfile,
+                to_json(&v201::SetChargingProfileRequest::new(
+                    profile,
+                    purpose.evse_id(),
+                )),
+            )
+        }
+        Intent::ClearChargingLimit { purpose } => {
+            let r = v201::ClearChargingProfileRequest {
+                charging_profile_id: Some(purpose.profile_id()),
+                ..Default::default()
+            };
+            call(Action::ClearChargingProfile, to_json(&r))
+        }
+        Intent::CompositeSchedule {
+            evse_id,
+            duration_s,
+        } => {
+            let mut r = v201::GetCompositeScheduleRequest::new(*duration_s, *evse_id);
+            r.charging_rate_unit = Some(v201::ChargingRateUnitEnum::A);
+            call(Action::GetCompositeSchedule, to_json(&r))
+        }
         Intent::CertificateSigned { chain } => {
             let mut r = v201::CertificateSignedRequest::new(ci(chain)?);
             r.certificate_type = Some(v201::CertificateSigningUseEnum::ChargingStationCertificate);
