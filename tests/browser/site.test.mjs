@@ -65,6 +65,8 @@ test('the site is set up in the console, shares the connection, and says why eac
   await page.getByTestId('decisions').waitFor();
   assert.match(await page.getByTestId('decisions').innerText(), /Failsafe[\s\S]*Accepted/);
   assert.ok((await accessibility(page, 'site (on)')) > 10);
+  // The demo's cars obey their limits: what they draw comes in with their meter values.
+  await until('a draw measured', async () => /\d\.\d A/.test(await page.getByTestId('site-sessions').locator('td:nth-child(6)').allInnerTexts().then((t) => t.join(' '))), 30_000);
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(shots, 'site.png'), fullPage: false });
 

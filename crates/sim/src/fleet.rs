@@ -471,7 +471,21 @@ async fn connector(
                     driver.abort(); // stopped remotely
                     continue;
                 }
-                if cp.charge_with_soc(c, wh, power_w, soc).await.is_err() {
+                // Under load management the car takes what its charger's profiles allow.
+                let volts = crate::smart::VOLTAGE * 3.0;
+                let cap = cp
+                    .charging_limit(c, None)
+                    .lowest()
+                    .map(|a| if a < crate::ev::MIN_A { 0.0 } else { a * volts });
+                let (wh, power_w) = match cap {
+                    Some(cap) if power_w > cap => ((wh as f64 * cap / power_w).round() as i64, cap),
+                    _ => (wh, power_w),
+                };
+                if cp
+                    .draw(c, wh, [power_w / volts; 3], Some(soc))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
