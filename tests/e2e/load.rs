@@ -186,6 +186,15 @@ async fn the_limit_is_shared_by_profiles_and_a_charger_that_refuses_them_counts_
     })
     .await;
 
+    // A session's chart draws what it was given over its power.
+    let tx = a.transaction(1).expect("a session on A");
+    let (status, _, chart) = api.download(&format!("/api/charts/sessions/{tx}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8_lossy(&chart).contains("#C81E1E"),
+        "the limit given is drawn"
+    );
+
     // One leaves: the other may take what the refusing charger leaves.
     b.stop_transaction(1, chargeyard_ocpp::v16::Reason::Local)
         .await
@@ -419,4 +428,66 @@ async fn an_evening_of_twenty_cars_keeps_every_circuit_under_its_limit() {
     for v in visits {
         let _ = v.await;
     }
+}
+
+#[tokio::test]
+async fn dear_hours_hold_sessions_at_the_minimum_unless_they_are_high_priority() {
+    let api = start().await;
+    tag(&api, "VAN1", None).await;
+    tag(&api, "BOSS", Some("Night vans")).await;
+    let (status, tariff) = api
+        .req(
+            "POST",
+            "/api/tariffs",
+            Some(
+                json!({"name": "Peak", "tariff": {"currency": "SEK", "vat_percent": "25",
+                "prices": {"per_kwh": "5"}}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{tariff}");
+    let (status, v) = api
+        .req(
+            "PUT",
+            "/api/tariff-assignments",
+            Some(json!({"scope": "default", "target": "", "tariff_id": tariff["id"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let a = charger(SimConfig::new(&api.ocpp, "TOU-A")).await;
+    let b = charger(SimConfig::new(&api.ocpp, "TOU-B")).await;
+    let mut site = json!({
+        "enabled": true,
+        "limit_a": 63.0,
+        "dear_above_per_kwh": 3.0,
+        "stations": [placed("TOU-A", "main", 32.0), placed("TOU-B", "main", 32.0)],
+        "priorities": [{"group": "Night vans", "priority": "High"}],
+    });
+    let (status, saved) = api.req("PUT", "/api/site", Some(site.clone())).await;
+    assert_eq!(status, 200, "{saved}");
+    a.start_transaction(1, "VAN1").await.expect("starts");
+    b.start_transaction(1, "BOSS").await.expect("starts");
+    // 5 SEK/kWh is dear: the ordinary van waits at 6 A, the high-priority one charges in full.
+    eventually("the van held at the minimum", || async {
+        (tx_limit(&a) == Some(6.0) && tx_limit(&b) == Some(32.0)).then_some(())
+    })
+    .await;
+    let (_, load) = api.req("GET", "/api/site/load", None).await;
+    let reason = load["connectors"]
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["station_id"] == "TOU-A"))
+        .map(|c| c["reason"].to_string())
+        .unwrap_or_default();
+    assert!(
+        reason.contains("held at the minimum while energy costs 5.00 per kWh (above 3.00)"),
+        "{reason}"
+    );
+    // Above 6 SEK/kWh only: the van takes what is left of the connection.
+    site["dear_above_per_kwh"] = json!(6.0);
+    let (status, _) = api.req("PUT", "/api/site", Some(site)).await;
+    assert_eq!(status, 200);
+    eventually("the van back to its share", || async {
+        (tx_limit(&a) == Some(31.0)).then_some(())
+    })
+    .await;
 }

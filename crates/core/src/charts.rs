@@ -281,8 +281,32 @@ impl Engine {
         let numbers = size.numbers();
         let span_min = span_s as f64 / 60.0;
         let dated = span_s > 20 * 3600;
+        // What load management gave it, as a step line over its power (all three phases at the
+        // site's voltage: a car on fewer phases draws a part of it).
+        let mut given: Vec<(f64, f64)> = Vec::new();
+        {
+            let mut decisions = chargeyard_store::load::list(reader, None, Some(id), 1000).await?;
+            decisions.reverse();
+            let volts = self.site().voltage_v;
+            let mut last = None;
+            for d in decisions
+                .iter()
+                .filter(|d| d.purpose == "Tx" && d.answer == "Accepted")
+            {
+                let m = (d.at - t.start_ts).num_seconds().max(0) as f64 / 60.0;
+                if let Some(l) = last {
+                    given.push((m, l));
+                }
+                let kw = d.amps * 3.0 * volts / 1000.0;
+                given.push((m, kw));
+                last = Some(kw);
+            }
+            if let Some(l) = last {
+                given.push((span_min, l));
+            }
+        }
         let top = |v: &[(f64, f64)]| v.iter().map(|p| p.1).fold(0.0, f64::max).max(1.0) * 1.1;
-        let (max_kw, max_kwh) = (top(&power), top(&energy));
+        let (max_kw, max_kwh) = (top(&power).max(top(&given)), top(&energy));
         let at = |m: f64| clock(t.start_ts, m, &tz, dated);
         let mut svg = String::new();
         let mut hover = Hover::default();
@@ -306,6 +330,14 @@ impl Engine {
                         .border_style(POWER.stroke_width(2)),
                 )
                 .map_err(drawing)?;
+            if !given.is_empty() {
+                chart
+                    .draw_series(LineSeries::new(
+                        given.iter().copied(),
+                        LIMIT.stroke_width(2),
+                    ))
+                    .map_err(drawing)?;
+            }
             hover.strips(&chart, &power, |_, m, kw| {
                 format!("{} · {} kW", at(m), numbers.fmt(kw, 1))
             });

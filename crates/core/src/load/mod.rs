@@ -482,6 +482,23 @@ impl Engine {
             .collect();
 
         // What each load is, with the sessions' ceilings learned from their draws.
+        // Sessions whose energy costs more now than the site steers away from.
+        let mut dear: HashMap<i64, f64> = HashMap::new();
+        if let Some(above) = site.dear_above_per_kwh {
+            let mut pricer = crate::billing::Pricer::new(self);
+            let tz = pricer.time_zone();
+            for t in &running {
+                let Some(version) = t.tariff_version_id else {
+                    continue;
+                };
+                if let Some(tariff) = pricer.tariff(version).await? {
+                    let per_kwh = tariff.prices_at(now, &tz).per_kwh.ten_thousandths() as f64 / 1e4;
+                    if per_kwh > above {
+                        dear.insert(t.id, per_kwh);
+                    }
+                }
+            }
+        }
         let mut entries: Vec<Entry> = Vec::new();
         {
             let mut live = self.lock_live();
@@ -581,7 +598,9 @@ impl Engine {
                         Some(ConnectorState::SuspendedEV | ConnectorState::Finishing)
                     );
                     let mut max = s.ceiling.map_or(v.max_a, |c| c.min(v.max_a));
-                    if wants_none {
+                    let priority = site.priority_of(t.tag_group_name.as_deref());
+                    let waits_for_cheaper = priority != Priority::High && dear.contains_key(&t.id);
+                    if wants_none || waits_for_cheaper {
                         max = max.min(site.min_a);
                     }
                     let load = Load {
@@ -590,7 +609,7 @@ impl Engine {
                         kind: Kind::Flexible {
                             min: site.min_a,
                             max,
-                            priority: site.priority_of(t.tag_group_name.as_deref()).rank(),
+                            priority: priority.rank(),
                         },
                     };
                     let key = turn(s, t.start_ts, now, site.turn_s);
@@ -651,6 +670,13 @@ impl Engine {
                     &limits,
                     &name_of,
                 );
+                let reason = match dear.get(&t.id) {
+                    Some(price) if grant.amps > 0.0 && row.priority != Priority::High => format!(
+                        "held at the minimum while energy costs {price:.2} per kWh (above {:.2})",
+                        site.dear_above_per_kwh.unwrap_or_default()
+                    ),
+                    _ => reason,
+                };
                 row.state = state;
                 row.reason = reason.clone();
                 let given = session.and_then(|s| s.given);

@@ -42,6 +42,11 @@ pub struct Site {
     pub stations: Vec<Placement>,
     /// Priorities by tag group (driver, vehicle or customer name); others are Normal.
     pub priorities: Vec<GroupPriority>,
+    /// Steer charging to cheaper hours: while a session's energy price (its tariff's time-of-use
+    /// window now, net per kWh in the tariff's currency) is above this, a session that is not
+    /// High priority charges at the minimum.
+    #[ts(optional)]
+    pub dear_above_per_kwh: Option<f64>,
     /// Seconds between two rounds when nothing happens.
     pub interval_s: u64,
     /// When cars must wait for room, they take turns: one that has waited this long (seconds)
@@ -63,6 +68,7 @@ impl Default for Site {
             circuits: Vec::new(),
             stations: Vec::new(),
             priorities: Vec::new(),
+            dear_above_per_kwh: None,
             interval_s: 10,
             turn_s: 900,
         }
@@ -286,6 +292,13 @@ impl Site {
                 self.interval_s
             ));
         }
+        if let Some(p) = self.dear_above_per_kwh
+            && !(p.is_finite() && p >= 0.0)
+        {
+            out.push(format!(
+                "An energy price of {p} per kWh cannot steer charging"
+            ));
+        }
         if !(10..=86_400).contains(&self.turn_s) {
             out.push(format!(
                 "Turns of {} s are outside 10 s – 24 h",
@@ -486,6 +499,7 @@ mod tests {
 
         let mut s = depot();
         s.circuits[0].limit_a = 4.0;
+        s.dear_above_per_kwh = Some(-1.0);
         s.limit_schedule.push(Window {
             days: vec![],
             from: "07:00".into(),
@@ -498,6 +512,7 @@ mod tests {
             "{all}"
         );
         assert!(all.contains("give times as HH:MM"), "{all}");
+        assert!(all.contains("-1 per kWh cannot steer charging"), "{all}");
         assert!(all.contains("leaves 3.0 A for charging"), "{all}");
     }
 

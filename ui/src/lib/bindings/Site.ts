@@ -54,6 +54,12 @@ stations: Array<Placement>,
  */
 priorities: Array<GroupPriority>, 
 /**
+ * Steer charging to cheaper hours: while a session's energy price (its tariff's time-of-use
+ * window now, net per kWh in the tariff's currency) is above this, a session that is not
+ * High priority charges at the minimum.
+ */
+dear_above_per_kwh?: number, 
+/**
  * Seconds between two rounds when nothing happens.
  */
 interval_s: number, 
