@@ -47,11 +47,16 @@ test('the site is set up in the console, shares the connection, and says why eac
     const row = page.locator(`[data-testid=placement][data-station="${id}"]`);
     await row.getByTestId('placement-circuit').selectOption(id <= 'DEMO-02' ? 'feeder' : 'main');
   }
+  // The first demo driver's car must be full by six and is served first.
+  const group = page.locator('[data-testid=group-priority][data-group="Demo driver 1"]');
+  await group.getByRole('combobox').selectOption('High');
+  await group.locator('input[type=time]').fill('06:00');
   await page.getByTestId('save-site').click();
   await until('saved', async () => (await page.getByTestId('site-problems').count()) === 0 && (await depot.api('GET', '/api/site')).enabled);
   const site = await depot.api('GET', '/api/site');
   assert.deepEqual(site.circuits, [{ id: 'feeder', name: 'Carport feeder', parent: 'main', limit_a: 16 }]);
   assert.equal(site.stations.find((s) => s.station_id === 'DEMO-01').circuit, 'feeder');
+  assert.deepEqual(site.priorities, [{ group: 'Demo driver 1', priority: 'High', ready_by: '06:00' }]);
 
   // Live: both circuits with their limits, what the depot does while the console is closed.
   await page.getByTestId('circuit-feeder').waitFor();

@@ -371,8 +371,14 @@ async fn an_evening_of_twenty_cars_keeps_every_circuit_under_its_limit() {
         .map(|(_, m, _)| m.lock().expect("meter").energy_wh)
         .collect();
     let load = api.engine.site_load().expect("a round ran");
+    let decisions = api
+        .engine
+        .load_decisions(None, None, 1000)
+        .await
+        .expect("decisions")
+        .len();
     println!(
-        "evening: peak {peak:.1} A on the connection ({MAIN} A), {peak_feeder:.1} A on the feeder ({FEEDER} A); longest over a limit {:.1} s; {:.1}% of the connection used over {} samples where the cars wanted more; last round {:.1} ms; energy per car {:?} Wh",
+        "evening: peak {peak:.1} A on the connection ({MAIN} A), {peak_feeder:.1} A on the feeder ({FEEDER} A); longest over a limit {:.1} s; {:.1}% of the connection used over {} samples where the cars wanted more; last round {:.1} ms; {decisions} decisions stored; energy per car {:?} Wh",
         worst.as_secs_f64(),
         used * 100.0,
         busy.len(),
@@ -490,4 +496,48 @@ async fn dear_hours_hold_sessions_at_the_minimum_unless_they_are_high_priority()
         (tx_limit(&a) == Some(31.0)).then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_van_that_must_be_full_soon_is_served_first_until_it_has_time_to_spare() {
+    let api = start().await;
+    tag(&api, "VAN-N", None).await;
+    tag(&api, "VAN-D", Some("Night vans")).await;
+    let a = charger(SimConfig::new(&api.ocpp, "DL-A")).await;
+    let b = charger(SimConfig::new(&api.ocpp, "DL-B")).await;
+    // Ready within the hour, in the depot's time.
+    let ready_by = (chrono::Utc::now() + chrono::Duration::minutes(60))
+        .with_timezone(&api.engine.time_zone())
+        .format("%H:%M")
+        .to_string();
+    let site = json!({
+        "enabled": true,
+        "limit_a": 40.0,
+        "interval_s": 5,
+        "stations": [placed("DL-A", "main", 32.0), placed("DL-B", "main", 32.0)],
+        "priorities": [{"group": "Night vans", "priority": "Normal", "ready_by": ready_by}],
+    });
+    let (status, saved) = api.req("PUT", "/api/site", Some(site)).await;
+    assert_eq!(status, 200, "{saved}");
+    a.start_transaction(1, "VAN-N").await.expect("starts");
+    b.start_transaction(1, "VAN-D").await.expect("starts");
+    // Not saying how full it is, the van due within the hour is served first.
+    eventually("the van due soon first", || async {
+        (tx_limit(&b) == Some(32.0) && tx_limit(&a) == Some(8.0)).then_some(())
+    })
+    .await;
+    // It says it is at 90 %, then 95 % after 4 kWh: an 80 kWh battery, 4 kWh to go, 11 minutes
+    // at 22 kW with an hour left: it can share again.
+    b.draw(1, 0, [32.0; 3], Some(90.0)).await.expect("meter");
+    b.draw(1, 4000, [32.0; 3], Some(95.0)).await.expect("meter");
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !(tx_limit(&a) == Some(20.0) && tx_limit(&b) == Some(20.0)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the two share once the van has time to spare: {:?} {:?}",
+            tx_limit(&a),
+            tx_limit(&b)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -368,11 +368,20 @@ impl Engine {
                     .inner
                     .store
                     .writer
-                    .write(move |c| Box::pin(async move { frames::prune(c, before).await }))
+                    .write(move |c| {
+                        Box::pin(async move {
+                            let frames = frames::prune(c, before).await?;
+                            // Load management's decisions are kept as long as the frames.
+                            let decisions = chargeyard_store::load::prune(c, before).await?;
+                            Ok((frames, decisions))
+                        })
+                    })
                     .await;
                 match r {
-                    Ok(n) if n > 0 => tracing::info!("pruned {n} raw frames older than {before}"),
-                    Ok(_) => {}
+                    Ok((0, 0)) => {}
+                    Ok((f, d)) => tracing::info!(
+                        "pruned {f} raw frames and {d} load decisions older than {before}"
+                    ),
                     Err(e) => tracing::warn!("pruning frames failed: {e}"),
                 }
             }

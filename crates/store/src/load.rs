@@ -48,6 +48,15 @@ pub async fn insert(conn: &mut SqliteConnection, list: &[Decision]) -> Result<()
     Ok(())
 }
 
+/// Forget decisions made before `before`; how many.
+pub async fn prune(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM load_decisions WHERE at < ?")
+        .bind(fmt(before))
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected())
+}
+
 /// The latest decisions (newest first, at most `limit`) for a station, or a session, or all.
 pub async fn list(
     ex: impl SqliteExecutor<'_>,

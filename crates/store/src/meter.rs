@@ -215,6 +215,26 @@ pub async fn energy_readings(
         .collect())
 }
 
+/// A running transaction's first state of charge (%) and the energy register (Wh) read with
+/// it, if it reported both together: with the latest of each, how big its battery is.
+pub async fn first_soc(ex: &sqlx::SqlitePool, transaction_id: i64) -> Result<Option<(f64, f64)>> {
+    let row = sqlx::query(
+        "SELECT s.value AS soc, (SELECT e.value FROM meter_samples e
+            WHERE e.transaction_id = s.transaction_id AND e.timestamp = s.timestamp
+            AND e.measurand = 'Energy.Active.Import.Register' AND e.phase IS NULL
+            AND e.value IS NOT NULL LIMIT 1) AS wh
+         FROM meter_samples s WHERE s.transaction_id = ? AND s.measurand = 'SoC'
+         AND s.value IS NOT NULL ORDER BY s.timestamp, s.id LIMIT 1",
+    )
+    .bind(transaction_id)
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.and_then(|r| {
+        let wh: Option<f64> = r.get("wh");
+        wh.map(|wh| (r.get("soc"), wh))
+    }))
+}
+
 /// A transaction's power (W, mean), energy register (Wh, highest) and state of charge (%, mean)
 /// per `bucket_seconds`, as `(bucket start, unix seconds; measurand; value)`, oldest first:
 /// aggregated here, so a chart gets about one point per pixel however dense the samples are.

@@ -259,6 +259,8 @@ struct Send {
     amps: f64,
     /// After so many seconds, this figure (the failsafe).
     then: Option<(i64, f64)>,
+    /// The same failsafe again, only to keep it from falling back: not logged when accepted.
+    renewal: bool,
     reason: String,
 }
 
@@ -499,6 +501,44 @@ impl Engine {
                 }
             }
         }
+        // Sessions that must be full by a deadline and have little time to spare: served first.
+        let mut urgent: HashMap<i64, String> = HashMap::new();
+        let tz = self.time_zone();
+        for t in &running {
+            let group = t.tag_group_name.as_deref();
+            let Some(deadline) = site.deadline(group, t.start_ts, tz) else {
+                continue;
+            };
+            let left_h = (deadline - now).num_seconds() as f64 / 3600.0;
+            let needed = match (t.soc_percent, t.energy_wh, t.meter_start) {
+                (Some(soc), Some(e), Some(start)) => {
+                    chargeyard_store::meter::first_soc(reader, t.id)
+                        .await?
+                        .and_then(|first| share::still_needed(first, (soc, (start + e) as f64)))
+                }
+                _ => None,
+            };
+            let placement = site.placement(&t.station_id);
+            let phases = site::phase_mask(placement).iter().filter(|&&b| b).count() as f64;
+            let max_w = placement.map_or(32.0, |p| p.max_a) * phases * voltage;
+            if share::urgent(left_h, needed, max_w) {
+                let by = deadline.with_timezone(&tz).format("%H:%M");
+                urgent.insert(
+                    t.id,
+                    match needed {
+                        Some(wh) => format!(
+                            "to be full by {by}: about {:.1} kWh to go, {:.1} h at its maximum, {:.1} h left; served first",
+                            wh / 1000.0,
+                            wh / max_w,
+                            left_h
+                        ),
+                        None => format!(
+                            "to be full by {by}, and it does not say how full it is: served first"
+                        ),
+                    },
+                );
+            }
+        }
         let mut entries: Vec<Entry> = Vec::new();
         {
             let mut live = self.lock_live();
@@ -598,7 +638,11 @@ impl Engine {
                         Some(ConnectorState::SuspendedEV | ConnectorState::Finishing)
                     );
                     let mut max = s.ceiling.map_or(v.max_a, |c| c.min(v.max_a));
-                    let priority = site.priority_of(t.tag_group_name.as_deref());
+                    let priority = if urgent.contains_key(&t.id) {
+                        Priority::High
+                    } else {
+                        site.priority_of(t.tag_group_name.as_deref())
+                    };
                     let waits_for_cheaper = priority != Priority::High && dear.contains_key(&t.id);
                     if wants_none || waits_for_cheaper {
                         max = max.min(site.min_a);
@@ -623,6 +667,7 @@ impl Engine {
                         String::new(),
                     );
                     r.phases = mask;
+                    r.priority = priority;
                     entries.push(Entry {
                         load,
                         key,
@@ -670,11 +715,14 @@ impl Engine {
                     &limits,
                     &name_of,
                 );
-                let reason = match dear.get(&t.id) {
-                    Some(price) if grant.amps > 0.0 && row.priority != Priority::High => format!(
-                        "held at the minimum while energy costs {price:.2} per kWh (above {:.2})",
-                        site.dear_above_per_kwh.unwrap_or_default()
-                    ),
+                let reason = match (dear.get(&t.id), urgent.get(&t.id)) {
+                    (_, Some(why)) => format!("{reason}; {why}"),
+                    (Some(price), None) if grant.amps > 0.0 && row.priority != Priority::High => {
+                        format!(
+                            "held at the minimum while energy costs {price:.2} per kWh (above {:.2})",
+                            site.dear_above_per_kwh.unwrap_or_default()
+                        )
+                    }
                     _ => reason,
                 };
                 row.state = state;
@@ -700,6 +748,7 @@ impl Engine {
                         },
                         amps: grant.amps,
                         then: None,
+                        renewal: false,
                         reason,
                     });
                 }
@@ -721,13 +770,15 @@ impl Engine {
                     continue;
                 }
                 let due = h.failsafe_at.is_none_or(|at| at.elapsed() >= hold / 2);
-                if due || worth_sending(h.failsafe, f.amps) {
+                let changed = worth_sending(h.failsafe, f.amps);
+                if due || changed {
                     sends.push(Send {
                         station_id: v.id.to_string(),
                         transaction_id: None,
                         purpose: LimitPurpose::StationMax,
                         amps: v.max_a * v.evses as f64,
                         then: Some((hold.as_secs() as i64, f.amps)),
+                        renewal: !changed,
                         reason: format!(
                             "failsafe {:.1} A unless renewed within {} s; {}",
                             f.amps,
@@ -754,6 +805,7 @@ impl Engine {
                         purpose: LimitPurpose::TxDefault,
                         amps: default,
                         then: None,
+                        renewal: false,
                         reason: if default > 0.0 {
                             format!(
                                 "a new session starts at {default} A until it is given its share"
@@ -849,6 +901,9 @@ impl Engine {
                             }
                         }
                     }
+                }
+                if s.renewal && accepted {
+                    continue;
                 }
                 decisions.push(Decision {
                     at: now,

@@ -250,6 +250,27 @@ pub fn learn_ceiling(given: Option<f64>, ceiling: Option<f64>, draw: Option<f64>
     }
 }
 
+/// What a car still needs to be full (Wh), from how far its state of charge rose for the energy
+/// it took: `first` and `now` are (SoC %, energy register Wh). None until it rose 2 points.
+pub fn still_needed(first: (f64, f64), now: (f64, f64)) -> Option<f64> {
+    let rose = now.0 - first.0;
+    if rose < 2.0 || now.1 <= first.1 {
+        return None;
+    }
+    let battery_wh = (now.1 - first.1) / rose * 100.0;
+    Some(((100.0 - now.0) / 100.0 * battery_wh).max(0.0))
+}
+
+/// Whether a session that must be full by a deadline `left_h` hours away is served first: once
+/// the time left is not much more (a quarter) than it needs at its maximum `max_w`. Not knowing
+/// what it needs (`needed_wh` None), it is.
+pub fn urgent(left_h: f64, needed_wh: Option<f64>, max_w: f64) -> bool {
+    if left_h <= 0.0 {
+        return false;
+    }
+    needed_wh.is_none_or(|wh| wh / max_w.max(1.0) * 1.25 >= left_h)
+}
+
 /// The phases a car draws on, from its current per phase: those carrying more than 1 A, when
 /// it draws at all.
 pub fn phases_used(per_phase: [Option<f64>; PHASES]) -> Option<[bool; PHASES]> {
@@ -435,6 +456,20 @@ mod tests {
         // Paused or not measured: unchanged.
         assert_eq!(learn_ceiling(Some(0.0), Some(12.0), Some(0.0)), Some(12.0));
         assert_eq!(learn_ceiling(Some(16.0), Some(12.0), None), Some(12.0));
+    }
+
+    #[test]
+    fn a_deadline_turns_urgent_when_the_time_left_is_about_what_the_car_needs() {
+        // SoC 20 % → 30 % for 4 kWh: a 40 kWh battery, 28 kWh to go.
+        let need = still_needed((20.0, 1_000_000.0), (30.0, 1_004_000.0)).expect("known");
+        assert!((need - 28_000.0).abs() < 1e-6, "{need}");
+        // At 22 kW that is 1.27 h: with 2 h left it can wait, with 1.5 h it cannot.
+        assert!(!urgent(2.0, Some(need), 22_000.0));
+        assert!(urgent(1.5, Some(need), 22_000.0));
+        // A deadline passed is no reason; not knowing what it needs is.
+        assert!(!urgent(0.0, Some(need), 22_000.0));
+        assert!(urgent(8.0, None, 22_000.0));
+        assert_eq!(still_needed((20.0, 100.0), (21.0, 900.0)), None);
     }
 
     #[test]

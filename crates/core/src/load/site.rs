@@ -142,6 +142,11 @@ impl Priority {
 pub struct GroupPriority {
     pub group: String,
     pub priority: Priority,
+    /// "HH:MM": its vehicles must be full by then (local time, the next one after a session
+    /// starts); a session is served first once the time left is not much more than it needs.
+    #[serde(default)]
+    #[ts(optional)]
+    pub ready_by: Option<String>,
 }
 
 fn time_of(s: &str) -> Option<NaiveTime> {
@@ -251,6 +256,28 @@ impl Site {
             .map_or(Priority::Normal, |p| p.priority)
     }
 
+    /// When a session of `group` that began at `start` must be full: the first `ready_by` after
+    /// its start, in the depot's time.
+    pub fn deadline(
+        &self,
+        group: Option<&str>,
+        start: DateTime<Utc>,
+        tz: Tz,
+    ) -> Option<DateTime<Utc>> {
+        let at = group
+            .and_then(|g| self.priorities.iter().find(|p| p.group == g))
+            .and_then(|p| p.ready_by.as_deref())
+            .and_then(time_of)?;
+        let local = start.with_timezone(&tz);
+        (0..3)
+            .filter_map(|d| {
+                let day = local.date_naive() + chrono::Duration::days(d);
+                day.and_time(at).and_local_timezone(tz).earliest()
+            })
+            .map(|t| t.with_timezone(&Utc))
+            .find(|t| *t > start)
+    }
+
     /// Every problem with the site, each as a sentence; `stations`: the registered chargers
     /// (each must be placed while load management is on).
     pub fn problems(&self, stations: &[String]) -> Vec<String> {
@@ -298,6 +325,16 @@ impl Site {
             out.push(format!(
                 "An energy price of {p} per kWh cannot steer charging"
             ));
+        }
+        for g in &self.priorities {
+            if let Some(t) = &g.ready_by
+                && time_of(t).is_none()
+            {
+                out.push(format!(
+                    "Group {:?} is to be ready by {t:?}: give the time as HH:MM",
+                    g.group
+                ));
+            }
         }
         if !(10..=86_400).contains(&self.turn_s) {
             out.push(format!(
@@ -533,6 +570,38 @@ mod tests {
         });
         let all = s.problems(&ids()).join("\n");
         assert!(all.contains("\"a\" is fed from itself"), "{all}");
+    }
+
+    #[test]
+    fn a_deadline_is_the_next_ready_by_after_the_session_starts() {
+        let tz: Tz = "Europe/Stockholm".parse().expect("a zone");
+        let mut s = depot();
+        s.priorities.push(GroupPriority {
+            group: "Night vans".into(),
+            priority: Priority::Normal,
+            ready_by: Some("06:00".into()),
+        });
+        let at = |iso: &str| iso.parse::<DateTime<Utc>>().expect("a time");
+        // Plugged in at 18:00 local: ready by 06:00 the next morning (05:00 UTC in winter).
+        assert_eq!(
+            s.deadline(Some("Night vans"), at("2026-12-02T17:00:00Z"), tz),
+            Some(at("2026-12-03T05:00:00Z"))
+        );
+        // Plugged in at 03:00 local: the same morning.
+        assert_eq!(
+            s.deadline(Some("Night vans"), at("2026-12-03T02:00:00Z"), tz),
+            Some(at("2026-12-03T05:00:00Z"))
+        );
+        assert_eq!(
+            s.deadline(Some("Visitors"), at("2026-12-03T02:00:00Z"), tz),
+            None
+        );
+        s.priorities[0].ready_by = Some("6 am".into());
+        assert!(
+            s.problems(&ids())
+                .join("\n")
+                .contains("give the time as HH:MM")
+        );
     }
 
     #[test]
