@@ -617,7 +617,7 @@ impl Engine {
                             })
                         })
                         .map(|d| amps_of(d, voltage, phase_count));
-                    s.ceiling = share::learn_ceiling(s.given, s.ceiling, drawn);
+                    s.ceiling = share::learn_ceiling(s.given, s.ceiling, drawn, site.min_a);
                     if v.conn_id.is_none() {
                         let amps = s.given.unwrap_or(v.max_a);
                         let mut r = row(

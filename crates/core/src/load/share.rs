@@ -229,7 +229,12 @@ pub fn share(circuits: &[Circuit], loads: &[Load]) -> (Vec<Grant>, Vec<[f64; PHA
 /// under what it was given (it is tapering, or its charger is on fewer phases than assumed)
 /// is held a little above its draw so the rest goes to others, and is let up again step by step
 /// while it uses what it has. None: no ceiling (its maximum).
-pub fn learn_ceiling(given: Option<f64>, ceiling: Option<f64>, draw: Option<f64>) -> Option<f64> {
+pub fn learn_ceiling(
+    given: Option<f64>,
+    ceiling: Option<f64>,
+    draw: Option<f64>,
+    floor: f64,
+) -> Option<f64> {
     /// Held this far above its draw.
     const MARGIN: f64 = 2.0;
     /// Let up by this much per round while it uses what it has.
@@ -241,7 +246,8 @@ pub fn learn_ceiling(given: Option<f64>, ceiling: Option<f64>, draw: Option<f64>
         return ceiling;
     }
     if draw < given - 2.0 * MARGIN {
-        Some(draw + MARGIN)
+        // Never under the minimum a car charges with: one that draws nothing keeps that much.
+        Some((draw + MARGIN).max(floor))
     } else if draw >= given - MARGIN {
         // Using what it has: let it up (and drop the ceiling once it is far above anything).
         ceiling.map(|c| c + GROW).filter(|&c| c < 80.0)
@@ -445,17 +451,22 @@ mod tests {
     #[test]
     fn a_ceiling_follows_what_a_car_draws() {
         // Given 32, draws 10: held at 12.
-        assert_eq!(learn_ceiling(Some(32.0), None, Some(10.0)), Some(12.0));
+        assert_eq!(learn_ceiling(Some(32.0), None, Some(10.0), 6.0), Some(12.0));
         // Uses its 12: let up to 16.
         assert_eq!(
-            learn_ceiling(Some(12.0), Some(12.0), Some(11.5)),
+            learn_ceiling(Some(12.0), Some(12.0), Some(11.5), 6.0),
             Some(16.0)
         );
         // Uses what it has without a ceiling: stays without one.
-        assert_eq!(learn_ceiling(Some(16.0), None, Some(15.8)), None);
+        assert_eq!(learn_ceiling(Some(16.0), None, Some(15.8), 6.0), None);
+        // Drawing nothing of 16 A: held at the 6 A minimum, not under it.
+        assert_eq!(learn_ceiling(Some(16.0), None, Some(0.0), 6.0), Some(6.0));
         // Paused or not measured: unchanged.
-        assert_eq!(learn_ceiling(Some(0.0), Some(12.0), Some(0.0)), Some(12.0));
-        assert_eq!(learn_ceiling(Some(16.0), Some(12.0), None), Some(12.0));
+        assert_eq!(
+            learn_ceiling(Some(0.0), Some(12.0), Some(0.0), 6.0),
+            Some(12.0)
+        );
+        assert_eq!(learn_ceiling(Some(16.0), Some(12.0), None, 6.0), Some(12.0));
     }
 
     #[test]
