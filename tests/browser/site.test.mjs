@@ -75,6 +75,13 @@ test('the site is set up in the console, shares the connection, and says why eac
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(shots, 'site.png'), fullPage: false });
 
+  // In Swedish too.
+  await page.getByTestId('lang-toggle').click();
+  await page.getByRole('heading', { name: 'Anläggning och last' }).waitFor();
+  assert.ok((await accessibility(page, 'site (sv)')) > 10);
+  await page.getByTestId('lang-toggle').click();
+  await page.getByRole('heading', { name: 'Site and load' }).waitFor();
+
   // A session's page lists the limits it was given.
   const running = await depot.api('GET', '/api/site/load');
   const withTx = running.connectors.find((c) => c.transaction_id !== null);
