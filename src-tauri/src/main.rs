@@ -188,6 +188,16 @@ fn start_engine(app: &tauri::App) -> anyhow::Result<Shell> {
             .context("starting the demo fleet")?;
         }
         tracing::info!("chargers connect to ws://{ocpp}/ocpp/<stationId>");
+        // A restored backup is applied as the database opens: start again (chargers reconnect).
+        let restart = engine.restart_requested();
+        let (stopping, handle) = (engine.clone(), app.handle().clone());
+        tauri::async_runtime::spawn(async move {
+            restart.cancelled().await;
+            tracing::warn!("restoring a backup: restarting");
+            shutdown.cancel();
+            stopping.shutdown().await;
+            handle.restart();
+        });
         let api = chargeyard_server::api::router(engine.clone());
         Ok(Shell { engine, api })
     })

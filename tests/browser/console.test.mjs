@@ -406,6 +406,27 @@ test('forms say what is wrong in place: a tag too long is refused (not cut), an 
   await until('the range refused', async () => /From is after To/.test(await page.getByTestId('range-error').innerText()));
   await page.getByTestId('filter-to').fill('2026-11-30');
   await until('the error gone', async () => (await page.getByTestId('range-error').count()) === 0);
+  // Dates are written the console's way, not the browser's: British English here, ISO in Swedish.
+  const from = page.getByTestId('filter-from');
+  await from.blur();
+  assert.equal(await from.inputValue(), '20/11/2026');
+  assert.equal(await from.getAttribute('placeholder'), 'DD/MM/YYYY');
+  await from.fill('31/02/2026');
+  assert.equal(await from.getAttribute('aria-invalid'), 'true');
+  assert.equal(await from.evaluate((e) => e.validationMessage), 'Write it as DD/MM/YYYY');
+  await from.fill('19/11/2026');
+  await until('the URL follows the typed date', async () => page.url().includes('from=2026-11-19'));
+  // A day picked from the calendar, which opens on the field's month and names it in Swedish.
+  await page.getByTestId('lang-toggle').click();
+  await until('ISO in Swedish', async () => (await from.inputValue()) === '2026-11-19');
+  await page.getByTestId('filter-from-pick').click();
+  const calendar = page.getByTestId('calendar');
+  assert.match(await calendar.innerText(), /November 2026/);
+  assert.ok((await accessibility(page, 'calendar (sv)')) > 5);
+  await calendar.locator('[data-day="2026-11-02"]').click();
+  await until('the URL follows the picked date', async () => page.url().includes('from=2026-11-02'));
+  assert.equal(await from.inputValue(), '2026-11-02');
+  await page.getByTestId('lang-toggle').click();
 });
 
 test('settings apply at once, addresses say they need a restart, and Swedish is one click away', async () => {
@@ -574,7 +595,7 @@ test('energy: the depot load stacked per station and a station\'s energy per day
   await page.getByTestId('lang-toggle').click();
   await until('kW with a point again', async () => (await tips()).some((x) => /\d+\.\d kW/.test(x)));
   await page.getByTestId('preset-364').click();
-  await until('a year asked for', async () => (await page.getByTestId('energy-from').inputValue()) < new Date(Date.now() - 300 * 86_400_000).toISOString().slice(0, 10));
+  await until('a year asked for', async () => (await page.getByTestId('energy-from').getAttribute('data-value')) < new Date(Date.now() - 300 * 86_400_000).toISOString().slice(0, 10));
   await page.getByTestId('energy-station').selectOption('DEMO-02');
   const bars = () => page.getByTestId('station-chart').locator('svg rect').evaluateAll((rs) => rs.filter((r) => r.getAttribute('fill') === '#1B6EF3').length);
   await until('energy bars for the demo days', async () => (await bars()) >= 1);

@@ -1,7 +1,7 @@
 // Load management in headless Chromium against the real server and its demo fleet: the site set
 // up from the Site view (a mistake named in place, then fixed), its live load, the decisions,
-// and a session's limits on its own page. A depot of its own: turning load management on
-// changes what every charger may draw.
+// a session's limits on its own page, and the dashboard's power against the site's limit. A depot
+// of its own: turning load management on changes what every charger may draw.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,7 +50,7 @@ test('the site is set up in the console, shares the connection, and says why eac
   // The first demo driver's car must be full by six and is served first.
   const group = page.locator('[data-testid=group-priority][data-group="Demo driver 1"]');
   await group.getByRole('combobox').selectOption('High');
-  await group.locator('input[type=time]').fill('06:00');
+  await group.getByTestId('ready-by').fill('06:00');
   await page.getByTestId('save-site').click();
   await until('saved', async () => (await page.getByTestId('site-problems').count()) === 0 && (await depot.api('GET', '/api/site')).enabled);
   const site = await depot.api('GET', '/api/site');
@@ -82,6 +82,11 @@ test('the site is set up in the console, shares the connection, and says why eac
   await page.getByTestId('lang-toggle').click();
   await page.getByRole('heading', { name: 'Site and load' }).waitFor();
 
+  // The dashboard sets the depot's power against the connection's limit (3 × 40 A at 230 V).
+  await page.goto(`${depot.base}/#/`);
+  await page.getByTestId('strip-limit').waitFor();
+  assert.equal(await page.getByTestId('strip-limit').innerText(), 'of 27.6 kW site limit');
+
   // A session's page lists the limits it was given.
   const running = await depot.api('GET', '/api/site/load');
   const withTx = running.connectors.find((c) => c.transaction_id !== null);
@@ -94,4 +99,8 @@ test('the site is set up in the console, shares the connection, and says why eac
   await page.getByTestId('site-enabled').uncheck();
   await page.getByTestId('save-site').click();
   await until('off', async () => !(await depot.api('GET', '/api/site')).enabled);
+  // and the dashboard no longer speaks of a limit.
+  await page.goto(`${depot.base}/#/`);
+  await page.getByTestId('strip-power').waitFor();
+  await until('no limit on the dashboard', async () => (await page.getByTestId('strip-limit').count()) === 0);
 });

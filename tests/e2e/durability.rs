@@ -10,7 +10,7 @@ use chargeyard_ocpp::v16::*;
 use chargeyard_sim::{ChargePoint, SimConfig};
 
 /// The `chargeyard-server` binary beside this test binary (target/<profile>/).
-fn server_binary() -> PathBuf {
+pub(crate) fn server_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     let bin = dir.join(format!("chargeyard-server{}", std::env::consts::EXE_SUFFIX));
@@ -22,7 +22,7 @@ fn server_binary() -> PathBuf {
     bin
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()

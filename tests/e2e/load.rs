@@ -127,6 +127,9 @@ async fn the_limit_is_shared_by_profiles_and_a_charger_that_refuses_them_counts_
             .map(|c| (c["state"].clone(), c["reason"].clone()))
             .unwrap_or_default()
     };
+    // The connection's limit, in kW too (the dashboard sets power now against it).
+    assert_eq!(load["limit_a"], 40.0, "{load}");
+    assert_eq!(load["limit_kw"], 27.6, "3 × 40 A at 230 V: {load}");
     assert_eq!(state_of("LM-C").0, "Refuses", "{load}");
     assert_eq!(state_of("LM-A").0, "Shared", "{load}");
     assert!(

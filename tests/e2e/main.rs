@@ -3,11 +3,13 @@
 //!
 //! Modules mirror what a charger or a user does: `negotiation` (handshake, auth), `handlers`
 //! (charger-initiated messages), `malformed` (bad frames), `commands` (every command round trip),
+//! `backups` (backups and restores through the API and the real binary),
 //! `sessions` (reconnects, pings, caps), `http` (the JSON API and live stream), `durability`
 //! (SIGKILL of the real server binary), `toolkit` (the technician's inspector, configuration,
 //! files and health), `v201` (an OCPP 2.0.1 charger served end to end), `load` (load management
 //! against simulated cars).
 
+mod backups;
 mod billing;
 mod commands;
 mod durability;

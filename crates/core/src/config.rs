@@ -107,6 +107,8 @@ pub struct EngineConfig {
     pub max_queued_calls: usize,
     /// Raw frames older than this are pruned.
     pub frame_retention: Duration,
+    /// How often the backup schedule looks whether a backup is due.
+    pub backup_check: Duration,
     /// Port of the diagnostics/firmware endpoint offered to a station (0: any free port; set one
     /// when a firewall must let it through).
     pub transfer_port: u16,
@@ -158,6 +160,7 @@ impl Default for EngineConfig {
             max_message_size: 1 << 20,
             max_queued_calls: 64,
             frame_retention: Duration::from_secs(14 * 24 * 3600),
+            backup_check: Duration::from_secs(60),
             transfer_port: 0,
             transfer_ttl: Duration::from_secs(3600),
             cost_update_interval: Duration::from_secs(60),

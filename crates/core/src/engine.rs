@@ -143,6 +143,8 @@ pub(crate) struct Inner {
     pub cost_updates: Mutex<HashMap<i64, std::time::Instant>>,
     /// Load management: the site, what each charger draws and holds, the last round.
     pub load: crate::load::State,
+    /// Backups: the policy, the last run, and the restart a restore asks for.
+    pub backups: crate::backups::State,
 }
 
 /// The engine. Cheap to clone; all clones share one state.
@@ -297,6 +299,7 @@ impl Engine {
                 live_costs,
                 cost_updates: Mutex::new(HashMap::new()),
                 load: Default::default(),
+                backups: Default::default(),
             }),
         };
         engine.spawn_frame_pruner();
@@ -309,6 +312,8 @@ impl Engine {
         engine.expire_stale_transfers().await?;
         engine.load_site().await?;
         engine.spawn_load_manager();
+        engine.load_backup_policy().await?;
+        engine.spawn_backup_schedule();
         Ok(engine)
     }
 

@@ -28,7 +28,8 @@ pub enum Event {
     },
     /// Load management shared the site's limit anew.
     SiteLoad {
-        load: Box<crate::load::SiteLoad>,
+        /// None once load management is turned off.
+        load: Option<Box<crate::load::SiteLoad>>,
     },
     MeterValues {
         station_id: String,

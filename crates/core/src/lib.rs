@@ -29,9 +29,11 @@
 //! - [`transfer`] — diagnostics uploads and firmware downloads over per-job HTTP endpoints
 //! - [`load`]    — load management: the site's limit shared among the chargers, a failsafe on
 //!   each
+//! - [`backups`] — scheduled and on-demand backups to the operator's folder; restores
 //! - [`error`]   — facade errors with stable codes
 
 pub mod auth;
+pub mod backups;
 pub mod billing;
 mod charger;
 pub mod charts;

@@ -112,6 +112,7 @@ fn ui_bindings_are_generated_from_rust_and_fresh() {
     chargeyard_core::store::operators::Operator::export_all(&cfg).expect("export");
     chargeyard_core::store::id_tags::TagGroup::export_all(&cfg).expect("export");
     chargeyard_core::load::Site::export_all(&cfg).expect("export");
+    chargeyard_core::backups::Backups::export_all(&cfg).expect("export");
     chargeyard_core::load::SiteLoad::export_all(&cfg).expect("export");
     chargeyard_core::store::load::Decision::export_all(&cfg).expect("export");
 

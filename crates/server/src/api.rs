@@ -226,6 +226,12 @@ pub fn router(engine: Engine) -> Router {
         .route("/api/site", get(site).put(update_site))
         .route("/api/site/load", get(site_load))
         .route("/api/site/decisions", get(load_decisions))
+        .route("/api/backups", get(backups).post(back_up_now))
+        .route(
+            "/api/backups/policy",
+            axum::routing::put(update_backup_policy),
+        )
+        .route("/api/backups/{name}/restore", post(restore_backup))
         .route("/api/demo", axum::routing::delete(remove_demo))
         .route("/api/live", get(live))
         .merge(crate::login::routes())
@@ -873,6 +879,26 @@ async fn update_site(
     Body(s): Body<chargeyard_core::load::Site>,
 ) -> ApiResult<Value> {
     Ok(Json(json!(e.set_site(s).await?)))
+}
+
+async fn backups(State(e): State<Engine>) -> ApiResult<Value> {
+    Ok(Json(json!(e.backups().await?)))
+}
+
+async fn back_up_now(State(e): State<Engine>) -> ApiResult<Value> {
+    Ok(Json(json!(e.back_up_now().await?)))
+}
+
+async fn update_backup_policy(
+    State(e): State<Engine>,
+    Body(p): Body<chargeyard_core::backups::BackupPolicy>,
+) -> ApiResult<Value> {
+    Ok(Json(json!(e.set_backup_policy(p).await?)))
+}
+
+/// Staged, then the front end restarts the engine (the answer goes out first).
+async fn restore_backup(State(e): State<Engine>, Path(name): Path<String>) -> ApiResult<Value> {
+    Ok(Json(json!(e.restore_backup(&name).await?)))
 }
 
 async fn site_load(State(e): State<Engine>) -> Json<Value> {

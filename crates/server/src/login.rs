@@ -43,7 +43,8 @@ fn changes(method: &Method, path: &str) -> bool {
     !(reading || checking || path == "/api/logout")
 }
 
-/// What only a manager may change: accounts, money, tags, settings, the site, certificates.
+/// What only a manager may change: accounts, money, tags, settings, the site, certificates,
+/// backups.
 const MANAGERS_ONLY: &[&str] = &[
     "/api/operators",
     "/api/tariffs",
@@ -53,6 +54,7 @@ const MANAGERS_ONLY: &[&str] = &[
     "/api/site",
     "/api/demo",
     "/api/tls",
+    "/api/backups",
 ];
 
 /// Whether `role` may make this request; if not, why, in words.
@@ -64,7 +66,7 @@ pub fn may(role: Role, method: &Method, path: &str) -> Result<(), &'static str> 
         Role::Manager => Ok(()),
         Role::ReadOnly => Err("a read-only operator cannot change anything"),
         Role::Technician if MANAGERS_ONLY.iter().any(|p| path.starts_with(p)) => Err(
-            "a technician cannot change accounts, tariffs, tags, settings or certificates: ask a manager",
+            "a technician cannot change accounts, tariffs, tags, settings, backups or certificates: ask a manager",
         ),
         Role::Technician => Ok(()),
     }

@@ -93,6 +93,22 @@ enum Command {
         #[command(subcommand)]
         action: OperatorAction,
     },
+    /// Make a backup of the database now, checked, into the console's backup folder (or --to).
+    /// Safe while Chargeyard runs.
+    Backup {
+        /// Another folder for this one backup.
+        #[arg(long)]
+        to: Option<PathBuf>,
+    },
+    /// Put a backup in place of the database. It takes effect when Chargeyard next starts (the
+    /// database before it is kept as before-restore-<time>.db); restart a running one.
+    Restore {
+        /// The backup file (a chargeyard-*.db from the backup folder).
+        file: PathBuf,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -176,13 +192,25 @@ async fn main() -> anyhow::Result<()> {
         max_waiting_stations: a.max_waiting_stations,
         ..EngineConfig::default()
     };
+    // A restore needs no working database: it is how one that fails to open is replaced.
+    if let Some(Command::Restore { file, yes }) = &a.command {
+        return restore(&db, file, *yes).await;
+    }
     let engine = Engine::open(config, &db)
         .await
         .with_context(|| format!("opening {}", db.display()))?;
-    if let Some(Command::Operator { action }) = a.command {
-        let done = operator(&engine, action).await;
-        engine.shutdown().await;
-        return done;
+    match a.command {
+        Some(Command::Operator { action }) => {
+            let done = operator(&engine, action).await;
+            engine.shutdown().await;
+            return done;
+        }
+        Some(Command::Backup { to }) => {
+            let done = backup(&engine, to).await;
+            engine.shutdown().await;
+            return done;
+        }
+        _ => {}
     }
     // Flags given on the command line become the console's settings; the rest come from there.
     let mut settings = engine.settings();
@@ -283,10 +311,128 @@ async fn main() -> anyhow::Result<()> {
             bound.http
         );
     }
-    wait_for_signal().await;
-    println!("Shutting down…");
+    let restart = engine.restart_requested();
+    let restarting = tokio::select! {
+        _ = wait_for_signal() => false,
+        _ = restart.cancelled() => true,
+    };
+    println!(
+        "{}",
+        if restarting {
+            "Restoring a backup: restarting…"
+        } else {
+            "Shutting down…"
+        }
+    );
     shutdown.cancel();
     let _ = done.await;
+    drop(engine);
+    if restarting {
+        return Err(restart_in_place(bound));
+    }
+    Ok(())
+}
+
+/// Start this program again in this process, on the addresses it listened on (chargers and the
+/// console find it where they left it); the staged restore is applied as the database opens.
+fn restart_in_place(bound: chargeyard_server::Bound) -> anyhow::Error {
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    let mut skip = false;
+    for arg in std::env::args_os().skip(1) {
+        let text = arg.to_string_lossy();
+        let listen = ["--ocpp-listen", "--ocpp-tls-listen", "--http-listen"];
+        if skip {
+            skip = false;
+        } else if listen.contains(&text.as_ref()) {
+            skip = true;
+        } else if !listen.iter().any(|l| text.starts_with(&format!("{l}="))) {
+            args.push(arg);
+        }
+    }
+    let mut at = vec![
+        format!("--ocpp-listen={}", bound.ocpp),
+        format!("--http-listen={}", bound.http),
+    ];
+    if let Some(tls) = bound.ocpp_tls {
+        at.push(format!("--ocpp-tls-listen={tls}"));
+    }
+    args.extend(at.into_iter().map(Into::into));
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return anyhow::anyhow!("cannot find this program to restart it: {e}"),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let e = std::process::Command::new(&exe).args(&args).exec();
+        anyhow::anyhow!(
+            "restarting {} failed: {e}; start it again by hand",
+            exe.display()
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = args;
+        anyhow::anyhow!("the backup is restored; start {} again", exe.display())
+    }
+}
+
+/// `chargeyard-server backup`: one checked backup now.
+async fn backup(engine: &Engine, to: Option<PathBuf>) -> anyhow::Result<()> {
+    if let Some(dir) = to {
+        let dir = std::path::absolute(&dir)?;
+        return report(engine.back_up_into(&dir).await?, &dir);
+    }
+    let made = engine.back_up_now().await?;
+    let folder = engine.backups().await?.folder;
+    report(made, std::path::Path::new(&folder))
+}
+
+fn report(b: chargeyard_core::backups::Backup, dir: &std::path::Path) -> anyhow::Result<()> {
+    println!("{}", dir.join(&b.name).display());
+    if let Some(c) = b.contents {
+        println!(
+            "  {} bytes, integrity {}, {} stations, {} sessions",
+            b.bytes, c.integrity, c.stations, c.sessions
+        );
+    }
+    Ok(())
+}
+
+/// `chargeyard-server restore FILE`: say what the backup holds, confirm, stage it.
+async fn restore(db: &std::path::Path, file: &std::path::Path, yes: bool) -> anyhow::Result<()> {
+    let c = chargeyard_core::store::backup::describe(file)
+        .await
+        .with_context(|| format!("reading {}", file.display()))?;
+    let day = |d: Option<chrono::DateTime<chrono::Utc>>| {
+        d.map_or_else(|| "-".to_string(), |d| d.format("%Y-%m-%d").to_string())
+    };
+    println!(
+        "{}: integrity {}, schema {}, {} stations, {} sessions ({} to {})",
+        file.display(),
+        c.integrity,
+        c.schema_version,
+        c.stations,
+        c.sessions,
+        day(c.first_session),
+        day(c.last_session)
+    );
+    if !yes {
+        println!("Put it in place of {}? [y/N]", db.display());
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        if !matches!(line.trim(), "y" | "Y" | "yes") {
+            println!("Nothing changed.");
+            return Ok(());
+        }
+    }
+    chargeyard_core::store::backup::stage_restore(db, file).await?;
+    println!(
+        "Staged. It takes the place of {} when Chargeyard next starts; the database before it is \
+         kept beside it as before-restore-<time>.db. If Chargeyard is running, restart it now \
+         (systemctl restart chargeyard, or quit and start it).",
+        db.display()
+    );
     Ok(())
 }
 

@@ -13,6 +13,10 @@ pub enum Error {
     /// The writer task is gone (shutting down) or its commit failed; nothing of the write is on disk.
     #[error("write not committed: {0}")]
     NotCommitted(String),
+    /// A database file that cannot be used as it is (made by a newer Chargeyard, damaged), with
+    /// what to do about it.
+    #[error("{0}")]
+    Unusable(String),
     /// Stored data that cannot be read back.
     #[error("unreadable data: {0}")]
     Corrupt(String),

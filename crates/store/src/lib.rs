@@ -7,6 +7,7 @@
 //!
 //! Layout:
 //! - [`writer`]       — the group-committing writer task
+//! - [`backup`]       — online copies, checked and described; restores staged for the next open
 //! - [`model`]        — row types (plain data, no sqlx derives)
 //! - [`demo`]         — seeding and removing the demo fleet's rows
 //! - [`stations`], [`connectors`], [`id_tags`], [`transactions`], [`meter`], [`frames`],
@@ -18,6 +19,7 @@
 //! - `migrations/`    — embedded with `sqlx::migrate!`, run at open; never edit a shipped one
 
 mod append;
+pub mod backup;
 pub mod certificates;
 pub mod commands;
 pub mod config_snapshots;
@@ -66,6 +68,9 @@ const WAL_KEEP_BYTES: i64 = 64 * 1024 * 1024;
 /// write begins, so it never starts over, and would grow for as long as the load lasts.
 const WAL_DRIVE_BYTES: i64 = 32 * 1024 * 1024;
 
+/// The schema's migrations, embedded.
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
 /// An open database: a read pool and the one writer.
 #[derive(Clone)]
 pub struct Store {
@@ -81,6 +86,7 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::NotCommitted(format!("{}: {e}", dir.display())))?;
         }
+        backup::apply_staged_restore(path)?;
         let url = format!("sqlite://{}", path.display());
         let options = SqliteConnectOptions::from_str(&url)?
             .create_if_missing(true)
@@ -97,7 +103,8 @@ impl Store {
             .pragma("cache_size", WRITER_CACHE_KIB.to_string())
             .connect()
             .await?;
-        sqlx::migrate!("./migrations").run(&mut conn).await?;
+        prepare(path, &mut conn).await?;
+        MIGRATOR.run(&mut conn).await?;
         // Checkpoints run beside the writer (below), not inside its commits, where they would
         // stall every caller waiting on that commit.
         sqlx::query("PRAGMA wal_autocheckpoint = 0")
@@ -129,6 +136,50 @@ impl Store {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Before migrations run on an existing database: refuse one made by a newer Chargeyard (nothing
+/// changed), report one that fails its check, and copy one that is about to be upgraded into
+/// `backups/` beside it.
+async fn prepare(path: &Path, conn: &mut SqliteConnection) -> Result<()> {
+    let damaged = |what: String| {
+        Error::Unusable(format!(
+            "{} is damaged ({what}). Restore a backup: `chargeyard-server restore FILE`, or \
+             Settings → Backups in the console.",
+            path.display()
+        ))
+    };
+    let applied = backup::applied(conn)
+        .await
+        .map_err(|e| damaged(e.to_string()))?;
+    let Some(&newest) = applied.last() else {
+        return Ok(());
+    };
+    if newest > backup::known_schema_version() {
+        return Err(Error::Unusable(backup::newer(path, newest)));
+    }
+    let problems: Vec<String> = sqlx::query_scalar("PRAGMA quick_check(5)")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| damaged(e.to_string()))?;
+    if problems != ["ok"] {
+        return Err(damaged(problems.join("; ")));
+    }
+    if MIGRATOR.iter().any(|m| !applied.contains(&m.version)) {
+        let dir = path.with_file_name("backups");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::NotCommitted(format!("{}: {e}", dir.display())))?;
+        let dest = dir.join(format!(
+            "before-upgrade-schema-{newest}-{}.db",
+            chrono::Utc::now().format("%Y%m%d-%H%M%S")
+        ));
+        backup::copy(&mut *conn, &dest).await?;
+        tracing::info!(
+            "upgrading the database; a copy from before is {}",
+            dest.display()
+        );
+    }
+    Ok(())
 }
 
 /// Copy the WAL back into the database file every second without blocking the writer (PASSIVE);

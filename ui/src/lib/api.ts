@@ -56,6 +56,10 @@ import type { DemoRemoval } from './bindings/DemoRemoval';
 import type { TagGroup } from './bindings/TagGroup';
 import type { Site } from './bindings/Site';
 import type { SiteLoad } from './bindings/SiteLoad';
+import type { Backup } from './bindings/Backup';
+import type { Backups } from './bindings/Backups';
+import type { BackupPolicy } from './bindings/BackupPolicy';
+import type { BackupContents } from './bindings/BackupContents';
 import type { Decision } from './bindings/Decision';
 
 /** Query string from the set fields of a filter. */
@@ -202,6 +206,11 @@ export class Api {
   settings = () => this.r<Settings>('GET', '/api/settings');
   saveSettings = (s: Settings) => this.r<Settings>('PUT', '/api/settings', s);
   removeDemo = () => this.r<DemoRemoval>('DELETE', '/api/demo');
+  backups = () => this.r<Backups>('GET', '/api/backups');
+  backUpNow = () => this.r<Backup>('POST', '/api/backups');
+  saveBackupPolicy = (p: BackupPolicy) => this.r<BackupPolicy>('PUT', '/api/backups/policy', p);
+  /** Staged; the engine then restarts with it (the console is gone for a moment). */
+  restoreBackup = (name: string) => this.r<BackupContents>('POST', `/api/backups/${encodeURIComponent(name)}/restore`);
   site = () => this.r<Site>('GET', '/api/site');
   saveSite = (s: Site) => this.r<Site>('PUT', '/api/site', s);
   /** The site's load as the last round left it (null while load management is off). */

@@ -146,6 +146,45 @@ const en = {
   'dash.summary': '{stations} stations · {charging} charging · {faulted} faulted · {offline} offline',
   'dash.depot': 'The depot now',
   'dash.powerNow': 'Power now',
+  'dash.ofSiteLimit': 'of {limit} site limit',
+  'date.yearLetter': 'Y',
+  'date.monthLetter': 'M',
+  'date.dayLetter': 'D',
+  'date.hourLetter': 'h',
+  'date.invalid': 'Write it as {pattern}',
+  'date.pick': 'Choose from a calendar',
+  'date.previousMonth': 'Previous month',
+  'date.nextMonth': 'Next month',
+  'backups.title': 'Backups',
+  'backups.intro': 'Copies of the whole database, made while chargers are connected and checked as they are written. Keep them on another disk (a USB disk, a NAS share): a backup on the same disk is lost with it.',
+  'backups.folder': 'Folder',
+  'backups.folderHelp': 'A full path. Empty: backups/ beside the database.',
+  'backups.every': 'Back up',
+  'backups.never': 'Only when asked',
+  'backups.weekly': 'Weekly',
+  'backups.hours': 'Every hour|Every {n} hours',
+  'backups.keep': 'Keep the newest',
+  'backups.now': 'Back up now',
+  'backups.saved': 'Backup settings saved.',
+  'backups.made': 'Made',
+  'backups.madeNotice': 'Backed up to {name} and checked: {holds}.',
+  'backups.size': 'Size',
+  'backups.contents': 'Holds',
+  'backups.check': 'Check',
+  'backups.sound': 'Sound',
+  'backups.holds': '{sessions}, {stations}, {from} to {to}',
+  'backups.unchecked': 'Not checked yet',
+  'backups.stations': '{n} station|{n} stations',
+  'backups.lastOk': 'Last backup {at}.',
+  'backups.lastFailed': 'The backup at {at} failed: {why}.',
+  'backups.next': 'Next: {at}.',
+  'backups.noneScheduled': 'None scheduled.',
+  'backups.none': 'No backups in {folder} yet.',
+  'backups.restore': 'Restore…',
+  'backups.restoreConfirm': 'Put the backup of {at} ({holds}) in place of the current database? Everything recorded since is set aside: the current database is kept beside it as before-restore-….db. Chargeyard restarts and the chargers reconnect.',
+  'backups.restoreYes': 'Restore this backup',
+  'backups.restarting': 'Restoring: Chargeyard is restarting with the backup. This page reloads when it is back.',
+  'backups.notBack': 'Chargeyard has not come back after the restore. Start it again; the backup is applied as it starts.',
   'dash.energyToday': 'Energy today',
   'dash.revenueToday': 'Revenue today',
   'dash.vatIncluded': 'VAT included, running sessions so far',
@@ -970,6 +1009,45 @@ const sv: Record<Key, string> = {
   'dash.summary': '{stations} laddare · {charging} laddar · {faulted} fel · {offline} frånkopplade',
   'dash.depot': 'Depån nu',
   'dash.powerNow': 'Effekt nu',
+  'dash.ofSiteLimit': 'av anläggningens gräns {limit}',
+  'date.yearLetter': 'Å',
+  'date.monthLetter': 'M',
+  'date.dayLetter': 'D',
+  'date.hourLetter': 't',
+  'date.invalid': 'Skriv det som {pattern}',
+  'date.pick': 'Välj i en kalender',
+  'date.previousMonth': 'Föregående månad',
+  'date.nextMonth': 'Nästa månad',
+  'backups.title': 'Säkerhetskopior',
+  'backups.intro': 'Kopior av hela databasen, gjorda medan laddarna är anslutna och kontrollerade när de skrivs. Spara dem på en annan disk (ett USB-minne, en nätverksdisk): en kopia på samma disk går förlorad med den.',
+  'backups.folder': 'Mapp',
+  'backups.folderHelp': 'En fullständig sökväg. Tom: backups/ bredvid databasen.',
+  'backups.every': 'Säkerhetskopiera',
+  'backups.never': 'Bara på begäran',
+  'backups.weekly': 'Varje vecka',
+  'backups.hours': 'Varje timme|Var {n}:e timme',
+  'backups.keep': 'Behåll de senaste',
+  'backups.now': 'Säkerhetskopiera nu',
+  'backups.saved': 'Inställningarna för säkerhetskopior sparades.',
+  'backups.made': 'Gjord',
+  'backups.madeNotice': 'Säkerhetskopierat till {name} och kontrollerat: {holds}.',
+  'backups.size': 'Storlek',
+  'backups.contents': 'Innehåll',
+  'backups.check': 'Kontroll',
+  'backups.sound': 'Hel',
+  'backups.holds': '{sessions}, {stations}, {from} till {to}',
+  'backups.unchecked': 'Inte kontrollerad än',
+  'backups.stations': '{n} laddare|{n} laddare',
+  'backups.lastOk': 'Senaste säkerhetskopian {at}.',
+  'backups.lastFailed': 'Säkerhetskopian {at} misslyckades: {why}.',
+  'backups.next': 'Nästa: {at}.',
+  'backups.noneScheduled': 'Ingen schemalagd.',
+  'backups.none': 'Inga säkerhetskopior i {folder} än.',
+  'backups.restore': 'Återställ…',
+  'backups.restoreConfirm': 'Sätta säkerhetskopian från {at} ({holds}) i stället för den nuvarande databasen? Allt som registrerats sedan dess läggs åt sidan: den nuvarande databasen sparas bredvid som before-restore-….db. Chargeyard startar om och laddarna ansluter igen.',
+  'backups.restoreYes': 'Återställ den här säkerhetskopian',
+  'backups.restarting': 'Återställer: Chargeyard startar om med säkerhetskopian. Sidan laddas om när den är tillbaka.',
+  'backups.notBack': 'Chargeyard har inte kommit tillbaka efter återställningen. Starta den igen; säkerhetskopian läggs in när den startar.',
   'dash.energyToday': 'Energi i dag',
   'dash.revenueToday': 'Intäkter i dag',
   'dash.vatIncluded': 'Inklusive moms, pågående sessioner hittills',
@@ -1781,6 +1859,12 @@ export function money(minor: number | null | undefined, currency: string, decima
   return f.format(exact as unknown as number);
 }
 
+/** A file's size: "812 B", "4.2 KiB", "18.6 MiB". */
+export function fileSize(n: number | null | undefined): string {
+  if (n === null || n === undefined) return t('common.none');
+  return n < 1024 ? `${n} B` : n < 1 << 20 ? `${num(n / 1024, 1)} KiB` : `${num(n / (1 << 20), 1)} MiB`;
+}
+
 export function kw(w: number | null | undefined): string {
   return w === null || w === undefined ? t('common.none') : `${num(w / 1000, 1)} kW`;
 }
@@ -1788,6 +1872,12 @@ export function kw(w: number | null | undefined): string {
 export function dateTime(iso: string | null | undefined): string {
   if (!iso) return t('common.none');
   return new Intl.DateTimeFormat(locale(), { dateStyle: 'short', timeStyle: 'medium' }).format(new Date(iso));
+}
+
+/** The day of an instant, in the current language ("2026-12-04", "04/12/2026"). */
+export function day(iso: string | null | undefined): string {
+  if (!iso) return t('common.none');
+  return new Intl.DateTimeFormat(locale(), { dateStyle: 'short' }).format(new Date(iso));
 }
 
 /** The time between two instants for people: "1 h 05 min", "12 min", "45 s". */

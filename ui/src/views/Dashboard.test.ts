@@ -6,7 +6,7 @@ import { Live } from '../lib/live.svelte';
 import { FakeTransport, info, station, transaction } from '../test/fake';
 import { setLang } from '../lib/i18n.svelte';
 
-function depot() {
+function depot(extra: Record<string, () => unknown> = {}) {
   const list = [
     station('CP1', 'Available'),
     station('CP2', 'Charging', { open_transactions: [transaction(7, 'CP2', { power_w: 7400, energy_wh: 2500, tag_group_kind: 'driver', tag_group_name: 'Anna Berg' })] }),
@@ -19,6 +19,7 @@ function depot() {
     'GET /api/info': () => info,
     'GET /api/stations': () => list,
     'GET /api/today': () => ({ since: '2026-01-01T23:00:00Z', time_zone: 'Europe/Stockholm', sessions: 3, energy_wh: 41250, costs: [{ currency: 'SEK', decimals: 2, total: 12375 }] }),
+    ...extra,
   });
   const api = new Api(t);
   const live = new Live(api);
@@ -58,6 +59,21 @@ describe('Dashboard', () => {
     expect(tile('CP2').querySelector('[data-testid=tag]')?.textContent).toBe('TAG1 · Anna Berg');
     await fireEvent.input(screen.getByTestId('search'), { target: { value: 'anna' } });
     await waitFor(() => expect(screen.getAllByTestId('tile')).toHaveLength(1));
+  });
+
+  it('sets power now against the site limit while load management is on, and drops it once it is off', async () => {
+    const load = (limit_kw: number) => ({ at: '2026-01-02T10:00:00Z', limit_a: 10, limit_kw, circuits: [], connectors: [], unplaced: [], round_ms: 1,
+      failsafe: { stations: [], site_a: 0, limit_a: 10, summary: '' } });
+    const { t, api, live } = depot({ 'GET /api/site/load': () => load(27.6) });
+    render(Dashboard, { api, live });
+    await waitFor(() => expect(screen.getByTestId('strip-limit').textContent).toBe('of 27.6 kW site limit'));
+    expect(screen.getByTestId('strip-power').closest('li')?.classList.contains('alert')).toBe(false);
+    // A lower limit from the schedule: the depot draws more than it now may.
+    t.emit({ type: 'site_load', load: load(6.9) });
+    await waitFor(() => expect(screen.getByTestId('strip-limit').textContent).toBe('of 6.9 kW site limit'));
+    expect(screen.getByTestId('strip-power').closest('li')?.classList.contains('alert')).toBe(true);
+    t.emit({ type: 'site_load', load: null });
+    await waitFor(() => expect(screen.queryByTestId('strip-limit')).toBeNull());
   });
 
   it('applies a status change and meter values from the live stream without a reload', async () => {

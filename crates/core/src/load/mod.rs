@@ -200,6 +200,8 @@ pub struct SiteLoad {
     pub at: DateTime<Utc>,
     /// The connection's limit for charging now (schedule and reserve applied), A per phase.
     pub limit_a: f64,
+    /// The same limit in kW over three phases at the site's voltage.
+    pub limit_kw: f64,
     pub circuits: Vec<CircuitLoad>,
     pub connectors: Vec<ConnectorLoad>,
     pub failsafe: Failsafe,
@@ -946,7 +948,7 @@ impl Engine {
         self.lock_live().last = Some(snapshot.clone());
         if self.has_listeners() {
             self.emit(Event::SiteLoad {
-                load: Box::new(snapshot),
+                load: Some(Box::new(snapshot)),
             });
         }
         if refused_now {
@@ -1018,13 +1020,16 @@ impl Engine {
 
     /// Load management is off: take our profiles off the chargers once.
     async fn load_off(&self) -> Result<()> {
-        let (applied, stations) = {
+        let (applied, stations, shown) = {
             let mut live = self.lock_live();
             let applied = std::mem::take(&mut live.applied);
-            live.last = None;
+            let shown = live.last.take().is_some();
             live.sessions.clear();
-            (applied, std::mem::take(&mut live.stations))
+            (applied, std::mem::take(&mut live.stations), shown)
         };
+        if shown && self.has_listeners() {
+            self.emit(Event::SiteLoad { load: None });
+        }
         if !applied {
             return Ok(());
         }
@@ -1380,6 +1385,8 @@ fn snapshot(
     SiteLoad {
         at,
         limit_a: limits.circuits[0].limit,
+        limit_kw: (limits.circuits[0].limit * PHASES as f64 * site.voltage_v / 100.0).round()
+            / 10.0,
         circuits,
         connectors,
         failsafe,

@@ -8,7 +8,11 @@ import type { Transaction } from "./Transaction";
 import type { Transfer } from "./Transfer";
 import type { TurnedAwayEntry } from "./TurnedAwayEntry";
 
-export type Event = { "type": "station_connected", station_id: string, protocol: string, remote_addr: string, at: string, } | { "type": "station_disconnected", station_id: string, reason: string, at: string, } | { "type": "station_updated", station_id: string, } | { "type": "status_changed", connector: Connector, } | { "type": "site_load", load: SiteLoad, } | { "type": "meter_values", station_id: string, 
+export type Event = { "type": "station_connected", station_id: string, protocol: string, remote_addr: string, at: string, } | { "type": "station_disconnected", station_id: string, reason: string, at: string, } | { "type": "station_updated", station_id: string, } | { "type": "status_changed", connector: Connector, } | { "type": "site_load", 
+/**
+ * None once load management is turned off.
+ */
+load: SiteLoad | null, } | { "type": "meter_values", station_id: string, 
 /**
  * The EVSE (1.6: the connector).
  */

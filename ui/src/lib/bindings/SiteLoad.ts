@@ -10,7 +10,11 @@ export type SiteLoad = { at: string,
 /**
  * The connection's limit for charging now (schedule and reserve applied), A per phase.
  */
-limit_a: number, circuits: Array<CircuitLoad>, connectors: Array<ConnectorLoad>, failsafe: Failsafe, 
+limit_a: number, 
+/**
+ * The same limit in kW over three phases at the site's voltage.
+ */
+limit_kw: number, circuits: Array<CircuitLoad>, connectors: Array<ConnectorLoad>, failsafe: Failsafe, 
 /**
  * Chargers counted on the connection because the site does not place them.
  */
