@@ -34,6 +34,7 @@ struct ApiAnswer {
 /// One request to the engine's HTTP API (`/api/...`), without a socket.
 #[tauri::command]
 async fn api(
+    app: AppHandle,
     shell: State<'_, Shell>,
     method: String,
     path: String,
@@ -42,6 +43,9 @@ async fn api(
 ) -> Result<ApiAnswer, String> {
     if !path.starts_with("/api/") {
         return Err(format!("{path} is not an API path"));
+    }
+    if path == AUTOSTART_PATH {
+        return Ok(autostart(&app, &method, body.as_deref()));
     }
     let request = axum::http::Request::builder()
         .method(method.as_str())
@@ -65,6 +69,44 @@ async fn api(
     let body = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
     Ok(ApiAnswer { status, body })
+}
+
+/// What only the desktop app has, answered by the shell: whether it starts at login.
+const AUTOSTART_PATH: &str = "/api/desktop/autostart";
+/// The argument a start at login passes: the window stays hidden, the tray icon shows.
+const MINIMIZED: &str = "--minimized";
+
+/// `GET` whether Chargeyard starts at login (minimised to the tray); `PUT {"enabled": bool}`
+/// to change it (an XDG autostart entry, by tauri-plugin-autostart).
+fn autostart(app: &AppHandle, method: &str, body: Option<&str>) -> ApiAnswer {
+    use tauri_plugin_autostart::ManagerExt;
+    let launcher = app.autolaunch();
+    let answer = |status: u16, body: serde_json::Value| ApiAnswer { status, body };
+    if method == "PUT" {
+        let wanted = body
+            .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+            .and_then(|v| v["enabled"].as_bool());
+        let done = match wanted {
+            Some(true) => launcher.enable(),
+            Some(false) => launcher.disable(),
+            None => {
+                return answer(
+                    400,
+                    serde_json::json!({"code": "invalid", "message": "send {\"enabled\": true|false}"}),
+                );
+            }
+        };
+        if let Err(e) = done {
+            return answer(
+                500,
+                serde_json::json!({"code": "internal", "message": format!("start at login: {e}")}),
+            );
+        }
+    }
+    answer(
+        200,
+        serde_json::json!({"enabled": launcher.is_enabled().unwrap_or(false)}),
+    )
 }
 
 /// Stream live events to the window until it goes away. When the window falls behind, it is told
@@ -133,11 +175,51 @@ fn tray(app: &tauri::App) -> tauri::Result<()> {
     Ok(())
 }
 
-fn start_engine(app: &tauri::App) -> anyhow::Result<Shell> {
-    let data_dir = match std::env::var_os("CHARGEYARD_DATA_DIR") {
-        Some(d) => d.into(),
-        None => app.path().app_data_dir().context("no app data dir")?,
-    };
+/// Where the database and the logs live: CHARGEYARD_DATA_DIR, else the OS's app data dir.
+fn data_dir(app: &tauri::App) -> anyhow::Result<std::path::PathBuf> {
+    match std::env::var_os("CHARGEYARD_DATA_DIR") {
+        Some(d) => Ok(d.into()),
+        None => app.path().app_data_dir().context("no app data dir"),
+    }
+}
+
+/// Log to standard error and to a file a day in `<data>/logs/` (the last 14 kept), so a
+/// technician finds what happened while nobody watched.
+fn start_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::prelude::*;
+    let filter =
+        || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let stderr = tracing_subscriber::fmt::layer().with_filter(filter());
+    // Made first: the appender prunes old files before it creates the folder, and says so.
+    let _ = std::fs::create_dir_all(dir.join("logs"));
+    let file = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("chargeyard")
+        .filename_suffix("log")
+        .max_log_files(14)
+        .build(dir.join("logs"));
+    match file {
+        Ok(appender) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let file = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer)
+                .with_filter(filter());
+            tracing_subscriber::registry()
+                .with(stderr)
+                .with(file)
+                .init();
+            Some(guard)
+        }
+        Err(e) => {
+            tracing_subscriber::registry().with(stderr).init();
+            tracing::warn!("no log file in {}: {e}", dir.display());
+            None
+        }
+    }
+}
+
+fn start_engine(app: &tauri::App, data_dir: &std::path::Path) -> anyhow::Result<Shell> {
     let db = data_dir.join("chargeyard.db");
     tauri::async_runtime::block_on(async move {
         let engine = Engine::open(EngineConfig::default(), &db)
@@ -204,21 +286,30 @@ fn start_engine(app: &tauri::App) -> anyhow::Result<Shell> {
 }
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let result = tauri::Builder::default()
         // A second start shows the running console instead of a second central system.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             show_window(app)
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec![MINIMIZED]),
+        ))
         .setup(|app| {
-            let shell = start_engine(app)?;
+            let dir = data_dir(app)?;
+            if let Some(guard) = start_logging(&dir) {
+                app.manage(guard);
+            }
+            let shell = start_engine(app, &dir)?;
             app.manage(shell);
             tray(app)?;
+            // Started at login: the central system runs, the window waits in the tray.
+            if std::env::args().any(|a| a == MINIMIZED)
+                && let Some(w) = app.get_webview_window("main")
+            {
+                let _ = w.hide();
+            }
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -460,6 +460,41 @@ test('settings apply at once, addresses say they need a restart, and Swedish is 
   await page.getByTestId('lang-toggle').click();
 });
 
+test('how long the message log and every meter reading are kept is set in Settings, checked beside each field', async () => {
+  await page.goto(`${depot.base}/#/settings`);
+  const frames = page.getByTestId('frame-days');
+  await until('the default shown', async () => (await frames.getAttribute('placeholder')) === '14');
+  assert.match(await page.locator('#frame-days-help').innerText(), /empty: 14 days/);
+  const fieldError = (f) => page.locator(`[data-testid=field-error][data-field="${f}"]`);
+  await frames.fill('0');
+  await page.getByTestId('detail-days').fill('a year');
+  await page.getByTestId('save-settings').click();
+  await until('both said', async () => (await fieldError('sample_detail_days').count()) === 1);
+  assert.equal(await fieldError('frame_retention_days').innerText(), 'Days the raw message log is kept: "0" is not a number of days from 1 to 3650; leave it empty for the default.');
+  assert.match(await fieldError('sample_detail_days').innerText(), /^Days every meter reading is kept: "a year"/);
+  assert.equal(await frames.getAttribute('aria-invalid'), 'true');
+  assert.equal((await depot.api('GET', '/api/settings')).frame_retention_days, null, 'nothing saved');
+  await frames.fill('30');
+  await page.getByTestId('detail-days').fill('90');
+  await page.getByTestId('save-settings').click();
+  await until('saved', async () => (await depot.api('GET', '/api/settings')).sample_detail_days === 90);
+  assert.equal((await depot.api('GET', '/api/settings')).frame_retention_days, 30);
+  assert.equal(await fieldError('frame_retention_days').count(), 0, 'the old problems cleared');
+  await page.reload();
+  await until('kept across a reload', async () => (await page.getByTestId('detail-days').inputValue()) === '90');
+  // The engine refuses the same out of range values from any other client, by field.
+  const r = await fetch(`${depot.base}/api/settings`, { method: 'PUT', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...(await depot.api('GET', '/api/settings')), frame_retention_days: 4000 }) });
+  assert.equal(r.status, 400);
+  assert.match((await r.json()).message, /^frame_retention_days: 4000 days; give 1 to 3650/);
+  // Emptied: back to the defaults (the log's 14 days, every reading kept).
+  await page.getByTestId('frame-days').fill('');
+  await page.getByTestId('detail-days').fill('');
+  await page.getByTestId('save-settings').click();
+  await until('defaults again', async () => (await depot.api('GET', '/api/settings')).sample_detail_days === null);
+  assert.equal((await depot.api('GET', '/api/settings')).frame_retention_days, null);
+});
+
 test('tariffs: a new one with a night window, applied to a customer before the default, edited into a new version', async () => {
   await page.goto(`${depot.base}/#/tariffs`);
   await page.getByTestId('tariff-row').first().waitFor(); // the demo tariff

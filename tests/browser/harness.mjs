@@ -84,9 +84,10 @@ export class Depot {
 
   /** The server on free loopback ports with a demo fleet of `demo` stations; with `requireLogin`
    * the console asks for a login, and `operators` ([name, role, password]) are made first, as
-   * `chargeyard-server operator add` makes them; `args`: further server flags. */
-  async start({ demo = 4, historyDays = 2, requireLogin = false, https = false, operators = [], args = [] } = {}) {
-    this.dir = mkdtempSync(join(tmpdir(), 'chargeyard-browser-'));
+   * `chargeyard-server operator add` makes them; `args`: further server flags; `dir`: the data
+   * folder (a new temporary one by default). */
+  async start({ demo = 4, historyDays = 2, requireLogin = false, https = false, operators = [], args = [], dir = null } = {}) {
+    this.dir = dir ?? mkdtempSync(join(tmpdir(), 'chargeyard-browser-'));
     for (const [name, role, password] of operators) {
       execFileSync(bin('chargeyard-server'), ['--data-dir', this.dir, 'operator', 'add', name, '--role', role], { input: `${password}\n`, stdio: ['pipe', 'ignore', 'inherit'] });
     }

@@ -4,9 +4,10 @@
 # the window renders the console. Saves a screenshot to $CARGO_TARGET_DIR/desktop-smoke.png.
 set -euo pipefail
 : "${CARGO_TARGET_DIR:?set by scripts/test}"
-APP="$CARGO_TARGET_DIR/debug/chargeyard"
+# APP: another build of the app, e.g. the installed one (tests/install/check.sh).
+APP="${APP:-$CARGO_TARGET_DIR/debug/chargeyard}"
 SIM="$CARGO_TARGET_DIR/debug/chargeyard-sim"
-SHOT="$CARGO_TARGET_DIR/desktop-smoke.png"
+SHOT="${SHOT:-$CARGO_TARGET_DIR/desktop-smoke.png}"
 for b in "$APP" "$SIM"; do [ -x "$b" ] || { echo "missing $b: run cargo build --workspace --bins" >&2; exit 1; }; done
 
 data=$(mktemp -d)
@@ -66,6 +67,24 @@ PY
   # A blank or unrendered window has a handful of colours; the console has text and pills.
   [ "$colours" -gt 50 ] || { echo "the window looks blank ($colours colours)"; exit 1; }
   echo "screenshot: $SHOT ($colours colours)"
+
+  # Started at login (the autostart entry passes --minimized): the central system answers while
+  # the window stays unmapped, waiting in the tray.
+  kill $app; wait $app 2>/dev/null || true
+  "$APP" --minimized >>"$data/app.log" 2>&1 &
+  app=$!
+  out=""
+  for _ in $(seq 1 60); do
+    out=$(timeout 8 "$SIM" --url "ws://127.0.0.1:$port/ocpp" --id SMOKE-2 2>&1 || true)
+    echo "$out" | grep -q "BootNotification: Pending" && break
+    kill -0 $app 2>/dev/null || { echo "the minimised app exited:"; cat "$data/app.log"; exit 1; }
+    sleep 0.5
+  done
+  echo "$out" | grep -q "BootNotification: Pending" || { echo "the minimised app never answered:"; echo "$out"; exit 1; }
+  sleep 1
+  state=$(xwininfo -name Chargeyard 2>&1 | sed -n "s/.*Map State: //p")
+  [ "$state" != IsViewable ] || { echo "started with --minimized, the window is shown"; exit 1; }
+  echo "minimised start: the engine answers, the window is not shown (${state:-no window})"
 ' 2>"$data/session.log"; then
   echo "--- session log ---"; tail -50 "$data/session.log"
   exit 1

@@ -16,6 +16,9 @@ const shots = process.env.CHARGEYARD_SCREENSHOTS || join(tmpdir(), 'chargeyard-s
 mkdirSync(shots, { recursive: true });
 
 const dir = mkdtempSync(join(tmpdir(), 'chargeyard-window-'));
+// The window's own home, where a start at login is written (~/.config/autostart).
+const home = join(dir, 'home');
+mkdirSync(home);
 const children = [];
 let w;
 let ocpp;
@@ -28,6 +31,7 @@ before(async () => {
     CHARGEYARD_OCPP_LISTEN: `127.0.0.1:${port}`,
     CHARGEYARD_OCPP_TLS_LISTEN: '127.0.0.1:0',
     CHARGEYARD_EXIT_ON_CLOSE: '1',
+    HOME: home,
     NO_AT_BRIDGE: '1',
     RUST_LOG: 'warn',
   });
@@ -220,4 +224,23 @@ test('a technician inspects a charger, is refused a bad command, edits its confi
   // Read in place, in the window.
   await (await w.find('[data-testid=transfer-view]')).click();
   await until('the log shown', async () => /WIN-1 diagnostics/.test(await (await w.wait('[data-testid=transfer-content]')).text()));
+});
+
+test('the desktop app starts at login when asked, minimised to the tray, and keeps a log in its data folder', async () => {
+  const autostart = join(home, '.config', 'autostart');
+  const entries = () => { try { return readdirSync(autostart).filter((f) => f.endsWith('.desktop')); } catch { return []; } };
+  await w.go('#/settings');
+  const box = await w.wait('[data-testid=start-at-login]');
+  assert.equal(await box.e('/selected'), false, 'off until asked');
+  assert.deepEqual(entries(), []);
+  await box.click();
+  await until('the notice', async () => /starts when you log in/.test(await notice()));
+  assert.equal(entries().length, 1, 'one autostart entry');
+  const entry = readFileSync(join(autostart, entries()[0]), 'utf8');
+  assert.match(entry, /^Exec=.*--minimized/m, entry);
+  await (await w.find('[data-testid=start-at-login]')).click();
+  await until('off again', async () => entries().length === 0);
+  // The log of this run, in a file of the day.
+  const logs = readdirSync(join(dir, 'logs')).filter((f) => /^chargeyard\..*log$/.test(f));
+  assert.equal(logs.length, 1, `${logs}`);
 });

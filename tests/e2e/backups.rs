@@ -13,10 +13,13 @@ use serde_json::{Value, json};
 use crate::durability::{free_port, server_binary};
 use crate::eventually;
 
-struct Server {
-    child: Child,
+/// The real server binary on a data folder, with chargers let in and charging open.
+pub(crate) struct Server {
+    pub(crate) child: Child,
     base: String,
     http: reqwest::Client,
+    /// Where chargers connect.
+    pub(crate) ocpp: String,
 }
 
 impl Drop for Server {
@@ -27,7 +30,28 @@ impl Drop for Server {
 }
 
 impl Server {
-    async fn req(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) fn start(data: &Path) -> Server {
+        let (ocpp_port, http_port) = (free_port(), free_port());
+        let child = Command::new(server_binary())
+            .args(["--data-dir", &data.display().to_string()])
+            .args(["--ocpp-listen", &format!("127.0.0.1:{ocpp_port}")])
+            .args(["--ocpp-tls-listen", "127.0.0.1:0"])
+            .args(["--http-listen", &format!("127.0.0.1:{http_port}")])
+            .args(["--unknown-stations", "accept", "--open-charging"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server starts");
+        Server {
+            child,
+            base: format!("http://127.0.0.1:{http_port}"),
+            http: reqwest::Client::new(),
+            ocpp: format!("ws://127.0.0.1:{ocpp_port}/ocpp"),
+        }
+    }
+
+    pub(crate) async fn req(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut r = self.http.request(
             method.parse().expect("method"),
             format!("{}{path}", self.base),
@@ -44,13 +68,13 @@ impl Server {
         }
     }
 
-    async fn sessions(&self) -> Option<i64> {
+    pub(crate) async fn sessions(&self) -> Option<i64> {
         let (s, v) = self.req("GET", "/api/transactions", None).await;
         (s == 200).then(|| v["total"].as_i64()).flatten()
     }
 }
 
-async fn charger(ocpp: &str) -> ChargePoint {
+pub(crate) async fn charger(ocpp: &str) -> ChargePoint {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok((cp, _)) = ChargePoint::connect(SimConfig::new(ocpp, "BK-1")).await
@@ -83,24 +107,8 @@ fn files(dir: &Path, prefix: &str, suffix: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_made_while_charging_is_restored_from_the_console_and_chargers_come_back() {
     let data = tempfile::tempdir().expect("tempdir");
-    let (ocpp_port, http_port) = (free_port(), free_port());
-    let child = Command::new(server_binary())
-        .args(["--data-dir", &data.path().display().to_string()])
-        .args(["--ocpp-listen", &format!("127.0.0.1:{ocpp_port}")])
-        .args(["--ocpp-tls-listen", "127.0.0.1:0"])
-        .args(["--http-listen", &format!("127.0.0.1:{http_port}")])
-        .args(["--unknown-stations", "accept", "--open-charging"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{http_port}"),
-        http: reqwest::Client::new(),
-    };
-    let ocpp = format!("ws://127.0.0.1:{ocpp_port}/ocpp");
+    let server = Server::start(data.path());
+    let ocpp = server.ocpp.clone();
     let cp = charger(&ocpp).await;
     one_session(&cp).await;
 

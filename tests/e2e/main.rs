@@ -12,6 +12,7 @@
 mod backups;
 mod billing;
 mod commands;
+mod diskfull;
 mod durability;
 mod exports;
 mod handlers;

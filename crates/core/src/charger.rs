@@ -116,6 +116,12 @@ impl Engine {
     /// A handler's failure as the station is told it: what it sent was fine, storing it was not.
     pub(crate) fn internal(&self, station_id: &str, action: &str, e: Error) -> CallError {
         tracing::error!(station = station_id, "handling {action} failed: {e}");
+        if matches!(&e, Error::Store(s) if s.is_disk_full()) {
+            return CallError::new(
+                ErrorCode::InternalError,
+                "the central system's disk is full: nothing of this message was stored; retry later",
+            );
+        }
         CallError::new(
             ErrorCode::InternalError,
             "the central system could not store this message; retry",
@@ -240,6 +246,10 @@ impl Engine {
         protocol: chargeyard_ocpp::Version,
         s: TxStart,
     ) -> Result<Started> {
+        // No new session on a full disk: what little fits is left to the running ones.
+        if self.inner.store.writer.is_disk_full() {
+            return Err(chargeyard_store::Error::DiskFull.into());
+        }
         let info = match &s.token {
             Some(t) => Some(self.authorize(t).await?),
             None => None,

@@ -53,6 +53,14 @@ pub struct Settings {
     /// None: the system's.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// Raw frames (the message log) and load decisions older than this many days are deleted;
+    /// None: the server's default (`--frame-retention-days`, 14).
+    #[serde(default)]
+    pub frame_retention_days: Option<u32>,
+    /// Meter readings older than this many days are thinned to the first and the last of each
+    /// quarter hour (per session, measurand and phase); None: every reading is kept.
+    #[serde(default)]
+    pub sample_detail_days: Option<u32>,
 }
 
 impl Settings {
@@ -65,6 +73,8 @@ impl Settings {
             http_listen: None,
             demo: true,
             time_zone: None,
+            frame_retention_days: None,
+            sample_detail_days: None,
         }
     }
 }

@@ -181,7 +181,18 @@ pub struct EngineInfo {
     pub max_waiting_stations: usize,
     /// How many connections one address may have open at once (0: no limit).
     pub max_connections_per_address: usize,
+    /// The disk holding the database is full: nothing new is stored until space is freed.
+    pub disk_full: bool,
+    /// How many days raw frames are kept when the settings do not say (`--frame-retention-days`).
+    #[ts(type = "number")]
+    pub default_frame_retention_days: u64,
 }
+
+/// The longest that raw frames and every meter reading can be kept by setting: ten years.
+const MAX_KEEP_DAYS: u32 = 3650;
+
+/// Meter samples [`Engine::thin_samples`] looks at in one write.
+const THIN_CHUNK: i64 = 5_000;
 
 /// Key of [`Settings`] in the settings table.
 const SETTINGS_KEY: &str = "settings";
@@ -303,6 +314,7 @@ impl Engine {
             }),
         };
         engine.spawn_frame_pruner();
+        engine.spawn_disk_watch();
         engine.spawn_certificate_renewal();
         engine.inner.tasks.spawn(crate::billing::live_costs(
             engine.clone(),
@@ -366,8 +378,12 @@ impl Engine {
                     _ = cancel.cancelled() => break,
                     _ = tick.tick() => {}
                 }
-                let retention = chrono::Duration::from_std(engine.inner.config.frame_retention)
-                    .unwrap_or(chrono::Duration::days(14));
+                let settings = engine.settings();
+                let retention = match settings.frame_retention_days {
+                    Some(days) => chrono::Duration::days(days.into()),
+                    None => chrono::Duration::from_std(engine.inner.config.frame_retention)
+                        .unwrap_or(chrono::Duration::days(14)),
+                };
                 let before = engine.now() - retention;
                 let r = engine
                     .inner
@@ -389,6 +405,69 @@ impl Engine {
                     ),
                     Err(e) => tracing::warn!("pruning frames failed: {e}"),
                 }
+                if let Some(days) = settings.sample_detail_days {
+                    engine
+                        .thin_samples(engine.now() - chrono::Duration::days(days.into()))
+                        .await;
+                }
+            }
+        });
+    }
+
+    /// Thin the meter readings older than `before` (see [`Settings::sample_detail_days`]), a
+    /// bounded chunk per write so the chargers' commits are never held up for long.
+    async fn thin_samples(&self, before: DateTime<Utc>) {
+        let mut thinned = 0;
+        loop {
+            let r = self
+                .inner
+                .store
+                .writer
+                .write(move |c| Box::pin(chargeyard_store::meter::thin(c, before, THIN_CHUNK)))
+                .await;
+            match r {
+                Ok((n, more)) => {
+                    thinned += n;
+                    if !more {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("thinning meter readings failed: {e}");
+                    break;
+                }
+            }
+        }
+        if thinned > 0 {
+            tracing::info!("thinned {thinned} meter readings older than {before}");
+        }
+    }
+
+    /// Tell the front ends (and the log) when the database's disk fills up and when writes work
+    /// again.
+    fn spawn_disk_watch(&self) {
+        let engine = self.clone();
+        let cancel = self.inner.shutdown.clone();
+        let mut full = self.inner.store.writer.disk_full();
+        self.inner.tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    changed = full.changed() => if changed.is_err() { break },
+                }
+                let now_full = *full.borrow_and_update();
+                if now_full {
+                    tracing::error!(
+                        "the disk holding {} is full: nothing new is stored until space is freed",
+                        engine.inner.store.path().display()
+                    );
+                } else {
+                    tracing::info!("writing to the database works again");
+                }
+                engine.emit(Event::DiskFull {
+                    full: now_full,
+                    at: engine.now(),
+                });
             }
         });
     }
@@ -423,6 +502,16 @@ impl Engine {
             return Err(Error::Invalid(format!(
                 "time_zone: {z:?} is not an IANA time zone such as Europe/Stockholm"
             )));
+        }
+        for (name, days) in [
+            ("frame_retention_days", new.frame_retention_days),
+            ("sample_detail_days", new.sample_detail_days),
+        ] {
+            if let Some(d) = days.filter(|d| !(1..=MAX_KEEP_DAYS).contains(d)) {
+                return Err(Error::Invalid(format!(
+                    "{name}: {d} days; give 1 to {MAX_KEEP_DAYS}, or nothing"
+                )));
+            }
         }
         let text = serde_json::to_string(&new).map_err(|e| Error::Invalid(e.to_string()))?;
         self.inner
@@ -465,6 +554,8 @@ impl Engine {
             turned_away: self.inner.gate.summary(),
             max_waiting_stations: c.max_waiting_stations,
             max_connections_per_address: c.max_connections_per_address,
+            disk_full: self.inner.store.writer.is_disk_full(),
+            default_frame_retention_days: c.frame_retention.as_secs() / (24 * 3600),
         }
     }
 

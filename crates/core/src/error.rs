@@ -68,6 +68,7 @@ impl Error {
             Error::ChargerRefused(_) => "charger_refused",
             Error::Refused(_) => "invalid",
             Error::Busy(_) => "busy",
+            Error::Store(e) if e.is_disk_full() => "disk_full",
             Error::Store(_) | Error::Io(_) | Error::Internal(_) => "internal",
             Error::LoginFailed => "login_failed",
             Error::TooManyAttempts(_) => "too_many_attempts",

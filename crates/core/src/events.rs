@@ -74,6 +74,12 @@ pub enum Event {
     TurnedAway {
         entry: crate::gate::TurnedAwayEntry,
     },
+    /// The disk holding the database filled up (`full`), or a write succeeded again after it
+    /// did. While it is full nothing new is stored: chargers are told so and no session starts.
+    DiskFull {
+        full: bool,
+        at: DateTime<Utc>,
+    },
     /// How far an export has come: `done` of `total` rows.
     ExportProgress {
         job: String,

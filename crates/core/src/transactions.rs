@@ -191,6 +191,11 @@ impl Engine {
         evse_id: Option<i64>,
         id_tag: &str,
     ) -> Result<()> {
+        if self.inner.store.writer.is_disk_full() {
+            return Err(Error::State(
+                "the disk holding Chargeyard's database is full, so a new session could not be recorded; free space on it first".into(),
+            ));
+        }
         let tag = id_tag.trim();
         if tag.is_empty() || tag.chars().count() > 20 {
             return Err(Error::Invalid(format!(

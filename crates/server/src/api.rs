@@ -44,6 +44,7 @@ impl IntoResponse for ApiError {
             "call_error" | "bad_response" => StatusCode::BAD_GATEWAY,
             "busy" | "too_many_attempts" => StatusCode::TOO_MANY_REQUESTS,
             "login_failed" => StatusCode::UNAUTHORIZED,
+            "disk_full" => StatusCode::INSUFFICIENT_STORAGE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let mut resp = (status, Json(self.0.body())).into_response();

@@ -17,12 +17,37 @@ pub enum Error {
     /// what to do about it.
     #[error("{0}")]
     Unusable(String),
+    /// The disk holding the database is full: nothing of the write is on disk. Writes work again
+    /// once space is freed.
+    #[error("the disk holding the database is full; nothing was stored")]
+    DiskFull,
     /// Stored data that cannot be read back.
     #[error("unreadable data: {0}")]
     Corrupt(String),
 }
 
+/// SQLite's primary result code for a full disk (SQLITE_FULL).
+const SQLITE_FULL: i32 = 13;
+
+/// Whether SQLite failed because the disk (or the file system holding the database) is full.
+/// sqlx gives the extended result code, whose low byte is the primary one.
+pub(crate) fn disk_full(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|c| c & 0xff == SQLITE_FULL)
+}
+
 impl Error {
+    /// Whether this failure is a full disk (see [`Error::DiskFull`]).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Error::DiskFull => true,
+            Error::Db(e) => disk_full(e),
+            _ => false,
+        }
+    }
+
     /// Map constraint violations and missing rows to typed errors.
     pub(crate) fn from_db(e: sqlx::Error) -> Error {
         match &e {

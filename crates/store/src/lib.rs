@@ -124,7 +124,7 @@ impl Store {
             .max_connections(4)
             .connect_with(options.pragma("mmap_size", "1073741824"))
             .await?;
-        let (writer, _task) = Writer::spawn(conn);
+        let (writer, _task) = Writer::spawn(conn, path);
         tokio::spawn(checkpoints(reader.clone(), writer.weak(), page_size));
         Ok(Store {
             reader,

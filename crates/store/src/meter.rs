@@ -375,3 +375,77 @@ pub async fn hourly_totals(
         .map(|(at, (wh, costs))| (at, wh, costs))
         .collect())
 }
+
+/// Where [`thin`] got to: the id of the last sample it has looked at (settings table).
+const THINNED_TO: &str = "meter_samples_thinned_to";
+
+/// Thin the readings taken before `before` to the first and the last of each quarter hour (per
+/// session or station, EVSE, measurand, phase and location), looking at up to `chunk` samples
+/// after those an earlier call looked at. Only indexed (folded) samples are touched, and only
+/// in id order, so a call is bounded whatever the database holds. Returns how many were
+/// deleted and whether older samples remain to look at (call again).
+pub async fn thin(
+    conn: &mut SqliteConnection,
+    before: DateTime<Utc>,
+    chunk: i64,
+) -> Result<(u64, bool)> {
+    let from: i64 = crate::settings::get(&mut *conn, THINNED_TO)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    // The chunk ends before the first sample that is recent (or not folded yet).
+    let rows = sqlx::query(
+        "SELECT id, timestamp < ? AS old FROM meter_samples_log
+         WHERE id > ? AND id <= (SELECT meter_samples FROM folded) ORDER BY id LIMIT ?",
+    )
+    .bind(fmt(before))
+    .bind(from)
+    .bind(chunk)
+    .fetch_all(&mut *conn)
+    .await?;
+    let old = rows.iter().take_while(|r| r.get::<bool, _>("old")).count();
+    let Some(upto) = old.checked_sub(1).map(|i| rows[i].get::<i64, _>("id")) else {
+        return Ok((0, false));
+    };
+    sqlx::query(
+        "CREATE TEMP TABLE IF NOT EXISTS thinned (
+             id INTEGER PRIMARY KEY, transaction_id INTEGER, station_id TEXT, timestamp TEXT)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM temp.thinned")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO temp.thinned
+         SELECT id, transaction_id, station_id, timestamp FROM (
+             SELECT id, transaction_id, station_id, timestamp,
+                 row_number() OVER (PARTITION BY quarter ORDER BY timestamp, id) AS first,
+                 row_number() OVER (PARTITION BY quarter ORDER BY timestamp DESC, id DESC) AS last
+             FROM (SELECT *, json_array(transaction_id, station_id, evse_id, measurand, phase,
+                       location, CAST(strftime('%s', timestamp) AS INTEGER) / 900) AS quarter
+                   FROM meter_samples_log WHERE id > ? AND id <= ?))
+         WHERE first > 1 AND last > 1",
+    )
+    .bind(from)
+    .bind(upto)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM meter_samples_by_transaction WHERE (transaction_id, timestamp, id) IN
+             (SELECT transaction_id, timestamp, id FROM temp.thinned WHERE transaction_id IS NOT NULL);
+         DELETE FROM meter_samples_unlinked WHERE (station_id, timestamp, id) IN
+             (SELECT station_id, timestamp, id FROM temp.thinned WHERE transaction_id IS NULL);
+         DELETE FROM meter_samples_log WHERE id IN (SELECT id FROM temp.thinned);",
+    )
+    .execute(&mut *conn)
+    .await?;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM temp.thinned")
+        .fetch_one(&mut *conn)
+        .await?;
+    crate::settings::set(conn, THINNED_TO, &upto.to_string()).await?;
+    Ok((
+        count as u64,
+        old == rows.len() && rows.len() as i64 == chunk,
+    ))
+}

@@ -22,12 +22,12 @@
 //! since to the index tables ([`fold`]), where a station's rows since the last fold then share
 //! the index pages they land on (migrations 0010 and 0011, docs/PERFORMANCE.md).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sqlx::sqlite::{Sqlite, SqliteConnection};
 use sqlx::{Connection, Executor, QueryBuilder};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use crate::error::{Error, Result};
 use crate::frames::NewFrame;
@@ -66,7 +66,23 @@ fn fold_at(last: Option<tokio::time::Instant>, rows: u64) -> Option<tokio::time:
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// Runs after the commit with its outcome: sends the job's result to its caller.
-type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
+type Finish = Box<dyn FnOnce(Option<&Failed>) + Send>;
+
+/// Why a commit failed: what every job in it is told.
+pub(crate) struct Failed {
+    message: String,
+    disk_full: bool,
+}
+
+impl Failed {
+    fn error(&self) -> Error {
+        if self.disk_full {
+            Error::DiskFull
+        } else {
+            Error::NotCommitted(self.message.clone())
+        }
+    }
+}
 /// A job returns whether it succeeded (its writes are rolled back to its savepoint if not).
 pub(crate) type Job =
     Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
@@ -93,7 +109,15 @@ struct Shared {
     stats: WriterStats,
     /// Set when the WAL has outgrown what background checkpoints keep up with: the writer then
     /// checkpoints it itself, between commits, and truncates it.
-    truncate_wal: std::sync::atomic::AtomicBool,
+    truncate_wal: AtomicBool,
+    /// Whether the disk is full: set by a write that failed for it, cleared by a commit once the
+    /// file system has room again ([`has_room`]).
+    disk_full: watch::Sender<bool>,
+    /// The database file, whose file system is the one that fills up.
+    path: std::path::PathBuf,
+    /// A job of the commit under way failed because the disk is full (its own statements, not
+    /// the commit, so the commit can still succeed).
+    full_in_commit: AtomicBool,
 }
 
 /// Handle to the writer task. Cheap to clone.
@@ -114,13 +138,19 @@ pub struct WriterStats {
 }
 
 impl Writer {
-    pub(crate) fn spawn(conn: SqliteConnection) -> (Writer, std::thread::JoinHandle<()>) {
+    pub(crate) fn spawn(
+        conn: SqliteConnection,
+        path: &std::path::Path,
+    ) -> (Writer, std::thread::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel::<Job>(16 * 1024);
         let shared = Arc::new(Shared {
             appends: Mutex::new(Appends::default()),
             wake: Notify::new(),
             stats: WriterStats::default(),
-            truncate_wal: std::sync::atomic::AtomicBool::new(false),
+            truncate_wal: AtomicBool::new(false),
+            disk_full: watch::Sender::new(false),
+            full_in_commit: AtomicBool::new(false),
+            path: path.to_path_buf(),
         });
         // Its own thread: see the module docs.
         let task = run(conn, rx, shared.clone());
@@ -199,13 +229,17 @@ impl Writer {
         F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T>> + Send + 'static,
         D: FnOnce(Result<T>) + Send + 'static,
     {
+        let shared = self.shared.clone();
         let job: Job = Box::new(move |conn| {
             Box::pin(async move {
                 let r = f(conn).await;
                 let ok = r.is_ok();
-                let finish = Box::new(move |commit_err: Option<&str>| match commit_err {
+                if r.as_ref().is_err_and(Error::is_disk_full) {
+                    shared.full_in_commit.store(true, Ordering::Relaxed);
+                }
+                let finish = Box::new(move |failed: Option<&Failed>| match failed {
                     None => done(r),
-                    Some(e) => done(Err(Error::NotCommitted(e.to_string()))),
+                    Some(e) => done(Err(e.error())),
                 }) as Finish;
                 (ok, finish)
             })
@@ -218,6 +252,17 @@ impl Writer {
 
     pub fn stats(&self) -> &WriterStats {
         &self.shared.stats
+    }
+
+    /// Whether the disk holding the database is full, kept current by every commit: true after
+    /// a write failed for it, false again after a commit once the file system has room.
+    pub fn disk_full(&self) -> watch::Receiver<bool> {
+        self.shared.disk_full.subscribe()
+    }
+
+    /// Whether the disk is full now (see [`Writer::disk_full`]).
+    pub fn is_disk_full(&self) -> bool {
+        *self.shared.disk_full.borrow()
     }
 
     /// Have the writer checkpoint the whole WAL and truncate it before its next commit.
@@ -297,7 +342,9 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
         }
         let rows = (appends.samples.len() + appends.frames.len()) as u64;
         unindexed += rows;
+        shared.full_in_commit.store(false, Ordering::Relaxed);
         let err = commit(&mut conn, &mut batch, &mut finishes, &mut appends).await;
+        note_disk(&shared, err.as_ref());
         shared.stats.commits.fetch_add(1, Ordering::Relaxed);
         shared
             .stats
@@ -308,12 +355,12 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
             .appended_rows
             .fetch_add(rows, Ordering::Relaxed);
         for finish in finishes.drain(..) {
-            finish(err.as_deref());
+            finish(err.as_ref());
         }
         for waiter in appends.sample_waiters {
             let _ = waiter.send(match &err {
                 None => Ok(()),
-                Some(e) => Err(Error::NotCommitted(e.clone())),
+                Some(e) => Err(e.error()),
             });
         }
     }
@@ -323,6 +370,39 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
         tracing::warn!("indexing the logged rows failed: {e}");
     }
     let _ = conn.close().await;
+}
+
+/// Keep [`Shared::disk_full`] current after a commit: full when it or one of its jobs failed
+/// for lack of space; not full once one succeeds without that and the file system has room
+/// again (on a full disk some writes still fit, in WAL pages already there); another failure
+/// tells nothing.
+fn note_disk(shared: &Shared, failed: Option<&Failed>) {
+    let full = match failed {
+        None if shared.full_in_commit.load(Ordering::Relaxed) => true,
+        None => *shared.disk_full.borrow() && !has_room(&shared.path),
+        Some(f) if f.disk_full => true,
+        Some(_) => return,
+    };
+    shared.disk_full.send_if_modified(|was| {
+        let changed = *was != full;
+        *was = full;
+        changed
+    });
+}
+
+/// Whether the file system holding `db` has room to write again: 64 MiB (what the WAL may
+/// take) or a tenth of it, whichever is less. An error reading it counts as room: the next
+/// write tells.
+fn has_room(db: &std::path::Path) -> bool {
+    const ROOM: u64 = 64 * 1024 * 1024;
+    let dir = match db.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    match fs4::statvfs(dir) {
+        Ok(s) => s.available_space() >= ROOM.min(s.total_space() / 10),
+        Err(_) => true,
+    }
 }
 
 /// How long [`truncate_wal`] waits for readers of older pages before giving up until next time:
@@ -427,7 +507,7 @@ async fn commit(
     batch: &mut Vec<Job>,
     finishes: &mut Vec<Finish>,
     appends: &mut Appends,
-) -> Option<String> {
+) -> Option<Failed> {
     // A lone job with nothing appended needs no savepoint: the whole transaction is its own.
     let lone = batch.len() == 1 && appends.is_empty();
     let ending = match (batch.is_empty(), lone) {
@@ -474,12 +554,15 @@ async fn commit(
 
 /// Undo the open transaction after `e`; returns the error to give the jobs that ran (the callers
 /// of jobs dropped unrun are told nothing was written by their dropped reply).
-async fn abort(conn: &mut SqliteConnection, what: &str, e: sqlx::Error) -> String {
+async fn abort(conn: &mut SqliteConnection, what: &str, e: sqlx::Error) -> Failed {
     tracing::error!("{what}: {e}");
     // Left open, the transaction would make every later BEGIN of the writer fail (and if none
     // is open, this fails harmlessly).
     let _ = conn.execute("ROLLBACK").await;
-    e.to_string()
+    Failed {
+        disk_full: crate::error::disk_full(&e),
+        message: e.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -1117,3 +1117,136 @@ async fn a_16_database_is_carried_into_the_version_neutral_schema() {
         Some(("b7e1-33".to_string(), None))
     );
 }
+
+/// Thinning keeps the first and the last reading of each quarter hour per session (or station),
+/// measurand and phase, only for old and indexed readings, and takes the index entries with the
+/// readings it deletes. A small chunk gets to the same place in more calls.
+#[tokio::test]
+async fn old_meter_readings_are_thinned_to_each_quarter_hours_ends() {
+    use chargeyard_store::meter::{self, NewSample, SampleFilter};
+    for chunk in [10_000, 37] {
+        let (_d, store) = open().await;
+        let at = |d: u32, h: u32, m: u32| Utc.with_ymd_and_hms(2024, 1, d, h, m, 0).unwrap();
+        let sample =
+            |tx: Option<i64>, measurand: &str, t: chrono::DateTime<Utc>, v: f64| NewSample {
+                station_id: "CP1".into(),
+                evse_id: 1,
+                transaction_id: tx,
+                seq_no: None,
+                timestamp: t,
+                measurand: measurand.into(),
+                phase: None,
+                location: None,
+                context: Some("Sample.Periodic".into()),
+                format: None,
+                unit: None,
+                raw_value: v.to_string().into(),
+                value: Some(v),
+                value_unit: Some("Wh".into()),
+            };
+        let energy = "Energy.Active.Import.Register";
+        let mut old = Vec::new();
+        for m in 0..60 {
+            old.push(sample(Some(7), energy, at(1, 10, m), 1000.0 + m as f64));
+            old.push(sample(Some(7), "Power.Active.Import", at(1, 10, m), 7000.0));
+        }
+        for m in 0..30 {
+            old.push(sample(None, energy, at(1, 12, m), 5000.0));
+        }
+        let recent: Vec<_> = (0..10)
+            .map(|m| sample(Some(8), energy, at(10, 9, m), m as f64))
+            .collect();
+        store.writer.append_samples(old).await.expect("old");
+        store.writer.append_samples(recent).await.expect("recent");
+        store
+            .writer
+            .write(|c| Box::pin(async move { chargeyard_store::writer::fold(c).await }))
+            .await
+            .expect("fold");
+        // Appended after the fold: old, but not indexed yet, so left alone.
+        store
+            .writer
+            .append_samples(vec![sample(Some(7), energy, at(1, 10, 30), 9.0)])
+            .await
+            .expect("late");
+
+        let before = at(8, 0, 0);
+        let (mut thinned, mut calls) = (0, 0);
+        loop {
+            let (n, more) = store
+                .writer
+                .write(move |c| Box::pin(async move { meter::thin(c, before, chunk).await }))
+                .await
+                .expect("thin");
+            thinned += n;
+            calls += 1;
+            if !more {
+                break;
+            }
+        }
+        let readings = |tx: Option<i64>, m: &'static str| {
+            let f = SampleFilter {
+                station_id: Some("CP1".into()),
+                transaction_id: tx,
+                measurand: Some(m.into()),
+                ..Default::default()
+            };
+            let reader = store.reader.clone();
+            async move { meter::query(&reader, &f).await.expect("query") }
+        };
+        let tx7 = readings(Some(7), energy).await;
+        let minutes: Vec<u32> = tx7
+            .iter()
+            .filter(|s| s.raw_value != "9")
+            .map(|s| chrono::Timelike::minute(&s.timestamp))
+            .collect();
+        if chunk == 10_000 {
+            assert_eq!(calls, 1);
+            // 60 energy and 60 power readings in an hour keep 8 each; 30 unlinked keep 4.
+            assert_eq!(thinned, 52 + 52 + 26);
+            assert_eq!(minutes, [0, 14, 15, 29, 30, 44, 45, 59]);
+            assert_eq!(readings(Some(7), "Power.Active.Import").await.len(), 8);
+            assert_eq!(readings(None, energy).await.len(), 4);
+        } else {
+            assert!(calls > 3, "{calls} calls of {chunk}");
+            // Where a chunk ends inside a quarter, both halves keep their ends.
+            for m in [0, 14, 15, 29, 30, 44, 45, 59] {
+                assert!(minutes.contains(&m), "{m} in {minutes:?}");
+            }
+            assert!(minutes.len() < 20, "{minutes:?}");
+        }
+        assert_eq!(
+            tx7.iter().filter(|s| s.raw_value == "9").count(),
+            1,
+            "the unindexed one stays"
+        );
+        assert_eq!(
+            readings(Some(8), energy).await.len(),
+            10,
+            "recent ones stay"
+        );
+        // The index tables hold exactly the readings left.
+        let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM meter_samples_by_transaction")
+            .fetch_one(&store.reader)
+            .await
+            .expect("count");
+        let unlinked: i64 = sqlx::query_scalar("SELECT count(*) FROM meter_samples_unlinked")
+            .fetch_one(&store.reader)
+            .await
+            .expect("count");
+        let folded_left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM meter_samples_log WHERE id <= (SELECT meter_samples FROM folded)",
+        )
+        .fetch_one(&store.reader)
+        .await
+        .expect("count");
+        assert_eq!(linked + unlinked, folded_left);
+        // Nothing more to do until newer readings grow old.
+        let again = store
+            .writer
+            .write(move |c| Box::pin(async move { meter::thin(c, before, chunk).await }))
+            .await
+            .expect("thin again");
+        assert_eq!(again, (0, false));
+    }
+}

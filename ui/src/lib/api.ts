@@ -206,6 +206,9 @@ export class Api {
   settings = () => this.r<Settings>('GET', '/api/settings');
   saveSettings = (s: Settings) => this.r<Settings>('PUT', '/api/settings', s);
   removeDemo = () => this.r<DemoRemoval>('DELETE', '/api/demo');
+  /** The desktop app only: whether it starts at login, minimised to the tray. */
+  startAtLogin = () => this.r<{ enabled: boolean }>('GET', '/api/desktop/autostart');
+  setStartAtLogin = (enabled: boolean) => this.r<{ enabled: boolean }>('PUT', '/api/desktop/autostart', { enabled });
   backups = () => this.r<Backups>('GET', '/api/backups');
   backUpNow = () => this.r<Backup>('POST', '/api/backups');
   saveBackupPolicy = (p: BackupPolicy) => this.r<BackupPolicy>('PUT', '/api/backups/policy', p);

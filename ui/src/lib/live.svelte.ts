@@ -80,6 +80,8 @@ export class Live {
       if (e.type === 'transaction_started' && e.transaction.stop_ts === null) s.open_transactions.push(e.transaction);
       return true;
     }
+    // The disk filled up or has room again: the engine's info says which.
+    if (e.type === 'disk_full') return false;
     if (e.type === 'site_load') {
       this.site = e.load;
       return true;

@@ -13,7 +13,7 @@ export const info: EngineInfo = {
   connected_stations: 1, supported_protocols: ['ocpp1.6'], ocpp_listen: '0.0.0.0:9000', lan_addresses: ['192.168.1.20'],
   charger_urls: ['ws://192.168.1.20:9000/ocpp/'], ocpp_loopback_only: false, time_zone: 'Europe/Stockholm',
   turned_away: { too_many_from_address: 0, too_many_connections: 0, inbox_full: 0, recent: [] },
-  max_waiting_stations: 200, max_connections_per_address: 100,
+  max_waiting_stations: 200, max_connections_per_address: 100, disk_full: false, default_frame_retention_days: 14,
 };
 
 export function station(id: string, status: string, extra: Partial<StationView> = {}): StationView {

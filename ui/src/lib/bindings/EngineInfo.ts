@@ -39,4 +39,12 @@ max_waiting_stations: number,
 /**
  * How many connections one address may have open at once (0: no limit).
  */
-max_connections_per_address: number, };
+max_connections_per_address: number, 
+/**
+ * The disk holding the database is full: nothing new is stored until space is freed.
+ */
+disk_full: boolean, 
+/**
+ * How many days raw frames are kept when the settings do not say (`--frame-retention-days`).
+ */
+default_frame_retention_days: number, };

@@ -26,4 +26,14 @@ demo: boolean,
  * The depot's IANA time zone ("Europe/Stockholm") for time-of-use prices and invoices;
  * None: the system's.
  */
-time_zone: string | null, };
+time_zone: string | null, 
+/**
+ * Raw frames (the message log) and load decisions older than this many days are deleted;
+ * None: the server's default (`--frame-retention-days`, 14).
+ */
+frame_retention_days: number | null, 
+/**
+ * Meter readings older than this many days are thinned to the first and the last of each
+ * quarter hour (per session, measurand and phase); None: every reading is kept.
+ */
+sample_detail_days: number | null, };
