@@ -87,6 +87,19 @@ ensure_cargo_fuzz() {
   cargo install cargo-fuzz --version 0.13.2 --locked --quiet
 }
 
+# A Python with the PyPI ocpp library (mobilityhouse, pinned) for the test with a charging
+# station that is not ours (tests/interop/): a virtualenv in the build cache, from Debian's python3.
+ensure_python_ocpp() {
+  apt_install python3-venv
+  local venv="$HOME/.cache/chargeyard/pyenv"
+  if ! "$venv/bin/python" -c 'import ocpp, websockets' >/dev/null 2>&1; then
+    say "installing the PyPI ocpp library into $venv"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install -q ocpp==2.1.0 websockets==15.0.1
+  fi
+  export CHARGEYARD_PYTHON="$venv/bin/python"
+}
+
 ensure_tauri_driver() {
   cargo install --list | grep -q '^tauri-driver v2\.1\.0' && return
   say "installing tauri-driver 2.1.0 from crates.io"

@@ -16,7 +16,7 @@ use crate::eventually;
 /// The real server binary on a data folder, with chargers let in and charging open.
 pub(crate) struct Server {
     pub(crate) child: Child,
-    base: String,
+    pub(crate) base: String,
     http: reqwest::Client,
     /// Where chargers connect.
     pub(crate) ocpp: String,

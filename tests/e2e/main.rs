@@ -17,6 +17,7 @@ mod durability;
 mod exports;
 mod handlers;
 mod http;
+mod interop;
 mod lifecycle;
 mod load;
 mod login;

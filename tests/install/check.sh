@@ -3,10 +3,11 @@
 # the desktop app starts from its installed path under Xvfb, answers a charger and renders the
 # console; the server package has its user, data folder and unit, and the unit's command line,
 # run as the unit runs it, serves the console and answers a charger. Both are removed afterwards
-# (the data folder stays, as on a real removal). Called by `scripts/package --test`.
+# (the data folder stays, as on a real removal). The .rpm cannot be installed on Debian: what it
+# holds and requires is read with rpm(8). Called by `scripts/package --test`.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-desktop="$(realpath "$1")" server="$(realpath "$2")"
+desktop="$(realpath "$1")" server="$(realpath "$2")" rpm="$(realpath "$3")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chargeyard/target}"
 say() { printf '\033[1;32m==>\033[0m %s\n' "$*"; }
 fail() { echo "FAILED: $*" >&2; exit 1; }
@@ -19,6 +20,12 @@ trap cleanup EXIT
 # The simulator stands in for a charger (it is not packaged).
 [ -x "$CARGO_TARGET_DIR/debug/chargeyard-sim" ] || (cd "$ROOT" && cargo build -q -p chargeyard-sim)
 SIM="$CARGO_TARGET_DIR/debug/chargeyard-sim"
+
+say "desktop .rpm: its files and what it requires"
+command -v rpm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rpm >/dev/null
+rpm -qlp "$rpm" 2>/dev/null | grep -qx /usr/bin/chargeyard || fail "the .rpm installs no /usr/bin/chargeyard"
+rpm -qlp "$rpm" 2>/dev/null | grep -q '/usr/share/applications/.*\.desktop$' || fail "the .rpm has no menu entry"
+rpm -qRp "$rpm" 2>/dev/null | grep -q webkit2gtk || fail "the .rpm does not require WebKitGTK"
 
 say "desktop: the installed app under Xvfb"
 app=$(dpkg -L chargeyard | grep -E '^/usr/bin/' | head -1)

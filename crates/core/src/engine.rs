@@ -428,7 +428,8 @@ impl Engine {
             match r {
                 Ok((n, more)) => {
                     thinned += n;
-                    if !more {
+                    // A first pass over years of readings takes a while: a shutdown need not wait.
+                    if !more || self.inner.shutdown.is_cancelled() {
                         break;
                     }
                 }

@@ -83,6 +83,7 @@ impl Failed {
         }
     }
 }
+
 /// A job returns whether it succeeded (its writes are rolled back to its savepoint if not).
 pub(crate) type Job =
     Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
