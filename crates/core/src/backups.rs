@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use chargeyard_store::backup::{self as copies, Contents};
+use chargeyard_store::backup as copies;
+/// What a backup holds, read from the file.
+pub use chargeyard_store::backup::Contents as BackupContents;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -43,31 +45,6 @@ impl Default for BackupPolicy {
             folder: None,
             every_hours: 24,
             keep: 7,
-        }
-    }
-}
-
-/// What a backup holds, read from the file.
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
-pub struct BackupContents {
-    /// "ok", or what SQLite's integrity check found.
-    pub integrity: String,
-    pub schema_version: i64,
-    pub stations: i64,
-    pub sessions: i64,
-    pub first_session: Option<DateTime<Utc>>,
-    pub last_session: Option<DateTime<Utc>>,
-}
-
-impl From<Contents> for BackupContents {
-    fn from(c: Contents) -> Self {
-        BackupContents {
-            integrity: c.integrity,
-            schema_version: c.schema_version,
-            stations: c.stations,
-            sessions: c.sessions,
-            first_session: c.first_session,
-            last_session: c.last_session,
         }
     }
 }
@@ -293,8 +270,7 @@ impl Engine {
                     Error::Conflict(format!("a backup named {name}"))
                 }
                 e => e.into(),
-            })?
-            .into();
+            })?;
         let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
         let backup = Backup {
             name,
@@ -325,7 +301,7 @@ impl Engine {
             })?;
         tracing::warn!("restoring the backup {name}: the engine restarts");
         self.backup_state().restart.cancel();
-        Ok(contents.into())
+        Ok(contents)
     }
 
     /// Fires when the engine must be opened anew (a restore is staged): the front end stops it

@@ -20,8 +20,9 @@ use sqlx::{ConnectOptions, SqliteExecutor};
 
 use crate::error::{Error, Result};
 
-/// What a database file holds, as read from the file itself.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What a database file holds, as read from the file itself (in the console, what a backup holds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+#[ts(rename = "BackupContents")]
 pub struct Contents {
     /// "ok", or what SQLite's integrity check found.
     pub integrity: String,
