@@ -756,8 +756,10 @@ test('technician: configuration read, edited with a result per key, a bad value 
   assert.match(staged, /LocalAuthorizeOffline: false → true/);
   assert.match(staged, new RegExp(`VendorNetworkMode: wifi → ${saved('VendorNetworkMode')}`));
   await page.getByTestId('config-send').click();
+  // Read back once sent: nothing pending any more (while it is sent, the staged values show).
   await until('read back as saved', async () =>
-    (await row('HeartbeatInterval').getByTestId('config-input').inputValue()) === saved('HeartbeatInterval')
+    (await pending.count()) === 0
+    && (await row('HeartbeatInterval').getByTestId('config-input').inputValue()) === saved('HeartbeatInterval')
     && (await row('LocalAuthorizeOffline').getByTestId('config-switch').isChecked()));
   await page.getByTestId('snapshot-restore').click();
   await until('nothing left to put back', async () => /already has every value of “as found”/.test(await page.getByTestId('notice').innerText()));
