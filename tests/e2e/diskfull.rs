@@ -131,6 +131,12 @@ async fn a_full_disk_refuses_new_sessions_clearly_loses_nothing_and_recovers_whe
     // no longer be stored, and it is told so rather than acknowledged.
     let filler = disk.path().join("filler");
     fill(&filler);
+    // The console says so at once, not only once a write fails: the WAL's file may hold room
+    // for minutes of a depot's writes.
+    eventually("the console told the disk is full", || async {
+        (disk_full_said(&server).await == Some(true)).then_some(())
+    })
+    .await;
     let refused = loop {
         match cp.charge(1, 100, 7_000.0).await {
             Ok(()) => acknowledged += 1,
@@ -140,10 +146,7 @@ async fn a_full_disk_refuses_new_sessions_clearly_loses_nothing_and_recovers_whe
     };
     let said = disk_full_error(refused);
     assert!(said.contains("disk is full"), "{said}");
-    eventually("the console told the disk is full", || async {
-        (disk_full_said(&server).await == Some(true)).then_some(())
-    })
-    .await;
+    assert_eq!(disk_full_said(&server).await, Some(true));
 
     // No new session: the charger's start is refused with the reason, and so is one from the
     // console, before anything is sent to the charger.

@@ -67,7 +67,7 @@ async fn main() {
     }
     store
         .writer
-        .write(|c| Box::pin(async move { chargeyard_store::writer::fold(c).await }))
+        .write(|c| Box::pin(async move { chargeyard_store::logs::fold(c).await }))
         .await
         .expect("fold");
     let before = pages(&store, "page_count").await;

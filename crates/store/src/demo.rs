@@ -74,34 +74,19 @@ pub struct Removed {
 /// tariffs with where they apply.
 pub async fn remove(conn: &mut SqliteConnection) -> Result<Removed> {
     const PER_STATION: &[&str] = &[
-        // Log rows through the index tables (the logs have no per-station index), then the
-        // index entries, then the rows logged since the last fold; samples before the
-        // transactions they are found through go.
-        "DELETE FROM meter_samples_log WHERE id IN (SELECT x.id FROM meter_samples_by_transaction x
-         WHERE x.transaction_id IN (SELECT t.id FROM transactions t
-         JOIN stations s ON s.id = t.station_id WHERE s.demo = 1))",
-        "DELETE FROM meter_samples_by_transaction WHERE transaction_id IN (SELECT t.id
-         FROM transactions t JOIN stations s ON s.id = t.station_id WHERE s.demo = 1)",
-        "DELETE FROM meter_samples_log WHERE id IN (SELECT u.id FROM meter_samples_unlinked u
-         WHERE u.station_id IN (SELECT id FROM stations WHERE demo = 1))",
-        "DELETE FROM meter_samples_unlinked WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
-        "DELETE FROM meter_samples_log WHERE id > (SELECT meter_samples FROM folded)
-         AND station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM session_energy WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM station_energy_daily WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM transactions WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM unmatched_stops WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM status_history WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM connectors WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
-        // Indexed or not, a station's frames are found through `frame_ids`.
-        "DELETE FROM frames_log WHERE id IN (SELECT f.id FROM frame_ids f
-         WHERE f.station_id IN (SELECT id FROM stations WHERE demo = 1))",
-        "DELETE FROM frames_by_station WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM commands WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM quirks WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM station_events WHERE station_id IN (SELECT id FROM stations WHERE demo = 1)",
         "DELETE FROM id_tags WHERE demo = 1",
     ];
+    // Samples are found through the transactions they belong to, so they go first.
+    crate::logs::delete_stations(conn, "SELECT id FROM stations WHERE demo = 1").await?;
     for q in PER_STATION {
         sqlx::query(*q).execute(&mut *conn).await?;
     }

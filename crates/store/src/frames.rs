@@ -7,10 +7,9 @@ use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
 use sqlx::{Row, SqliteExecutor};
 use ts_rs::TS;
 
-use crate::append::Append;
 use crate::error::Result;
 use crate::model::Frame;
-use crate::text::{Text, word};
+use crate::text::Text;
 use crate::time::{fmt, parse};
 
 #[derive(Debug, Clone)]
@@ -24,33 +23,9 @@ pub struct NewFrame {
     pub text: Text,
 }
 
-/// A frame's columns besides its id, in the order [`insert`] binds them.
-const COLUMNS: &str = "station_id, direction, at, message_type, message_id, action, text";
-
-static APPEND: Append = Append::new("frames_log", COLUMNS);
-
-/// Append frames to the log now (the writer appends them with each commit through `append`).
+/// Append frames to the log now (the writer appends them with each commit).
 pub async fn insert(conn: &mut SqliteConnection, frames: Vec<NewFrame>) -> Result<()> {
-    Ok(append(conn, frames, &mut true).await?)
-}
-
-/// Append `frames` to the log, beginning the transaction unless `open` (`Append::run`).
-pub(crate) async fn append(
-    conn: &mut SqliteConnection,
-    frames: Vec<NewFrame>,
-    open: &mut bool,
-) -> sqlx::Result<()> {
-    APPEND
-        .run(conn, frames, open, |q, f| {
-            q.bind(f.station_id)
-                .bind(word(f.direction))
-                .bind(fmt(f.at))
-                .bind(f.message_type)
-                .bind(f.message_id)
-                .bind(f.action)
-                .bind(f.text)
-        })
-        .await
+    Ok(crate::logs::append_frames(conn, frames, &mut true).await?)
 }
 
 /// Which frames of a station to show (the technician's message inspector).
@@ -209,17 +184,7 @@ pub const PARTNER_REACH: i64 = 500;
 
 /// Delete frames older than `before`; returns how many.
 pub async fn prune(conn: &mut SqliteConnection, before: DateTime<Utc>) -> Result<u64> {
-    sqlx::query(
-        "DELETE FROM frames_by_station WHERE id IN (SELECT id FROM frames_log WHERE at < ?1)",
-    )
-    .bind(fmt(before))
-    .execute(&mut *conn)
-    .await?;
-    Ok(sqlx::query("DELETE FROM frames_log WHERE at < ?1")
-        .bind(fmt(before))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected())
+    crate::logs::delete_frames_before(conn, before).await
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@
 //!
 //! Layout:
 //! - [`writer`]       — the group-committing writer task
+//! - [`logs`]         — how frames and meter samples are logged, indexed and the WAL kept
+//!   bounded: the performance machinery no other module knows about
 //! - [`backup`]       — online copies, checked and described; restores staged for the next open
 //! - [`model`]        — row types (plain data, no sqlx derives)
 //! - [`demo`]         — seeding and removing the demo fleet's rows
@@ -18,7 +20,6 @@
 //! - [`text`]         — shared text for the rows the writer appends
 //! - `migrations/`    — embedded with `sqlx::migrate!`, run at open; never edit a shipped one
 
-mod append;
 pub mod backup;
 pub mod certificates;
 pub mod commands;
@@ -30,6 +31,7 @@ pub mod events;
 pub mod frames;
 pub mod id_tags;
 pub mod load;
+pub mod logs;
 pub mod meter;
 pub mod model;
 pub mod operators;
@@ -58,15 +60,6 @@ pub use writer::{BoxFuture, Writer};
 
 /// The writer connection's page cache, as SQLite's `cache_size` takes it (negative: KiB).
 const WRITER_CACHE_KIB: i64 = -32 * 1024;
-
-/// The most the WAL file may keep once checkpointed: SQLite truncates it to this after a
-/// checkpoint that empties it (`journal_size_limit`).
-const WAL_KEEP_BYTES: i64 = 64 * 1024 * 1024;
-
-/// From this much WAL the writer checkpoints and truncates it itself, between commits: under
-/// sustained writes (or with a reader in the way) the WAL is never found fully copied back when a
-/// write begins, so it never starts over, and would grow for as long as the load lasts.
-const WAL_DRIVE_BYTES: i64 = 32 * 1024 * 1024;
 
 /// The schema's migrations, embedded.
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -105,19 +98,7 @@ impl Store {
             .await?;
         prepare(path, &mut conn).await?;
         MIGRATOR.run(&mut conn).await?;
-        // Checkpoints run beside the writer (below), not inside its commits, where they would
-        // stall every caller waiting on that commit.
-        sqlx::query("PRAGMA wal_autocheckpoint = 0")
-            .execute(&mut conn)
-            .await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "PRAGMA journal_size_limit = {WAL_KEEP_BYTES}"
-        )))
-        .execute(&mut conn)
-        .await?;
-        let page_size: i64 = sqlx::query_scalar("PRAGMA page_size")
-            .fetch_one(&mut conn)
-            .await?;
+        let page_size = logs::wal::configure(&mut conn).await?;
         // Readers map the file instead of copying each page through a read call: long reports
         // (a year of invoices) touch far more pages than the page cache holds.
         let reader = SqlitePoolOptions::new()
@@ -125,7 +106,14 @@ impl Store {
             .connect_with(options.pragma("mmap_size", "1073741824"))
             .await?;
         let (writer, _task) = Writer::spawn(conn, path);
-        tokio::spawn(checkpoints(reader.clone(), writer.weak(), page_size));
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        tokio::spawn(logs::wal::checkpoints(
+            reader.clone(),
+            writer.weak(),
+            page_size,
+            wal.into(),
+        ));
         Ok(Store {
             reader,
             writer,
@@ -182,25 +170,6 @@ async fn prepare(path: &Path, conn: &mut SqliteConnection) -> Result<()> {
     Ok(())
 }
 
-/// Copy the WAL back into the database file every second without blocking the writer (PASSIVE);
-/// when the WAL holds more than [`WAL_DRIVE_BYTES`], have the writer checkpoint and truncate it,
-/// so it stays bounded under sustained load. Ends with the writer.
-async fn checkpoints(pool: SqlitePool, writer: writer::WeakWriter, page_size: i64) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tick.tick().await;
-        let Some(w) = writer.upgrade() else { break };
-        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(&pool)
-            .await
-        {
-            Ok((_, log, _)) if log * page_size > WAL_DRIVE_BYTES => w.truncate_wal(),
-            Ok(_) => {}
-            Err(e) => tracing::debug!("checkpoint: {e}"),
-        }
-    }
-}
-
 /// Run a statement list built for one use (its text varies with the number of rows it carries),
 /// kept out of sqlx's statement cache, where such lists would evict the fixed statements. An
 /// empty list runs nothing.
@@ -231,69 +200,4 @@ pub(crate) async fn explain(sql: &str) -> String {
         .map(|r| r.get::<String, _>("detail"))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn wal_bytes(db: &Path) -> u64 {
-        std::fs::metadata(db.with_extension("db-wal")).map_or(0, |m| m.len())
-    }
-
-    /// One statement through the writer.
-    async fn write(store: &Store, sql: &'static str) {
-        store
-            .writer
-            .write(move |c| {
-                Box::pin(async move {
-                    sqlx::query(sql).execute(c).await?;
-                    Ok(())
-                })
-            })
-            .await
-            .expect(sql);
-    }
-
-    /// A reader holding an old snapshot keeps every checkpoint from finishing, so the WAL grows
-    /// past [`WAL_DRIVE_BYTES`]; once it lets go, the writer empties and truncates the WAL by
-    /// itself instead of keeping the file at its largest.
-    #[tokio::test]
-    async fn the_wal_is_truncated_once_it_has_grown() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db = dir.path().join("wal.db");
-        let store = Store::open(&db).await.expect("open");
-        write(&store, "CREATE TABLE filler (b BLOB)").await;
-        let mut reading = store.reader.begin().await.expect("reader");
-        sqlx::query("SELECT count(*) FROM filler")
-            .execute(&mut *reading)
-            .await
-            .expect("snapshot");
-        for _ in 0..48 {
-            write(&store, "INSERT INTO filler VALUES (randomblob(1048576))").await;
-        }
-        let grown = wal_bytes(&db);
-        assert!(
-            grown > 40 << 20,
-            "the WAL grew behind the reader: {grown} bytes"
-        );
-        reading.rollback().await.expect("let go");
-        // The file shrinks inside the checkpoint, a moment before the writer counts it: wait for
-        // both.
-        let truncations = || {
-            store
-                .writer
-                .stats()
-                .wal_truncations
-                .load(std::sync::atomic::Ordering::Relaxed)
-        };
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while (wal_bytes(&db) > 1 << 20 || truncations() == 0)
-            && std::time::Instant::now() < deadline
-        {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(wal_bytes(&db) <= 1 << 20, "still {} bytes", wal_bytes(&db));
-        assert!(truncations() >= 1, "the writer never truncated the WAL");
-    }
 }

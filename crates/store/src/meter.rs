@@ -6,7 +6,6 @@ use sqlx::sqlite::{Sqlite, SqliteConnection, SqliteRow};
 use sqlx::{QueryBuilder, Row};
 use ts_rs::TS;
 
-use crate::append::Append;
 use crate::error::Result;
 use crate::model::MeterSample;
 use crate::text::Text;
@@ -33,67 +32,26 @@ pub struct NewSample {
     pub value_unit: Option<Text>,
 }
 
-/// A sample's columns besides its id, in the order [`insert`] binds them.
-const COLUMNS: &str = "station_id, evse_id, transaction_id, timestamp, measurand, \
-    phase, location, context, format, unit, raw_value, value, value_unit, received_at, seq_no";
-
-static APPEND: Append = Append::new("meter_samples_log", COLUMNS);
-
-/// Store samples now (the writer appends them with its commits through `append`).
+/// Store samples now (the writer appends them with its commits).
 pub async fn insert(
     conn: &mut SqliteConnection,
     samples: Vec<NewSample>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let late = append(&mut *conn, samples, now, &mut true).await?;
+    let late = transactions_of(&samples);
+    crate::logs::append_samples(&mut *conn, samples, now, &mut true).await?;
     let mut q = QueryBuilder::<Sqlite>::new("");
     crate::transactions::push_forget_costs(&mut q, &late);
     Ok(crate::execute_once(conn, q).await?)
 }
 
-/// Store `samples` in the log, received at `now`, beginning the transaction unless `open`
-/// (`Append::run`). Returns the transactions they belong to (sorted, once each): samples for a
-/// stopped session change what it costs, so the caller forgets those costs in the same
-/// transaction.
-pub(crate) async fn append(
-    conn: &mut SqliteConnection,
-    samples: Vec<NewSample>,
-    now: DateTime<Utc>,
-    open: &mut bool,
-) -> sqlx::Result<Vec<i64>> {
-    let received = Text::from(fmt(now));
-    let mut late: Vec<i64> = samples.iter().filter_map(|s| s.transaction_id).collect();
-    // The samples of one meter value share its timestamp, formatted once.
-    let mut stamp: Option<(DateTime<Utc>, Text)> = None;
-    APPEND
-        .run(conn, samples, open, |q, s| {
-            let timestamp = match &stamp {
-                Some((at, text)) if *at == s.timestamp => text.clone(),
-                _ => stamp
-                    .insert((s.timestamp, fmt(s.timestamp).into()))
-                    .1
-                    .clone(),
-            };
-            q.bind(s.station_id)
-                .bind(s.evse_id)
-                .bind(s.transaction_id)
-                .bind(timestamp)
-                .bind(s.measurand)
-                .bind(s.phase)
-                .bind(s.location)
-                .bind(s.context)
-                .bind(s.format)
-                .bind(s.unit)
-                .bind(s.raw_value)
-                .bind(s.value)
-                .bind(s.value_unit)
-                .bind(received.clone())
-                .bind(s.seq_no)
-        })
-        .await?;
-    late.sort_unstable();
-    late.dedup();
-    Ok(late)
+/// The transactions `samples` belong to (sorted, once each): samples for a stopped session
+/// change what it costs, so whoever stores them forgets those costs in the same transaction.
+pub(crate) fn transactions_of(samples: &[NewSample]) -> Vec<i64> {
+    let mut ids: Vec<i64> = samples.iter().filter_map(|s| s.transaction_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 fn map(r: &SqliteRow) -> MeterSample {
@@ -393,59 +351,10 @@ pub async fn thin(
         .await?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    // The chunk ends before the first sample that is recent (or not folded yet).
-    let rows = sqlx::query(
-        "SELECT id, timestamp < ? AS old FROM meter_samples_log
-         WHERE id > ? AND id <= (SELECT meter_samples FROM folded) ORDER BY id LIMIT ?",
-    )
-    .bind(fmt(before))
-    .bind(from)
-    .bind(chunk)
-    .fetch_all(&mut *conn)
-    .await?;
-    let old = rows.iter().take_while(|r| r.get::<bool, _>("old")).count();
-    let Some(upto) = old.checked_sub(1).map(|i| rows[i].get::<i64, _>("id")) else {
+    let Some((count, upto, more)) = crate::logs::thin_samples(conn, from, before, chunk).await?
+    else {
         return Ok((0, false));
     };
-    sqlx::query(
-        "CREATE TEMP TABLE IF NOT EXISTS thinned (
-             id INTEGER PRIMARY KEY, transaction_id INTEGER, station_id TEXT, timestamp TEXT)",
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("DELETE FROM temp.thinned")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "INSERT INTO temp.thinned
-         SELECT id, transaction_id, station_id, timestamp FROM (
-             SELECT id, transaction_id, station_id, timestamp,
-                 row_number() OVER (PARTITION BY quarter ORDER BY timestamp, id) AS first,
-                 row_number() OVER (PARTITION BY quarter ORDER BY timestamp DESC, id DESC) AS last
-             FROM (SELECT *, json_array(transaction_id, station_id, evse_id, measurand, phase,
-                       location, CAST(strftime('%s', timestamp) AS INTEGER) / 900) AS quarter
-                   FROM meter_samples_log WHERE id > ? AND id <= ?))
-         WHERE first > 1 AND last > 1",
-    )
-    .bind(from)
-    .bind(upto)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "DELETE FROM meter_samples_by_transaction WHERE (transaction_id, timestamp, id) IN
-             (SELECT transaction_id, timestamp, id FROM temp.thinned WHERE transaction_id IS NOT NULL);
-         DELETE FROM meter_samples_unlinked WHERE (station_id, timestamp, id) IN
-             (SELECT station_id, timestamp, id FROM temp.thinned WHERE transaction_id IS NULL);
-         DELETE FROM meter_samples_log WHERE id IN (SELECT id FROM temp.thinned);",
-    )
-    .execute(&mut *conn)
-    .await?;
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM temp.thinned")
-        .fetch_one(&mut *conn)
-        .await?;
     crate::settings::set(conn, THINNED_TO, &upto.to_string()).await?;
-    Ok((
-        count as u64,
-        old == rows.len() && rows.len() as i64 == chunk,
-    ))
+    Ok((count, more))
 }

@@ -12,34 +12,6 @@ use chargeyard_billing::Cost;
 use crate::model::{Billable, Page, PageQuery, Transaction, UnmatchedStop};
 use crate::time::{fmt, parse, parse_opt};
 
-/// The latest reading (by sample time) of `$expr` over `t`'s samples matching `$cond`, as a
-/// scalar subquery. Written against the indexed samples and those not indexed yet (migration
-/// 0011), each read newest first through the transaction's index entries or the range of ids
-/// not yet indexed: through the view, SQLite would read every sample.
-macro_rules! latest {
-    ($expr:literal, $cond:literal) => {
-        concat!(
-            "(SELECT v FROM (SELECT * FROM (SELECT ",
-            $expr,
-            " AS v, m.timestamp AS ts, m.id AS i
-              FROM meter_samples_by_transaction x CROSS JOIN meter_samples_log m ON m.id = x.id
-              WHERE x.transaction_id = t.id AND ",
-            $cond,
-            "
-              ORDER BY x.timestamp DESC, x.id DESC LIMIT 1)
-            UNION ALL SELECT * FROM (SELECT ",
-            $expr,
-            ", m.timestamp, m.id
-              FROM meter_samples_log m WHERE m.id > (SELECT meter_samples FROM folded)
-              AND m.transaction_id = t.id AND ",
-            $cond,
-            "
-              ORDER BY m.timestamp DESC, m.id DESC LIMIT 1))
-            ORDER BY ts DESC, i DESC LIMIT 1)"
-        )
-    };
-}
-
 /// A transaction's columns, with energy so far: stop − start, or the latest whole-meter import
 /// register reading − start (and the latest power and SoC while it runs), and whom its tag
 /// belongs to.
@@ -47,18 +19,18 @@ macro_rules! columns {
     () => {
         concat!(
             "t.*, CASE WHEN t.meter_stop IS NOT NULL THEN t.meter_stop - t.meter_start ELSE ",
-            latest!(
+            crate::logs::latest_sample!(
                 "CAST(m.value AS INTEGER) - t.meter_start",
                 "m.measurand = 'Energy.Active.Import.Register' AND m.phase IS NULL
                  AND m.value IS NOT NULL"
             ),
             " END AS energy_wh, CASE WHEN t.stop_ts IS NULL THEN ",
-            latest!(
+            crate::logs::latest_sample!(
                 "m.value",
                 "m.measurand = 'Power.Active.Import' AND m.phase IS NULL AND m.value IS NOT NULL"
             ),
             " END AS power_w, CASE WHEN t.stop_ts IS NULL THEN ",
-            latest!("m.value", "m.measurand = 'SoC' AND m.value IS NOT NULL"),
+            crate::logs::latest_sample!("m.value", "m.measurand = 'SoC' AND m.value IS NOT NULL"),
             " END AS soc_percent,
             (SELECT g.group_kind FROM id_tags g WHERE g.id_tag = t.id_tag) AS tag_group_kind,
             (SELECT g.group_name FROM id_tags g WHERE g.id_tag = t.id_tag) AS tag_group_name"

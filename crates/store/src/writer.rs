@@ -6,21 +6,15 @@
 //! Two kinds of write:
 //! - jobs ([`Writer::write`]): any statements, each job atomic on its own (a savepoint), with a
 //!   result for its caller;
-//! - appends ([`Writer::append_samples`], [`Writer::log_frame`]): rows for the append-only tables
-//!   that the hot path writes most, buffered and written by each commit as multi-row inserts
-//!   (statements of fixed row counts, prepared once: `append`).
+//! - appends ([`Writer::append_samples`], [`Writer::log_frame`]): rows for the logs that the hot
+//!   path writes most, buffered and written by each commit (`logs`, which also says when the
+//!   writer folds them into their index tables and checkpoints the WAL between commits).
 //!   Every statement costs a hand-off to sqlx's SQLite thread, so this is what keeps a MeterValues
 //!   cheap: many messages share one statement and one fsync.
 //!
 //! The task runs on a thread of its own (with a single-threaded runtime), not among the engine's
 //! tasks: there it waited behind every station answered by the commit before, so commits and
 //! answering took turns instead of overlapping (docs/PERFORMANCE.md, item 10).
-//!
-//! Appended rows go into logs (`frames_log`, `meter_samples_log`) that have no index but their
-//! primary key, so a commit only adds to their last pages however many stations it holds.
-//! Every [`FOLD_AFTER`] (or, when busy, every `FOLD_BUSY_AFTER`) the writer adds the rows logged
-//! since to the index tables ([`fold`]), where a station's rows since the last fold then share
-//! the index pages they land on (migrations 0010 and 0011, docs/PERFORMANCE.md).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,37 +25,11 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use crate::error::{Error, Result};
 use crate::frames::NewFrame;
+use crate::logs::{self, fold, wal};
 use crate::meter::NewSample;
 
 /// Most jobs in one transaction: bounds the latency of the first job in a batch.
 const MAX_BATCH: usize = 2048;
-
-/// How long appended rows wait before [`fold`] indexes them. Longer makes a fold
-/// cheaper per row (more of a station's rows share an index page) but holds up the commits
-/// waiting behind it for longer: at 10,000 stations sending every 10 s, folding every second
-/// took ack p99 from 4 to 25 ms, every 250 ms to 11 ms (docs/PERFORMANCE.md).
-pub const FOLD_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
-
-/// Rows that make a fold big enough to wait for more: from this many the logs are folded after
-/// [`FOLD_BUSY_AFTER`] instead. At saturation each fold then indexes a second's rows, not a
-/// quarter's; that raised acknowledged MeterValues/s by about a fifth (docs/PERFORMANCE.md,
-/// item 10), while 10,000 stations every 10 s (about 1,000 rows a quarter second) still fold
-/// every 250 ms.
-const FOLD_BUSY_ROWS: u64 = 5_000;
-
-/// How long appended rows wait once there are [`FOLD_BUSY_ROWS`] of them.
-const FOLD_BUSY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// When the logs are next folded: `rows` appended since the last fold at `last` (None: no
-/// fold yet, so at once).
-fn fold_at(last: Option<tokio::time::Instant>, rows: u64) -> Option<tokio::time::Instant> {
-    match (last, rows) {
-        (_, 0) => None,
-        (None, _) => Some(tokio::time::Instant::now()),
-        (Some(last), ..FOLD_BUSY_ROWS) => Some(last + FOLD_AFTER),
-        (Some(last), _) => Some(last + FOLD_BUSY_AFTER),
-    }
-}
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
@@ -108,9 +76,16 @@ struct Shared {
     /// Wakes the writer when appends arrive and no job does.
     wake: Notify,
     stats: WriterStats,
-    /// Set when the WAL has outgrown what background checkpoints keep up with: the writer then
-    /// checkpoints it itself, between commits, and truncates it.
+    /// Set when the WAL holds enough to start over: the writer finishes the background
+    /// checkpoint's work between commits, so its next commit writes the WAL from the beginning.
+    restart_wal: AtomicBool,
+    /// Set when the WAL file has grown past what steady load needs (a reader held old pages, or
+    /// a burst): the writer checkpoints it and truncates the file.
     truncate_wal: AtomicBool,
+    /// Set while the disk is full: the writer tries a write of its own if the file system has
+    /// room again, so the engine learns it can store again without waiting for a charger's next
+    /// message ([`Writer::check_disk`]).
+    probe_disk: AtomicBool,
     /// Whether the disk is full: set by a write that failed for it, cleared by a commit once the
     /// file system has room again ([`has_room`]).
     disk_full: watch::Sender<bool>,
@@ -134,7 +109,9 @@ pub struct WriterStats {
     pub commits: AtomicU64,
     pub jobs: AtomicU64,
     pub appended_rows: AtomicU64,
-    /// Checkpoints the writer ran itself because the WAL grew (see `truncate_wal`).
+    /// Times the writer finished a checkpoint so that the WAL starts over (see `restart_wal`).
+    pub wal_restarts: AtomicU64,
+    /// Checkpoints the writer ran itself because the WAL file grew (see `truncate_wal`).
     pub wal_truncations: AtomicU64,
 }
 
@@ -148,7 +125,9 @@ impl Writer {
             appends: Mutex::new(Appends::default()),
             wake: Notify::new(),
             stats: WriterStats::default(),
+            restart_wal: AtomicBool::new(false),
             truncate_wal: AtomicBool::new(false),
+            probe_disk: AtomicBool::new(false),
             disk_full: watch::Sender::new(false),
             full_in_commit: AtomicBool::new(false),
             path: path.to_path_buf(),
@@ -266,9 +245,27 @@ impl Writer {
         *self.shared.disk_full.borrow()
     }
 
-    /// Have the writer checkpoint the whole WAL and truncate it before its next commit.
-    pub(crate) fn truncate_wal(&self) {
-        self.shared.truncate_wal.store(true, Ordering::Relaxed);
+    /// Look at the disk: while it is full, have the writer try a write of its own once the file
+    /// system has room again (when that succeeds, the disk is no longer full); otherwise, call it
+    /// full once the file system has next to nothing left ([`out_of_room`]).
+    pub(crate) fn check_disk(&self) {
+        if self.is_disk_full() {
+            self.shared.probe_disk.store(true, Ordering::Relaxed);
+            self.shared.wake.notify_one();
+        } else if out_of_room(&self.shared.path) {
+            tracing::error!("the disk holding {} is full", self.shared.path.display());
+            self.shared.disk_full.send_if_modified(|was| !std::mem::replace(was, true));
+        }
+    }
+
+    /// Have the writer checkpoint what the WAL holds before its next commit, so that commit
+    /// starts the WAL over (`truncate`: and truncate the file).
+    pub(crate) fn checkpoint(&self, truncate: bool) {
+        let flag = match truncate {
+            true => &self.shared.truncate_wal,
+            false => &self.shared.restart_wal,
+        };
+        flag.store(true, Ordering::Relaxed);
         self.shared.wake.notify_one();
     }
 
@@ -300,24 +297,34 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut finishes: Vec<Finish> = Vec::with_capacity(MAX_BATCH);
     let mut closing = false;
-    // Rows an earlier run left unindexed are folded first.
-    let mut last_fold = None;
-    let mut unindexed: u64 = 1;
+    let mut folds = fold::Schedule::new();
+    // Whether the turn before this one folded a chunk: commits go between chunks.
+    let mut folded = false;
     loop {
         if shared.truncate_wal.swap(false, Ordering::Relaxed) {
-            truncate_wal(&mut conn).await;
+            shared.restart_wal.store(false, Ordering::Relaxed);
+            wal::truncate(&mut conn).await;
             shared.stats.wal_truncations.fetch_add(1, Ordering::Relaxed);
+        } else if shared.restart_wal.swap(false, Ordering::Relaxed) {
+            wal::restart(&mut conn).await;
+            shared.stats.wal_restarts.fetch_add(1, Ordering::Relaxed);
         }
-        let next_fold = fold_at(last_fold, unindexed);
-        if next_fold.is_some_and(|at| tokio::time::Instant::now() >= at) {
-            if let Err(e) = fold_now(&mut conn).await {
-                tracing::error!("indexing the logged rows failed: {e}");
-            }
-            last_fold = Some(tokio::time::Instant::now());
-            unindexed = 0;
+        if shared.probe_disk.swap(false, Ordering::Relaxed)
+            && *shared.disk_full.borrow()
+            && has_room(&shared.path)
+            && wal::probe(&mut conn).await
+        {
+            shared.full_in_commit.store(false, Ordering::Relaxed);
+            note_disk(&shared, None);
+        }
+        let next_fold = folds.due();
+        if !folded && next_fold.is_some_and(|at| tokio::time::Instant::now() >= at) {
+            folds.step(&mut conn).await;
+            folded = true;
             continue;
         }
-        if !closing {
+        folded = false;
+        if !closing && !folds.folding() {
             tokio::select! {
                 job = rx.recv() => match job {
                     Some(job) => batch.push(job),
@@ -336,13 +343,13 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
         let mut appends =
             std::mem::take(&mut *shared.appends.lock().unwrap_or_else(|p| p.into_inner()));
         if batch.is_empty() && appends.is_empty() {
-            if closing {
+            if closing && !folds.folding() {
                 break;
             }
             continue;
         }
         let rows = (appends.samples.len() + appends.frames.len()) as u64;
-        unindexed += rows;
+        folds.logged(rows);
         shared.full_in_commit.store(false, Ordering::Relaxed);
         let err = commit(&mut conn, &mut batch, &mut finishes, &mut appends).await;
         note_disk(&shared, err.as_ref());
@@ -365,11 +372,7 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
             });
         }
     }
-    if unindexed > 0
-        && let Err(e) = fold_now(&mut conn).await
-    {
-        tracing::warn!("indexing the logged rows failed: {e}");
-    }
+    folds.finish(&mut conn).await;
     let _ = conn.close().await;
 }
 
@@ -391,55 +394,31 @@ fn note_disk(shared: &Shared, failed: Option<&Failed>) {
     });
 }
 
+/// What is free on the file system holding `db`, and its size; None when it cannot be read.
+fn space(db: &std::path::Path) -> Option<(u64, u64)> {
+    let dir = match db.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    fs4::statvfs(dir)
+        .ok()
+        .map(|s| (s.available_space(), s.total_space()))
+}
+
 /// Whether the file system holding `db` has room to write again: 64 MiB (what the WAL may
 /// take) or a tenth of it, whichever is less. An error reading it counts as room: the next
 /// write tells.
 fn has_room(db: &std::path::Path) -> bool {
     const ROOM: u64 = 64 * 1024 * 1024;
-    let dir = match db.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    match fs4::statvfs(dir) {
-        Ok(s) => s.available_space() >= ROOM.min(s.total_space() / 10),
-        Err(_) => true,
-    }
+    space(db).is_none_or(|(free, total)| free >= ROOM.min(total / 10))
 }
 
-/// How long [`truncate_wal`] waits for readers of older pages before giving up until next time:
-/// every write waits with it.
-const TRUNCATE_WAIT_MS: u32 = 100;
-
-/// Copy the whole WAL into the database and truncate it (between commits, so no write of ours is
-/// in the way). Readers still on older pages are waited for briefly; if they are still there, it
-/// is tried again at the next ask.
-async fn truncate_wal(conn: &mut SqliteConnection) {
-    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap_or(10_000);
-    let _ = conn
-        .execute(sqlx::AssertSqlSafe(format!(
-            "PRAGMA busy_timeout = {TRUNCATE_WAIT_MS}"
-        )))
-        .await;
-    match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
-        .fetch_one(&mut *conn)
-        .await
-    {
-        Ok((0, ..)) => {}
-        Ok((_, log, done)) => {
-            tracing::debug!(
-                log,
-                done,
-                "WAL checkpoint held up by readers; tried again later"
-            )
-        }
-        Err(e) => tracing::warn!("WAL checkpoint: {e}"),
-    }
-    let _ = conn
-        .execute(sqlx::AssertSqlSafe(format!("PRAGMA busy_timeout = {busy}")))
-        .await;
+/// Whether the file system holding `db` is as good as full: less than 1 MiB (or a hundredth of
+/// it) left. A commit may still fit in WAL pages the file already has, for minutes at a depot's
+/// pace, so a full disk is not left for a failed write to tell.
+fn out_of_room(db: &std::path::Path) -> bool {
+    const LEFT: u64 = 1024 * 1024;
+    space(db).is_some_and(|(free, total)| free < LEFT.min(total / 100))
 }
 
 /// Sleep until `at`, or for ever.
@@ -448,50 +427,6 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-/// Index the rows logged since the last fold (add their keys to the index tables and move the
-/// `folded` marks past them), inside the caller's transaction (a reader then sees each row
-/// through exactly one arm of the views); returns how many rows were indexed. The writer does
-/// this by itself (`fold_at`); tools that fill the logs directly (benchmarks) call it in their
-/// write to have their rows indexed at once.
-pub async fn fold(conn: &mut SqliteConnection) -> Result<u64> {
-    let indexed = conn
-        .execute(
-            "INSERT INTO frames_by_station SELECT station_id, id FROM frames_log
-                 WHERE id > (SELECT frames FROM folded) ORDER BY station_id, id;
-             INSERT INTO meter_samples_by_transaction SELECT transaction_id, timestamp, id
-                 FROM meter_samples_log
-                 WHERE id > (SELECT meter_samples FROM folded) AND transaction_id IS NOT NULL
-                 ORDER BY transaction_id, timestamp, id;
-             INSERT INTO meter_samples_unlinked SELECT station_id, timestamp, id
-                 FROM meter_samples_log
-                 WHERE id > (SELECT meter_samples FROM folded) AND transaction_id IS NULL
-                 ORDER BY station_id, timestamp, id;",
-        )
-        .await?
-        .rows_affected();
-    conn.execute(
-        "UPDATE folded SET
-             frames = coalesce((SELECT max(id) FROM frames_log), frames),
-             meter_samples = coalesce((SELECT max(id) FROM meter_samples_log), meter_samples)",
-    )
-    .await?;
-    Ok(indexed)
-}
-
-/// [`fold`] in a transaction of its own.
-async fn fold_now(conn: &mut SqliteConnection) -> Result<u64> {
-    conn.execute("BEGIN IMMEDIATE").await?;
-    let moved = match fold(conn).await {
-        Ok(n) => conn.execute("COMMIT").await.map(|_| n).map_err(Into::into),
-        Err(e) => Err(e),
-    };
-    if moved.is_err() {
-        // Left open, the transaction would make every later BEGIN of the writer fail.
-        let _ = conn.execute("ROLLBACK").await;
-    }
-    moved
 }
 
 /// One group commit: the appended rows, then the jobs, each in a savepoint. Returns the error
@@ -522,8 +457,9 @@ async fn commit(
         let mut open = false;
         let now = chrono::Utc::now();
         let samples = std::mem::take(&mut appends.samples);
-        let late = crate::meter::append(&mut *conn, samples, now, &mut open).await?;
-        crate::frames::append(&mut *conn, std::mem::take(&mut appends.frames), &mut open).await?;
+        let late = crate::meter::transactions_of(&samples);
+        logs::append_samples(&mut *conn, samples, now, &mut open).await?;
+        logs::append_frames(&mut *conn, std::mem::take(&mut appends.frames), &mut open).await?;
         let mut then = QueryBuilder::<Sqlite>::new(if open { "" } else { "BEGIN IMMEDIATE;" });
         crate::transactions::push_forget_costs(&mut then, &late);
         then.push(ending);
@@ -563,26 +499,5 @@ async fn abort(conn: &mut SqliteConnection, what: &str, e: sqlx::Error) -> Faile
     Failed {
         disk_full: crate::error::disk_full(&e),
         message: e.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_busy_writer_folds_less_often() {
-        let last = tokio::time::Instant::now();
-        assert_eq!(fold_at(Some(last), 0), None, "nothing to fold");
-        assert!(fold_at(None, 1).is_some_and(|at| at <= tokio::time::Instant::now()));
-        assert_eq!(fold_at(Some(last), 1), Some(last + FOLD_AFTER));
-        assert_eq!(
-            fold_at(Some(last), FOLD_BUSY_ROWS - 1),
-            Some(last + FOLD_AFTER)
-        );
-        assert_eq!(
-            fold_at(Some(last), FOLD_BUSY_ROWS),
-            Some(last + FOLD_BUSY_AFTER)
-        );
     }
 }

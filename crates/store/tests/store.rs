@@ -554,7 +554,7 @@ async fn frame_retention_prunes_only_old_frames() {
         if days_ago == 1 {
             store
                 .writer
-                .write(|c| Box::pin(async move { chargeyard_store::writer::fold(c).await }))
+                .write(|c| Box::pin(async move { chargeyard_store::logs::fold(c).await }))
                 .await
                 .expect("fold");
         }
@@ -968,7 +968,7 @@ async fn rows_are_read_before_and_after_the_fold_indexes_them() {
             std::time::Instant::now() < deadline,
             "the writer never folded"
         );
-        tokio::time::sleep(chargeyard_store::writer::FOLD_AFTER / 4).await;
+        tokio::time::sleep(chargeyard_store::logs::fold::FOLD_AFTER / 4).await;
     }
     let mut expected = expected;
     expected.insert(0, (5, "appended".into()));
@@ -1160,7 +1160,7 @@ async fn old_meter_readings_are_thinned_to_each_quarter_hours_ends() {
         store.writer.append_samples(recent).await.expect("recent");
         store
             .writer
-            .write(|c| Box::pin(async move { chargeyard_store::writer::fold(c).await }))
+            .write(|c| Box::pin(async move { chargeyard_store::logs::fold(c).await }))
             .await
             .expect("fold");
         // Appended after the fold: old, but not indexed yet, so left alone.

@@ -42,7 +42,7 @@ pub async fn sql(engine: &Engine, statement: &'static str, binds: Vec<i64>) -> F
                 }
                 q.execute(&mut *c).await?;
                 // Generated rows go through the inboxes like live ones; index them now.
-                chargeyard_store::writer::fold(c).await?;
+                chargeyard_store::logs::fold(c).await?;
                 Ok(())
             })
         })
