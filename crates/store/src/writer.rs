@@ -254,7 +254,9 @@ impl Writer {
             self.shared.wake.notify_one();
         } else if out_of_room(&self.shared.path) {
             tracing::error!("the disk holding {} is full", self.shared.path.display());
-            self.shared.disk_full.send_if_modified(|was| !std::mem::replace(was, true));
+            self.shared
+                .disk_full
+                .send_if_modified(|was| !std::mem::replace(was, true));
         }
     }
 
