@@ -86,8 +86,9 @@ struct Shared {
     /// room again, so the engine learns it can store again without waiting for a charger's next
     /// message ([`Writer::check_disk`]).
     probe_disk: AtomicBool,
-    /// Whether the disk is full: set by a write that failed for it, cleared by a commit once the
-    /// file system has room again ([`has_room`]).
+    /// Whether the disk is full: set by a write that failed for it or once the file system has
+    /// next to nothing left ([`out_of_room`]), cleared by a write once it has room again
+    /// ([`has_room`]). Changed only through [`set_disk_full`].
     disk_full: watch::Sender<bool>,
     /// The database file, whose file system is the one that fills up.
     path: std::path::PathBuf,
@@ -252,11 +253,8 @@ impl Writer {
         if self.is_disk_full() {
             self.shared.probe_disk.store(true, Ordering::Relaxed);
             self.shared.wake.notify_one();
-        } else if out_of_room(&self.shared.path) {
+        } else if out_of_room(&self.shared.path) && set_disk_full(&self.shared, true) {
             tracing::error!("the disk holding {} is full", self.shared.path.display());
-            self.shared
-                .disk_full
-                .send_if_modified(|was| !std::mem::replace(was, true));
         }
     }
 
@@ -316,8 +314,7 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>, shared: Ar
             && has_room(&shared.path)
             && wal::probe(&mut conn).await
         {
-            shared.full_in_commit.store(false, Ordering::Relaxed);
-            note_disk(&shared, None);
+            set_disk_full(&shared, false);
         }
         let next_fold = folds.due();
         if !folded && next_fold.is_some_and(|at| tokio::time::Instant::now() >= at) {
@@ -389,11 +386,15 @@ fn note_disk(shared: &Shared, failed: Option<&Failed>) {
         Some(f) if f.disk_full => true,
         Some(_) => return,
     };
-    shared.disk_full.send_if_modified(|was| {
-        let changed = *was != full;
-        *was = full;
-        changed
-    });
+    set_disk_full(shared, full);
+}
+
+/// Set [`Shared::disk_full`], telling those watching it only when it changes; returns whether it
+/// did.
+fn set_disk_full(shared: &Shared, full: bool) -> bool {
+    shared
+        .disk_full
+        .send_if_modified(|was| std::mem::replace(was, full) != full)
 }
 
 /// What is free on the file system holding `db`, and its size; None when it cannot be read.
