@@ -8,17 +8,11 @@
 # (Restart=on-failure) with what it stored; stopped by `systemctl stop` and started at the next
 # boot. The container shares the host's network (loopback ports, the Debian mirror for apt).
 # Called by `scripts/package --test` and `scripts/package --server --test`.
-set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+source "$(dirname "$0")/../../scripts/lib.sh"
 deb="$(realpath "$1")"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chargeyard/target}"
-say() { printf '\033[1;32m==>\033[0m %s\n' "$*"; }
 fail() { echo "FAILED: $*" >&2; exit 1; }
 
-for p in systemd-container debootstrap curl; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
-    || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
-done
+apt_install systemd-container debootstrap curl
 base="$HOME/.cache/chargeyard/debian12-systemd"
 if [ ! -x "$base/usr/lib/systemd/systemd" ]; then
   say "a Debian 12 root with systemd for the container (debootstrap, once)"
