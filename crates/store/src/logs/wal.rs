@@ -204,16 +204,23 @@ mod tests {
         let (store, db) = filler_store(dir.path()).await;
         // 64 MiB in 64 KiB commits over about 6 s: four times what starts the WAL over.
         let started = std::time::Instant::now();
+        let mut peak = 0;
         for i in 0..1024u32 {
             write(&store, "INSERT INTO filler VALUES (randomblob(65536))").await;
+            peak = peak.max(wal_bytes(&db));
             let due = started + Duration::from_millis(6 * u64::from(i));
             tokio::time::sleep_until(due.into()).await;
         }
+        // Usually three or four restarts; on a disk slow enough that the checkpoints beside
+        // the writer fall behind, the WAL reaches the truncation mark in between and is cut
+        // instead (seen once, right after a build): bounded either way, the file never holds
+        // all that was written.
         let stats = store.writer.stats();
         let restarts = stats.wal_restarts.load(Ordering::Relaxed);
+        assert!(restarts >= 1, "the writer never started the WAL over");
         assert!(
-            restarts >= 2,
-            "the writer started the WAL over {restarts} times"
+            peak < WAL_KEEP_BYTES as u64,
+            "the WAL reached {peak} bytes of 64 MiB written"
         );
         assert!(
             wal_bytes(&db) < 32 << 20,
